@@ -1,0 +1,127 @@
+"""The blob store interface: content addressed by sha256, written atomically.
+
+Repositories share blobs: a file's bytes are stored once under their sha256 and
+every revision that holds them points there. Writers hash while streaming, so memory
+stays flat whatever the size, and an object becomes visible only once it is complete
+and its hash is known (a crash mid-write leaves nothing a reader can see).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobStoreError(Exception):
+    """The store could not do what was asked; ``str()`` says what and what to try."""
+
+
+class BlobNotFound(BlobStoreError):
+    pass
+
+
+class ChecksumMismatch(BlobStoreError):
+    """The bytes written do not hash to the sha256 the caller promised."""
+
+
+class BlobTooLarge(BlobStoreError):
+    pass
+
+
+class BlobStoreUnavailable(BlobStoreError):
+    """The backing service (disk, S3) failed; the operation may succeed later."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    sha256: str
+    size: int
+
+
+def check_sha256(sha256: str) -> str:
+    if not SHA256_RE.match(sha256 or ""):
+        raise BlobStoreError(f"not a sha256 hex digest: {sha256!r}")
+    return sha256
+
+
+def iter_chunks(stream: BinaryIO, max_bytes: int | None) -> Iterator[bytes]:
+    """Yield the stream in chunks, refusing to go past ``max_bytes``."""
+    total = 0
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            return
+        total += len(chunk)
+        if max_bytes is not None and total > max_bytes:
+            raise BlobTooLarge(f"upload exceeds the size cap of {max_bytes} bytes")
+        yield chunk
+
+
+class HashingCounter:
+    """sha256 and byte count of what passed through, computed once while streaming."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+    def verify(self, expected_sha256: str | None) -> None:
+        if expected_sha256 and self.hexdigest != expected_sha256:
+            raise ChecksumMismatch(
+                f"content hashes to {self.hexdigest}, not the announced {expected_sha256}; nothing was stored"
+            )
+
+
+class BlobStore(ABC):
+    """Put a stream, get a stream or a time-limited URL, stat, delete."""
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def put(
+        self, stream: BinaryIO, *, expected_sha256: str | None = None, max_bytes: int | None = None
+    ) -> BlobInfo:
+        """Store the stream's bytes; return their sha256 and size. Idempotent per content."""
+
+    @abstractmethod
+    def open(self, sha256: str) -> BinaryIO:
+        """A readable binary stream of the blob; raises BlobNotFound."""
+
+    @abstractmethod
+    def stat(self, sha256: str) -> BlobInfo | None:
+        """The blob's size, or None when it is not stored."""
+
+    @abstractmethod
+    def delete(self, sha256: str) -> None:
+        """Remove the blob; deleting a missing blob is not an error."""
+
+    def url(self, sha256: str, *, expires: int = 900, filename: str | None = None) -> str | None:
+        """A time-limited URL a client can GET directly, or None when the store streams itself."""
+        return None
+
+    def upload_url(self, sha256: str, size: int, *, expires: int = 900) -> str | None:
+        """A time-limited URL a client can PUT this blob to, or None when uploads go through us."""
+        return None
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise BlobStoreUnavailable unless the store can be read and written now (readiness)."""
+
+    def read_range(self, sha256: str, start: int, length: int) -> bytes:
+        with self.open(sha256) as fh:
+            fh.seek(start)
+            return fh.read(length)

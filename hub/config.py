@@ -1,0 +1,78 @@
+"""Reading the environment into typed settings values.
+
+Every knob the README's configuration table lists is read here, once, so settings.py
+stays a flat list of assignments and the parsing rules (what counts as true, how
+lists are split, where the embedded instance keeps its state) are tested in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or malformed; the message says which and what to do."""
+
+
+def env_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ) -> bool:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
+
+
+def env_list(name: str, default: list[str], environ: Mapping[str, str] = os.environ) -> list[str]:
+    raw = environ.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_int(name: str, default: int, environ: Mapping[str, str] = os.environ) -> int:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw.replace("_", ""))
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from exc
+
+
+def var_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where an embedded-default instance keeps its state (contract: ``MODELHUB_VAR``)."""
+    path = Path(environ.get("MODELHUB_VAR") or BASE_DIR / "var").expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret_key(var: Path, production: bool, environ: Mapping[str, str] = os.environ) -> str:
+    """``SECRET_KEY`` from the environment; in embedded mode generated once into ``var/``.
+
+    Production refuses to start without one, because a key generated on one web
+    process would differ from its neighbours' and silently invalidate sessions.
+    """
+    if environ.get("SECRET_KEY"):
+        return environ["SECRET_KEY"]
+    if production:
+        raise ConfigError("SECRET_KEY must be set when MODELHUB_MODE=production (50+ random characters)")
+    key_file = var / "secret_key"
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made earlier, or by a sibling process starting at the same moment
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(64))
+    return key_file.read_text().strip()

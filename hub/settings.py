@@ -1,0 +1,182 @@
+"""Django settings for Modelhub, read from the environment (see the README's table).
+
+Two shapes from one file: the embedded default (SQLite, filesystem blobs, in-process
+tasks, state under ``MODELHUB_VAR``) and production (``MODELHUB_MODE=production``:
+PostgreSQL, Redis, S3, secure cookies and HSTS, a required ``SECRET_KEY``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import dj_database_url
+
+from hub.config import BASE_DIR, ConfigError, env_bool, env_int, env_list, secret_key, var_dir
+
+MODELHUB_MODE = os.environ.get("MODELHUB_MODE", "embedded").strip().lower()
+if MODELHUB_MODE not in {"embedded", "production"}:
+    raise ConfigError(f"MODELHUB_MODE={MODELHUB_MODE!r}: use 'embedded' (default) or 'production'")
+PRODUCTION = MODELHUB_MODE == "production"
+
+MODELHUB_VAR = var_dir()
+SECRET_KEY = secret_key(MODELHUB_VAR, PRODUCTION)
+DEBUG = env_bool("DEBUG", default=False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "hub",
+    "licenses",
+    "workers",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hub.urls"
+WSGI_APPLICATION = "hub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{MODELHUB_VAR / 'modelhub.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets the web process read while a task writes; the timeout rides out short locks.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: broker, results and cache when configured; in-process otherwise --------------
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_ALWAYS_EAGER = env_bool("MODELHUB_TASKS_EAGER", default=not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Blob store -----------------------------------------------------------------------
+BLOB_STORE = os.environ.get("BLOB_STORE", "filesystem").strip().lower()
+BLOB_ROOT = MODELHUB_VAR / "blobs"
+S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
+S3_BUCKET = os.environ.get("S3_BUCKET", "")
+S3_REGION = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+S3_PRESIGN_SECONDS = env_int("S3_PRESIGN_SECONDS", 900)
+if BLOB_STORE not in {"filesystem", "s3"}:
+    raise ConfigError(f"BLOB_STORE={BLOB_STORE!r}: use 'filesystem' (default) or 's3'")
+if BLOB_STORE == "s3" and not S3_BUCKET:
+    raise ConfigError("BLOB_STORE=s3 needs S3_BUCKET (and S3_ENDPOINT_URL for MinIO/Ceph)")
+
+# Upload caps (bytes). A commit over the per-commit cap is refused whole.
+MAX_FILE_SIZE = env_int("MODELHUB_MAX_FILE_SIZE", 50 * 1024**3)
+MAX_COMMIT_SIZE = env_int("MODELHUB_MAX_COMMIT_SIZE", 200 * 1024**3)
+MAX_INLINE_FILE_SIZE = env_int("MODELHUB_MAX_INLINE_FILE_SIZE", 10 * 1024**2)
+
+# --- Static files, i18n -----------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = MODELHUB_VAR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise scans it at start-up, even before collectstatic
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+
+# --- REST framework ---------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Modelhub API",
+    "DESCRIPTION": "Repositories, licence analysis, compliance checks and AI-BOMs.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI assets from the installed sidecar package: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Logging: to stderr, never secrets ---------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# --- Production hardening (checked by `manage.py check --deploy`) ------------------------
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"

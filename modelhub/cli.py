@@ -1,0 +1,46 @@
+"""The ``modelhub`` console command: one entry point, one subcommand per task.
+
+The subcommands run the Django-free engine directly, so ``analyze`` and ``audit``
+work on a laptop or in CI without a server or database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from modelhub import __version__
+from modelhub.commands import command_modules
+
+#: Exit status for "could not read the input or the arguments" (contract.md).
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelhub",
+        description="Model licensing and transparency registry: analyse model repositories, audit code bases.",
+    )
+    parser.add_argument("--version", action="version", version=f"modelhub {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in command_modules():
+        importlib.import_module(f"modelhub.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help/--version
+        return int(exc.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through the console script
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The blob store contract, run against the filesystem store and S3 (moto server via boto3)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+import requests
+
+from hub.blobstore import BlobNotFound, BlobTooLarge, ChecksumMismatch
+from hub.blobstore.filesystem import FilesystemBlobStore
+from hub.blobstore.s3 import PART_SIZE, S3BlobStore
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def store(request, tmp_path):
+    if request.param == "filesystem":
+        return FilesystemBlobStore(tmp_path / "blobs")
+    endpoint = request.getfixturevalue("moto_s3_endpoint")
+    bucket = request.getfixturevalue("s3_bucket")
+    return S3BlobStore(bucket, endpoint_url=endpoint)
+
+
+class Exploding(io.RawIOBase):
+    """A stream that fails after ``good`` bytes, like a client dropping mid-upload."""
+
+    def __init__(self, good: int) -> None:
+        self.left = good
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        if self.left <= 0:
+            raise ConnectionResetError("client went away")
+        n = min(len(buf), self.left)
+        buf[:n] = b"x" * n
+        self.left -= n
+        return n
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_round_trip_addresses_by_sha256(store):
+    data = b"weights" * 1000
+    info = store.put(io.BytesIO(data))
+    assert info.sha256 == sha(data)
+    assert info.size == len(data)
+    with store.open(info.sha256) as fh:
+        assert fh.read() == data
+    assert store.stat(info.sha256).size == len(data)
+    assert store.read_range(info.sha256, 7, 7) == b"weights"
+
+
+def test_put_is_idempotent_per_content(store):
+    a = store.put(io.BytesIO(b"same"))
+    b = store.put(io.BytesIO(b"same"), expected_sha256=sha(b"same"))
+    assert a == b
+
+
+def test_delete_and_missing(store):
+    info = store.put(io.BytesIO(b"gone soon"))
+    store.delete(info.sha256)
+    assert store.stat(info.sha256) is None
+    with pytest.raises(BlobNotFound):
+        store.open(info.sha256).read()
+    store.delete(info.sha256)  # deleting twice is fine
+
+
+def test_checksum_mismatch_stores_nothing(store):
+    wrong = sha(b"something else")
+    with pytest.raises(ChecksumMismatch):
+        store.put(io.BytesIO(b"actual bytes"), expected_sha256=wrong)
+    assert store.stat(wrong) is None
+    assert store.stat(sha(b"actual bytes")) is None
+
+
+def test_size_cap_refuses_and_stores_nothing(store):
+    with pytest.raises(BlobTooLarge):
+        store.put(io.BytesIO(b"a" * 100), max_bytes=10)
+    assert store.stat(sha(b"a" * 100)) is None
+
+
+@pytest.mark.parametrize("announced", [False, True])
+def test_crash_mid_write_leaves_no_visible_object(store, announced):
+    size = PART_SIZE + 1024  # past one S3 part, so a multipart upload was under way
+    expected = sha(b"x" * (size + 10))
+    with pytest.raises(ConnectionResetError):
+        store.put(io.BufferedReader(Exploding(size)), expected_sha256=expected if announced else None)
+    assert store.stat(expected) is None
+    if isinstance(store, FilesystemBlobStore):
+        assert list((store.root / "sha256").rglob("*")) == []
+        assert list(store.tmp.iterdir()) == []
+    else:
+        listing = store.client.list_objects_v2(Bucket=store.bucket)
+        assert listing.get("KeyCount", 0) == 0
+        uploads = store.client.list_multipart_uploads(Bucket=store.bucket)
+        assert not uploads.get("Uploads")
+
+
+def test_large_multipart_put_with_known_hash(store):
+    data = b"0123456789abcdef" * (PART_SIZE // 16 * 2 + 3)
+    info = store.put(io.BytesIO(data), expected_sha256=sha(data))
+    assert info.size == len(data)
+    with store.open(info.sha256) as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == info.sha256
+
+
+def test_check_passes_on_working_store(store):
+    store.check()
+
+
+def test_s3_presigned_get_serves_the_blob(moto_s3_endpoint, s3_bucket):
+    store = S3BlobStore(s3_bucket, endpoint_url=moto_s3_endpoint)
+    info = store.put(io.BytesIO(b"presigned"))
+    url = store.url(info.sha256, expires=60, filename="model.safetensors")
+    resp = requests.get(url, timeout=10)
+    assert resp.status_code == 200
+    assert resp.content == b"presigned"
+    assert "model.safetensors" in resp.headers.get("Content-Disposition", "")
+
+
+def test_s3_presigned_put_is_verified_before_publishing(moto_s3_endpoint, s3_bucket):
+    store = S3BlobStore(s3_bucket, endpoint_url=moto_s3_endpoint)
+    good = b"uploaded by a client"
+    url = store.upload_url(sha(good), len(good))
+    assert requests.put(url, data=good, timeout=10).status_code == 200
+    assert store.stat(sha(good)) is None  # staged, not yet visible
+    assert store.finalize_upload(sha(good)).size == len(good)
+    assert store.stat(sha(good)).size == len(good)
+
+    liar = sha(b"claimed content")
+    assert requests.put(store.upload_url(liar, 5), data=b"other", timeout=10).status_code == 200
+    with pytest.raises(ChecksumMismatch):
+        store.finalize_upload(liar)
+    assert store.stat(liar) is None
+
+
+def test_filesystem_disk_full_is_reported_clearly(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from hub.blobstore import BlobStoreUnavailable
+
+    store = FilesystemBlobStore(tmp_path / "blobs")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(BlobStoreUnavailable, match="disk is full"):
+        store.put(io.BytesIO(b"data"))
+    assert list(store.tmp.iterdir()) == []
+    assert store.stat(sha(b"data")) is None
