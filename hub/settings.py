@@ -11,7 +11,7 @@ import os
 
 import dj_database_url
 
-from hub.config import BASE_DIR, ConfigError, env_bool, env_int, env_list, secret_key, var_dir
+from hub.config import ConfigError, env_bool, env_int, env_list, secret_key, var_dir
 
 MODELHUB_MODE = os.environ.get("MODELHUB_MODE", "embedded").strip().lower()
 if MODELHUB_MODE not in {"embedded", "production"}:

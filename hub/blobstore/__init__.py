@@ -34,7 +34,9 @@ def get_blob_store() -> BlobStore:
     if settings.BLOB_STORE == "s3":
         from hub.blobstore.s3 import S3BlobStore
 
-        return S3BlobStore(settings.S3_BUCKET, endpoint_url=settings.S3_ENDPOINT_URL, region=settings.S3_REGION)
+        return S3BlobStore(
+            settings.S3_BUCKET, endpoint_url=settings.S3_ENDPOINT_URL, region=settings.S3_REGION
+        )
     from hub.blobstore.filesystem import FilesystemBlobStore
 
     return FilesystemBlobStore(settings.BLOB_ROOT)

@@ -77,7 +77,7 @@ class FilesystemBlobStore(BlobStore):
 
     def open(self, sha256: str) -> BinaryIO:
         try:
-            return open(self.path_for(sha256), "rb")  # noqa: SIM115 - the caller closes it
+            return open(self.path_for(sha256), "rb")
         except FileNotFoundError as exc:
             raise BlobNotFound(f"blob {sha256} is not stored") from exc
 

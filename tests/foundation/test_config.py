@@ -53,7 +53,12 @@ def run_manage(args: list[str], **env: str) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
     full_env.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -77,7 +82,9 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
 
 
 def test_two_instances_keep_separate_state(tmp_path):
-    code = "from django.conf import settings; print(settings.DATABASES['default']['NAME'], settings.BLOB_ROOT)"
+    code = (
+        "from django.conf import settings; print(settings.DATABASES['default']['NAME'], settings.BLOB_ROOT)"
+    )
     outs = []
     for name in ("a", "b"):
         proc = subprocess.run(
