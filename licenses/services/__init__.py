@@ -1,0 +1,1 @@
+"""Django-side services of the licences app: lineage graph, violations, policies, compliance."""

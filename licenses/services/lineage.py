@@ -1,0 +1,145 @@
+"""The lineage graph in the database: recording edges and answering transitive questions.
+
+Edges join lower-cased model ids, so a walk needs no joins to repositories and works
+for parents the registry does not hold. Each question is one recursive CTE (portable
+between PostgreSQL and SQLite); ``UNION`` rather than ``UNION ALL`` makes cycles in
+bad metadata terminate instead of looping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from hub.models import Repository
+from licenses.models import LineageEdge
+
+MAX_DEPTH = 64  # deeper chains than this are not real model trees
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    ref: str
+    depth: int
+
+
+def model_ref(repo_id: str) -> str:
+    """The graph's key for a model id: lower-cased ``owner/name`` without a hub URL prefix."""
+    ref = repo_id.strip().removeprefix("https://huggingface.co/").strip("/")
+    return ref.lower()
+
+
+def record_lineage(repository: Repository, base_models: Iterable[Mapping[str, Any]]) -> list[LineageEdge]:
+    """Replace the repository's parent edges with those of its latest analysis."""
+    child_ref = model_ref(repository.repo_id)
+    edges = []
+    seen: set[str] = set()
+    for entry in base_models:
+        parent_id = str(entry.get("id") or "").strip()
+        if not parent_id or model_ref(parent_id) in seen:
+            continue
+        seen.add(model_ref(parent_id))
+        edges.append(
+            LineageEdge(
+                child=repository,
+                child_ref=child_ref,
+                parent_ref=model_ref(parent_id),
+                parent_display=parent_id,
+                relation=entry.get("relation") or LineageEdge.Relation.FINETUNE,
+                relation_inferred=bool(entry.get("relation_inferred", False)),
+                parent_license_key=entry.get("license_key") or "",
+                parent_license_class=entry.get("license_class") or "",
+                source=entry.get("source") or LineageEdge.Source.UNRESOLVED,
+                updated_at=timezone.now(),
+            )
+        )
+    with transaction.atomic():
+        LineageEdge.objects.filter(child=repository).delete()
+        LineageEdge.objects.bulk_create(edges)
+    return edges
+
+
+def _walk(sql: str, params: list[Any]) -> list[GraphNode]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [GraphNode(ref, depth) for ref, depth in cursor.fetchall()]
+
+
+_TABLE = LineageEdge._meta.db_table
+
+
+def ancestors(repo_id: str, max_depth: int = MAX_DEPTH) -> list[GraphNode]:
+    """Every model the given one derives from, nearest first."""
+    sql = f"""
+        WITH RECURSIVE up(ref, depth) AS (
+            SELECT parent_ref, 1 FROM {_TABLE} WHERE child_ref = %s
+            UNION
+            SELECT e.parent_ref, up.depth + 1 FROM {_TABLE} e JOIN up ON e.child_ref = up.ref
+            WHERE up.depth < %s
+        )
+        SELECT ref, MIN(depth) FROM up GROUP BY ref ORDER BY MIN(depth), ref
+    """  # the table name is ours; every value is a query parameter
+    return _walk(sql, [model_ref(repo_id), max_depth])
+
+
+def descendants(repo_id: str, max_depth: int = MAX_DEPTH) -> list[GraphNode]:
+    """Every model derived from the given one (transitively), nearest first."""
+    sql = f"""
+        WITH RECURSIVE down(ref, depth) AS (
+            SELECT child_ref, 1 FROM {_TABLE} WHERE parent_ref = %s
+            UNION
+            SELECT e.child_ref, down.depth + 1 FROM {_TABLE} e JOIN down ON e.parent_ref = down.ref
+            WHERE down.depth < %s
+        )
+        SELECT ref, MIN(depth) FROM down GROUP BY ref ORDER BY MIN(depth), ref
+    """
+    return _walk(sql, [model_ref(repo_id), max_depth])
+
+
+def descendants_of_license_classes(classes: Iterable[str], max_depth: int = MAX_DEPTH) -> list[GraphNode]:
+    """Models in the catalogue that descend, at any depth, from a parent under one of ``classes``.
+
+    A parent's class is the one recorded on the edge when its licence was resolved (from
+    the registry, the bundled table or models analysed together). ``depth`` is the
+    distance to the nearest such ancestor.
+    """
+    classes = sorted(set(classes))
+    if not classes:
+        return []
+    marks = ", ".join(["%s"] * len(classes))
+    sql = f"""
+        WITH RECURSIVE tainted(ref, depth) AS (
+            SELECT child_ref, 1 FROM {_TABLE} WHERE parent_license_class IN ({marks})
+            UNION
+            SELECT e.child_ref, tainted.depth + 1 FROM {_TABLE} e JOIN tainted ON e.parent_ref = tainted.ref
+            WHERE tainted.depth < %s
+        )
+        SELECT ref, MIN(depth) FROM tainted GROUP BY ref ORDER BY MIN(depth), ref
+    """
+    return _walk(sql, [*classes, max_depth])
+
+
+def repositories_for(nodes: Iterable[GraphNode]) -> dict[str, Repository]:
+    """The registry's repositories behind graph nodes (nodes outside the registry are left out)."""
+    refs = {n.ref for n in nodes}
+    if not refs:
+        return {}
+    found: dict[str, Repository] = {}
+    edges = LineageEdge.objects.filter(child_ref__in=refs).select_related("child__namespace")
+    for edge in edges:
+        found[edge.child_ref] = edge.child
+    missing = refs - set(found)
+    for ref in missing:
+        owner, _, name = ref.partition("/")
+        repo = (
+            Repository.objects.filter(namespace__name__iexact=owner, name__iexact=name)
+            .select_related("namespace")
+            .first()
+        )
+        if repo is not None:
+            found[ref] = repo
+    return found

@@ -1,0 +1,73 @@
+"""What the mirror workers keep: specifications of what to mirror, and a record of every run.
+
+A ``MirrorSpec`` is edited in the admin or the API; Celery beat fires it every
+``interval_minutes``. A ``MirrorRun`` carries live counters (updated as the run goes,
+so the API and the dashboard show progress) and the cursor that lets a killed run
+resume where it stopped.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class MirrorSpec(models.Model):
+    """Which repos to follow on which upstream, what to copy, and how often."""
+
+    class Files(models.TextChoices):
+        NONE = "none", "Metadata and card only"
+        SMALL = "small", "Also small files (configs, licences)"
+        ALL = "all", "Also weights (within the limits)"
+
+    name = models.SlugField(max_length=100, unique=True)
+    upstream = models.URLField(max_length=300, default="https://huggingface.co")
+    token_env = models.CharField(max_length=100, blank=True, help_text="environment variable holding the token")
+    repo_ids = models.JSONField(default=list, blank=True, help_text="explicit repo ids")
+    authors = models.JSONField(default=list, blank=True, help_text="authors or organisations")
+    search = models.CharField(max_length=200, blank=True)
+    tags = models.JSONField(default=list, blank=True, help_text="filter tags, e.g. license:mit")
+    descendants_of = models.CharField(max_length=200, blank=True, help_text="base_model: descendants of")
+    top_n = models.PositiveIntegerField(null=True, blank=True, help_text="top N by downloads")
+    limit = models.PositiveIntegerField(null=True, blank=True, help_text="at most this many repos per run")
+    files = models.CharField(max_length=8, choices=Files.choices, default=Files.SMALL)
+    file_patterns = models.JSONField(default=list, blank=True, help_text="glob patterns of files to copy")
+    max_file_size = models.BigIntegerField(null=True, blank=True, help_text="bytes; larger files are skipped")
+    interval_minutes = models.PositiveIntegerField(default=60 * 24)
+    max_concurrency = models.PositiveSmallIntegerField(default=4)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MirrorRun(models.Model):
+    """One pass of a specification, with live counters and a resumable cursor."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    spec = models.ForeignKey(MirrorSpec, null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
+    upstream = models.URLField(max_length=300)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    listed = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    fetched = models.PositiveIntegerField(default=0)
+    bytes = models.BigIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    cursor = models.TextField(blank=True, help_text="where a resumed run continues")
+    errors = models.JSONField(default=list, blank=True, help_text="per-repo failures: {repo, error}")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-started_at"], name="mirror_run_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"mirror run {self.pk} ({self.status})"
