@@ -86,8 +86,12 @@ class Violation(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
-    first_commit = models.ForeignKey(Commit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    last_commit = models.ForeignKey(Commit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    first_commit = models.ForeignKey(
+        Commit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_commit = models.ForeignKey(
+        Commit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [

@@ -22,7 +22,9 @@ class MirrorSpec(models.Model):
 
     name = models.SlugField(max_length=100, unique=True)
     upstream = models.URLField(max_length=300, default="https://huggingface.co")
-    token_env = models.CharField(max_length=100, blank=True, help_text="environment variable holding the token")
+    token_env = models.CharField(
+        max_length=100, blank=True, help_text="environment variable holding the token"
+    )
     repo_ids = models.JSONField(default=list, blank=True, help_text="explicit repo ids")
     authors = models.JSONField(default=list, blank=True, help_text="authors or organisations")
     search = models.CharField(max_length=200, blank=True)

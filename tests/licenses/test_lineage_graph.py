@@ -27,7 +27,10 @@ def repo(repo_id: str) -> Repository:
 def link(child: Repository, *parents: tuple[str, str, str]) -> None:
     record_lineage(
         child,
-        [{"id": pid, "relation": rel, "license_class": cls, "source": "registry"} for pid, rel, cls in parents],
+        [
+            {"id": pid, "relation": rel, "license_class": cls, "source": "registry"}
+            for pid, rel, cls in parents
+        ],
     )
 
 
