@@ -1,0 +1,368 @@
+"""AI-BOM export: SPDX 3.0.1 (AI and Dataset profiles), SPDX 2.3 and CycloneDX 1.6 ML-BOM.
+
+Input is a list of analyze-JSON reports (the contract shape: ``id``, ``license``,
+``lineage``, ``data``, ``transparency``), optionally with ``revision``,
+``download_location`` and a compliance ``verdict``. Output is a JSON-ready dict.
+
+- SPDX 3.0.1 is built with ``spdx-python-model`` (the SPDX project's generated bindings),
+  whose typed setters reject malformed values as the graph is built.
+- SPDX 2.3 is built with ``spdx-tools`` model objects and checked with its
+  ``validate_full_spdx_document`` before it is written.
+- CycloneDX 1.6 is written as a dict because ``cyclonedx-python-lib`` does not model
+  ``modelCard`` yet (its ``Component.model_card`` is a commented-out TODO); the result is
+  checked against the library's bundled 1.6 JSON schema in the tests.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from licenses.engine.kb import default_kb
+
+TOOL = "modelhub"
+_IDSTRING = re.compile(r"[^A-Za-z0-9.\-]+")
+
+
+class BomError(ValueError):
+    """The BOM could not be produced; the message says which model and why."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _slug(text: str) -> str:
+    return _IDSTRING.sub("-", text).strip("-") or "x"
+
+
+def license_expression(report: Mapping[str, Any]) -> str | None:
+    """The SPDX expression for a report's licence (SPDX id or LicenseRef), None when unknown."""
+    lic = report.get("license") or {}
+    if lic.get("spdx"):
+        return str(lic["spdx"])
+    info = default_kb().get(str(lic.get("key") or ""))
+    return info.spdx if info else None
+
+
+def _custom_refs(expression: str | None) -> list[str]:
+    return sorted(set(re.findall(r"LicenseRef-[A-Za-z0-9.\-]+", expression or "")))
+
+
+def _datasets(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    data = report.get("data") or {}
+    known = {d.get("id"): d for d in data.get("dataset_licenses") or [] if isinstance(d, Mapping)}
+    return [{"id": ds, **(known.get(ds) or {})} for ds in data.get("datasets") or [] if isinstance(ds, str)]
+
+
+def _parents(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in (report.get("lineage") or {}).get("base_models") or []
+        if isinstance(p, Mapping) and p.get("id")
+    ]
+
+
+# --------------------------------------------------------------------------- SPDX 3.0.1
+
+
+def to_spdx3(
+    reports: Iterable[Mapping[str, Any]], *, hub_url: str = "", created: datetime | None = None
+) -> dict:
+    from spdx_python_model import v3_0_1 as s
+
+    base = f"urn:modelhub:{uuid.uuid4().hex}"
+    info = s.CreationInfo()
+    info.specVersion = "3.0.1"
+    info.created = created or _now()
+    tool = s.Tool()
+    tool._id = f"{base}:tool"
+    tool.name = TOOL
+    tool.creationInfo = info
+    org = s.Organization()
+    org._id = f"{base}:supplier"
+    org.name = "Modelhub registry"
+    org.creationInfo = info
+    info.createdBy = [org._id]  # an Agent; the tool that made it is ``createdUsing``
+    info.createdUsing = [tool._id]
+    objects: list[Any] = [tool, org]
+    roots = []
+
+    def element(cls, suffix: str):
+        obj = cls()
+        obj._id = f"{base}:{suffix}"
+        obj.creationInfo = info
+        objects.append(obj)
+        return obj
+
+    def relate(kind, src, targets, suffix: str):
+        rel = element(s.Relationship, suffix)
+        rel.from_ = src
+        rel.to = targets
+        rel.relationshipType = kind
+
+    for n, report in enumerate(reports):
+        model_id = str(report.get("id") or f"model-{n}")
+        pkg = element(s.ai_AIPackage, f"model-{n}")
+        pkg.name = model_id
+        pkg.software_primaryPurpose = s.software_SoftwarePurpose.model
+        pkg.software_downloadLocation = report.get("download_location") or f"{hub_url}/{model_id}"
+        pkg.releaseTime = info.created
+        pkg.suppliedBy = org._id
+        if report.get("revision"):
+            pkg.software_packageVersion = str(report["revision"])
+        transparency = (report.get("transparency") or {}).get("score")
+        if transparency is not None:
+            pkg.comment = f"Modelhub transparency score {transparency}/100"
+        roots.append(pkg)
+        expression = license_expression(report)
+        if expression:
+            lic = element(s.simplelicensing_LicenseExpression, f"license-{n}")
+            lic.simplelicensing_licenseExpression = expression
+            relate(s.RelationshipType.hasDeclaredLicense, pkg, [lic], f"declared-{n}")
+            relate(s.RelationshipType.hasConcludedLicense, pkg, [lic], f"concluded-{n}")
+        for d, ds in enumerate(_datasets(report)):
+            dpkg = element(s.dataset_DatasetPackage, f"model-{n}-data-{d}")
+            dpkg.name = ds["id"]
+            dpkg.software_primaryPurpose = s.software_SoftwarePurpose.data
+            dpkg.software_downloadLocation = f"{hub_url}/datasets/{ds['id']}"
+            dpkg.releaseTime = info.created
+            dpkg.suppliedBy = org._id
+            dpkg.dataset_datasetType = [s.dataset_DatasetType.text]
+            relate(s.RelationshipType.trainedOn, pkg, [dpkg], f"trained-{n}-{d}")
+        for p, parent in enumerate(_parents(report)):
+            ppkg = element(s.ai_AIPackage, f"model-{n}-parent-{p}")
+            ppkg.name = str(parent["id"])
+            ppkg.software_primaryPurpose = s.software_SoftwarePurpose.model
+            ppkg.software_downloadLocation = f"{hub_url}/{parent['id']}"
+            ppkg.releaseTime = info.created
+            ppkg.suppliedBy = org._id
+            relate(s.RelationshipType.ancestorOf, ppkg, [pkg], f"ancestor-{n}-{p}")
+
+    doc = element(s.SpdxDocument, "document")
+    doc.name = "Modelhub AI-BOM"
+    doc.rootElement = roots
+    doc.element = [o for o in objects if o is not doc]
+    doc.profileConformance = [
+        s.ProfileIdentifierType.core,
+        s.ProfileIdentifierType.software,
+        s.ProfileIdentifierType.simpleLicensing,
+        s.ProfileIdentifierType.ai,
+        s.ProfileIdentifierType.dataset,
+    ]
+    objset = s.SHACLObjectSet()
+    for obj in objects:
+        objset.add(obj)
+    out = io.BytesIO()
+    s.JSONLDSerializer().write(objset, out)
+    return json.loads(out.getvalue())
+
+
+# --------------------------------------------------------------------------- SPDX 2.3
+
+
+def to_spdx23(
+    reports: Iterable[Mapping[str, Any]], *, hub_url: str = "", created: datetime | None = None
+) -> dict:
+    from license_expression import get_spdx_licensing
+    from spdx_tools.spdx.model import (
+        Actor,
+        ActorType,
+        CreationInfo,
+        Document,
+        ExtractedLicensingInfo,
+        Package,
+        PackagePurpose,
+        Relationship,
+        RelationshipType,
+    )
+    from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+    from spdx_tools.spdx.validation.uri_validators import validate_download_location
+    from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
+
+    licensing = get_spdx_licensing()
+    kb = default_kb()
+
+    def location(url: str):
+        # SPDX 2.3 only accepts URLs with a dotted host; a hub on localhost gets NOASSERTION.
+        return SpdxNoAssertion() if validate_download_location(url) else url
+
+    packages, relationships, extracted = [], [], {}
+    for n, report in enumerate(reports):
+        model_id = str(report.get("id") or f"model-{n}")
+        spdx_id = f"SPDXRef-Model-{n}-{_slug(model_id)}"
+        expression = license_expression(report)
+        parsed = licensing.parse(expression) if expression else SpdxNoAssertion()
+        for ref in _custom_refs(expression):
+            info = next((x for x in kb.all() if x.spdx == ref), None)
+            extracted[ref] = ExtractedLicensingInfo(
+                license_id=ref,
+                extracted_text=f"Terms published by the licensor{': ' + info.url if info and info.url else ''}",
+                license_name=info.name if info else ref,
+                cross_references=[info.url] if info and info.url else [],
+            )
+        packages.append(
+            Package(
+                spdx_id=spdx_id,
+                name=model_id,
+                download_location=location(report.get("download_location") or f"{hub_url}/{model_id}"),
+                version=str(report["revision"]) if report.get("revision") else None,
+                files_analyzed=False,
+                license_concluded=parsed,
+                license_declared=parsed,
+                primary_package_purpose=PackagePurpose.OTHER,
+                comment="machine-learning model",
+            )
+        )
+        relationships.append(Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, spdx_id))
+        for d, ds in enumerate(_datasets(report)):
+            ds_id = f"{spdx_id}-Data-{d}"
+            packages.append(
+                Package(
+                    spdx_id=ds_id,
+                    name=ds["id"],
+                    download_location=location(f"{hub_url}/datasets/{ds['id']}"),
+                    files_analyzed=False,
+                    primary_package_purpose=PackagePurpose.OTHER,
+                    comment="training dataset",
+                )
+            )
+            relationships.append(Relationship(ds_id, RelationshipType.DEPENDENCY_OF, spdx_id))
+        for p, parent in enumerate(_parents(report)):
+            parent_id = f"{spdx_id}-Base-{p}"
+            packages.append(
+                Package(
+                    spdx_id=parent_id,
+                    name=str(parent["id"]),
+                    download_location=location(f"{hub_url}/{parent['id']}"),
+                    files_analyzed=False,
+                    primary_package_purpose=PackagePurpose.OTHER,
+                    comment=f"base model ({parent.get('relation') or 'finetune'})",
+                )
+            )
+            relationships.append(Relationship(parent_id, RelationshipType.ANCESTOR_OF, spdx_id))
+
+    document = Document(
+        creation_info=CreationInfo(
+            spdx_version="SPDX-2.3",
+            spdx_id="SPDXRef-DOCUMENT",
+            name="Modelhub AI-BOM",
+            document_namespace=f"{hub_url or 'https://modelhub.invalid'}/spdx/{uuid.uuid4()}",
+            creators=[Actor(ActorType.TOOL, TOOL)],
+            created=(created or _now()).replace(tzinfo=None),
+        ),
+        packages=packages,
+        relationships=relationships,
+        extracted_licensing_info=list(extracted.values()),
+    )
+    problems = validate_full_spdx_document(document)
+    if problems:
+        raise BomError("; ".join(p.validation_message for p in problems[:5]))
+    out = io.StringIO()
+    write_document_to_stream(document, out, validate=False)
+    return json.loads(out.getvalue())
+
+
+# --------------------------------------------------------------------------- CycloneDX 1.6
+
+
+def _cdx_licenses(expression: str | None) -> list[dict[str, Any]]:
+    if not expression:
+        return []
+    return [{"expression": expression}]
+
+
+def _model_card(report: Mapping[str, Any]) -> dict[str, Any]:
+    lic = report.get("license") or {}
+    transparency = report.get("transparency") or {}
+    datasets = _datasets(report)
+    card: dict[str, Any] = {
+        "modelParameters": {
+            "datasets": [{"type": "dataset", "name": d["id"]} for d in datasets],
+        },
+        "considerations": {
+            "useCases": [],
+            "technicalLimitations": [],
+        },
+        "properties": [
+            {"name": "modelhub:license.key", "value": str(lic.get("key") or "unknown")},
+            {"name": "modelhub:license.class", "value": str(lic.get("class") or "unknown")},
+            {"name": "modelhub:license.commercial_use", "value": str(lic.get("commercial_use") or "unknown")},
+            {"name": "modelhub:transparency.score", "value": str(transparency.get("score", ""))},
+            {
+                "name": "modelhub:data.disclosure_level",
+                "value": str((report.get("data") or {}).get("disclosure_level", "")),
+            },
+        ],
+    }
+    pipeline = (
+        (report.get("card") or {}).get("pipeline_tag") if isinstance(report.get("card"), Mapping) else None
+    )
+    if pipeline:
+        card["modelParameters"]["task"] = pipeline
+    if report.get("verdict"):
+        card["properties"].append({"name": "modelhub:compliance.verdict", "value": str(report["verdict"])})
+    return card
+
+
+def to_cyclonedx(
+    reports: Iterable[Mapping[str, Any]], *, hub_url: str = "", created: datetime | None = None
+) -> dict:
+    components, dependencies = [], []
+    refs: dict[str, str] = {}
+
+    def component(name: str, kind: str, **extra: Any) -> str:
+        ref = f"{kind}:{name}"
+        if ref not in refs:
+            refs[ref] = ref
+            components.append({"type": kind, "bom-ref": ref, "name": name, **extra})
+        return ref
+
+    for report in reports:
+        model_id = str(report.get("id") or "model")
+        extra: dict[str, Any] = {
+            "licenses": _cdx_licenses(license_expression(report)),
+            "modelCard": _model_card(report),
+            "externalReferences": [
+                {"type": "distribution", "url": report.get("download_location") or f"{hub_url}/{model_id}"}
+            ],
+        }
+        if report.get("revision"):
+            extra["version"] = str(report["revision"])
+        if not extra["licenses"]:
+            del extra["licenses"]
+        ref = component(model_id, "machine-learning-model", **extra)
+        depends = [
+            component(d["id"], "data", data=[{"type": "dataset", "name": d["id"]}]) for d in _datasets(report)
+        ]
+        depends += [component(str(p["id"]), "machine-learning-model") for p in _parents(report)]
+        dependencies.append({"ref": ref, "dependsOn": depends})
+    return {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": f"urn:uuid:{uuid.uuid4()}",
+        "version": 1,
+        "metadata": {
+            "timestamp": (created or _now()).isoformat().replace("+00:00", "Z"),
+            "tools": {"components": [{"type": "application", "name": TOOL}]},
+        },
+        "components": components,
+        "dependencies": dependencies,
+    }
+
+
+FORMATS = {"spdx3": to_spdx3, "spdx2": to_spdx23, "cyclonedx": to_cyclonedx}
+
+
+def export_bom(fmt: str, reports: Iterable[Mapping[str, Any]], **kwargs: Any) -> dict:
+    try:
+        builder = FORMATS[fmt]
+    except KeyError as exc:
+        raise BomError(f"unknown BOM format {fmt!r}; use one of {sorted(FORMATS)}") from exc
+    return builder(list(reports), **kwargs)
