@@ -1,0 +1,182 @@
+"""Training-data disclosure level (contract: ``data.datasets``, ``data.disclosure_level``).
+
+The level is a ladder; each rung needs the ones below it, so a higher number always
+means strictly more is known about the data:
+
+0. nothing: no dataset named and no training-data section with content.
+1. identified: a dataset is named (``datasets:`` metadata, or a huggingface.co/datasets link
+   outside the evaluation sections), or a Training Data section has real content.
+2. described: level 1, and the training-data text (Training Data / Training Details
+   sections plus "trained on ..." sentences anywhere) describes at least two of: size
+   (a number with a unit such as tokens, examples, GB), languages, time range (years,
+   cutoffs), collection method or source type (crawled, annotated, synthetic,
+   Wikipedia ...). A card that only names Hub datasets also reaches 2 when every named
+   dataset is in the licence table, i.e. documented by its own dataset card.
+3. licensed: level 2, at least one dataset named, and every named dataset's licence is
+   known (dataset-card declaration or Data Provenance Initiative verification).
+4. open: level 3, every named dataset is under an open licence (OSI or open-content,
+   verified terms winning over declared ones), and the card does not mention
+   proprietary, internal or undisclosed data.
+
+The level speaks about the data this card names. For a derivative (``base_model`` set)
+the base model's pretraining data is out of its reach; ``scope`` says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from licenses.engine.cardfacts import CardFacts, Probe
+from licenses.engine.datasets import DatasetLicense, DatasetLicenses, bundled
+
+LEVEL_NAMES = ("none", "identified", "described", "licensed", "open")
+
+_DATA_SECTIONS = ("Training Data", "Training Details")
+_TRAINED_ON = Probe(
+    r"\b(?:pre-?trained|trained|fine-?tuned|instruction-tuned)\s+(?:\w+\s+){0,3}on\b|training (?:data|corpus|set)",
+    ("trained", "tuned", "training"),
+)
+#: What "described" looks for in the training-data text (lower-cased).
+DESCRIPTORS: dict[str, Probe] = {
+    "size": Probe(
+        r"\b\d[\d.,]*\s*(?:k|m|b|t|thousand|million|billion|trillion)?\+?\s*"
+        r"(?:tokens?|words|sentences|documents|docs|examples|samples|images|image-text pairs|pairs|hours"
+        r"|conversations|dialogues|instructions|rows|records|files|pages|articles|utterances|clips|videos"
+        r"|books|gb|tb|mb|gib|tib|pb)\b",
+    ),
+    "languages": Probe(
+        r"\b(?:english|chinese|mandarin|french|german|spanish|japanese|korean|russian|arabic|hindi|portuguese"
+        r"|italian|dutch|turkish|vietnamese|indonesian|polish|danish|swedish|multilingual|bilingual"
+        r"|\d+\s+(?:natural\s+)?languages|programming languages|languages?:)\b",
+    ),
+    "time_range": Probe(
+        r"\b(?:19[89]\d|20[0-4]\d)\b|cut-?off|knowledge cutoff|up to (?:january|february|march|april|may|june"
+        r"|july|august|september|october|november|december)",
+    ),
+    "collection": Probe(
+        r"crawl|scrap|collected|gathered|sourced from|curated|filter|deduplicat|annotat|synthetic"
+        r"|generated (?:by|with|using)|publicly available|web (?:data|pages|text)|wikipedia|common ?crawl"
+        r"|github|books|arxiv|stack ?exchange|reddit|news|forums?|transcri|licensed data",
+    ),
+}
+_UNDISCLOSED = Probe(
+    r"proprietary|internal data|in-house|private data(?:set)?s?|undisclosed|not (?:publicly )?(?:released|disclosed)"
+    r"|third-party (?:data|vendors)|licensed from",
+    ("proprietary", "internal", "in-house", "private", "undisclosed", "not ", "third-party", "licensed from"),
+)
+
+RULE = (
+    "0 none; 1 a dataset is named or a Training Data section has content; 2 and >=2 of size/languages/"
+    "time range/collection described (or every named dataset documented by a dataset card); 3 and every "
+    "named dataset's licence known; 4 and all named datasets openly licensed, no proprietary data mentioned"
+)
+
+
+def training_data_text(facts: CardFacts) -> str:
+    """Training Data / Training Details sections plus "trained on ..." lines elsewhere."""
+    cached = facts.memo.get("training_data_text")
+    if cached is not None:
+        return cached
+    parts = [sec.text for name in _DATA_SECTIONS if (sec := facts.section(name)) is not None]
+    low = facts.body_lower
+    source = facts.body if len(facts.body) == len(low) else low
+    last_end = -1
+    for m in _TRAINED_ON.finditer(low):
+        if m.start() <= last_end:
+            continue
+        start = low.rfind("\n", 0, m.start()) + 1
+        end = low.find("\n", m.end())
+        last_end = len(low) if end == -1 else end
+        parts.append(source[start:last_end])
+    text = "\n".join(parts)
+    facts.memo["training_data_text"] = text
+    return text
+
+
+def _describe(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    low = text.lower()
+    for name, rx in DESCRIPTORS.items():
+        m = rx.search(low)
+        if m:
+            found[name] = m.group(0).strip()[:60]
+    return found
+
+
+def _license_row(ds: str, hit: DatasetLicense | None) -> dict[str, Any]:
+    if hit is None:
+        return {"id": ds, "license": None, "commercial": "unknown", "open": None, "source": None}
+    row = {
+        "id": ds,
+        "license": hit.license,
+        "commercial": hit.commercial,
+        "open": hit.open,
+        "source": hit.source,
+    }
+    if hit.verified:
+        row["verified"] = list(hit.verified)
+    return row
+
+
+def assess_disclosure(facts: CardFacts, datasets: DatasetLicenses | None = None) -> dict[str, Any]:
+    """Disclosure level 0-4 with the evidence for each rung reached; see the module docstring."""
+    table = datasets if datasets is not None else bundled()
+    named = facts.all_datasets
+    evidence: list[dict[str, Any]] = []
+    hits = {ds: table.lookup(ds) for ds in named}
+    rows = [_license_row(ds, hits[ds]) for ds in named]
+    noncommercial = [ds for ds in named if hits[ds] is not None and hits[ds].commercial == "no"]
+
+    data_section = next((facts.section(n) for n in _DATA_SECTIONS if facts.section(n) is not None), None)
+    text = training_data_text(facts)
+    descriptors = _describe(text)
+
+    level = 0
+    if facts.datasets:
+        evidence.append(
+            {"level": 1, "source": "metadata", "detail": "datasets: " + ", ".join(facts.datasets)}
+        )
+    if facts.linked_datasets:
+        evidence.append(
+            {"level": 1, "source": "body", "detail": "dataset links: " + ", ".join(facts.linked_datasets)}
+        )
+    if data_section is not None:
+        evidence.append({"level": 1, "source": "body",
+                         "detail": f"section '{data_section.headings[0]}' (line {data_section.line})"})  # fmt: skip
+    if named or data_section is not None:
+        level = 1
+        documented = bool(named) and all(hits[ds] is not None for ds in named)
+        if len(descriptors) >= 2:
+            level = 2
+            detail = "; ".join(f"{k}: {v}" for k, v in descriptors.items())
+            evidence.append({"level": 2, "source": "body", "detail": f"training data described ({detail})"})
+        elif documented:
+            level = 2
+            evidence.append({"level": 2, "source": "dataset-cards",
+                             "detail": "every named dataset is documented by a dataset card"})  # fmt: skip
+        known = bool(named) and all(
+            hits[ds] is not None and (hits[ds].license or hits[ds].verified) for ds in named
+        )
+        if level == 2 and known:
+            level = 3
+            evidence.append({"level": 3, "source": "dataset-licenses",
+                             "detail": "; ".join(f"{r['id']}: {r.get('verified') or r['license']}" for r in rows)})  # fmt: skip
+            undisclosed = _UNDISCLOSED.search(text.lower())
+            if all(hits[ds].open for ds in named) and undisclosed is None:  # type: ignore[union-attr]
+                level = 4
+                evidence.append({"level": 4, "source": "dataset-licenses",
+                                 "detail": "all named datasets are openly licensed"})  # fmt: skip
+            elif undisclosed is not None:
+                evidence.append({"level": 4, "source": "body", "met": False,
+                                 "detail": f"card mentions '{undisclosed.group(0)}' data"})  # fmt: skip
+    return {
+        "datasets": list(named),
+        "disclosure_level": level,
+        "level_name": LEVEL_NAMES[level],
+        "evidence": evidence,
+        "descriptors": descriptors,
+        "dataset_licenses": rows,
+        "noncommercial_datasets": noncommercial,
+        "scope": "end-model" if facts.base_models else "model",
+        "rule": RULE,
+    }

@@ -1,0 +1,540 @@
+"""Transparency index (contract: ``transparency.score`` and ``transparency.indicators``).
+
+Each indicator approximates one indicator of the Foundation Model Transparency Index
+that a public repository can show (the table, with FMTI ids, rule text and weights, is
+``licenses/data/transparency_indicators.yaml``). This module holds one small rule per
+indicator id; each returns whether it is met and the evidence (metadata key, section
+and line, file) so a user can check the verdict. The table and the rules must cover
+the same ids: a mismatch raises at load time rather than silently scoring fewer items.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from licenses.engine.cardfacts import CardFacts, Probe, Section
+from licenses.engine.disclosure import DESCRIPTORS, assess_disclosure, training_data_text
+
+TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "transparency_indicators.yaml"
+
+Result = tuple[bool, str | None]
+Rule = Callable[["_Ctx"], Result]
+
+
+class _Ctx:
+    """Inputs of one assessment, with the expensive bits computed once."""
+
+    def __init__(self, facts: CardFacts, key: str | None, cls: str | None, disclosure: dict | None):
+        self.facts = facts
+        self.license_key = key
+        self.license_class = cls
+        self._disclosure = disclosure
+        self._training_text: str | None = None
+        self._training_lower: str | None = None
+
+    @property
+    def disclosure(self) -> dict[str, Any]:
+        if self._disclosure is None:
+            self._disclosure = assess_disclosure(self.facts)
+        return self._disclosure
+
+    @property
+    def training_text(self) -> str:
+        if self._training_text is None:
+            self._training_text = training_data_text(self.facts)
+        return self._training_text
+
+    @property
+    def training_lower(self) -> str:
+        if self._training_lower is None:
+            self._training_lower = self.training_text.lower()
+        return self._training_lower
+
+    def section(self, *names: str) -> Section | None:
+        for name in names:
+            sec = self.facts.section(name)
+            if sec is not None:
+                return sec
+        return None
+
+    def grep(self, probe: Probe, *sections: str) -> str | None:
+        """Evidence for the first match of ``probe`` in the named sections, or the whole body."""
+        if sections:
+            for name in sections:
+                sec = self.facts.section(name)
+                if sec is not None:
+                    m = probe.search(sec.lower)
+                    if m:
+                        return f"section '{sec.headings[0][:60]}' (line {sec.line}): {_snippet(sec.text, sec.lower, m)}"
+            return None
+        low = self.facts.body_lower
+        m = probe.search(low)
+        if not m:
+            return None
+        line = low.count("\n", 0, m.start()) + 1 + self.facts.body_line_offset
+        return f"README line {line}: {_snippet(self.facts.body, low, m)}"
+
+    def files(self, rx: re.Pattern[str]) -> str | None:
+        hit = next((f for f in self.facts.files if rx.search(f)), None)
+        return f"file: {hit}" if hit else None
+
+
+def _snippet(text: str, low: str, m: re.Match[str]) -> str:
+    """Context around a match found in ``low``; from the original text when offsets agree."""
+    source = text if len(text) == len(low) else low
+    start = max(0, m.start() - 30)
+    return " ".join(source[start : m.end() + 30].split())[:100]
+
+
+def _sec_evidence(sec: Section | None) -> str | None:
+    return f"section '{sec.headings[0][:60]}' (line {sec.line})" if sec is not None else None
+
+
+def _first(*candidates: str | None) -> Result:
+    for c in candidates:
+        if c:
+            return True, c
+    return False, None
+
+
+# --- patterns ----------------------------------------------------------------------------
+
+_I = re.IGNORECASE
+# Body patterns are lower-case and run on the lower-cased card behind a keyword gate (Probe).
+_COMPUTE = Probe(r"\d[\d.,]*\s*(?:x\s*10\^?\{?\d+\}?|e\+?\d+|[kmgtpez]|peta|exa|zetta)?\s*flops?\b|petaflop|pf-days?"
+                 r"|zettaflop|exaflop|training compute[^.\n]{0,30}\d", ("flop", "pf-day", "training compute"))  # fmt: skip
+_DURATION = Probe(
+    r"trained (?:between|from|over|for)\b[^.\n]{0,40}?\b(?:days?|weeks?|months?|hours?|(?:19|20)\d\d)"
+    r"|training (?:time|duration)|took (?:about |approximately |around )?\d+(?:\.\d+)? ?(?:days?|hours?|weeks?|months?)"
+    r"|hours used:?\**\s*\d|model dates?\b|\b\d+(?:\.\d+)? ?(?:days|hours|weeks) (?:of|on) (?:training|\d+)",
+    (
+        "trained between",
+        "trained from",
+        "trained over",
+        "trained for",
+        "training time",
+        "training duration",
+        "took ",
+        "hours used",
+        "model date",
+        "days of",
+        "days on",
+        "hours of",
+        "hours on",
+        "weeks of",
+        "weeks on",
+    ),
+)
+_HARDWARE = Probe(r"\b(?:a100|h100|h800|h200|h20|v100|a10g?|a6000|a40|l40s?|t4|p100|rtx ?\d{4}|mi\d{3}x?|tpu ?v?\d*"
+                  r"|gaudi\d?|trainium|inferentia|gh200|b200|3090|4090)\b",
+                  ("a100", "h100", "h800", "h200", "h20", "v100", "a10", "a6000", "a40", "l40", "t4", "p100", "rtx",
+                   "mi2", "mi3", "tpu", "gaudi", "trainium", "inferentia", "b200", "3090", "4090"))  # fmt: skip
+_ENERGY = Probe(r"\b\d[\d.,]*\s*[kmgt]wh\b|(?:power|energy) (?:consumption|usage|used)[^.\n(]{0,30}\d[\d.,]*\s*"
+                r"(?:[kmgt]?wh|[km]?w\b|watts?)", ("kwh", "mwh", "gwh", "twh", "power consumption", "power usage", "energy consumption",
+                                                 "energy usage", "energy used"))  # fmt: skip
+_CO2 = Probe(r"\d[\d.,]*\s*(?:t|kg|g|tons?|tonnes?|metric tons?)\s*(?:of\s*)?co2|co2\s?(?:eq|e)?\b[^.\n]{0,40}\d"
+             r"|carbon emitted:?\**\s*\d|emissions? (?:were|of|was)[^.\n]{0,30}\d", ("co2", "carbon", "emission"))  # fmt: skip
+_FRAMEWORK_WORDS = ("pytorch", "jax", "flax", "tensorflow", "megatron", "deepspeed", "fairseq", "nemo", "colossal",
+                    "axolotl", "trl", "peft", "accelerate", "mosaicml", "llm-foundry", "gpt-neox", "t5x", "paxml",
+                    "levanter", "unsloth")  # fmt: skip
+_FRAMEWORKS = Probe(r"\b(?:pytorch|jax|flax|tensorflow|megatron|deepspeed|fairseq|nemo|colossal-?ai|axolotl|trl"
+                    r"|peft|accelerate|mosaicml|llm-foundry|gpt-neox|t5x|paxml|levanter|unsloth)\b", _FRAMEWORK_WORDS)  # fmt: skip
+_TRAIN_FILE = re.compile(r"(^|/)(train[^/]*\.(py|sh|ipynb)|finetun[^/]*\.(py|sh|ipynb)|training_args\.bin"
+                         r"|[^/]*train[^/]*\.ya?ml|trainer_state\.json)$", _I)  # fmt: skip
+_INPUT = Probe(r"\binputs?\b[^.\n]{0,50}\b(?:text|images?|audio|speech|video|tokens|code)\b", ("input",))
+_OUTPUT = Probe(r"\boutputs?\b[^.\n]{0,50}\b(?:text|images?|audio|speech|video|code|embeddings?|labels?"
+                r"|vectors?)\b|\bgenerates? (?:text|images?|audio|speech|code)", ("output", "generate"))  # fmt: skip
+_FINETUNED_FROM = Probe(r"(?:fine-?tuned|finetuned|based on|derived from|built on|merge of|quantized "
+                        r"(?:version )?of|trained from)[^.\n]{0,60}(?:huggingface\.co/|\[)",
+                        ("tuned", "based on", "derived from", "built on", "merge of", "quantized", "trained from"))  # fmt: skip
+_SIZE_IN_NAME = re.compile(r"(?<![a-z0-9])\d+(?:\.\d+)?(?:x\d+)?[bm](?![a-z0-9])", _I)
+_ARCH_WORDS = Probe(r"\b(?:transformer|decoder-only|encoder-decoder|auto-?regressive|mixture[- ]of[- ]experts"
+                    r"|\bmoe\b|diffusion|u-?net|convolutional|\bcnn\b|lstm|\brnn\b|state[- ]space|mamba|vit\b"
+                    r"|bert|llama architecture)",
+                    ("transformer", "decoder", "encoder", "regressive", "experts", "moe", "diffusion", "unet", "u-net",
+                     "convolutional", "cnn", "lstm", "rnn", "state space", "state-space", "mamba", "vit", "bert",
+                     "llama architecture"))  # fmt: skip
+_DEEP_PROPS = Probe(r"\b\d+\s*(?:layers|attention heads|heads)\b|hidden (?:size|dim)[^.\n]{0,10}\d"
+                    r"|context (?:length|window)[^.\n]{0,20}\d|vocab(?:ulary)? size[^.\n]{0,10}\d"
+                    r"|\d+k? (?:token )?context", ("layers", "heads", "hidden", "context", "vocab"))  # fmt: skip
+_DEMO = Probe(r"example (?:output|generation|conversation|response|prompt)s?|sample outputs?|###\s*(?:response|"
+              r"assistant)|<\|assistant\|>|\boutput:|\bexpected output",
+              ("example output", "example generation", "example conversation", "example response", "example prompt",
+               "sample output", "### response", "###response", "### assistant", "###assistant", "<|assistant|>",
+               "output:", "expected output"))  # fmt: skip
+#: Named data sources (datasets, sites, corpora): "publicly available data" is not a source.
+_NAMED_SOURCES = Probe(
+    r"wikipedia|common ?crawl|github|arxiv|stack ?exchange|stackoverflow|reddit|laion|\bc4\b|the pile|refinedweb"
+    r"|redpajama|dolma|books3|gutenberg|pubmed|openwebtext|fineweb|the stack|slimpajama|wudao|\boscar\b|\bmc4\b"
+    r"|cc-?news|\broots\b|huggingface\.co/datasets|sharegpt|\balpaca\b|\bflan\b|openassistant|ultrachat|\bcoco\b"
+    r"|imagenet|librispeech|common voice|\bsquad\b|\bglue\b"
+)
+_NUMBER = Probe(r"\d+\.\d+|\d+(?:\.\d+)?\s*%|\|\s*\d")
+_RISK_WORDS = ("bias", "harm", "toxic", "misuse", "offensive", "unsafe", "risk", "hallucinat", "misinformation",
+               "stereotyp", "inappropriate", "dangerous", "discriminat")  # fmt: skip
+_RISK = Probe(r"\bbias|harm|toxic|misuse|offensive|unsafe|\brisks?\b|hallucinat|misinformation|stereotyp"
+              r"|inappropriate|dangerous|discriminat", _RISK_WORDS)  # fmt: skip
+_AUP_FILE = re.compile(r"(^|/)(use_policy|acceptable[_-]use|aup|responsible[_-]use)[^/]*$", _I)
+_LICENSE_FILE = re.compile(r"(^|/)(licen[cs]e|copying|model_license)[^/]*$", _I)
+_CHANGELOG_FILE = re.compile(r"(^|/)(changelog|changes|history|release[_-]?notes)[^/]*$", _I)
+_USERS = Probe(r"commercial use|research (?:use|purposes?)(?: only)?|non-?commercial|academic use|not for "
+               r"commercial|for (?:researchers|developers|enterprises)|monthly active users",
+               ("commercial", "research", "academic", "for researchers", "for developers", "for enterprises",
+                "monthly active"))  # fmt: skip
+_MUST_NOT = Probe(r"should not|must not|not (?:be )?(?:intended|suitable|used)|prohibited|do not use|forbidden",
+                  ("not", "prohibited", "forbidden"))  # fmt: skip
+_VERSION = Probe(r"\bv(?:ersion)?\s?\d+(?:\.\d+)*\b|model dates?|\b20\d\d-\d\d(?:-\d\d)?\b release|^status\b",
+                 flags=re.M)  # fmt: skip
+_VERSION_IN_NAME = re.compile(r"(?<![a-z0-9])v\d+(?:\.\d+)*(?![a-z0-9])|[-_.](?:19|20)\d\d(?:[-_.]?\d\d)?(?![0-9])",
+                              _I)  # fmt: skip
+_FEEDBACK = Probe(r"feedback|github\.com/[^\s)]+/issues|/discussions|discord\.(?:gg|com)|report (?:issues|bugs|a "
+                  r"bug)|open an issue|contact us|reach out",
+                  ("feedback", "/issues", "/discussions", "discord", "report issues", "report bugs", "report a bug",
+                   "open an issue", "contact us",
+                   "reach out"))  # fmt: skip
+_RESPONSIBLE = Probe(r"responsible use guide|responsible ai|use responsibly|acceptable use policy",
+                     ("responsib", "acceptable use"))  # fmt: skip
+_QUANT_SECTION = Probe(r"\b(?:gguf|gptq|awq|exl2|bitsandbytes|4-?bit|8-?bit|int4|int8|q4_k_m|q8_0)\b")
+_LOADING = Probe(r"from_pretrained\(|pipeline\(|llama\.cpp|ollama run|huggingface-cli download",
+                 ("from_pretrained(", "pipeline(", "llama.cpp", "ollama run", "huggingface-cli download"))  # fmt: skip
+_LICENSE_WORD = Probe(r"licen[cs]e[ds]?\b", ("licen",))
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+def _data_size(c: _Ctx) -> Result:
+    m = DESCRIPTORS["size"].search(c.training_lower)
+    return (True, f"training data: {m.group(0)}") if m else (False, None)
+
+
+def _data_sources(c: _Ctx) -> Result:
+    if c.facts.all_datasets:
+        return True, "datasets: " + ", ".join(c.facts.all_datasets[:8])
+    sec = c.section("Training Data", "Training Details")
+    m = _NAMED_SOURCES.search(sec.lower) if sec else None
+    return (True, f"{_sec_evidence(sec)}: names sources ({m.group(0)})") if m else (False, None)
+
+
+def _data_license(c: _Ctx) -> Result:
+    if c.disclosure["disclosure_level"] >= 3:
+        return True, "licences of all named datasets known: " + "; ".join(
+            f"{r['id']}: {r.get('verified') or r['license']}" for r in c.disclosure["dataset_licenses"]
+        )
+    m = _LICENSE_WORD.search(c.training_lower)
+    return (True, f"training data text mentions {m.group(0)}") if m else (False, None)
+
+
+def _data_acquisition(c: _Ctx) -> Result:
+    m = DESCRIPTORS["collection"].search(c.training_lower)
+    return (True, f"training data: {m.group(0)}") if m else (False, None)
+
+
+def _data_access(c: _Ctx) -> Result:
+    hub = [*c.facts.datasets, *c.facts.linked_datasets]
+    return (True, "Hub datasets: " + ", ".join(dict.fromkeys(hub[:8]))) if hub else (False, None)
+
+
+def _compute_usage(c: _Ctx) -> Result:
+    return _first(c.grep(_COMPUTE))
+
+
+def _development_duration(c: _Ctx) -> Result:
+    return _first(c.grep(_DURATION))
+
+
+def _compute_hardware(c: _Ctx) -> Result:
+    co2 = c.facts.co2_eq_emissions or {}
+    return _first(co2.get("hardware_used") and f"co2_eq_emissions.hardware_used: {co2['hardware_used']}",
+                  c.grep(_HARDWARE))  # fmt: skip
+
+
+def _energy_usage(c: _Ctx) -> Result:
+    return _first(c.grep(_ENERGY))
+
+
+def _carbon_emissions(c: _Ctx) -> Result:
+    co2 = c.facts.co2_eq_emissions or {}
+    meta = co2.get("emissions") is not None and f"co2_eq_emissions: {co2['emissions']:g} g"
+    return _first(meta or None, c.grep(_CO2))
+
+
+def _core_frameworks(c: _Ctx) -> Result:
+    sec = c.section("Compute Infrastructure")
+    return _first(
+        c.facts.library_name and f"library_name: {c.facts.library_name}",
+        c.facts.config.get("transformers_version") and "config.json: transformers_version",
+        c.grep(_FRAMEWORKS, "Compute Infrastructure", "Training Procedure", "Training Details"),
+        (sec is not None and "framework" in " ".join(sec.headings).lower() and _sec_evidence(sec)) or None,
+    )
+
+
+def _training_code(c: _Ctx) -> Result:
+    training_sections = {"Training Details", "Training Procedure", "Training Data", "Model Sources", "Citation",
+                         "Technical Specifications", "Model Details", "Model Description"}  # fmt: skip
+    for link in c.facts.links_of("github"):
+        url = link.url.lower()
+        if link.section in training_sections or "train" in url or "finetun" in url:
+            return True, f"GitHub repository linked: {link.url} (line {link.line})"
+    return _first(c.files(_TRAIN_FILE))
+
+
+def _input_modality(c: _Ctx) -> Result:
+    return _first(c.facts.pipeline_tag and f"pipeline_tag: {c.facts.pipeline_tag}", c.grep(_INPUT))
+
+
+def _output_modality(c: _Ctx) -> Result:
+    return _first(c.facts.pipeline_tag and f"pipeline_tag: {c.facts.pipeline_tag}", c.grep(_OUTPUT))
+
+
+def _model_components(c: _Ctx) -> Result:
+    cfg = c.facts.config
+    return _first(
+        c.facts.base_models and "base_model: " + ", ".join(c.facts.base_models),
+        cfg.get("_class_name") and f"pipeline config: {cfg['_class_name']}",
+        c.grep(_FINETUNED_FROM),
+    )
+
+
+def _model_size(c: _Ctx) -> Result:
+    w = c.facts.weights
+    name = c.facts.repo_id.rsplit("/", 1)[-1]
+    m = _SIZE_IN_NAME.search(name)
+    return _first(
+        w.parameters and f"{w.parameters:,} parameters ({w.source})",
+        c.facts.parameter_mentions
+        and f"README line {c.facts.parameter_mentions[0][1]}: {c.facts.parameter_mentions[0][0]}",
+        m and f"repository name: {m.group(0)}",
+    )
+
+
+def _model_architecture(c: _Ctx) -> Result:
+    cfg = c.facts.config
+    arch = cfg.get("architectures") or cfg.get("model_type") or cfg.get("_class_name")
+    return _first(
+        _sec_evidence(c.section("Model Architecture")),
+        arch and f"config: {arch}",
+        c.grep(
+            _ARCH_WORDS,
+            "Model Details",
+            "Model Description",
+            "Technical Specifications",
+            "Model Architecture",
+        ),
+    )
+
+
+def _deeper_properties(c: _Ctx) -> Result:
+    cfg = c.facts.config
+    keys = [k for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "max_position_embeddings")
+            if k in cfg]  # fmt: skip
+    return _first(keys and "config.json: " + ", ".join(keys), c.grep(_DEEP_PROPS))
+
+
+def _centralized_documentation(c: _Ctx) -> Result:
+    present = c.facts.present_sections
+    if len(present) >= 4:
+        return True, f"{len(present)} template sections filled: " + ", ".join(present[:8])
+    return False, None
+
+
+def _access_protocol(c: _Ctx) -> Result:
+    return _first(
+        c.facts.gating_fields and "gated access: " + ", ".join(c.facts.gating_fields),
+        _sec_evidence(c.section("How to Get Started")),
+        c.grep(_LOADING),
+    )
+
+
+def _open_weights(c: _Ctx) -> Result:
+    w = c.facts.weights
+    if w.files:
+        return True, f"{len(w.files)} weight file(s): " + ", ".join(w.formats)
+    return False, None
+
+
+def _capabilities_description(c: _Ctx) -> Result:
+    return _first(_sec_evidence(c.section("Uses", "Direct Use", "Model Description")))
+
+
+def _capabilities_demonstration(c: _Ctx) -> Result:
+    return _first(c.facts.widget_examples and f"widget: {c.facts.widget_examples} example(s)", c.grep(_DEMO))
+
+
+def _capabilities_evaluation(c: _Ctx) -> Result:
+    if c.facts.eval_results:
+        return True, f"model-index: {len(c.facts.eval_results)} result(s)"
+    return _first(c.grep(_NUMBER, "Results", "Evaluation"))
+
+
+def _limitations(c: _Ctx) -> Result:
+    return _first(_sec_evidence(c.section("Bias, Risks, and Limitations")))
+
+
+def _risks(c: _Ctx) -> Result:
+    return _first(c.grep(_RISK, "Bias, Risks, and Limitations", "Out-of-Scope Use", "Recommendations"))
+
+
+def _model_license(c: _Ctx) -> Result:
+    declared = [v for v in c.facts.license if v.lower() not in ("unknown", "none", "")]
+    return _first(
+        c.license_key not in (None, "none", "unknown") and f"licence: {c.license_key}",
+        declared and "license: " + ", ".join(declared),
+        c.files(_LICENSE_FILE),
+    )
+
+
+def _permitted_users(c: _Ctx) -> Result:
+    return _first(
+        c.files(_AUP_FILE),
+        c.facts.gating_fields and "gated access terms: " + ", ".join(c.facts.gating_fields),
+        c.license_class in ("vendor-community", "noncommercial")
+        and f"licence class {c.license_class} limits users",
+        c.grep(_USERS, "Uses", "Direct Use", "Out-of-Scope Use", "License", "Model Details"),
+    )
+
+
+def _permitted_uses(c: _Ctx) -> Result:
+    return _first(
+        _sec_evidence(c.section("Out-of-Scope Use")),
+        c.files(_AUP_FILE),
+        c.license_class == "rail" and "RAIL licence lists use restrictions",
+        c.grep(_MUST_NOT, "Uses", "Direct Use", "Bias, Risks, and Limitations"),
+    )
+
+
+def _versioning(c: _Ctx) -> Result:
+    m = _VERSION_IN_NAME.search(c.facts.repo_id.rsplit("/", 1)[-1])
+    return _first(
+        m and f"repository name: {m.group(0)}",
+        c.facts.new_version and f"new_version: {c.facts.new_version}",
+        c.grep(_VERSION, "Model Details", "Model Description", "Changelog"),
+    )
+
+
+def _change_log(c: _Ctx) -> Result:
+    return _first(_sec_evidence(c.section("Changelog")), c.files(_CHANGELOG_FILE))
+
+
+def _feedback(c: _Ctx) -> Result:
+    return _first(_sec_evidence(c.section("Contact")), c.grep(_FEEDBACK))
+
+
+def _downstream_docs(c: _Ctx) -> Result:
+    return _first(_sec_evidence(c.section("How to Get Started", "Downstream Use")))
+
+
+def _responsible_use(c: _Ctx) -> Result:
+    return _first(
+        _sec_evidence(c.section("Recommendations", "Out-of-Scope Use")),
+        c.files(_AUP_FILE),
+        c.grep(_RESPONSIBLE),
+    )
+
+
+def _system_prompt(c: _Ctx) -> Result:
+    return _first(c.facts.chat_template and f"chat template: {c.facts.chat_template}",
+                  _sec_evidence(c.section("Prompt Format")))  # fmt: skip
+
+
+def _quantization(c: _Ctx) -> Result:
+    w = c.facts.weights
+    return _first(
+        w.quantizations and "quantized files: " + ", ".join(w.quantizations[:6]),
+        c.facts.config.get("quantization_config") and "config.json: quantization_config",
+        c.grep(_QUANT_SECTION, "Quantization"),
+    )
+
+
+RULES: dict[str, Rule] = {
+    "data-size": _data_size,
+    "data-sources": _data_sources,
+    "data-license": _data_license,
+    "data-acquisition": _data_acquisition,
+    "data-access": _data_access,
+    "compute-usage": _compute_usage,
+    "development-duration": _development_duration,
+    "compute-hardware": _compute_hardware,
+    "energy-usage": _energy_usage,
+    "carbon-emissions": _carbon_emissions,
+    "core-frameworks": _core_frameworks,
+    "training-code": _training_code,
+    "input-modality": _input_modality,
+    "output-modality": _output_modality,
+    "model-components": _model_components,
+    "model-size": _model_size,
+    "model-architecture": _model_architecture,
+    "deeper-model-properties": _deeper_properties,
+    "centralized-documentation": _centralized_documentation,
+    "access-protocol": _access_protocol,
+    "open-weights": _open_weights,
+    "capabilities-description": _capabilities_description,
+    "capabilities-demonstration": _capabilities_demonstration,
+    "capabilities-evaluation": _capabilities_evaluation,
+    "limitations-description": _limitations,
+    "risks-description": _risks,
+    "model-license": _model_license,
+    "permitted-users": _permitted_users,
+    "permitted-uses": _permitted_uses,
+    "versioning": _versioning,
+    "change-log": _change_log,
+    "feedback-mechanism": _feedback,
+    "downstream-documentation": _downstream_docs,
+    "responsible-use-documentation": _responsible_use,
+    "system-prompt": _system_prompt,
+    "quantization": _quantization,
+}
+
+
+@functools.cache
+def load_indicators(path: Path = TABLE_PATH) -> tuple[dict[str, Any], ...]:
+    """The indicator table; raises ``ValueError`` if it and :data:`RULES` disagree."""
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    rows = tuple(data["indicators"])
+    ids = [r["id"] for r in rows]
+    required = {"id", "fmti_id", "name", "rule", "weight"}
+    for r in rows:
+        if not required <= set(r):
+            raise ValueError(f"indicator {r.get('id')!r} lacks {sorted(required - set(r))}")
+    if len(set(ids)) != len(ids) or set(ids) != set(RULES):
+        raise ValueError(
+            f"indicator table and rules differ: table-only {sorted(set(ids) - set(RULES))}, "
+            f"rules-only {sorted(set(RULES) - set(ids))}"
+        )
+    return rows
+
+
+def assess_transparency(
+    facts: CardFacts,
+    license_key: str | None = None,
+    license_class: str | None = None,
+    disclosure: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Score 0-100 (weighted share of indicators met) with per-indicator evidence.
+
+    ``disclosure`` is :func:`assess_disclosure`'s result when the caller already has it
+    (it decides the data-licence indicator); otherwise it is computed with the bundled
+    dataset table.
+    """
+    ctx = _Ctx(facts, license_key, license_class, disclosure)
+    indicators = []
+    got = total = 0.0
+    for row in load_indicators():
+        met, evidence = RULES[row["id"]](ctx)
+        weight = float(row["weight"])
+        total += weight
+        got += weight if met else 0.0
+        item = {"id": row["id"], "fmti_id": row["fmti_id"], "name": row["name"], "met": bool(met),
+                "evidence": evidence if met else None, "rule": row["rule"], "weight": row["weight"]}  # fmt: skip
+        if row.get("fmti_2025_id"):
+            item["fmti_2025_id"] = row["fmti_2025_id"]
+        indicators.append(item)
+    score = round(100 * got / total) if total else 0
+    return {"score": int(score), "indicators": indicators, "max": int(total) if total.is_integer() else total,
+            "met": sum(1 for i in indicators if i["met"])}  # fmt: skip
