@@ -1,0 +1,159 @@
+"""Throughput of the licence analysis against the floor of reading cards and parsing their YAML.
+
+Budget (set by the project): the full licence analysis of a repository may cost at most 3x
+the bare floor, i.e. reading its files and ``yaml.load(front_matter, CSafeLoader)``.
+
+Two corpora from ``../shared/corpus`` (skipped when absent):
+
+* ``model-cards``: 154 repository folders on disk. Floor = walk the folder, read the files a
+  snapshot reads (README, licence files, configs), CSafeLoader on the front matter. Full = ``analyze_paths`` (discovery,
+  snapshot, hostile-input-safe parsing, classification, violations).
+* ``hf-cards-2023``: 25,109 README texts from ``cards.jsonl.gz``, decompressed once before
+  timing (reported separately). Floor = split the front matter, CSafeLoader. Full =
+  ``analyze_snapshot`` on an in-memory snapshot.
+
+Usage: ``.venv/bin/python benchmarks/analyze_throughput.py [--limit N] [--repeat R]``.
+Prints figures only; it asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import gzip
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from licenses.engine.analyze import analyze_paths, analyze_snapshot  # noqa: E402
+from licenses.engine.kb import default_kb  # noqa: E402
+from licenses.engine.snapshot import CONFIG_FILES, is_terms_file  # noqa: E402
+from licenses.engine.types import RepoSnapshot  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def floor_yaml(text: str) -> object:
+    """The floor's parse: the front matter (if any) through PyYAML's C loader; errors count as parsed."""
+    stripped = text.lstrip()
+    if not stripped.startswith("---"):
+        return None
+    end = stripped.find("\n---", 3)
+    if end == -1:
+        return None
+    try:
+        return yaml.load(stripped[3:end], Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return None
+
+
+def floor_folder(folder: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames:
+            full = os.path.join(dirpath, name)
+            os.stat(full)
+            if dirpath == str(folder) and (
+                name == "README.md" or name in CONFIG_FILES or is_terms_file(name)
+            ):
+                with open(full, "rb") as handle:
+                    data = handle.read().decode("utf-8", errors="replace")
+                if name == "README.md":
+                    floor_yaml(data)
+
+
+def best_pair(repeat: int, floor: Callable[[], object], full: Callable[[], object]) -> tuple[float, float]:
+    """Fastest of ``repeat`` interleaved runs of each, in CPU seconds of this process.
+
+    CPU time rather than wall time keeps other processes on a shared machine out of the
+    figures; interleaving exposes both sides to the same cache and heap state, and a
+    collection before each run keeps one side's garbage off the other's clock.
+    """
+    floors, fulls = [], []
+    for _ in range(repeat):
+        for fn, out in ((floor, floors), (full, fulls)):
+            gc.collect()
+            start = time.process_time()
+            fn()
+            out.append(time.process_time() - start)
+    return min(floors), min(fulls)
+
+
+def report(label: str, n: int, floor: float, full: float) -> None:
+    print(f"{label}: {n} cards")
+    print(f"  floor (read + CSafeLoader): {floor:8.3f} s CPU  {n / floor:10.0f} cards/s")
+    print(f"  full licence analysis    : {full:8.3f} s CPU  {n / full:10.0f} cards/s")
+    print(f"  ratio full/floor         : {full / floor:8.2f}x  (budget 3x)")
+
+
+def bench_model_cards(repeat: int) -> None:
+    root = CORPUS / "model-cards"
+    if not root.is_dir():
+        print(f"skipped: {root} not found")
+        return
+    folders = sorted(p for p in root.iterdir() if (p / "README.md").is_file())
+    rounds = 5  # the corpus is small: time five passes per run
+
+    def floor_pass() -> None:
+        for _ in range(rounds):
+            for folder in folders:
+                floor_folder(folder)
+
+    def full_pass() -> None:
+        for _ in range(rounds):
+            analyze_paths([root])
+
+    floor, full = best_pair(repeat, floor_pass, full_pass)
+    report(
+        f"model-cards ({len(folders)} folders on disk x {rounds} passes)", len(folders) * rounds, floor, full
+    )
+
+
+def bench_bulk(repeat: int, limit: int | None) -> None:
+    path = CORPUS / "hf-cards-2023" / "cards.jsonl.gz"
+    if not path.is_file():
+        print(f"skipped: {path} not found")
+        return
+    start = time.perf_counter()
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for _, line in zip(range(limit or 10**9), handle, strict=False)]
+    read = time.perf_counter() - start
+    print(
+        f"hf-cards-2023: decompressed and decoded {len(rows)} rows in {read:.2f} s (not in the figures below)"
+    )
+    kb = default_kb()
+
+    def floor() -> None:
+        for row in rows:
+            floor_yaml(row["readme"])
+
+    def full() -> None:
+        for row in rows:
+            text = row["readme"]
+            snapshot = RepoSnapshot(id=row["id"], files={"README.md": len(text)}, texts={"README.md": text})
+            analyze_snapshot(snapshot, kb=kb)
+
+    report("hf-cards-2023 (in memory)", len(rows), *best_pair(repeat, floor, full))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, help="use only the first N bulk cards")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the fastest is reported")
+    args = parser.parse_args()
+    print("$ " + " ".join([Path(sys.executable).name, *sys.argv]))
+    default_kb()  # load the knowledge base outside the timed regions
+    bench_model_cards(args.repeat)
+    bench_bulk(args.repeat, args.limit)
+
+
+if __name__ == "__main__":
+    main()

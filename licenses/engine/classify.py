@@ -1,0 +1,538 @@
+"""Decide one repository's licence from its card metadata, its licence files and its card body.
+
+Why three sources: the Hub indexes only the metadata (``license``, plus ``license_name`` /
+``license_link`` for ``other``), but the metadata is often vague (``other``, the family id
+``openrail``), stale (``llama3`` on a repo whose LICENSE is the Llama 3.1 text) or missing
+(re-uploads drop it). The LICENSE file says which text actually ships; the body is the last
+resort ("released under the Apache 2.0 licence", a "## License" section, a shields.io badge).
+
+Order of decision (``docs/licence-engine.md`` has the long form):
+
+1. Metadata. ``license`` is a Hub id, an SPDX expression, or a list. A list is read as AND:
+   the Hub has no way to say "choose one", and for compliance the safe reading of two
+   declared licences is that both apply. Placeholders (``other``, ``unknown``) in a list are
+   dropped when another item resolves. ``other`` is resolved through ``license_name`` and
+   then ``license_link`` (URL aliases in the knowledge base, or a file in the repo).
+2. Licence files (LICENSE*, LICENCE*, COPYING*, MODEL_LICENSE*, NOTICE*, USE_POLICY*, ...)
+   through the text detector. A file agreeing with the metadata raises confidence. A file
+   of the same family but another version (metadata ``llama3``, file Llama 3.1) wins, with
+   a conflict recorded; a file of another family leaves the metadata in charge and records
+   a conflict (the ``metadata-file-mismatch`` rule reads ``conflicts``). A family id
+   (``openrail``) is refined by a file of that family without a conflict. An AUP or NOTICE
+   alone never decides, it only supports a family.
+3. Body, only when 1 and 2 gave nothing: licence section, badges, "under the X licence".
+
+No licence anywhere is key ``none``; something declared but unresolvable is ``unknown``
+with a ``reason``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from licenses.engine.frontmatter import FrontMatter
+from licenses.engine.kb import KnowledgeBase, default_kb, normalise_name
+from licenses.engine.snapshot import is_license_file, is_terms_file
+from licenses.engine.textdetect import TextDetection, detect_license_text
+from licenses.engine.types import Evidence, LicenseFinding, LicenseInfo, RepoSnapshot
+
+#: Restrictiveness of a class, used to pick the representative licence of a compound
+#: (AND: the most restrictive part; OR: the least restrictive alternative).
+_CLASS_RANK = {
+    "osi-permissive": 0,
+    "open-content": 1,
+    "vendor-community": 2,
+    "rail": 3,
+    "osi-copyleft": 4,
+    "open-content-sharealike": 5,
+    "no-derivatives": 6,
+    "noncommercial": 7,
+    "unknown": 8,
+}
+_COMMERCIAL_RANK = {"yes": 0, "conditional": 1, "unknown": 2, "no": 3}
+_EXPRESSION_HINT = re.compile(r"\s(?:and|or|with)\s|[()]", re.IGNORECASE)
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_URL_TAIL = re.compile(
+    r"/(?:deed(?:\.[a-z-]+)?|legalcode(?:\.[a-z-]+)?|index\.html?|[a-z-]+\.html?)/?$", re.I
+)
+
+
+@dataclass
+class _Declared:
+    """What the metadata says, resolved as far as the knowledge base allows."""
+
+    present: bool = False  # any of license / license_name / license_link is set
+    licences: list[LicenseInfo] = field(default_factory=list)
+    op: str = "AND"
+    text: str = ""  # the declaration as written, for messages
+    via: str = "license"  # which field resolved it
+    unresolved: str | None = None  # why the declaration could not be resolved
+    named: bool = False  # license_name or license_link given (explicitly names terms)
+    link_file: str | None = None  # license_link pointing at a file of this repo
+    notes: list[str] = field(default_factory=list)
+    spdx: str | None = None  # the SPDX form of an expression declaration
+
+
+@dataclass(frozen=True)
+class _FileHit:
+    path: str
+    detection: TextDetection
+    info: LicenseInfo
+
+
+def classify(snapshot: RepoSnapshot, front: FrontMatter, kb: KnowledgeBase | None = None) -> LicenseFinding:
+    """The licence finding for ``snapshot`` whose README was parsed into ``front``."""
+    kb = kb or default_kb()
+    declared = _read_metadata(front.metadata, snapshot, kb)
+    licence_hits, support_hits = _scan_files(snapshot, kb, declared.link_file)
+    has_licence_file = any(is_license_file(p) for p in snapshot.files)
+
+    if declared.licences:
+        return _from_metadata(declared, licence_hits, support_hits)
+    if licence_hits:
+        return _from_file(declared, licence_hits[0], support_hits)
+    # A license_name we cannot resolve still names the terms; a body sentence must not override it.
+    body = None if declared.named else _scan_body(front.body, kb)
+    if body is not None and body[0] is not None:
+        info, detail = body
+        evidence = [*_declared_evidence(declared), Evidence("body", detail)]
+        confidence = 0.5 + _support_bonus(info, support_hits, evidence)
+        return _finding(info, confidence, evidence)
+    return _nothing(declared, support_hits, has_licence_file, body[1] if body else None)
+
+
+# -- metadata ---------------------------------------------------------------------------------
+
+
+def _as_strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [
+        str(v).strip() for v in items if v is not None and not isinstance(v, (dict, list)) and str(v).strip()
+    ]
+
+
+def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: KnowledgeBase) -> _Declared:
+    declared = _Declared()
+    ids = _as_strings(meta.get("license"))
+    names = _as_strings(meta.get("license_name"))
+    links = _as_strings(meta.get("license_link"))
+    declared.present = bool(ids or names or links)
+    declared.named = bool(names or links)
+    declared.text = ", ".join(ids) if ids else ""
+    for link in links:
+        if not _URL.match(link):
+            declared.link_file = _repo_file(link, snapshot)
+    unknown_ids: list[str] = []
+    placeholders: list[str] = []
+    for item in ids:
+        info = kb.lookup(item)
+        if info is not None:
+            declared.licences.append(info)
+            continue
+        if kb.is_unresolved_id(item):
+            placeholders.append(item)
+            continue
+        parsed = _parse_expression(item, kb)
+        if parsed is not None:
+            infos, op, spdx = parsed
+            declared.licences.extend(infos)
+            declared.op = op if len(ids) == 1 else "AND"
+            declared.spdx = spdx if len(ids) == 1 else None
+        else:
+            unknown_ids.append(item)
+    if declared.licences:
+        for name in names + links:
+            other = _lookup_name_or_url(name, kb)
+            if other is not None and other.key not in {i.key for i in declared.licences}:
+                declared.notes.append(f"license_name/link {name!r} names {other.key}, not the declared id")
+        if unknown_ids:
+            declared.notes.append(f"unrecognised licence id(s) ignored: {', '.join(unknown_ids)}")
+        return declared
+    for field_name, values in (
+        ("license_name", names),
+        ("license_link", [u for u in links if _URL.match(u)]),
+    ):
+        for value in values:
+            info = _lookup_name_or_url(value, kb)
+            if info is not None:
+                declared.licences.append(info)
+                declared.via = field_name
+                declared.text = f"{declared.text or 'license'} / {field_name}: {value}"
+                return declared
+    if unknown_ids:
+        declared.unresolved = f"license {', '.join(map(repr, unknown_ids))} is not a known licence id"
+    elif placeholders or names or links:
+        what = f"license: {placeholders[0]}" if placeholders else "no license id"
+        extra = [f"license_name {n!r}" for n in names] + [f"license_link {u!r}" for u in links]
+        declared.unresolved = (
+            f"{what} with {', '.join(extra)} not recognised" if extra else f"{what} names no terms"
+        )
+    return declared
+
+
+def _lookup_name_or_url(value: str, kb: KnowledgeBase) -> LicenseInfo | None:
+    info = kb.lookup(value)
+    if info is None and _URL.match(value):
+        trimmed = _URL_TAIL.sub("", value.split("#", 1)[0].split("?", 1)[0])
+        if trimmed != value:
+            info = kb.lookup(trimmed)
+    return info
+
+
+def _repo_file(link: str, snapshot: RepoSnapshot) -> str | None:
+    """The repository file a relative ``license_link`` names (``LICENSE``, ``./LICENSE.md``)."""
+    rel = link.strip().removeprefix("./").lstrip("/")
+    if rel in snapshot.files:
+        return rel
+    lowered = {p.lower(): p for p in snapshot.files}
+    return lowered.get(rel.lower())
+
+
+def _parse_expression(text: str, kb: KnowledgeBase) -> tuple[list[LicenseInfo], str, str] | None:
+    """Leaves, top operator and SPDX form of an expression whose every leaf is a known licence.
+
+    Nested mixed operators ("MIT OR (Apache-2.0 AND GPL-3.0)") are summarised by the top
+    operator for the representative key; the SPDX form keeps the exact structure.
+    """
+    if not _EXPRESSION_HINT.search(text):
+        return None
+    from licenses.engine import expression  # sibling module; imported late to keep import cheap
+
+    try:
+        node = expression.parse_expression(text, kb)
+    except expression.ExpressionError:
+        return None
+    infos = [leaf.license for leaf in expression.leaves(node)]
+    if not infos or any(i is None for i in infos):
+        return None
+    op = node.op if node.op in ("AND", "OR") else "AND"
+    return infos, op, expression.to_spdx(node)
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def _scan_files(
+    snapshot: RepoSnapshot, kb: KnowledgeBase, link_file: str | None
+) -> tuple[list[_FileHit], list[_FileHit]]:
+    """Licence-text hits (best first) and AUP/NOTICE hits among the repo's terms files.
+
+    Use policies and NOTICE files only support a family, so they are read only when no
+    licence text was found: detection is the costliest step of the analysis.
+    """
+    terms = [p for p in snapshot.texts if is_terms_file(p) or p == link_file]
+    first = [p for p in terms if p == link_file or is_license_file(p)]
+    licences: list[_FileHit] = []
+    support: list[_FileHit] = []
+    for batch in (first, [p for p in terms if p not in first]):
+        if licences:
+            break
+        for path in batch:
+            detection = detect_license_text(snapshot.texts[path])
+            info = kb.get(detection.key) if detection.key else None
+            if info is not None:
+                hit = _FileHit(path, detection, info)
+                (licences if detection.kind == "license" else support).append(hit)
+
+    def rank(hit: _FileHit) -> tuple:
+        return (hit.path != link_file, "MODEL" not in hit.path.upper(), -hit.detection.score, hit.path)
+
+    licences.sort(key=rank)
+    return licences, support
+
+
+def _file_detail(hit: _FileHit) -> str:
+    version = f", version {hit.detection.version}" if hit.detection.version else ""
+    return f"{hit.detection.kind} text of {hit.info.key}{version} (score {hit.detection.score:.2f})"
+
+
+def _same_family(a: LicenseInfo, b: LicenseInfo) -> bool:
+    return bool(a.family and a.family == b.family) or a.key == b.family or b.key == a.family
+
+
+def _support_bonus(info: LicenseInfo, support: Iterable[_FileHit], evidence: list[Evidence]) -> float:
+    bonus = 0.0
+    for hit in support:
+        if hit.info.key == info.key or _same_family(hit.info, info):
+            evidence.append(Evidence(f"file:{hit.path}", f"supports {info.key}: {_file_detail(hit)}"))
+            bonus = 0.05
+    return bonus
+
+
+# -- decisions --------------------------------------------------------------------------------
+
+
+def _declared_evidence(declared: _Declared) -> list[Evidence]:
+    if not declared.present:
+        return []
+    detail = declared.unresolved or f"license: {declared.text}"
+    return [Evidence("metadata", detail), *(Evidence("metadata", n) for n in declared.notes)]
+
+
+def _from_metadata(declared: _Declared, licences: list[_FileHit], support: list[_FileHit]) -> LicenseFinding:
+    infos = declared.licences
+    keys = {i.key for i in infos}
+    base = {"license": 0.9, "license_name": 0.8, "license_link": 0.75}[declared.via]
+    evidence = [
+        Evidence(
+            "metadata",
+            f"{declared.text} -> {' '.join(sorted(keys))}"
+            if declared.via != "license"
+            else f"license: {declared.text}",
+        ),
+        *(Evidence("metadata", n) for n in declared.notes),
+    ]
+    conflicts: list[dict[str, str]] = []
+    if len(infos) > 1:
+        return _compound(infos, declared, evidence, licences, base)
+    info = infos[0]
+    agreeing = next((h for h in licences if h.info.key == info.key), None)
+    if agreeing is not None:
+        evidence.append(Evidence(f"file:{agreeing.path}", f"agrees: {_file_detail(agreeing)}"))
+        return _finding(info, base + 0.09, evidence)
+    if licences:
+        top = licences[0]
+        if info.is_family_id and (
+            _same_family(top.info, info) or top.info.license_class == info.license_class
+        ):
+            evidence.append(
+                Evidence(f"file:{top.path}", f"exact terms of family id {info.key}: {_file_detail(top)}")
+            )
+            return _finding(top.info, 0.85 + 0.1 * top.detection.score, evidence)
+        conflicts.append(
+            {
+                "metadata": info.key,
+                "file": top.info.key,
+                "path": top.path,
+                "detail": f"card metadata declares {info.key} but {top.path} is the {top.info.name} text",
+            }
+        )
+        if _same_family(top.info, info):
+            evidence.append(
+                Evidence(f"file:{top.path}", f"exact version wins over metadata: {_file_detail(top)}")
+            )
+            return _finding(top.info, 0.8, evidence, conflicts)
+        evidence.append(Evidence(f"file:{top.path}", f"disagrees with metadata: {_file_detail(top)}"))
+        return _finding(info, 0.6, evidence, conflicts)
+    confidence = base + _support_bonus(info, support, evidence)
+    if info.is_family_id:
+        evidence.append(
+            Evidence("metadata", f"{info.key} names a licence family; the exact terms are unresolved")
+        )
+        confidence = min(confidence, 0.6)
+    return _finding(info, confidence, evidence)
+
+
+def _compound(
+    infos: list[LicenseInfo],
+    declared: _Declared,
+    evidence: list[Evidence],
+    licences: list[_FileHit],
+    base: float,
+) -> LicenseFinding:
+    """AND: the most restrictive part represents the whole; OR: the least restrictive."""
+    unique = list({i.key: i for i in infos}.values())
+    sign = 1 if declared.op == "AND" else -1
+    lead = max(unique, key=lambda i: sign * _CLASS_RANK.get(i.license_class, 8))
+    commercial = max(unique, key=lambda i: sign * _COMMERCIAL_RANK.get(i.commercial_use, 2)).commercial_use
+    joiner = f" {declared.op} "
+    spdx = declared.spdx or joiner.join(i.spdx for i in unique)
+    conflicts: list[dict[str, str]] = []
+    agreeing = next((h for h in licences if h.info.key in {i.key for i in unique}), None)
+    if agreeing is not None:
+        evidence.append(Evidence(f"file:{agreeing.path}", f"agrees with one part: {_file_detail(agreeing)}"))
+        base += 0.05
+    elif licences:
+        top = licences[0]
+        evidence.append(Evidence(f"file:{top.path}", f"matches no declared part: {_file_detail(top)}"))
+        conflicts.append(
+            {
+                "metadata": spdx,
+                "file": top.info.key,
+                "path": top.path,
+                "detail": f"card metadata declares {spdx} but {top.path} is the {top.info.name} text",
+            }
+        )
+        base = 0.6
+    evidence.append(
+        Evidence("metadata", f"{declared.op} of {', '.join(i.key for i in unique)}; {lead.key} governs")
+    )
+    return LicenseFinding(
+        key=lead.key,
+        license_class=lead.license_class,
+        spdx=spdx,
+        commercial_use=commercial,
+        confidence=min(base, 0.99),
+        evidence=tuple(evidence),
+        conflicts=tuple(conflicts),
+        name=joiner.join(i.name for i in unique),
+    )
+
+
+def _from_file(declared: _Declared, hit: _FileHit, support: list[_FileHit]) -> LicenseFinding:
+    evidence = _declared_evidence(declared)
+    evidence.append(Evidence(f"file:{hit.path}", _file_detail(hit)))
+    confidence = 0.6 + 0.3 * hit.detection.score + _support_bonus(hit.info, support, evidence)
+    return _finding(hit.info, confidence, evidence)
+
+
+def _nothing(
+    declared: _Declared, support: list[_FileHit], has_licence_file: bool, body_note: str | None
+) -> LicenseFinding:
+    evidence = _declared_evidence(declared)
+    for hit in support:
+        evidence.append(
+            Evidence(f"file:{hit.path}", f"{_file_detail(hit)} (does not decide the licence alone)")
+        )
+    if body_note:
+        evidence.append(Evidence("body", body_note))
+    if declared.present or support or has_licence_file or body_note:
+        if declared.unresolved:
+            reason = declared.unresolved
+        elif body_note:
+            reason = f"the card body states a licence that cannot be resolved ({body_note})"
+        elif has_licence_file:
+            reason = "licence file present but its text is not recognised"
+        else:
+            reason = "only a use policy or notice was found, no licence"
+        if support:
+            reason += (
+                f"; {support[0].path} points to the {support[0].info.family or support[0].info.key} family"
+            )
+        return LicenseFinding(
+            "unknown", "unknown", "NOASSERTION", "unknown", 0.5, tuple(evidence), reason=reason
+        )
+    evidence.append(
+        Evidence("metadata", "no license, license_name or license_link; no licence file or statement")
+    )
+    return LicenseFinding("none", "unknown", "NONE", "unknown", 0.8, tuple(evidence))
+
+
+def _finding(
+    info: LicenseInfo,
+    confidence: float,
+    evidence: list[Evidence],
+    conflicts: list[dict[str, str]] | None = None,
+) -> LicenseFinding:
+    return LicenseFinding(
+        key=info.key,
+        license_class=info.license_class,
+        spdx=info.spdx,
+        commercial_use=info.commercial_use,
+        confidence=max(0.05, min(confidence, 0.99)),
+        evidence=tuple(evidence),
+        conflicts=tuple(conflicts or ()),
+        name=info.name,
+    )
+
+
+# -- body -------------------------------------------------------------------------------------
+
+_SECTION = re.compile(
+    r"^#{1,6}[ \t]*[*_]*[ \t]*licen[cs](?:e|es|ing)\b([^\n]*)\n", re.IGNORECASE | re.MULTILINE
+)
+_NEXT_HEADING = re.compile(r"^#{1,6}[ \t]", re.MULTILINE)
+_FIELD = re.compile(
+    r"^[ \t>]*(?:[-*+][ \t]+)?(?:\*\*|__)?licen[cs]e(?:\*\*|__)?[ \t]*(?::|(?<=\*\*)|(?<=__))[*_]*[ \t]*([^\n]{1,160})",
+    re.IGNORECASE | re.MULTILINE,
+)
+_BADGE = re.compile(r"shields\.io/badge/licen[cs]e-([^)\s\"'?<>]{1,120})", re.IGNORECASE)
+_SENTENCE = re.compile(
+    r"\b(?:released|licensed|licenced|distributed|available|published|provided|shared|governed)"
+    r"(?:[ \t]+by)?[ \t]+under[ \t]+(?:the[ \t]+)?(?:terms[ \t]+of[ \t]+(?:the[ \t]+)?)?([^\n.;:!?]{2,120})",
+    re.IGNORECASE,
+)
+_AGREEMENT_FOR = re.compile(
+    r"\blicen[cs](?:e|ing)(?:[ \t]+agreement)?[ \t]+for[ \t]+(?:the[ \t]+)?([^\n.;:!?,]{2,60})", re.IGNORECASE
+)
+_PLACEHOLDER = re.compile(
+    r"^\W*(?:\[?more information needed\]?|n/?a|tbd|todo|none|unknown|other)?\W*$", re.IGNORECASE
+)
+_TOKEN_SPLIT = re.compile(r"[\s,;:()\[\]\"'`*|<>!]+")
+_MAX_WINDOW = 7
+
+
+def _scan_body(body: str, kb: KnowledgeBase) -> tuple[LicenseInfo | None, str] | None:
+    """A licence stated in the card body, with the statement that names it.
+
+    Returns ``(None, detail)`` when a licence field or section exists but names nothing the
+    knowledge base knows (e.g. a bespoke licence), and None when the body states no licence.
+    """
+    if not body or "icen" not in body:
+        return None
+    unresolved: str | None = None
+    for kind, snippet in _body_snippets(body):
+        shown = " ".join(snippet.split())[:160]
+        info = _name_in(snippet, kb)
+        if info is not None:
+            return info, f"{kind}: {shown!r} -> {info.key}"
+        if (
+            unresolved is None
+            and kind in ("licence section", "licence field")
+            and not _PLACEHOLDER.match(shown)
+        ):
+            unresolved = f"{kind} names no licence we know: {shown!r}"
+    return (None, unresolved) if unresolved else None
+
+
+def _body_snippets(body: str) -> Iterable[tuple[str, str]]:
+    """Candidate statements, strongest kind first."""
+    for m in _SECTION.finditer(body):
+        rest = body[m.end() : m.end() + 1500]
+        nxt = _NEXT_HEADING.search(rest)
+        yield "licence section", (m.group(1) + "\n" + (rest[: nxt.start()] if nxt else rest))
+    for m in _FIELD.finditer(body):
+        yield "licence field", m.group(1)
+    for m in _BADGE.finditer(body):
+        message = m.group(1).replace("--", "\0").rsplit("-", 1)[0].replace("\0", "-")
+        yield "licence badge", message.replace("%20", " ").replace("_", " ")
+    for pattern in (_SENTENCE, _AGREEMENT_FOR):
+        for m in pattern.finditer(body):
+            yield "statement", m.group(1)
+
+
+def _name_in(snippet: str, kb: KnowledgeBase) -> LicenseInfo | None:
+    """The leftmost-longest run of words in ``snippet`` that the knowledge base knows.
+
+    A family id ("Creative Commons") gives way to a later exact licence in the same
+    snippet ("... Creative Commons (CC0) license"). A window is only extended while its
+    normalised form is a prefix of some known name, so most words cost one normalisation.
+    """
+    prefixes = _name_prefixes(kb)
+    tokens = [t for t in _TOKEN_SPLIT.split(snippet[:600]) if t][:120]
+    family: LicenseInfo | None = None
+    for start in range(len(tokens)):
+        best: LicenseInfo | None = None
+        for end in range(start + 1, min(len(tokens), start + _MAX_WINDOW) + 1):
+            candidate = " ".join(tokens[start:end]).strip("-.#/")
+            if _URL.match(candidate):
+                best = kb.lookup(candidate) or best
+                break
+            norm = normalise_name(candidate)
+            if norm and norm not in prefixes:
+                break
+            if len(candidate) >= 3:
+                best = kb.lookup(candidate) or best
+        if best is not None and not best.is_family_id:
+            return best
+        family = family or best
+    return family
+
+
+@functools.lru_cache(maxsize=4)
+def _name_prefixes(kb: KnowledgeBase) -> frozenset[str]:
+    """Every prefix of every normalised licence name in ``kb`` (for pruning ``_name_in``)."""
+    out: set[str] = set()
+    for info in kb.all():
+        for name in (info.key, info.name, info.spdx, *info.aliases):
+            if _URL.match(name):
+                continue
+            norm = normalise_name(name)
+            out.update(norm[:i] for i in range(1, len(norm) + 1))
+    return frozenset(out)

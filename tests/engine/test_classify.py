@@ -1,0 +1,219 @@
+"""Licence classification rules, on in-memory snapshots and a few real licence files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from licenses.engine.classify import classify
+from licenses.engine.frontmatter import parse_front_matter
+from licenses.engine.kb import default_kb
+from licenses.engine.types import RepoSnapshot
+
+REPOS = Path(__file__).resolve().parents[1] / "fixtures" / "repos"
+LLAMA31_IDENTIFIERS = (REPOS / "acme__llama-mismatch" / "LICENSE").read_text()
+
+
+def run(readme: str, **files: str):
+    """Classify a repo whose README is ``readme`` and whose other files are ``files``
+    (keyword names use ``__`` for ``.``: ``LICENSE__md`` is ``LICENSE.md``)."""
+    texts = {"README.md": readme, **{k.replace("__", "."): v for k, v in files.items()}}
+    snapshot = RepoSnapshot(id="t/t", files={k: len(v) for k, v in texts.items()}, texts=texts)
+    return classify(snapshot, parse_front_matter(readme), default_kb())
+
+
+def card(meta: str, body: str = "# Card\n") -> str:
+    return f"---\n{meta}\n---\n{body}"
+
+
+def test_exact_hub_id():
+    f = run(card("license: apache-2.0"))
+    assert (f.key, f.license_class, f.commercial_use, f.spdx) == (
+        "apache-2.0",
+        "osi-permissive",
+        "yes",
+        "Apache-2.0",
+    )
+    assert f.evidence[0].source == "metadata"
+    assert f.confidence >= 0.85
+    assert f.conflicts == ()
+
+
+def test_list_means_and_most_restrictive_part_governs():
+    f = run(card("license: [mit, cc-by-nc-4.0]"))
+    assert f.key == "cc-by-nc-4.0"
+    assert f.commercial_use == "no"
+    assert f.spdx == "MIT AND CC-BY-NC-4.0"
+
+
+def test_placeholder_in_list_is_dropped():
+    f = run(card("license: [llama4, other]"))
+    assert f.key == "llama4"
+    assert f.spdx == default_kb().get("llama4").spdx
+
+
+def test_spdx_or_expression_takes_the_least_restrictive_alternative():
+    f = run(card("license: Apache-2.0 OR CC-BY-NC-4.0"))
+    assert f.key == "apache-2.0"
+    assert f.commercial_use == "yes"
+    assert f.spdx == "Apache-2.0 OR CC-BY-NC-4.0"
+
+
+def test_other_resolved_through_license_name():
+    f = run(card("license: other\nlicense_name: deepseek-license"))
+    assert (f.key, f.license_class) == ("deepseek", "rail")
+    assert "license_name" in f.evidence[0].detail
+
+
+def test_other_resolved_through_license_link_url():
+    f = run(card("license: other\nlicense_link: https://mistral.ai/licences/MRL-0.1.md"))
+    assert (f.key, f.commercial_use) == ("mrl", "no")
+
+
+def test_other_resolved_through_linked_repo_file():
+    f = run(card("license: other\nlicense_link: LICENSE.md"), LICENSE__md=LLAMA31_IDENTIFIERS)
+    assert f.key == "llama3.1"
+    assert any(e.source == "file:LICENSE.md" for e in f.evidence)
+
+
+@pytest.mark.parametrize(
+    ("meta", "reason_part"),
+    [
+        ("license: other", "license: other names no terms"),
+        ("license: unknown", "license: unknown names no terms"),
+        ("license: my-own-terms-v9", "'my-own-terms-v9' is not a known licence id"),
+        ("license: other\nlicense_name: acme-secret-licence", "license_name 'acme-secret-licence'"),
+    ],
+)
+def test_unresolvable_declarations_are_unknown_with_reason(meta, reason_part):
+    f = run(card(meta))
+    assert (f.key, f.license_class, f.commercial_use) == ("unknown", "unknown", "unknown")
+    assert reason_part in f.reason
+
+
+def test_unresolvable_license_name_is_not_overridden_by_body():
+    f = run(
+        card(
+            "license: other\nlicense_name: acme-secret-licence",
+            "## License\nBased on a model under the MIT license.\n",
+        )
+    )
+    assert f.key == "unknown"
+
+
+def test_family_id_is_rail_but_flagged():
+    f = run(card("license: openrail"))
+    assert (f.key, f.license_class) == ("openrail", "rail")
+    assert any("family" in e.detail for e in f.evidence)
+    assert f.confidence <= 0.6
+
+
+def test_family_id_refined_by_licence_file_without_conflict(corpus_dir):
+    text = (corpus_dir / "model-cards" / "CompVis__stable-diffusion-v1-4" / "LICENSE").read_text()
+    f = run(card("license: openrail"), LICENSE=text)
+    assert f.key == "creativeml-openrail-m"
+    assert f.conflicts == ()
+
+
+def test_same_family_file_wins_and_conflict_is_recorded():
+    f = run(card("license: llama3"), LICENSE=LLAMA31_IDENTIFIERS)
+    assert f.key == "llama3.1"
+    assert f.conflicts == (
+        {
+            "metadata": "llama3",
+            "file": "llama3.1",
+            "path": "LICENSE",
+            "detail": "card metadata declares llama3 but LICENSE is the "
+            f"{default_kb().get('llama3.1').name} text",
+        },
+    )
+
+
+def test_other_family_file_keeps_metadata_and_records_conflict():
+    f = run(card("license: mit"), LICENSE=LLAMA31_IDENTIFIERS)
+    assert f.key == "mit"
+    assert len(f.conflicts) == 1 and f.conflicts[0]["file"] == "llama3.1"
+    assert f.confidence < 0.9
+
+
+def test_agreeing_file_raises_confidence():
+    alone = run(card("license: llama3.1"))
+    agreed = run(card("license: llama3.1"), LICENSE=LLAMA31_IDENTIFIERS)
+    assert agreed.key == alone.key == "llama3.1"
+    assert agreed.confidence > alone.confidence
+    assert agreed.conflicts == ()
+
+
+def test_licence_file_alone_decides():
+    f = run("# No front matter\n", LICENSE=LLAMA31_IDENTIFIERS)
+    assert f.key == "llama3.1"
+    assert f.evidence[-1].source == "file:LICENSE"
+
+
+def test_use_policy_alone_does_not_decide(corpus_dir):
+    aup = (corpus_dir / "model-cards" / "meta-llama__Llama-3.1-8B" / "USE_POLICY.md").read_text()
+    f = run("# Card\n", USE_POLICY__md=aup)
+    assert f.key == "unknown"
+    assert "llama" in f.reason
+    assert any(e.source == "file:USE_POLICY.md" for e in f.evidence)
+
+
+def test_real_llama_licence_files(corpus_dir):
+    for folder, key in [
+        ("meta-llama__Meta-Llama-3-8B", "llama3"),
+        ("meta-llama__Llama-3.3-70B-Instruct", "llama3.3"),
+    ]:
+        text = (corpus_dir / "model-cards" / folder / "LICENSE").read_text()
+        assert run("# Card\n", LICENSE=text).key == key
+
+
+def test_nothing_anywhere_is_none():
+    f = run(card("tags: [x]", "# A card\nNo terms are mentioned.\n"))
+    assert (f.key, f.license_class, f.commercial_use, f.spdx) == ("none", "unknown", "unknown", "NONE")
+
+
+def test_template_placeholder_is_not_a_licence():
+    f = run("# Model\n- **License:** [More Information Needed]\n")
+    assert f.key == "none"
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ("This model is released under the Apache 2.0 license.\n", "apache-2.0"),
+        ("## License\n\nCC BY-NC 4.0\n", "cc-by-nc-4.0"),
+        ("[![License](https://img.shields.io/badge/License-MIT-yellow.svg)](LICENSE)\n", "mit"),
+        ("- **License:** cc-by-sa-4.0\n", "cc-by-sa-4.0"),
+        ("## Licence\nAvailable under Creative Commons (CC0) terms.\n", "cc0-1.0"),
+    ],
+)
+def test_body_statements(body, key):
+    f = run("# Model\n\n" + body)
+    assert f.key == key
+    assert f.evidence[-1].source == "body"
+    assert f.confidence <= 0.6
+
+
+def test_body_licence_section_naming_unknown_terms_is_unknown():
+    f = run("# Model\n## License\nThe Acme Bespoke Research Terms apply.\n")
+    assert f.key == "unknown"
+    assert "Acme Bespoke" in f.reason
+
+
+def test_non_string_metadata_values_do_not_crash():
+    for meta in (
+        "license: 42",
+        "license: {a: b}",
+        "license: [null, [x]]",
+        "license: ''",
+        "license_name: [1, 2]",
+    ):
+        assert run(card(meta)).key in {"none", "unknown"}
+
+
+def test_compound_declaration_contradicted_by_file():
+    f = run(card("license: [mit, apache-2.0]"), LICENSE=LLAMA31_IDENTIFIERS)
+    assert f.key in {"mit", "apache-2.0"}
+    assert [c["file"] for c in f.conflicts] == ["llama3.1"]
+    assert f.conflicts[0]["metadata"] == "MIT AND Apache-2.0"
