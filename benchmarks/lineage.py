@@ -1,0 +1,357 @@
+"""Lineage benchmark: one million synthetic models through the violation engine.
+
+    .venv/bin/python benchmarks/lineage.py [--models 1000000] [--seed 7] [--pg URL] [--no-pg]
+
+The graph follows the real distributions in ``../shared/corpus`` (read at start-up, with
+the published figures as fallback when the corpus is absent):
+
+* relation mix — ``hf-dep-network-edges/edges.csv`` (finetuned / quantized / merged / adapter);
+* child licence — from the Mistral-Small-24B tree (``laufer-oderinwale-model-trees``): the
+  share of children keeping their parent's licence and the share declaring none; the
+  rest are drawn from the PeaTMOSS per-model licence counts (``peatmoss/ptm_licenses.csv``);
+* roots — every model of the bundled base-model table with its real licence, plus
+  synthetic roots with PeaTMOSS licences; family sizes are Zipf-like, and the largest
+  family (rooted at a Llama 3 model) is sized to ~50,000 descendants.
+
+Measured: (a) a full pass of ``evaluate_violations`` over every model, parents resolved
+from an in-memory index; (b) the incremental pass after that root's licence changes:
+find its descendants with ``LineageGraph`` and re-evaluate only them; (c) floors for (b)'s
+walk: a recursive CTE in PostgreSQL over the same edges (temporary schema, dropped at the
+end; skipped with a reason when PostgreSQL is unreachable) and a plain Python BFS.
+Figures only, no assertions. Targets: (a) < 60 s, (b) < 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+import time
+from collections import Counter, deque
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from licenses.engine.basemodels import BundledBaseModels  # noqa: E402
+from licenses.engine.graph import LineageGraph  # noqa: E402
+from licenses.engine.kb import default_kb  # noqa: E402
+from licenses.engine.lineage import BaseModelRef, ParentRecord  # noqa: E402
+from licenses.engine.rules import RuleContext, evaluate_violations  # noqa: E402
+from licenses.engine.rules.context import ResolvedParent  # noqa: E402
+from licenses.engine.types import LicenseFinding  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+BIG_ROOT = "meta-llama/Meta-Llama-3-8B"
+BIG_FAMILY = 50_000
+EDGE_TO_RELATION = {
+    "finetuned": "finetune",
+    "quantized": "quantized",
+    "merged": "merge",
+    "adapter": "adapter",
+}
+
+
+def relation_mix() -> dict[str, float]:
+    path = CORPUS / "hf-dep-network-edges" / "edges.csv"
+    if path.is_file():
+        with open(path, newline="", encoding="utf-8") as fh:
+            counts = Counter(
+                EDGE_TO_RELATION[r["edge"]] for r in csv.DictReader(fh) if r["edge"] in EDGE_TO_RELATION
+            )
+        source = f"{path.relative_to(CORPUS)} ({sum(counts.values())} edges)"
+    else:  # full-file figures from its SOURCE.md
+        counts = Counter(finetune=13766, quantized=11746, merge=4577, adapter=294)
+        source = "published counts"
+    total = sum(counts.values())
+    print(
+        f"relation mix from {source}: " + ", ".join(f"{k} {v / total:.1%}" for k, v in counts.most_common())
+    )
+    return {k: v / total for k, v in counts.items()}
+
+
+def licence_mix(kb) -> tuple[dict[str, float], float, float]:
+    """(declared-licence distribution, P(child keeps parent's licence), P(child declares none))."""
+    counts: Counter[str] = Counter()
+    path = CORPUS / "peatmoss" / "ptm_licenses.csv"
+    if path.is_file():
+        with open(path, newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                key = r["hf_license"].strip()
+                counts[key if kb.get(key) is not None else "unknown"] += 1
+    else:
+        counts.update({"apache-2.0": 858, "mit": 313, "unknown": 65, "cc-by-sa-4.0": 43, "cc-by-nc-4.0": 42})
+    keep, none, n = 58 / 66, 4 / 66, 66
+    tree = CORPUS / "laufer-oderinwale-model-trees" / "mistral_small_24b_base_2501_tree.jsonl"
+    if tree.is_file():
+        rows = [json.loads(line) for line in tree.read_text(encoding="utf-8").splitlines()]
+        lic = {r["model_id"]: (r["license_tags"] or [None])[0] for r in rows}
+        kids = [r for r in rows if r["depth"] > 0]
+        parent_of = {
+            r["model_id"]: next((t.split(":")[-1] for t in r["base_model_tags"] if t.count(":") == 2), None)
+            for r in kids
+        }
+        same = sum(
+            1 for r in kids if lic[r["model_id"]] and lic[r["model_id"]] == lic.get(parent_of[r["model_id"]])
+        )
+        none = sum(1 for r in kids if not lic[r["model_id"]]) / len(kids)
+        keep, n = same / len(kids), len(kids)
+    total = sum(counts.values())
+    print(
+        f"licence mix: {len(counts)} keys from PeaTMOSS ({total} models); children keep the parent's licence "
+        f"{keep:.0%}, declare none {none:.0%} (Mistral-Small tree, {n} children)"
+    )
+    return {k: v / total for k, v in counts.items()}, keep, none
+
+
+class Synthetic:
+    """The graph plus per-node licence keys, in flat lists indexed by graph handle."""
+
+    def __init__(self, n_models: int, seed: int) -> None:
+        rng = random.Random(seed)
+        kb = default_kb()
+        self.kb = kb
+        rel_mix = relation_mix()
+        lic_mix, p_keep, p_none = licence_mix(kb)
+        rel_names, rel_weights = zip(*sorted(rel_mix.items()), strict=True)
+        lic_names, lic_weights = zip(*sorted(lic_mix.items()), strict=True)
+        t0 = time.perf_counter()
+        g = LineageGraph()
+        self.graph = g
+        self.licence: list[str] = []
+        self.parents: list[list[tuple[int, str]]] = []
+
+        def add(model_id: str, key: str) -> int:
+            h = g.node(model_id)
+            self.licence.append(key)
+            self.parents.append([])
+            return h
+
+        table = BundledBaseModels.load()
+        roots = [add(m.id, m.license_at(None).key) for m in table]
+        n_roots = max(len(roots), n_models // 200)
+        roots += [
+            add(f"root-org/base-{i}", rng.choices(lic_names, lic_weights)[0])
+            for i in range(n_roots - len(roots))
+        ]
+        big = g.node(BIG_ROOT)
+        big_family = min(BIG_FAMILY, n_models // 20)
+        # Zipf-like family weights; the big family gets a fixed share sized to ~BIG_FAMILY descendants
+        weights = [1.0 / (rank + 1) ** 1.1 for rank in range(len(roots))]
+        families: list[list[int]] = [[r] for r in roots]
+        big_index = roots.index(big)
+        scale = (1.0 - big_family / n_models) / (sum(weights) - weights[big_index])
+        weights = [w * scale for w in weights]
+        # cross-family merges make the descendant set ~1.8x the family (measured at 1M): size the family to match
+        weights[big_index] = big_family / n_models * 0.55
+        cum = []
+        acc = 0.0
+        for w in weights:
+            acc += w
+            cum.append(acc)
+        rels = rng.choices(rel_names, rel_weights, k=n_models)
+        fam_draws = [rng.random() * acc for _ in range(n_models)]
+        import bisect
+
+        for i in range(n_models - len(self.licence)):
+            fam = families[bisect.bisect_left(cum, fam_draws[i])]
+            relation = rels[i]
+            parent = fam[int(len(fam) * rng.random() ** 2)]  # favour early (popular, shallow) members
+            ps = [parent]
+            if relation == "merge":
+                other = families[bisect.bisect_left(cum, rng.random() * acc)]
+                second = other[int(len(other) * rng.random() ** 2)]
+                if second != parent:
+                    ps.append(second)
+            r = rng.random()
+            if r < p_keep:
+                key = self.licence[parent]
+            elif r < p_keep + p_none:
+                key = "none"
+            else:
+                key = rng.choices(lic_names, lic_weights)[0]
+            child = add(f"user-{i % 50_000}/model-{i}", key)
+            for p in ps:
+                g.add_edge(g.id_of(child), g.id_of(p), relation)
+                self.parents[child].append((p, relation))
+            fam.append(child)
+        self.big = big
+        print(
+            f"graph: {len(g):,} models, {sum(len(p) for p in self.parents):,} edges, {len(roots):,} roots; "
+            f"built in {time.perf_counter() - t0:.1f} s"
+        )
+        self._findings: dict[str, LicenseFinding] = {}
+        self._meta: dict[str, dict] = {}
+
+    def finding(self, key: str) -> LicenseFinding:
+        f = self._findings.get(key)
+        if f is None:
+            info = self.kb.get(key)
+            f = LicenseFinding(
+                key=key,
+                license_class=info.license_class if info else "unknown",
+                spdx=info.spdx if info else None,
+                commercial_use=info.commercial_use if info else "unknown",
+                confidence=1.0,
+            )
+            self._findings[key] = f
+            self._meta[key] = {"license": key} if key != "none" else {}
+        return f
+
+    def context(self, h: int) -> RuleContext:
+        """A rule context for one model, parents resolved from the in-memory index."""
+        g = self.graph
+        key = self.licence[h]
+        parents = []
+        for p, relation in self.parents[h]:
+            pid = g.id_of(p)
+            pkey = self.licence[p]
+            record = ParentRecord(pid, pkey, None, "local")
+            parents.append(ResolvedParent(BaseModelRef(pid, relation, False), record, self.kb.get(pkey)))
+        mid = g.id_of(h)
+        finding = self.finding(key)
+        return RuleContext(
+            child_id=mid,
+            child_name=mid.rsplit("/", 1)[-1],
+            license=finding,
+            metadata=self._meta[key],
+            texts={},
+            files={},
+            parents=parents,
+            kb=self.kb,
+        )
+
+
+def full_pass(syn: Synthetic) -> tuple[float, float, Counter]:
+    """Wall and CPU seconds (CPU shows the cost when the machine is shared)."""
+    counts: Counter[str] = Counter()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for h in range(len(syn.licence)):
+        for v in evaluate_violations(syn.context(h)):
+            counts[v.rule] += 1
+    return time.perf_counter() - t0, time.process_time() - c0, counts
+
+
+def incremental(syn: Synthetic, new_key: str) -> tuple[float, float, float, int, Counter]:
+    """(wall seconds, CPU seconds, walk seconds, descendants, findings) for one root change."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    syn.licence[syn.big] = new_key
+    affected = syn.graph.descendant_handles(syn.big)
+    t_walk = time.perf_counter() - t0
+    counts: Counter[str] = Counter()
+    for h in affected:
+        for v in evaluate_violations(syn.context(h)):
+            counts[v.rule] += 1
+    return time.perf_counter() - t0, time.process_time() - c0, t_walk, len(affected), counts
+
+
+def python_bfs(syn: Synthetic) -> tuple[float, int]:
+    children: dict[int, list[int]] = {}
+    for c, ps in enumerate(syn.parents):
+        for p, _ in ps:
+            children.setdefault(p, []).append(c)
+    t0 = time.perf_counter()
+    seen = {syn.big}
+    queue = deque([syn.big])
+    while queue:
+        for nxt in children.get(queue.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return time.perf_counter() - t0, len(seen) - 1
+
+
+def postgres_cte(syn: Synthetic, url: str) -> tuple[float, float, int] | str:
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg not installed"
+    try:
+        conn = psycopg.connect(url, connect_timeout=3, autocommit=True)
+    except Exception as exc:
+        return f"PostgreSQL unreachable at {url}: {exc}".splitlines()[0]
+    schema = f"lineage_bench_{int(time.time())}"
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE SCHEMA {schema}")
+            cur.execute(
+                f"CREATE UNLOGGED TABLE {schema}.edge (child integer NOT NULL, parent integer NOT NULL)"
+            )
+            t0 = time.perf_counter()
+            with cur.copy(f"COPY {schema}.edge (child, parent) FROM STDIN") as cp:
+                for c, ps in enumerate(syn.parents):
+                    for p, _ in ps:
+                        cp.write_row((c, p))
+            cur.execute(f"CREATE INDEX ON {schema}.edge (parent)")
+            cur.execute(f"ANALYZE {schema}.edge")
+            t_load = time.perf_counter() - t0
+            sql = f"""
+                WITH RECURSIVE d(id) AS (
+                    SELECT child FROM {schema}.edge WHERE parent = %(root)s
+                    UNION
+                    SELECT e.child FROM {schema}.edge e JOIN d ON e.parent = d.id
+                )
+                SELECT count(*) FROM d"""
+            cur.execute(sql, {"root": syn.big})  # warm the cache once
+            t0 = time.perf_counter()
+            cur.execute(sql, {"root": syn.big})
+            n = cur.fetchone()[0]
+            return time.perf_counter() - t0, t_load, n
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--no-pg", action="store_true")
+    args = ap.parse_args(argv)
+
+    syn = Synthetic(args.models, args.seed)
+    t_full, cpu_full, counts = full_pass(syn)
+    n = len(syn.licence)
+    print(
+        f"(a) full pass: {n:,} models in {t_full:.1f} s wall, {cpu_full:.1f} s CPU "
+        f"({t_full / n * 1e6:.1f} µs/model; target < 60 s)"
+    )
+    print("    findings: " + ", ".join(f"{k} {v:,}" for k, v in counts.most_common()))
+    old = syn.licence[syn.big]
+    t_inc, cpu_inc, t_walk, n_desc, inc_counts = incremental(syn, "apache-2.0")
+    print(
+        f"(b) incremental after {BIG_ROOT} {old} -> apache-2.0: {n_desc:,} descendants found in "
+        f"{t_walk * 1000:.0f} ms, re-evaluated in {t_inc:.2f} s wall, {cpu_inc:.2f} s CPU total (target < 5 s)"
+    )
+    print("    findings now: " + ", ".join(f"{k} {v:,}" for k, v in inc_counts.most_common()))
+    t_bfs, n_bfs = python_bfs(syn)
+    print(f"(c) floor, plain Python BFS: {n_bfs:,} descendants in {t_bfs * 1000:.0f} ms")
+    if args.no_pg:
+        print("(c) floor, PostgreSQL recursive CTE: skipped (--no-pg)")
+        pg = None
+    else:
+        pg = postgres_cte(syn, args.pg)
+        if isinstance(pg, str):
+            print(f"(c) floor, PostgreSQL recursive CTE: skipped — {pg}")
+            pg = None
+        else:
+            t_cte, t_load, n_cte = pg
+            print(
+                f"(c) floor, PostgreSQL recursive CTE: {n_cte:,} descendants in {t_cte * 1000:.0f} ms "
+                f"(COPY + index of the edges: {t_load:.1f} s)"
+            )
+    print("ratios:")
+    print(f"    incremental / full pass          {t_inc / t_full:.4f}")
+    print(f"    LineageGraph walk / Python BFS   {t_walk / t_bfs:.2f}")
+    print(f"    incremental / Python BFS         {t_inc / t_bfs:.1f}")
+    if pg:
+        print(f"    LineageGraph walk / PG CTE       {t_walk / pg[0]:.2f}")
+        print(f"    incremental / PG CTE             {t_inc / pg[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+"""Lineage: which models a repository derives from, how, and under which licence.
+
+Two questions are answered here and kept apart on purpose:
+
+* *Which parents, and by what relation?* — ``base_model_refs`` reads the card's
+  ``base_model`` / ``base_model_relation`` and, when the relation is missing, infers it
+  the way the Hub does (hub-api.md §6.1). An inferred relation is flagged so that a
+  reviewer can tell a publisher's statement from our guess.
+* *Under which licence was each parent?* — a chain of ``ParentResolver`` objects:
+  repositories analysed in the same run, then a registry speaking the Hub API, then
+  the bundled table of well-known base models (``basemodels.py``). Resolution is
+  date-aware (``as_of``) because parents get relicensed (Yi, Falcon) and
+  ``base_model`` carries no revision. A parent nobody can resolve is returned as
+  ``None`` and reported as unresolved; it is never guessed from its name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
+from urllib.parse import quote
+
+from licenses.engine.types import RepoSnapshot
+
+log = logging.getLogger(__name__)
+
+ParentSource = Literal["local", "registry", "bundled"]
+
+_HUB_PREFIXES = ("https://huggingface.co/", "http://huggingface.co/", "huggingface.co/", "hf.co/")
+_RELATION_ALIASES = {
+    "finetune": "finetune",
+    "finetuned": "finetune",
+    "fine-tune": "finetune",
+    "adapter": "adapter",
+    "lora": "adapter",
+    "merge": "merge",
+    "merged": "merge",
+    "quantized": "quantized",
+    "quantised": "quantized",
+    "quantization": "quantized",
+}
+_QUANT_NAME = re.compile(r"(?:^|[-_.])(gguf|ggml|awq|gptq|exl2|mlx|bnb|[0-9.]+bpw)(?:$|[-_.])", re.I)
+_QUANT_TAGS = {"gguf", "ggml", "awq", "gptq", "exl2", "mlx", "4-bit", "8-bit", "bitsandbytes", "quantized"}
+
+
+@dataclass(frozen=True)
+class BaseModelRef:
+    """One declared parent: its normalised id and the relation (declared or inferred)."""
+
+    id: str
+    relation: str
+    relation_inferred: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "relation": self.relation, "relation_inferred": self.relation_inferred}
+
+
+def normalise_model_id(raw: Any) -> str | None:
+    """Turn a ``base_model`` entry into a bare ``owner/name`` id (or ``None`` if empty).
+
+    Cards write parents as Hub URLs, with stray whitespace, trailing slashes or a
+    ``/tree/main`` suffix; all of those name the same repository.
+    """
+    if not isinstance(raw, str):
+        return None
+    s = raw.strip().strip("\"'")
+    for prefix in _HUB_PREFIXES:
+        if s.lower().startswith(prefix):
+            s = s[len(prefix) :]
+            break
+    s = s.split("?", 1)[0].split("#", 1)[0].strip("/")
+    parts = [p for p in s.split("/") if p]
+    if len(parts) > 2 and parts[2] in ("tree", "blob", "resolve"):
+        parts = parts[:2]
+    s = "/".join(parts).strip()
+    return s or None
+
+
+def _declared_relation(metadata: Mapping[str, Any]) -> str | None:
+    raw = metadata.get("base_model_relation")
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    if not isinstance(raw, str):
+        return None
+    return _RELATION_ALIASES.get(raw.strip().lower())
+
+
+def _config_json(snapshot: RepoSnapshot) -> dict[str, Any]:
+    text = snapshot.texts.get("config.json")
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except (ValueError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _tags(metadata: Mapping[str, Any]) -> set[str]:
+    tags = metadata.get("tags")
+    if isinstance(tags, str):
+        tags = [tags]
+    if not isinstance(tags, list):
+        return set()
+    return {str(t).strip().lower() for t in tags if t is not None}
+
+
+def infer_relation(metadata: Mapping[str, Any], snapshot: RepoSnapshot, n_parents: int) -> str:
+    """Infer the relation the Hub would show when the card does not state one.
+
+    Order matters: several parents is a merge whatever the files say; adapter files
+    beat quantization markers because a QLoRA adapter carries both; everything else
+    is a finetune, the Hub's default.
+    """
+    if n_parents > 1:
+        return "merge"
+    names = [p.rsplit("/", 1)[-1].lower() for p in snapshot.files]
+    tags = _tags(metadata)
+    library = str(metadata.get("library_name") or "").lower()
+    if (
+        "adapter_config.json" in names
+        or any(n.startswith("adapter_model.") for n in names)
+        or library == "peft"
+        or "lora" in tags
+        or "peft" in tags
+    ):
+        return "adapter"
+    if (
+        any(n.endswith((".gguf", ".ggml")) for n in names)
+        or "quantize_config.json" in names
+        or "quant_config.json" in names
+        or "quantization_config" in _config_json(snapshot)
+        or tags & _QUANT_TAGS
+    ):
+        return "quantized"
+    return "finetune"
+
+
+def base_model_refs(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> list[BaseModelRef]:
+    """The parents a card declares, de-duplicated, in card order, with their relation."""
+    raw = metadata.get("base_model") if isinstance(metadata, Mapping) else None
+    items: Iterable[Any] = raw if isinstance(raw, list) else [raw]
+    ids: list[str] = []
+    seen: set[str] = set()
+    for item in items:
+        mid = normalise_model_id(item)
+        if mid and mid.lower() not in seen and mid.lower() != snapshot.id.lower():
+            seen.add(mid.lower())
+            ids.append(mid)
+    if not ids:
+        return []
+    declared = _declared_relation(metadata)
+    if declared:
+        return [BaseModelRef(i, declared, False) for i in ids]
+    relation = infer_relation(metadata, snapshot, len(ids))
+    return [BaseModelRef(i, relation, True) for i in ids]
+
+
+@dataclass(frozen=True)
+class ParentRecord:
+    """What a resolver knows about a parent: its licence key and where that came from.
+
+    ``as_of`` is the date the licence was observed to be in force (bundled table: the
+    start of the history entry used; registry: the repo's last modification).
+    """
+
+    id: str
+    license_key: str
+    license_class: str | None
+    source: ParentSource
+    as_of: date | None = None
+    name: str = ""
+    files: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "license_key": self.license_key,
+            "license_class": self.license_class,
+            "source": self.source,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+        }
+
+
+class ParentResolver(Protocol):
+    """Anything that can say under which licence a model was at a given date."""
+
+    def resolve(self, model_id: str, as_of: date | None) -> ParentRecord | None: ...
+
+
+_UNINFORMATIVE = {"none", "unknown", ""}
+
+
+class ChainResolver:
+    """Ask resolvers in order; the first that knows the parent's licence wins.
+
+    A hit whose licence is ``none``/``unknown`` (e.g. an analysed copy of a parent
+    without its card) is kept only as a last resort, so that it does not hide a
+    later resolver that knows the real terms.
+    """
+
+    def __init__(self, *resolvers: ParentResolver | None) -> None:
+        self.resolvers = [r for r in resolvers if r is not None]
+
+    def resolve(self, model_id: str, as_of: date | None) -> ParentRecord | None:
+        fallback: ParentRecord | None = None
+        for resolver in self.resolvers:
+            record = resolver.resolve(model_id, as_of)
+            if record is None:
+                continue
+            if record.license_key not in _UNINFORMATIVE:
+                return record
+            fallback = fallback or record
+        return fallback
+
+
+def _parse_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value.strip():
+        s = value.strip().replace("Z", "+00:00")
+        try:
+            return datetime.fromisoformat(s).date()
+        except ValueError:
+            try:
+                return date.fromisoformat(s[:10])
+            except ValueError:
+                return None
+    return None
+
+
+class LocalResolver:
+    """Parents found among the repositories analysed in the same run.
+
+    Built from the analyse JSON shape (``{"id", "license": {"key", "class"}, ...}``)
+    so that the CLI can resolve a folder of models against each other.
+    """
+
+    def __init__(self, results: Iterable[Mapping[str, Any]]) -> None:
+        self._by_id: dict[str, ParentRecord] = {}
+        for r in results:
+            rid = normalise_model_id(r.get("id"))
+            lic = r.get("license") or {}
+            if not rid or not isinstance(lic, Mapping):
+                continue
+            files = r.get("files")
+            self._by_id[rid.lower()] = ParentRecord(
+                id=rid,
+                license_key=str(lic.get("key") or "unknown"),
+                license_class=lic.get("class"),
+                source="local",
+                as_of=_parse_date(r.get("last_modified") or r.get("created_at")),
+                name=rid.rsplit("/", 1)[-1],
+                files=tuple(files) if isinstance(files, list | tuple) else (),
+            )
+
+    def resolve(self, model_id: str, as_of: date | None) -> ParentRecord | None:
+        mid = normalise_model_id(model_id)
+        return self._by_id.get(mid.lower()) if mid else None
+
+
+@dataclass
+class RegistryResolver:
+    """Parents looked up on a Hub-compatible registry (``GET {base}/api/models/{id}``).
+
+    Network trouble must not sink an analysis: failures return ``None`` and are kept
+    in ``errors`` for the report. Answers are cached per id for the resolver's life.
+    The registry only knows the current licence, so ``as_of`` cannot be honoured;
+    the record's ``as_of`` says when that licence was last touched.
+    """
+
+    base_url: str
+    token: str | None = None
+    session: Any = None
+    timeout: float = 5.0
+    kb: Any = None
+    errors: list[str] = field(default_factory=list)
+    _cache: dict[str, ParentRecord | None] = field(default_factory=dict, repr=False)
+
+    def _get_json(self, url: str) -> Any:
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if self.session is not None:
+            resp = self.session.get(url, headers=headers, timeout=self.timeout)
+            if resp.status_code != 200:
+                raise OSError(f"HTTP {resp.status_code}")
+            return resp.json()
+        from urllib.request import Request, urlopen
+
+        with urlopen(Request(url, headers=headers), timeout=self.timeout) as resp:
+            return json.loads(resp.read().decode("utf-8"))
+
+    def _license_key(self, card: Mapping[str, Any], tags: list[Any]) -> str:
+        lic = card.get("license")
+        if isinstance(lic, list):
+            lic = next((x for x in lic if isinstance(x, str) and x != "other"), lic[0] if lic else None)
+        if not lic:
+            lic = next(
+                (t.split(":", 1)[1] for t in tags if isinstance(t, str) and t.startswith("license:")), None
+            )
+        if not lic:
+            return "none"
+        name = card.get("license_name") if lic == "other" else None
+        candidate = str(name or lic).strip()
+        if self.kb is not None:
+            info = self.kb.lookup(candidate) if hasattr(self.kb, "lookup") else self.kb.get(candidate)
+            if info is not None:
+                return info.key
+            return "unknown" if lic == "other" else candidate.lower()
+        return candidate.lower() if lic != "other" or name else "unknown"
+
+    def resolve(self, model_id: str, as_of: date | None) -> ParentRecord | None:
+        mid = normalise_model_id(model_id)
+        if not mid:
+            return None
+        if not self.base_url.lower().startswith(("http://", "https://")):
+            self.errors.append(f"{mid}: registry URL must be http(s): {self.base_url}")
+            return None
+        if mid.lower() in self._cache:
+            return self._cache[mid.lower()]
+        url = f"{self.base_url.rstrip('/')}/api/models/{quote(mid, safe='/')}"
+        record: ParentRecord | None = None
+        try:
+            data = self._get_json(url)
+            if not isinstance(data, Mapping):
+                raise ValueError("response is not a JSON object")
+            card = data.get("cardData") or {}
+            tags = data.get("tags") or []
+            key = self._license_key(card if isinstance(card, Mapping) else {}, list(tags))
+            info = self.kb.get(key) if self.kb is not None else None
+            record = ParentRecord(
+                id=str(data.get("id") or mid),
+                license_key=key,
+                license_class=info.license_class if info is not None else None,
+                source="registry",
+                as_of=_parse_date(data.get("lastModified") or data.get("createdAt")),
+                name=str(data.get("id") or mid).rsplit("/", 1)[-1],
+                files=tuple(
+                    s.get("rfilename", "") for s in data.get("siblings") or [] if isinstance(s, Mapping)
+                ),
+            )
+        except Exception as exc:  # network, HTTP status, JSON: all mean "not resolved here"
+            self.errors.append(f"{mid}: {exc}")
+            log.info("registry lookup failed for %s: %s", mid, exc)
+        self._cache[mid.lower()] = record
+        return record
