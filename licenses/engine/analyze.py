@@ -1,139 +1,148 @@
 """One repository in, the contract's ``modelhub analyze`` JSON object out.
 
-This module owns the licence part of the object (``license`` and the violations that
-follow from the licence alone: ``missing-license``, ``unresolved-license``,
-``metadata-file-mismatch``). ``lineage`` carries the declared parents with
-``license_key`` still null, ``data`` the declared datasets, ``transparency`` an empty
-score: lineage resolution, the derivative rules and transparency scoring are separate
-modules that extend these fields.
+The pipeline, each step a separate module:
+
+1. ``frontmatter`` parses the card (bounded, never raises);
+2. ``classify`` decides the licence, with evidence and conflicts;
+3. ``cardfacts`` extracts structured facts; ``disclosure``, ``transparency`` and
+   ``openness`` judge them (each reusing the previous step's result);
+4. ``rules.build_context`` resolves the declared parents through a resolver chain
+   (repositories analysed together, then a registry, then the bundled base-model table),
+   as of the child's date; ``rules.evaluate_violations`` runs every contract rule.
+
+The CLI and the server call the same function; the server passes its own resolver (the
+registry's database) and the weight-scan facts it computed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from licenses.engine.basemodels import BundledBaseModels
+from licenses.engine.cardfacts import extract_facts
 from licenses.engine.classify import classify
+from licenses.engine.disclosure import assess_disclosure
 from licenses.engine.frontmatter import FrontMatter, parse_front_matter
 from licenses.engine.kb import KnowledgeBase, default_kb
-from licenses.engine.snapshot import discover_repos, is_license_file, snapshot_from_dir
-from licenses.engine.types import RELATIONS, Evidence, LicenseFinding, RepoSnapshot, Violation
+from licenses.engine.lineage import ChainResolver, LocalResolver, ParentResolver, RegistryResolver
+from licenses.engine.openness import assess_openness
+from licenses.engine.rules import build_context, evaluate_violations
+from licenses.engine.rules.context import RuleContext
+from licenses.engine.snapshot import discover_repos, snapshot_from_dir
+from licenses.engine.transparency import assess_transparency
+from licenses.engine.types import LicenseFinding, RepoSnapshot
+
+
+def default_resolver(registry: ParentResolver | None = None) -> ChainResolver:
+    """Registry (when given), then the bundled table of well-known base models."""
+    return ChainResolver(registry, BundledBaseModels.load())
 
 
 def analyze_snapshot(
-    snapshot: RepoSnapshot, front: FrontMatter | None = None, kb: KnowledgeBase | None = None
+    snapshot: RepoSnapshot,
+    front: FrontMatter | None = None,
+    kb: KnowledgeBase | None = None,
+    *,
+    resolver: ParentResolver | None = None,
+    scan: Iterable[Mapping[str, Any]] = (),
+    finding: LicenseFinding | None = None,
 ) -> dict[str, Any]:
-    """The contract object for ``snapshot``; ``front`` is parsed from its README when not given."""
+    """The contract object for ``snapshot``; ``front`` is parsed from its README when not given.
+
+    ``resolver`` finds parents' licences (default: the bundled base-model table);
+    ``scan`` carries weight-file scan facts (``path``, ``contains_pickle``, ``dangerous``);
+    ``finding`` is the licence classification when the caller already made it.
+    """
     kb = kb or default_kb()
     if front is None:
         front = parse_front_matter(snapshot.readme or "")
-    finding = classify(snapshot, front, kb)
-    meta = front.metadata
+    finding = finding or classify(snapshot, front, kb)
+    facts = extract_facts(snapshot, front)
+    data = assess_disclosure(facts)
+    transparency = assess_transparency(facts, finding.key, finding.license_class, disclosure=data)
+    openness = assess_openness(
+        facts, finding.key, finding.license_class, disclosure=data, transparency=transparency
+    )
+    ctx = build_context(
+        snapshot,
+        front,
+        finding,
+        resolver if resolver is not None else default_resolver(),
+        datasets=data.get("dataset_licenses") or (),
+        scan=scan,
+        kb=kb,
+    )
     problems = list(front.problems)
     for path, notes in sorted(snapshot.extra.get("text_problems", {}).items()):
         problems.extend(f"{path}: {note}" for note in notes)
     return {
         "id": snapshot.id,
         "license": finding.to_dict(),
-        "lineage": {"base_models": base_models(meta)},
-        "data": {"datasets": _strings(meta.get("datasets")), "disclosure_level": 0},
-        "transparency": {"score": 0, "indicators": []},
-        "violations": [v.to_dict() for v in licence_violations(snapshot, meta, finding, kb)],
+        "lineage": lineage_of(ctx),
+        "data": data,
+        "transparency": transparency,
+        "violations": [v.to_dict() for v in evaluate_violations(ctx)],
+        "openness": openness,
         "card": {
             "readme": snapshot.readme is not None,
             "front_matter": front.raw_yaml is not None,
             "problems": problems,
+            "pipeline_tag": facts.pipeline_tag,
+            "library_name": facts.library_name,
         },
     }
 
 
-def analyze_paths(paths: list[Path], kb: KnowledgeBase | None = None) -> list[dict[str, Any]]:
+def lineage_of(ctx: RuleContext) -> dict[str, Any]:
+    """Declared parents with the licence each resolved to, and those nothing could resolve."""
+    parents = []
+    for parent in ctx.parents:
+        record = parent.record
+        parents.append(
+            {
+                "id": parent.ref.id,
+                "relation": parent.ref.relation,
+                "relation_inferred": parent.ref.relation_inferred,
+                "license_key": record.license_key if record else None,
+                "license_class": (record.license_class if record else None)
+                or (parent.license.license_class if parent.license else None),
+                "source": record.source if record else "unresolved",
+                "as_of": record.as_of.isoformat() if record and record.as_of else None,
+            }
+        )
+    return {
+        "base_models": parents,
+        "unresolved": [p["id"] for p in parents if p["source"] == "unresolved"],
+    }
+
+
+def analyze_paths(
+    paths: list[Path], kb: KnowledgeBase | None = None, registry: ParentResolver | None = None
+) -> list[dict[str, Any]]:
     """Analyse every repository the CLI's PATH arguments name, sorted by id.
 
-    Raises ``FileNotFoundError`` / ``ValueError`` from ``discover_repos`` for bad paths.
+    Parents are resolved among the analysed repositories first (contract), so the
+    snapshots are classified in a first pass that feeds a ``LocalResolver``; then the
+    registry, then the bundled table. Raises ``FileNotFoundError`` / ``ValueError`` from
+    ``discover_repos`` for bad paths.
     """
     kb = kb or default_kb()
+    snapshots = [snapshot_from_dir(folder, repo_id) for repo_id, folder in discover_repos(paths)]
+    fronts = [parse_front_matter(s.readme or "") for s in snapshots]
+    findings = [classify(s, f, kb) for s, f in zip(snapshots, fronts, strict=True)]
+    local = LocalResolver(
+        {"id": s.id, "license": finding.to_dict(), "files": sorted(s.files)}
+        for s, finding in zip(snapshots, findings, strict=True)
+    )
+    resolver = ChainResolver(local, registry, BundledBaseModels.load())
     return [
-        analyze_snapshot(snapshot_from_dir(folder, repo_id), kb=kb)
-        for repo_id, folder in discover_repos(paths)
+        analyze_snapshot(s, f, kb, resolver=resolver, finding=finding)
+        for s, f, finding in zip(snapshots, fronts, findings, strict=True)
     ]
 
 
-def _strings(value: Any) -> list[str]:
-    """A metadata value that should be a list of ids, as strings (YAML may give a scalar)."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    return [str(v).strip() for v in items if isinstance(v, (str, int, float)) and str(v).strip()]
-
-
-def base_models(meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """Declared parents: ``base_model`` (string or list) with ``base_model_relation``."""
-    relation = meta.get("base_model_relation")
-    relation = relation.strip().lower() if isinstance(relation, str) else None
-    if relation not in RELATIONS:
-        relation = None
-    return [
-        {"id": parent, "relation": relation, "license_key": None}
-        for parent in _strings(meta.get("base_model"))
-    ]
-
-
-def licence_violations(
-    snapshot: RepoSnapshot, meta: dict[str, Any], finding: LicenseFinding, kb: KnowledgeBase
-) -> list[Violation]:
-    """The violation rules that need nothing but the repository's own licence finding."""
-    out: list[Violation] = []
-    declared = any(_strings(meta.get(k)) for k in ("license", "license_name", "license_link"))
-    licence_files = sorted(p for p in snapshot.files if is_license_file(p))
-    evidence = finding.evidence
-    if not declared and not licence_files:
-        stated = (
-            f" The card body names {finding.key}, but the Hub only reads the metadata."
-            if finding.key not in ("none", "unknown")
-            else ""
-        )
-        out.append(
-            Violation(
-                rule="missing-license",
-                severity="error",
-                message="The model card declares no licence (no `license` in its metadata) and the repository has "
-                "no LICENSE file, so nobody can tell on what terms the model may be used." + stated,
-                evidence=evidence,
-            )
-        )
-    elif finding.key == "unknown":
-        out.append(
-            Violation(
-                rule="unresolved-license",
-                severity="warning",
-                message=f"The licence cannot be determined: {finding.reason}. Name the licence in `license_name` "
-                "or `license_link`, or add its text as LICENSE.",
-                evidence=evidence,
-            )
-        )
-    elif (info := kb.get(finding.key)) is not None and info.is_family_id:
-        out.append(
-            Violation(
-                rule="unresolved-license",
-                severity="warning",
-                message=f"`{finding.key}` names a family of licences, not one text; the exact terms (and their "
-                "use restrictions) cannot be determined without the licence file.",
-                evidence=evidence,
-            )
-        )
-    for conflict in finding.conflicts:
-        out.append(
-            Violation(
-                rule="metadata-file-mismatch",
-                severity="error",
-                message=f"The card's metadata declares {conflict['metadata']} but {conflict['path']} is the "
-                f"{conflict['file']} licence; the repository states two different licences.",
-                clause=None,
-                evidence=(
-                    Evidence("metadata", f"license: {conflict['metadata']}"),
-                    Evidence(f"file:{conflict['path']}", conflict["detail"]),
-                ),
-            )
-        )
-    return out
+def registry_resolver(url: str | None, token: str | None = None) -> RegistryResolver | None:
+    """The ``--registry`` resolver: a Hub-compatible ``/api/models/{id}``, licences mapped by the KB."""
+    return RegistryResolver(url, token=token, kb=default_kb()) if url else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,22 +33,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--registry",
         metavar="URL",
-        help="registry to resolve base models from (accepted, but parent resolution from a registry "
-        "is not implemented yet, so it does not change the output)",
+        help="a Modelhub (or any Hub-compatible) registry to resolve base models from, after the "
+        "repositories analysed together and before the bundled table; token from $MODELHUB_TOKEN",
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from licenses.engine.analyze import analyze_paths  # the engine loads its knowledge base on first use
+    # the engine loads its knowledge base on first use
+    from licenses.engine.analyze import analyze_paths, registry_resolver
 
+    registry = registry_resolver(args.registry, os.environ.get("MODELHUB_TOKEN"))
     try:
-        results = analyze_paths(list(args.paths))
+        results = analyze_paths(list(args.paths), registry=registry)
     except (FileNotFoundError, NotADirectoryError, ValueError, PermissionError) as exc:
         print(f"modelhub analyze: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not results:
         print("modelhub analyze: no repositories (folders holding a README.md) found", file=sys.stderr)
+    for error in getattr(registry, "errors", [])[:5]:
+        print(f"modelhub analyze: registry: {error}", file=sys.stderr)
     if args.format == "json":
         json.dump(results, sys.stdout, indent=2, ensure_ascii=False, default=str)
         sys.stdout.write("\n")

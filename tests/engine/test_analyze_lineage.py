@@ -1,0 +1,103 @@
+"""``modelhub analyze`` resolves parents: analysed together first, then a registry, then the bundled table."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from licenses.engine.analyze import analyze_paths, registry_resolver
+from modelhub.cli import main
+
+
+def repo(root, folder: str, card: str, **files: str) -> None:
+    path = root / folder
+    path.mkdir(parents=True)
+    (path / "README.md").write_text(card)
+    for name, text in files.items():
+        (path / name).write_text(text)
+
+
+def card(license_key: str, base: str | None = None, extra: str = "") -> str:
+    lines = ["---", f"license: {license_key}"] + ([f"base_model: {base}"] if base else [])
+    return "\n".join([*lines, extra, "---", "# model", ""]).replace("\n\n---", "\n---")
+
+
+def rules(result) -> list[tuple[str, str | None]]:
+    return [(v["rule"], v["parent"]) for v in result["violations"]]
+
+
+def test_parent_analysed_together_wins(tmp_path):
+    repo(tmp_path, "lab__research-base", card("cc-by-nc-4.0"))
+    repo(tmp_path, "lab__chat", card("apache-2.0", "lab/research-base"))
+    results = {r["id"]: r for r in analyze_paths([tmp_path])}
+    chat = results["lab/chat"]
+    [parent] = chat["lineage"]["base_models"]
+    assert (parent["license_key"], parent["license_class"], parent["source"]) == (
+        "cc-by-nc-4.0",
+        "noncommercial",
+        "local",
+    )
+    assert ("relicensed-derivative", "lab/research-base") in rules(chat)
+
+
+def test_bundled_table_resolves_well_known_bases(tmp_path):
+    repo(tmp_path, "someone__my-finetune", card("apache-2.0", "meta-llama/Meta-Llama-3-8B"))
+    [result] = analyze_paths([tmp_path])
+    [parent] = result["lineage"]["base_models"]
+    assert (parent["license_key"], parent["source"]) == ("llama3", "bundled")
+    found = {rule for rule, _ in rules(result)}
+    assert "relicensed-derivative" in found  # a Llama 3 derivative relabelled apache-2.0
+    assert "naming-requirement" in found  # and its name does not start with "Llama 3"
+
+
+def test_unresolvable_parent_is_reported_not_guessed(tmp_path):
+    repo(tmp_path, "a__child", card("mit", "nobody/unknown-base"))
+    [result] = analyze_paths([tmp_path])
+    assert result["lineage"]["unresolved"] == ["nobody/unknown-base"]
+    assert all(v["parent"] != "nobody/unknown-base" for v in result["violations"])
+
+
+@pytest.fixture
+def registry():
+    """A minimal Hub-compatible registry on loopback answering one model."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/api/models/inhouse/base-model":
+                body = json.dumps({"id": "inhouse/base-model", "cardData": {"license": "cc-by-nc-sa-4.0"}})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
+            else:
+                self.send_response(404)
+                self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_registry_resolves_what_is_not_local(tmp_path, registry):
+    repo(tmp_path, "team__tuned", card("mit", "inhouse/base-model"))
+    [without] = analyze_paths([tmp_path])
+    assert without["lineage"]["unresolved"] == ["inhouse/base-model"]
+    [with_registry] = analyze_paths([tmp_path], registry=registry_resolver(registry))
+    [parent] = with_registry["lineage"]["base_models"]
+    assert (parent["license_key"], parent["source"]) == ("cc-by-nc-sa-4.0", "registry")
+    assert ("relicensed-derivative", "inhouse/base-model") in rules(with_registry)
+
+
+def test_cli_registry_flag(tmp_path, registry, capsys):
+    repo(tmp_path, "team__tuned", card("mit", "inhouse/base-model"))
+    assert main(["analyze", "--format", "json", "--registry", registry, str(tmp_path)]) == 0
+    [result] = json.loads(capsys.readouterr().out)
+    assert result["lineage"]["base_models"][0]["source"] == "registry"
