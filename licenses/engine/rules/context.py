@@ -132,6 +132,12 @@ _OUTPUT_STATEMENTS = (
 )
 
 
+#: The words every statement above starts with: one cheap scan finds where a statement may
+#: begin, and the full patterns are tried only there (scanning every body with all four
+#: patterns cost more than the rest of the rules together).
+_TRIGGER = re.compile(r"\b(?:distill|outputs?\b|responses|completions|generations|synthetic|generated)", re.I)
+
+
 def output_source_ids(body: str) -> list[str]:
     """Model ids or names the card says it used the *outputs* of, in order of mention.
 
@@ -140,11 +146,18 @@ def output_source_ids(body: str) -> list[str]:
     (too ambiguous); dataset licences arrive through ``datasets`` from the disclosure module.
     """
     found: list[str] = []
-    for pattern in _OUTPUT_STATEMENTS:
-        for m in pattern.finditer(body or ""):
+    seen: set[str] = set()
+    text = body or ""
+    for trigger in _TRIGGER.finditer(text):
+        for pattern in _OUTPUT_STATEMENTS:
+            m = pattern.match(text, trigger.start())
+            if m is None:
+                continue
             token = m.group(1).rstrip(".,;:)")
-            if token.lower() not in (f.lower() for f in found):
+            if token.lower() not in seen:
+                seen.add(token.lower())
                 found.append(token)
+            break
     return found
 
 
