@@ -296,7 +296,7 @@ def test_llama_versions_differ_where_the_texts_do(kb):
 
 
 def test_vendor_specific_obligations(kb):
-    assert kb.get("qwen").obligation("display-phrase").value == "Built with Qwen"
+    assert kb.get("qwen").obligation("display-phrase").value == "Built with Qwen | Improved using Qwen"
     assert kb.get("stabilityai-ai-community").obligation("display-phrase").value == "Powered by Stability AI"
     assert kb.get("nvidia-open-model-license").obligation("guardrail-termination").clause == "§2.1"
     assert kb.get("gemma").has("outputs-are-derivatives")
