@@ -1,0 +1,125 @@
+"""The audit's online source: a Modelhub registry, behind a small JSON cache on disk.
+
+Why a cache: CI runs the audit on every push, usually with the same models. Answers are kept under
+``~/.cache/modelhub/audit`` (or ``--cache-dir``) keyed by registry, policy and model; a fresh entry
+(younger than the TTL) skips the network, and a stale one is still used when the registry cannot
+be reached or ``--offline`` is given, so a second run works without a network at all.
+
+Two registry calls are used (contract.md): ``POST /api/v1/compliance/check`` judges a batch of
+models with the inline policy server-side; when the server does not offer it (404/405), each model's
+report is fetched with ``GET /api/models/{id}`` and judged locally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TTL = 24 * 3600
+TOKEN_ENV = "MODELHUB_TOKEN"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "modelhub" / "audit"
+
+
+class RegistryError(Exception):
+    """The registry could not be reached or answered something unusable."""
+
+
+@dataclass
+class CacheHit:
+    value: Any
+    fresh: bool
+
+
+class JsonCache:
+    """One JSON file per key; the stored time decides freshness."""
+
+    def __init__(self, root: Path | None, ttl: float = DEFAULT_TTL):
+        self.root = Path(root) if root is not None else default_cache_dir()
+        self.ttl = ttl
+
+    def _path(self, key: str) -> Path:
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return self.root / digest[:2] / f"{digest}.json"
+
+    def get(self, key: str) -> CacheHit | None:
+        path = self._path(key)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("key") != key:
+            return None
+        return CacheHit(data.get("value"), time.time() - float(data.get("stored", 0)) < self.ttl)
+
+    def put(self, key: str, value: Any) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"key": key, "stored": time.time(), "value": value}), encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            pass  # a read-only cache slows the next run down; it must not fail this one
+
+
+class RegistryClient:
+    """Minimal HTTP client (stdlib only, so the audit installs with the engine's own deps)."""
+
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 20.0):
+        self.base = base_url.rstrip("/")
+        self.token = token if token is not None else os.environ.get(TOKEN_ENV)
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header("Accept", "application/json")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return resp.status, json.loads(resp.read().decode("utf-8") or "null")
+        except urllib.error.HTTPError as exc:
+            try:
+                payload = json.loads(exc.read().decode("utf-8") or "null")
+            except ValueError:
+                payload = None
+            return exc.code, payload
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise RegistryError(f"{method} {self.base}{path}: {getattr(exc, 'reason', exc)}") from exc
+
+    def compliance_check(self, models: Iterable[str], policy: Mapping[str, Any]) -> dict[str, dict] | None:
+        """model id → result; None when the server has no compliance endpoint."""
+        ids = list(models)
+        status, payload = self._request(
+            "POST", "/api/v1/compliance/check", {"models": ids, "policy": dict(policy)}
+        )
+        if status in (404, 405, 501):
+            return None
+        if status != 200 or not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+            raise RegistryError(f"compliance check answered HTTP {status}")
+        return {str(r.get("model")): r for r in payload["results"] if isinstance(r, dict)}
+
+    def model_report(self, model_id: str) -> dict | None:
+        """The analyze-shaped report of one model; None when the registry does not hold it."""
+        status, payload = self._request("GET", f"/api/models/{urllib.parse.quote(model_id, safe='/')}")
+        if status == 404:
+            return None
+        if status != 200 or not isinstance(payload, dict):
+            raise RegistryError(f"GET /api/models/{model_id} answered HTTP {status}")
+        return payload

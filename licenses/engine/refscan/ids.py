@@ -1,0 +1,148 @@
+"""What a model reference is: the ``Reference`` record and the rules for Hub ids vs local paths.
+
+Kept apart from the scanners so that every language applies exactly the same rules: a string is a
+Hub id when it looks like ``owner/name`` (or a legacy single-segment id where the call is
+unambiguously a Hub call), and a path when it starts like one or names an existing folder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Kind = Literal["model", "dataset"]
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+_PREFIXES = ("hf-hub:", "hf://", "https://huggingface.co/", "http://huggingface.co/", "huggingface.co/")
+
+#: ``load_dataset`` builder names that read local files, not Hub datasets.
+PACKAGED_BUILDERS = frozenset(
+    {"csv", "json", "jsonl", "parquet", "text", "arrow", "pandas", "sql", "webdataset", "imagefolder"}
+    | {"audiofolder", "videofolder", "xml", "generator", "spark", "cache"}
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One place where code pulls in a model or dataset.
+
+    ``model`` is the Hub id (or the local path when ``local_path`` is set); ``None`` when it could
+    not be determined statically, in which case ``resolved`` is false and ``expression`` holds the
+    source text that would decide it. ``line``/``column`` are 1-based. For notebooks ``line`` is the
+    line of the ``.ipynb`` file and ``cell``/``cell_line`` locate it inside the notebook.
+    """
+
+    model: str | None
+    kind: Kind
+    file: str
+    line: int
+    column: int
+    call: str
+    resolved: bool
+    expression: str = ""
+    local_path: str | None = None
+    note: str = ""
+    cell: int | None = None
+    cell_line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: v for k, v in d.items() if v is not None and v != ""} | {"resolved": self.resolved}
+
+
+def strip_hub_prefix(value: str) -> str:
+    """``hf-hub:org/name``, ``https://huggingface.co/org/name/tree/main`` → ``org/name``."""
+    v = value.strip()
+    for p in _PREFIXES:
+        if v.startswith(p):
+            rest = v[len(p) :]
+            if rest.startswith("datasets/"):
+                rest = rest[len("datasets/") :]
+            parts = rest.split("/")
+            return "/".join(parts[:2]) if len(parts) >= 2 else rest
+    return v
+
+
+def looks_like_path(value: str) -> bool:
+    v = value.strip()
+    return (
+        v.startswith(("./", "../", "/", "~", ".\\"))
+        or v in {".", ".."}
+        or "\\" in v
+        or v.count("/") > 1
+        or bool(re.match(r"^[A-Za-z]:[\\/]", v))
+    )
+
+
+def is_hub_id(value: str, *, allow_single: bool) -> bool:
+    """Whether ``value`` can be a Hub repo id; single-segment ids only where the call is a Hub call."""
+    v = strip_hub_prefix(value)
+    if not v or looks_like_path(v) or not _HUB_ID.match(v) or ".." in v:
+        return False
+    if "/" not in v:
+        return allow_single and not v.isdigit() and not v.endswith((".py", ".json", ".yaml", ".txt", ".bin"))
+    name = v.split("/", 1)[1]
+    return not name.endswith((".py", ".json", ".yaml", ".yml", ".txt", ".safetensors", ".bin", ".gguf"))
+
+
+def local_dir(value: str, file_dir: Path, root: Path) -> Path | None:
+    """The existing folder a value names, relative to the file or the scan root; else None."""
+    v = value.strip()
+    if not v or "\n" in v or len(v) > 4096:
+        return None
+    candidates = [Path(v).expanduser()] if Path(v).expanduser().is_absolute() else [file_dir / v, root / v]
+    for c in candidates:
+        try:
+            if c.is_dir():
+                return c.resolve()
+        except OSError:
+            continue
+    return None
+
+
+def make_reference(
+    value: str,
+    kind: Kind,
+    *,
+    file: str,
+    line: int,
+    column: int,
+    call: str,
+    file_dir: Path,
+    root: Path,
+    allow_single: bool,
+    expression: str = "",
+    note: str = "",
+    cell: int | None = None,
+    cell_line: int | None = None,
+) -> Reference | None:
+    """Classify a statically known string: local folder, local path, Hub id, or not a reference (None)."""
+    v = value.strip()
+    common = {
+        "file": file,
+        "line": line,
+        "column": column,
+        "call": call,
+        "cell": cell,
+        "cell_line": cell_line,
+    }
+    folder = local_dir(v, file_dir, root) if not v.startswith(_PREFIXES) else None
+    if folder is not None:
+        return Reference(
+            v, kind, resolved=True, expression=expression, local_path=str(folder), note=note, **common
+        )
+    if looks_like_path(v):
+        return Reference(
+            v,
+            kind,
+            resolved=True,
+            expression=expression,
+            local_path=v,
+            note=(note or "local path, not found"),
+            **common,
+        )
+    if is_hub_id(v, allow_single=allow_single):
+        return Reference(strip_hub_prefix(v), kind, resolved=True, expression=expression, note=note, **common)
+    return None

@@ -1,0 +1,318 @@
+"""``modelhub audit`` end to end: exit codes, JSON contract fields, baseline, registry + cache."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from modelhub.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED_DENIED = {
+    ("app/images.py", 15, "DeepFloyd/IF-I-XL-v1.0"),
+    ("app/images.py", 24, "Gustavosta/Stable-Diffusion-Prompts"),
+    ("app/inference.py", 13, "meta-llama/Llama-3.1-8B-Instruct"),
+    ("app/inference.py", 14, "meta-llama/Llama-3.1-8B-Instruct"),
+    ("configs/serve.json", 4, "meta-llama/Llama-3.2-11B-Vision-Instruct"),
+    ("configs/train.yaml", 5, "tatsu-lab/alpaca"),
+    ("notebooks/explore.ipynb", 39, "facebook/opt-125m"),
+    ("scripts/fetch.sh", 7, "HuggingFaceH4/ultrachat_200k"),
+}
+
+
+def audit_json(capsys, *args: str) -> tuple[int, dict]:
+    code = main(["audit", *args, "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch, tmp_path):
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("MODELHUB_TOKEN", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+def test_passing_policy_exits_0(capsys, codebase, pass_policy):
+    code, data = audit_json(capsys, str(codebase), "--policy", str(pass_policy), "--offline")
+    assert code == 0
+    assert data["summary"]["deny"] == 0
+    warned = {f["model"]: [r["code"] for r in f["reasons"] if r["effect"] == "warn"] for f in data["findings"]
+              if f["verdict"] == "warn"}  # fmt: skip
+    # The local support bot is labelled apache-2.0 but trained on a non-commercial dataset.
+    assert warned == {
+        "Gustavosta/Stable-Diffusion-Prompts": ["license-unknown"],
+        "acme/support-bot": ["license-violation"],
+    }
+    assert len(data["findings"]) == 29
+
+
+def test_failing_policy_exits_1_with_exact_denials(capsys, codebase, fail_policy):
+    code, data = audit_json(capsys, str(codebase), "--policy", str(fail_policy), "--offline")
+    assert code == 1
+    denied = {(f["file"], f["line"], f["model"]) for f in data["findings"] if f["verdict"] == "deny"}
+    assert denied == EXPECTED_DENIED
+    for f in data["findings"]:  # contract fields
+        assert {"model", "file", "line", "verdict", "reasons"} <= set(f)
+        for r in f["reasons"]:
+            assert {"code", "message", "clause"} <= set(r)
+    by_model = {f["model"]: f for f in data["findings"]}
+    assert [r["code"] for r in by_model["meta-llama/Llama-3.2-11B-Vision-Instruct"]["reasons"]] == [
+        "mau-cap-exceeded",
+        "eu-carve-out",
+    ]
+    qwen = by_model["Qwen/Qwen2.5-72B-Instruct"]
+    assert qwen["verdict"] == "allow" and qwen["exception"]["expires"] == "2099-12-31"
+    assert "exception-expired" in [r["code"] for r in by_model["DeepFloyd/IF-I-XL-v1.0"]["reasons"]]
+    local = by_model["acme/support-bot"]
+    assert (local["source"], local["local_path"], local["license"]["key"]) == (
+        "local",
+        "./models/acme__support-bot",
+        "apache-2.0",
+    )
+    assert [(u["file"], u["line"]) for u in data["unresolved"]] == [
+        ("app/inference.py", 28),
+        ("scripts/fetch.sh", 8),
+    ]
+
+
+def test_warn_only_exits_0_but_reports(capsys, codebase, fail_policy):
+    code = main(["audit", str(codebase), "--policy", str(fail_policy), "--offline", "--warn-only"])
+    assert code == 0
+    assert "DENY meta-llama/Llama-3.1-8B-Instruct" in capsys.readouterr().out
+
+
+def test_unknown_model_under_unknown_deny(capsys, tmp_path):
+    (tmp_path / "x.py").write_text("AutoModel.from_pretrained('nobody-knows/this-model')\n")
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: strict\n")
+    code, data = audit_json(capsys, str(tmp_path), "--policy", str(policy), "--offline")
+    assert code == 1
+    assert [r["code"] for r in data["findings"][0]["reasons"]] == ["unknown-model"]
+    policy.write_text("name: lenient\nlicenses: {unknown: warn}\n")
+    code, data = audit_json(capsys, str(tmp_path), "--policy", str(policy), "--offline")
+    assert code == 0 and data["findings"][0]["verdict"] == "warn"
+
+
+@pytest.mark.parametrize(
+    ("policy_text", "needle"),
+    [("use: {commercial: yes-please}\nname: x\n", "use.commercial"), ("licenses: {}\n", "name")],
+)
+def test_bad_policy_exits_2_naming_the_field(capsys, tmp_path, codebase, policy_text, needle):
+    policy = tmp_path / "bad.yaml"
+    policy.write_text(policy_text)
+    assert main(["audit", str(codebase), "--policy", str(policy)]) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_unreadable_path_exits_2(capsys, pass_policy):
+    assert main(["audit", "/nonexistent/code", "--policy", str(pass_policy)]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_output_file_and_console_script(tmp_path, codebase, pass_policy):
+    out = tmp_path / "report.sarif"
+    cli = [sys.executable, "-m", "modelhub.cli", "audit", str(codebase), "--policy", str(pass_policy)]
+    proc = subprocess.run(
+        [*cli, "--offline", "--format", "sarif", "--output", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["version"] == "2.1.0"
+    assert "PASSED" in proc.stdout  # a human summary still goes to the console
+
+
+def test_step_summary_is_appended(monkeypatch, capsys, tmp_path, codebase, fail_policy):
+    summary = tmp_path / "summary.md"
+    summary.write_text("# earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    main(["audit", str(codebase), "--policy", str(fail_policy), "--offline"])
+    text = summary.read_text()
+    assert text.startswith("# earlier step\n") and "Model licence audit: ❌ failed" in text
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+def test_baseline_accepts_findings_and_survives_moved_code(capsys, tmp_path, codebase, fail_policy):
+    work = tmp_path / "code"
+    shutil.copytree(codebase, work)
+    baseline = tmp_path / "baseline.json"
+    assert (
+        main(
+            [
+                "audit",
+                str(work),
+                "--policy",
+                str(fail_policy),
+                "--offline",
+                "--baseline",
+                str(baseline),
+                "--update-baseline",
+            ]
+        )
+        == 0
+    )
+    stored = json.loads(baseline.read_text())
+    assert {f["model"] for f in stored["findings"]} >= {
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "tatsu-lab/alpaca",
+    }
+    assert all("line" not in f for f in stored["findings"])
+    capsys.readouterr()
+
+    # Moving code down does not invalidate the baseline.
+    src = work / "app" / "inference.py"
+    src.write_text("# moved\n# down\n" + src.read_text())
+    code, data = audit_json(
+        capsys, str(work), "--policy", str(fail_policy), "--offline", "--baseline", str(baseline)
+    )
+    assert code == 0
+    llama = [f for f in data["findings"] if f["model"] == "meta-llama/Llama-3.1-8B-Instruct"]
+    assert [f["line"] for f in llama] == [15, 16] and all(f["baselined"] for f in llama)
+
+    # A new denied model is not covered.
+    (work / "app" / "new.py").write_text("AutoModel.from_pretrained('facebook/opt-350m')\n")
+    code, data = audit_json(
+        capsys, str(work), "--policy", str(fail_policy), "--offline", "--baseline", str(baseline)
+    )
+    assert code == 1
+    assert [f["model"] for f in data["findings"] if f["verdict"] == "deny" and not f["baselined"]] == [
+        "facebook/opt-350m"
+    ]
+
+
+def test_bad_baseline_exits_2(capsys, tmp_path, codebase, pass_policy):
+    bad = tmp_path / "b.json"
+    bad.write_text("[1, 2]")
+    assert main(["audit", str(codebase), "--policy", str(pass_policy), "--baseline", str(bad)]) == 2
+
+
+# --------------------------------------------------------------------------- registry and cache
+
+
+class _Registry:
+    """A fake registry on loopback: compliance check (or 404 for it) and model reports."""
+
+    def __init__(self, compliance: bool = True):
+        self.requests: list[tuple[str, str, str | None, dict | None]] = []
+        registry = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status, payload):
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                registry.requests.append(("POST", self.path, self.headers.get("Authorization"), body))
+                if not compliance:
+                    return self._send(404, {"detail": "not found"})
+                results = []
+                for m in body["models"]:
+                    if m == "acme/private-model":
+                        reasons = [
+                            {"code": "license-class-denied", "message": "server says no", "clause": "x"}
+                        ]
+                        results.append({"model": m, "verdict": "deny", "reasons": reasons, "obligations": [],
+                                        "license": {"key": "cc-by-nc-4.0", "class": "noncommercial"}})  # fmt: skip
+                    else:
+                        unknown = [{"code": "unknown-model", "message": "not held", "clause": ""}]
+                        results.append({"model": m, "verdict": "deny", "reasons": unknown, "obligations": []})
+                self._send(200, {"policy": body["policy"]["name"], "results": results})
+
+            def do_GET(self):
+                registry.requests.append(("GET", self.path, self.headers.get("Authorization"), None))
+                if self.path == "/api/models/acme/private-model":
+                    lic = {"key": "mit", "class": "osi-permissive", "spdx": "MIT", "commercial_use": "yes"}
+                    return self._send(200, {"id": "acme/private-model", "license": lic, "violations": []})
+                self._send(404, {"detail": "not found"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def private_code(tmp_path):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "m.py").write_text(
+        "A.from_pretrained('acme/private-model')\nA.from_pretrained('microsoft/phi-2')\n"
+    )
+    return code
+
+
+def test_registry_compliance_check_then_cache(monkeypatch, capsys, tmp_path, private_code, pass_policy):
+    monkeypatch.setenv("MODELHUB_TOKEN", "secret-token")
+    cache = tmp_path / "cache"
+    args = [str(private_code), "--policy", str(pass_policy), "--cache-dir", str(cache)]
+    with _Registry() as reg:
+        code, data = audit_json(capsys, *args, "--registry", reg.url)
+        assert [r[:3] for r in reg.requests] == [("POST", "/api/v1/compliance/check", "Bearer secret-token")]
+        assert reg.requests[0][3]["policy"]["name"] == "research-internal"
+        assert set(reg.requests[0][3]["models"]) == {"acme/private-model", "microsoft/phi-2"}
+    assert code == 1
+    verdicts = {f["model"]: (f["verdict"], f["source"]) for f in data["findings"]}
+    # The server judged the private model; it does not hold phi-2, so the bundled table answers.
+    assert verdicts == {"acme/private-model": ("deny", "registry"), "microsoft/phi-2": ("allow", "bundled")}
+
+    # Server gone: the fresh cache answers, no network needed.
+    code, data = audit_json(capsys, *args, "--registry", reg.url)
+    assert {f["model"]: f["source"] for f in data["findings"]}["acme/private-model"] == "registry-cache"
+    assert data["registry_errors"] == []
+
+    # Stale cache (TTL 0) and --offline: still answered from the cache, marked stale.
+    code, data = audit_json(capsys, *args, "--registry", reg.url, "--offline", "--cache-ttl", "0")
+    private = next(f for f in data["findings"] if f["model"] == "acme/private-model")
+    assert (private["verdict"], private["source"]) == ("deny", "registry-cache (stale)")
+
+
+def test_registry_without_compliance_endpoint_uses_model_reports(capsys, tmp_path, private_code, pass_policy):
+    with _Registry(compliance=False) as reg:
+        code, data = audit_json(
+            capsys, str(private_code), "--policy", str(pass_policy), "--registry", reg.url,
+            "--cache-dir", str(tmp_path / "c"),
+        )  # fmt: skip
+        assert ("GET", "/api/models/acme/private-model", None, None) in reg.requests
+    assert code == 0
+    private = next(f for f in data["findings"] if f["model"] == "acme/private-model")
+    assert (private["verdict"], private["license"]["key"], private["source"]) == ("allow", "mit", "registry")
+
+
+def test_unreachable_registry_is_reported_not_fatal(capsys, tmp_path, private_code, pass_policy):
+    code, data = audit_json(
+        capsys, str(private_code), "--policy", str(pass_policy), "--registry", "http://127.0.0.1:9",
+        "--cache-dir", str(tmp_path / "c"),
+    )  # fmt: skip
+    assert data["registry_errors"] and "compliance/check" in data["registry_errors"][0]
+    assert {f["model"]: f["verdict"] for f in data["findings"]} == {
+        "acme/private-model": "warn",
+        "microsoft/phi-2": "allow",
+    }
+    assert code == 0
