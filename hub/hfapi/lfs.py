@@ -1,0 +1,170 @@
+"""The git-lfs Batch API as ``huggingface_hub`` uses it: batch, direct uploads, multipart, verify.
+
+On S3 the client PUTs straight to presigned URLs of a staging key (one URL, or one per
+part for large files plus a signed completion URL), and ``verify`` hashes the staged
+object and publishes it under its sha256 only if it matches. On the filesystem store the
+PUT URL points back at this server, which streams the body into the store while hashing.
+Either way a ``Blob`` row exists only for content whose sha256 has been checked, and the
+commit endpoint accepts ``lfsFile`` entries only for such content.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest, JsonResponse
+
+from hub.auth import Caller
+from hub.blobstore import BlobNotFound, BlobStoreError, ChecksumMismatch, get_blob_store
+from hub.blobstore.base import SHA256_RE
+from hub.hfapi.http import endpoint, hub_view, read_json
+from hub.hfapi.write import PREFIX
+from hub.models import Repository
+from hub.services.access import get_writable
+from hub.services.blobs import blob_present, record_blob, store_stream
+from hub.services.errors import BadRequest, HubError, TooLarge, Unprocessable
+
+LFS_JSON = "application/vnd.git-lfs+json"
+SALT_UPLOAD = "hub.lfs.upload"
+SALT_COMPLETE = "hub.lfs.complete"
+MAX_OBJECTS = 1000
+
+
+def chunk_size() -> int:
+    return int(getattr(settings, "MODELHUB_LFS_CHUNK_SIZE", 64 * 1024 * 1024))
+
+
+def link_ttl() -> int:
+    return max(settings.S3_PRESIGN_SECONDS, 3600)
+
+
+def lfs_response(data: dict, status: int = 200) -> JsonResponse:
+    response = JsonResponse(data, status=status)
+    response["Content-Type"] = LFS_JSON
+    return response
+
+
+def _upload_actions(
+    request: HttpRequest, repo: Repository, oid: str, size: int, transfers: list[str]
+) -> dict:
+    store = get_blob_store()
+    base = endpoint(request)
+    verify = {"href": f"{base}/{PREFIX[repo.repo_type]}{repo.repo_id}.git/info/lfs/objects/verify"}
+    ttl = link_ttl()
+    if hasattr(store, "start_multipart_upload") and "multipart" in transfers and size > chunk_size():
+        upload_id, urls = store.start_multipart_upload(oid, size, chunk_size(), expires=ttl)
+        token = signing.dumps(
+            {"oid": oid, "size": size, "upload": upload_id, "repo": repo.pk}, salt=SALT_COMPLETE
+        )
+        header = {"chunk_size": str(chunk_size())} | {f"{i:05d}": url for i, url in enumerate(urls, start=1)}
+        return {"upload": {"href": f"{base}/api/lfs/complete/{token}", "header": header}, "verify": verify}
+    url = store.upload_url(oid, size, expires=ttl)
+    if url is None:
+        token = signing.dumps({"oid": oid, "size": size, "repo": repo.pk}, salt=SALT_UPLOAD)
+        url = f"{base}/api/lfs/upload/{token}"
+    return {"upload": {"href": url}, "verify": verify}
+
+
+@hub_view(("POST",))
+def batch(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = "models"):
+    from hub.hfapi.read import TYPES
+
+    repo = get_writable(caller, TYPES[kind], ns, name)
+    body = read_json(request)
+    if body.get("operation") != "upload":
+        raise BadRequest("only the upload operation is supported; download files through /resolve")
+    objects = body.get("objects")
+    if not isinstance(objects, list) or len(objects) > MAX_OBJECTS:
+        raise BadRequest(f"objects must be a list of at most {MAX_OBJECTS}")
+    transfers = [t for t in body.get("transfers") or ["basic"] if isinstance(t, str)]
+    total = 0
+    out = []
+    for obj in objects:
+        oid = str((obj or {}).get("oid") or "").lower()
+        size = (obj or {}).get("size")
+        if not SHA256_RE.match(oid) or not isinstance(size, int) or size < 0:
+            out.append(
+                {
+                    "oid": oid,
+                    "size": size,
+                    "error": {"code": 422, "message": "oid must be sha256 hex, size >= 0"},
+                }
+            )
+            continue
+        if size > settings.MAX_FILE_SIZE:
+            raise TooLarge(
+                f"a file of {size} bytes exceeds the per-file limit of {settings.MAX_FILE_SIZE} bytes"
+            )
+        total += size
+        if total > settings.MAX_COMMIT_SIZE:
+            raise TooLarge(f"this upload exceeds the per-commit limit of {settings.MAX_COMMIT_SIZE} bytes")
+        if blob_present(oid) is not None:
+            out.append({"oid": oid, "size": size})
+        else:
+            actions = _upload_actions(request, repo, oid, size, transfers)
+            out.append({"oid": oid, "size": size, "authenticated": True, "actions": actions})
+    chosen = "multipart" if "multipart" in transfers else "basic"
+    return lfs_response({"transfer": chosen, "objects": out, "hash_algo": "sha256"})
+
+
+def _unsign(token: str, salt: str) -> dict:
+    try:
+        return signing.loads(token, salt=salt, max_age=link_ttl())
+    except signing.BadSignature as exc:
+        raise HubError("this upload link is invalid or has expired", status=403) from exc
+
+
+@hub_view(("PUT",))
+def upload(request: HttpRequest, caller: Caller, token: str):
+    """The filesystem store's PUT target: stream the body into the store, checking sha256 and size."""
+    claim = _unsign(token, SALT_UPLOAD)
+    store_stream(
+        request, expected_sha256=claim["oid"], expected_size=claim["size"], max_bytes=settings.MAX_FILE_SIZE
+    )
+    return lfs_response({"oid": claim["oid"], "size": claim["size"]})
+
+
+@hub_view(("POST",))
+def complete_multipart(request: HttpRequest, caller: Caller, token: str):
+    """The client's multipart completion call (unauthenticated by design: the URL is signed)."""
+    claim = _unsign(token, SALT_COMPLETE)
+    body = read_json(request)
+    if str(body.get("oid") or "").lower() != claim["oid"]:
+        raise BadRequest("oid does not match this upload")
+    try:
+        parts = [(int(p["partNumber"]), str(p["etag"])) for p in body.get("parts") or []]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadRequest("parts must be a list of {partNumber, etag}") from exc
+    expected = max(1, -(-claim["size"] // chunk_size()))
+    if sorted(n for n, _ in parts) != list(range(1, expected + 1)):
+        raise BadRequest(f"expected parts 1..{expected}")
+    try:
+        get_blob_store().complete_multipart_upload(claim["oid"], claim["upload"], parts)
+    except BlobStoreError as exc:
+        raise Unprocessable(str(exc)) from exc
+    return lfs_response({"oid": claim["oid"], "size": claim["size"]})
+
+
+@hub_view(("POST",))
+def verify(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = "models"):
+    from hub.hfapi.read import TYPES
+
+    get_writable(caller, TYPES[kind], ns, name)
+    body = read_json(request)
+    oid, size = str(body.get("oid") or "").lower(), body.get("size")
+    if not SHA256_RE.match(oid):
+        raise BadRequest("oid must be a sha256 hex digest")
+    blob = blob_present(oid)
+    if blob is None:
+        store = get_blob_store()
+        if not hasattr(store, "finalize_upload"):
+            raise Unprocessable(f"object {oid} was not uploaded")
+        try:
+            blob = record_blob(store.finalize_upload(oid))
+        except BlobNotFound as exc:
+            raise Unprocessable(f"object {oid} was not uploaded") from exc
+        except ChecksumMismatch as exc:
+            raise Unprocessable(str(exc)) from exc
+    if isinstance(size, int) and blob.size != size:
+        raise Unprocessable(f"object {oid} is {blob.size} bytes, not {size}")
+    return lfs_response({"oid": oid, "size": blob.size})

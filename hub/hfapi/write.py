@@ -1,0 +1,231 @@
+"""Write endpoints of the Hub API: whoami, repos/create, settings, preupload, commit, branches, Xet."""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+
+from django.http import HttpRequest, JsonResponse
+
+from hub.auth import Caller
+from hub.hfapi.http import caller_required, endpoint, hub_view, read_json
+from hub.hfapi.ndjson import parse_commit_stream
+from hub.hfapi.read import TYPES
+from hub.models import AccessRequest, OrgMembership, Ref, RepoFile, Repository
+from hub.services import refs as ref_service
+from hub.services.access import get_readable, get_writable
+from hub.services.blobs import should_be_lfs
+from hub.services.commits import create_commit
+from hub.services.errors import BadRequest, Forbidden, RevisionNotFound
+from hub.services.paths import validate_path
+from hub.services.repos import create_repository
+
+PREFIX = {Repository.Type.MODEL: "", Repository.Type.DATASET: "datasets/"}
+XET_MESSAGE = (
+    "Xet storage is not supported by this hub: set HF_HUB_DISABLE_XET=1 in the environment of the "
+    "huggingface_hub client (uploads then use the LFS protocol)."
+)
+
+
+def repo_url(request: HttpRequest, repo: Repository) -> str:
+    return f"{endpoint(request)}/{PREFIX[repo.repo_type]}{repo.repo_id}"
+
+
+@hub_view(("GET",))
+def whoami(request: HttpRequest, caller: Caller):
+    caller_required(caller)
+    user = caller.user
+    orgs = [
+        {"type": "org", "name": m.org.name, "fullname": m.org.display_name or m.org.name, "roleInOrg": m.role}
+        for m in OrgMembership.objects.filter(user=user).select_related("org")
+    ]
+    auth: dict = {"type": "access_token" if caller.token else "session"}
+    if caller.token:
+        auth["accessToken"] = {
+            "displayName": caller.token.name or caller.token.prefix,
+            "role": caller.token.scope,
+            "createdAt": caller.token.created_at.isoformat(),
+        }
+    else:
+        auth["accessToken"] = {"displayName": "session", "role": "write"}
+    return JsonResponse(
+        {
+            "type": "user",
+            "id": str(user.pk),
+            "name": user.get_username(),
+            "fullname": user.get_full_name() or user.get_username(),
+            "email": user.email or None,
+            "emailVerified": bool(user.email),
+            "isPro": False,
+            "orgs": orgs,
+            "auth": auth,
+        }
+    )
+
+
+@hub_view(("POST",))
+def create_repo(request: HttpRequest, caller: Caller):
+    body = read_json(request)
+    repo_type = body.get("type") or "model"
+    if repo_type == "space":
+        raise BadRequest("Spaces are not supported by this hub")
+    private = body.get("visibility") == "private" if "visibility" in body else bool(body.get("private"))
+    name, organization = body.get("name"), body.get("organization")
+    if isinstance(name, str) and "/" in name and not organization:
+        organization, _, name = name.partition("/")
+    repo, _ = create_repository(
+        caller, name=name, organization=organization, repo_type=repo_type, private=private
+    )
+    return JsonResponse({"url": repo_url(request, repo), "name": repo.repo_id, "id": f"{repo.pk:024x}"})
+
+
+@hub_view(("DELETE",))
+def delete_repo(request: HttpRequest, caller: Caller):
+    body = read_json(request)
+    repo_type = body.get("type") or "model"
+    ns = body.get("organization") or (caller.user.get_username() if caller.user else "")
+    name = body.get("name") or ""
+    if "/" in name:
+        ns, _, name = name.partition("/")
+    repo = get_writable(caller, repo_type, ns, name)
+    repo.delete()
+    return JsonResponse({"deleted": True})
+
+
+@hub_view(("PUT",))
+def repo_settings(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str):
+    repo = get_writable(caller, TYPES[kind], ns, name)
+    body = read_json(request)
+    fields = []
+    if "gated" in body:
+        gated = body["gated"]
+        if gated not in (False, "auto", "manual"):
+            raise BadRequest('gated must be false, "auto" or "manual"')
+        repo.gated = gated or ""
+        fields.append("gated")
+    if "private" in body or "visibility" in body:
+        repo.private = body.get("visibility") == "private" if "visibility" in body else bool(body["private"])
+        fields.append("private")
+    if fields:
+        repo.save(update_fields=fields)
+    return JsonResponse({"private": repo.private, "gated": repo.gated or False})
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+@hub_view(("POST",))
+def preupload(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, rev: str):
+    repo = get_writable(caller, TYPES[kind], ns, name)
+    body = read_json(request)
+    files = body.get("files")
+    if not isinstance(files, list) or len(files) > 1000:
+        raise BadRequest("files must be a list of at most 1000 entries")
+    ref = Ref.objects.filter(repository=repo, kind=Ref.Kind.BRANCH, name=rev).select_related("commit").first()
+    current = {}
+    if ref:
+        # Validate before querying: a NUL byte is refused here, not by the database driver.
+        paths = [validate_path(f.get("path") if isinstance(f, dict) else None) for f in files]
+        current = {r.path: r for r in RepoFile.objects.filter(commit=ref.commit, path__in=paths)}
+    gitignore = str(body.get("gitIgnore") or "")
+    patterns = [ln.strip() for ln in gitignore.splitlines() if ln.strip() and not ln.startswith("#")]
+    out = []
+    for entry in files:
+        if not isinstance(entry, dict):
+            raise BadRequest("each file must be an object")
+        path = validate_path(entry.get("path"))
+        size = int(entry.get("size") or 0)
+        try:
+            sample = base64.b64decode(entry.get("sample") or "")[:512]
+        except ValueError:
+            sample = b""
+        lfs = should_be_lfs(path, size, sample)
+        remote = current.get(path)
+        oid = None
+        if remote is not None:
+            oid = remote.sha256 if lfs else remote.oid
+        out.append(
+            {
+                "path": path,
+                "uploadMode": "lfs" if lfs else "regular",
+                "shouldIgnore": _ignored(path, patterns),
+                "oid": oid,
+            }
+        )
+    return JsonResponse({"files": out, "commitOid": ref.commit.sha if ref else None})
+
+
+@hub_view(("POST",))
+def commit(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, rev: str):
+    repo = get_writable(caller, TYPES[kind], ns, name)
+    if request.GET.get("create_pr") in ("1", "true", "True"):
+        raise BadRequest("pull requests are not supported by this hub; commit to a branch instead")
+    if not Ref.objects.filter(repository=repo, kind=Ref.Kind.BRANCH, name=rev).exists():
+        raise RevisionNotFound(f"Invalid rev id: {rev} (commits go to an existing branch; create it first)")
+    parsed = parse_commit_stream(request)
+    new = create_commit(repo, rev, parsed, author=caller.user)
+    return JsonResponse(
+        {
+            "success": True,
+            "commitOid": new.sha,
+            "commitUrl": f"{repo_url(request, repo)}/commit/{new.sha}",
+            "commitMessage": new.title,
+            "pullRequestUrl": None,
+        }
+    )
+
+
+@hub_view(("POST", "DELETE"))
+def branch(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, branch: str):
+    repo = get_writable(caller, TYPES[kind], ns, name)
+    if request.method == "DELETE":
+        ref_service.delete_ref(repo, Ref.Kind.BRANCH, branch)
+        return JsonResponse({"deleted": True})
+    body = read_json(request) if request.content_type == "application/json" else {}
+    ref_service.create_ref(
+        repo, Ref.Kind.BRANCH, branch, body.get("startingPoint"), exist_ok=bool(body.get("exist_ok"))
+    )
+    return JsonResponse({"created": True})
+
+
+@hub_view(("POST",))
+def tag(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, rev: str):
+    repo = get_writable(caller, TYPES[kind], ns, name)
+    body = read_json(request)
+    ref_service.create_ref(repo, Ref.Kind.TAG, str(body.get("tag") or ""), rev)
+    return JsonResponse({"created": True})
+
+
+@hub_view(("GET", "POST"))
+def xet_token(request: HttpRequest, caller: Caller, **kwargs):
+    raise BadRequest(XET_MESSAGE)
+
+
+@hub_view(("POST",))
+def request_access(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str):
+    """Ask for access to a gated repository (auto-gated: accepted at once)."""
+    caller_required(caller)
+    repo = get_readable(caller, TYPES[kind], ns, name)
+    if not repo.gated:
+        raise Forbidden(f"{repo.repo_id} is not gated")
+    fields = read_json(request) if request.content_type == "application/json" else {}
+    status = AccessRequest.Status.ACCEPTED if repo.gated == "auto" else AccessRequest.Status.PENDING
+    req, created = AccessRequest.objects.get_or_create(
+        repository=repo, user=caller.user, defaults={"status": status, "fields": fields}
+    )
+    return JsonResponse({"status": req.status}, status=201 if created else 200)
+
+
+@hub_view(("POST",))
+def validate_yaml(request: HttpRequest, caller: Caller):
+    """The card check the client runs before uploading a README: YAML problems become warnings."""
+    from licenses.engine.frontmatter import parse_front_matter
+
+    body = read_json(request)
+    content = body.get("content")
+    if not isinstance(content, str):
+        raise BadRequest("content must be the README text")
+    front = parse_front_matter(content)
+    return JsonResponse({"warnings": [{"message": p} for p in front.problems]})

@@ -1,0 +1,52 @@
+"""``manage.py token create USERNAME [--write] [--name NAME] [--create-user]`` / ``token revoke PREFIX``.
+
+The plaintext token is printed once, on stdout alone (scripts capture it); only its
+sha256 is stored.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from hub.auth import get_or_create_user, mint_token
+from hub.models import ApiToken
+
+
+class Command(BaseCommand):
+    help = "Create or revoke API tokens."
+
+    def add_arguments(self, parser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="print a new token for USERNAME")
+        create.add_argument("username")
+        create.add_argument("--write", action="store_true", help="allow pushing (default: read-only)")
+        create.add_argument("--name", default="", help="a label to tell tokens apart")
+        create.add_argument("--create-user", action="store_true", help="create USERNAME if it does not exist")
+        revoke = sub.add_parser("revoke", help="revoke the token(s) starting with TOKEN_PREFIX")
+        revoke.add_argument("token_prefix")
+
+    def handle(self, *args, **options) -> None:
+        if options["action"] == "create":
+            user = get_or_create_user(options["username"], options["create_user"])
+            if user is None:
+                raise CommandError(f"no user {options['username']!r}; pass --create-user to create it")
+            scope = ApiToken.Scope.WRITE if options["write"] else ApiToken.Scope.READ
+            token, _ = mint_token(user, scope=scope, name=options["name"])
+            self.stdout.write(token)
+            return
+        prefix = options["token_prefix"].strip()
+        if len(prefix) < 7:
+            raise CommandError("give at least the first 7 characters of the token")
+        rows = ApiToken.objects.filter(revoked_at__isnull=True)
+        matches = [r for r in rows.filter(prefix__startswith=prefix[:10]) if r.prefix.startswith(prefix[:10])]
+        if len(prefix) > 10:  # more than the stored prefix: compare against the full token hash
+            from hub.auth import hash_token
+
+            matches = [r for r in matches if r.token_hash == hash_token(prefix)] or matches
+        if not matches:
+            raise CommandError(f"no active token starts with {prefix!r}")
+        if len(matches) > 1:
+            raise CommandError(f"{len(matches)} tokens start with {prefix!r}; give more characters")
+        ApiToken.objects.filter(pk=matches[0].pk).update(revoked_at=timezone.now())
+        self.stdout.write(f"revoked {matches[0].prefix}… ({matches[0].user})")

@@ -1,0 +1,398 @@
+"""The hub's data model: namespaces, repositories, git-style commits, files, blobs, analysis, tokens.
+
+Revisions are stored the way the Hub API presents them rather than as a git object
+database: a ``Commit`` carries the full file listing of its revision (``RepoFile`` rows,
+one per path), each pointing at a content-addressed ``Blob``. Listing a revision, resolving
+a path at a revision and diffing two revisions are then single indexed queries, and a blob
+shared by a thousand revisions (or repositories) is stored once.
+
+Denormalised columns (``Repository.last_modified``, ``card_data``, ``RepoTag``,
+``Repository.latest_analysis``) exist for the list/search/filter endpoints and the
+catalogue; the commit service keeps them in step with the ``main`` branch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+NAME_MAX = 96
+
+
+class Namespace(models.Model):
+    """Who owns repositories: a user's personal namespace or an organisation."""
+
+    class Kind(models.TextChoices):
+        USER = "user", "User"
+        ORG = "org", "Organisation"
+
+    name = models.CharField(max_length=NAME_MAX, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.USER)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="namespace"
+    )
+    display_name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), name="hub_namespace_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrgMembership(models.Model):
+    """A user's role in an organisation namespace: read < write < admin."""
+
+    class Role(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Write"
+        ADMIN = "admin", "Admin"
+
+    org = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="org_memberships"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.READ)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "user"], name="hub_orgmembership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.org} ({self.role})"
+
+
+class Repository(models.Model):
+    """A model or dataset repository, ``namespace/name``, possibly a mirror of an upstream one."""
+
+    class Type(models.TextChoices):
+        MODEL = "model", "Model"
+        DATASET = "dataset", "Dataset"
+
+    class Gated(models.TextChoices):
+        NONE = "", "Not gated"
+        AUTO = "auto", "Automatic approval"
+        MANUAL = "manual", "Manual approval"
+
+    class MirrorStatus(models.TextChoices):
+        NONE = "", "Not a mirror"
+        PENDING = "pending", "Pending"
+        SYNCING = "syncing", "Syncing"
+        OK = "ok", "Up to date"
+        FAILED = "failed", "Failed"
+        NEEDS_ACCESS = "needs-access", "Needs licence acceptance upstream"
+
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="repositories")
+    name = models.CharField(max_length=NAME_MAX)
+    repo_type = models.CharField(max_length=8, choices=Type.choices, default=Type.MODEL)
+    private = models.BooleanField(default=False)
+    gated = models.CharField(max_length=8, choices=Gated.choices, default=Gated.NONE, blank=True)
+    gating_config = models.JSONField(default=dict, blank=True, help_text="extra_gated_* fields from the card")
+    disabled = models.BooleanField(default=False)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Denormalised from the head of the default branch by the commit service.
+    default_branch = models.CharField(max_length=255, default="main")
+    head = models.ForeignKey("Commit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_modified = models.DateTimeField(default=timezone.now)
+    card_data = models.JSONField(default=dict, blank=True)
+    library_name = models.CharField(max_length=100, blank=True)
+    pipeline_tag = models.CharField(max_length=100, blank=True)
+    card_license = models.CharField(max_length=100, blank=True, help_text="`license` as the card declares it")
+    latest_analysis = models.ForeignKey(
+        "RevisionAnalysis", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    downloads = models.BigIntegerField(default=0)
+    likes = models.IntegerField(default=0)
+    # Mirrors: where the repository comes from and how far the sync got.
+    mirrored_from = models.URLField(max_length=500, blank=True, help_text="upstream endpoint + repo id")
+    upstream_id = models.CharField(max_length=200, blank=True)
+    upstream_sha = models.CharField(max_length=40, blank=True)
+    mirror_status = models.CharField(max_length=16, choices=MirrorStatus.choices, default="", blank=True)
+    mirror_error = models.TextField(blank=True)
+    mirrored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "repositories"
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "repo_type", "name"], name="hub_repo_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["repo_type", "private", "-last_modified"], name="hub_repo_list_idx"),
+            models.Index(fields=["repo_type", "-downloads"], name="hub_repo_downloads_idx"),
+            models.Index(fields=["repo_type", "-created_at"], name="hub_repo_created_idx"),
+            models.Index(fields=["card_license"], name="hub_repo_license_idx"),
+            models.Index(fields=["mirror_status"], name="hub_repo_mirror_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.repo_id
+
+    @property
+    def repo_id(self) -> str:
+        return f"{self.namespace.name}/{self.name}"
+
+
+class RepoTag(models.Model):
+    """One tag of a repository's current card/analysis (``license:mit``, ``base_model:x/y`` …).
+
+    A table rather than a JSON list so that ``filter=a&filter=b`` (AND of tags) is an
+    indexed join on every database, SQLite included.
+    """
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tag_rows")
+    tag = models.CharField(max_length=300)
+    position = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "tag"], name="hub_repotag_unique")]
+        indexes = [models.Index(fields=["tag"], name="hub_repotag_tag_idx")]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class AccessRequest(models.Model):
+    """A user's request to access a gated repository, and its decision."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="access_requests")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_requests"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    fields = models.JSONField(default=dict, blank=True, help_text="answers to extra_gated_fields")
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rejection_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "user"], name="hub_accessrequest_unique")
+        ]
+        indexes = [models.Index(fields=["repository", "status"], name="hub_accessrequest_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.repository} ({self.status})"
+
+
+class Blob(models.Model):
+    """Content stored once in the blob store under its sha256, shared by every file that holds it."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.sha256
+
+
+class Commit(models.Model):
+    """One revision of a repository; ``sha`` is a 40-hex lowercase id (upstream's, for mirrors)."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="commits")
+    sha = models.CharField(max_length=40)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    title = models.CharField(max_length=500, blank=True)
+    message = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="commits"
+    )
+    author_name = models.CharField(max_length=200, blank=True, help_text="for mirrored commits")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "sha"], name="hub_commit_unique")]
+        indexes = [models.Index(fields=["repository", "-created_at"], name="hub_commit_history_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.repository_id}@{self.sha[:7]}"
+
+
+class Ref(models.Model):
+    """A branch or tag name pointing at a commit."""
+
+    class Kind(models.TextChoices):
+        BRANCH = "branch", "Branch"
+        TAG = "tag", "Tag"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="refs")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BRANCH)
+    name = models.CharField(max_length=255)
+    commit = models.ForeignKey(Commit, on_delete=models.CASCADE, related_name="refs")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "kind", "name"], name="hub_ref_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+def git_blob_sha1(content: bytes) -> str:
+    """The git object id of ``content``: sha1 of ``blob {size}\\0{content}`` (the Hub's ``blobId``)."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    """The git-lfs pointer file the Hub stores in git for an LFS file; its sha1 is the file's blobId."""
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+
+
+class RepoFile(models.Model):
+    """One file of one revision: path, size, git oid, sha256 for LFS files, and its blob."""
+
+    commit = models.ForeignKey(Commit, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=1000)
+    size = models.BigIntegerField()
+    oid = models.CharField(max_length=40, help_text="git blob sha1 (of the LFS pointer for LFS files)")
+    lfs = models.BooleanField(default=False)
+    sha256 = models.CharField(max_length=64, help_text="sha256 of the content")
+    pointer_size = models.IntegerField(null=True, blank=True)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="files")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["commit", "path"], name="hub_repofile_unique")]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def etag(self) -> str:
+        """What the client uses as the cache blob name: sha256 for LFS files, git sha1 otherwise."""
+        return self.sha256 if self.lfs else self.oid
+
+
+class RevisionAnalysis(models.Model):
+    """The licence/transparency analysis of one revision, with filterable denormalised columns."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    commit = models.OneToOneField(Commit, on_delete=models.CASCADE, related_name="analysis")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    result = models.JSONField(default=dict, blank=True, help_text="the contract's analyze JSON")
+    license_key = models.CharField(max_length=100, blank=True)
+    license_class = models.CharField(max_length=40, blank=True)
+    commercial_use = models.CharField(max_length=16, blank=True)
+    transparency_score = models.FloatField(null=True, blank=True)
+    disclosure_level = models.IntegerField(null=True, blank=True)
+    n_errors = models.IntegerField(default=0)
+    n_warnings = models.IntegerField(default=0)
+    unsafe_files = models.IntegerField(default=0, help_text="files whose scan found dangerous imports")
+    analysed_at = models.DateTimeField(null=True, blank=True)
+    engine_version = models.CharField(max_length=40, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "revision analyses"
+        indexes = [
+            models.Index(fields=["license_key"], name="hub_analysis_license_idx"),
+            models.Index(fields=["license_class"], name="hub_analysis_class_idx"),
+            models.Index(fields=["commercial_use"], name="hub_analysis_commercial_idx"),
+            models.Index(fields=["transparency_score"], name="hub_analysis_score_idx"),
+            models.Index(fields=["status"], name="hub_analysis_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"analysis of {self.commit}"
+
+
+class FileScan(models.Model):
+    """Security/format scan of one weight file of one revision (picklescan, safetensors header)."""
+
+    commit = models.ForeignKey(Commit, on_delete=models.CASCADE, related_name="scans")
+    path = models.CharField(max_length=1000)
+    blob = models.ForeignKey(Blob, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans")
+    file_format = models.CharField(
+        max_length=20, blank=True, help_text="safetensors, pickle, zip-pickle, gguf …"
+    )
+    scanner = models.CharField(max_length=60, blank=True)
+    contains_pickle = models.BooleanField(default=False)
+    dangerous_imports = models.JSONField(default=list, blank=True)
+    safetensors_dtypes = models.JSONField(default=dict, blank=True, help_text="dtype → parameter count")
+    tensor_count = models.IntegerField(null=True, blank=True)
+    parameter_count = models.BigIntegerField(null=True, blank=True)
+    header_metadata = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    scanned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["commit", "path"], name="hub_filescan_unique")]
+
+    def __str__(self) -> str:
+        return f"scan of {self.path}"
+
+    @property
+    def unsafe(self) -> bool:
+        return bool(self.dangerous_imports)
+
+
+class ApiToken(models.Model):
+    """An API token, stored as its sha256 only; ``prefix`` identifies it to humans (shown once)."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Write"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user}, {self.scope})"
+
+    @property
+    def active(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.WRITE
+
+
+def namespace_for_user(user) -> Namespace:
+    """The user's personal namespace, created on first need (users made before the hub existed)."""
+    ns = Namespace.objects.filter(user=user).first()
+    if ns is None:
+        ns, _ = Namespace.objects.get_or_create(
+            name=user.get_username(), defaults={"kind": Namespace.Kind.USER, "user": user}
+        )
+    return ns
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="hub_user_namespace")
+def _create_user_namespace(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
+    """Every user gets a namespace of their own name, as on the Hub (``username/model``)."""
+    if created and not raw and not Namespace.objects.filter(name__iexact=instance.get_username()).exists():
+        Namespace.objects.create(name=instance.get_username(), kind=Namespace.Kind.USER, user=instance)

@@ -1,0 +1,88 @@
+"""Creating repositories (with the Hub's initial ``.gitattributes`` commit) and their settings."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from hub.auth import Caller
+from hub.models import Namespace, Repository, namespace_for_user
+from hub.services.access import can_write_namespace
+from hub.services.blobs import store_small
+from hub.services.commits import AddFile, CommitRequest, create_commit
+from hub.services.errors import BadRequest, Conflict, Forbidden, Unauthorized
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+
+#: What the Hub commits first in every new repository: LFS patterns for weight formats.
+GITATTRIBUTES = "".join(
+    f"*.{ext} filter=lfs diff=lfs merge=lfs -text\n"
+    for ext in (
+        "7z", "arrow", "bin", "bz2", "ckpt", "ftz", "gz", "h5", "joblib", "mlmodel", "model", "msgpack", "npy",
+        "npz", "onnx", "ot", "parquet", "pb", "pickle", "pkl", "pt", "pth", "rar", "safetensors", "tar", "tflite",
+        "tgz", "wasm", "xz", "zip", "zst", "gguf",
+    )
+).encode()  # fmt: skip
+
+
+def validate_name(name: object) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name) or name.endswith((".git", ".")) or ".." in name:
+        raise BadRequest(
+            f"invalid repository name {name!r}: use letters, digits, '-', '_' and '.', at most 96 characters"
+        )
+    return name
+
+
+def create_repository(
+    caller: Caller,
+    *,
+    name: str,
+    organization: str | None = None,
+    repo_type: str = Repository.Type.MODEL,
+    private: bool = False,
+    exist_ok: bool = False,
+) -> tuple[Repository, bool]:
+    """Create ``organization or caller``/``name`` with an initial commit; (repo, created)."""
+    if caller.user is None:
+        raise Unauthorized(
+            "Invalid credentials in Authorization header" if caller.bad_token else "Login required"
+        )
+    if not caller.can_write:
+        raise Forbidden("this token is read-only; create a token with --write")
+    if repo_type not in Repository.Type.values:
+        raise BadRequest(f"unsupported repository type {repo_type!r}: use model or dataset")
+    validate_name(name)
+    if organization:
+        validate_name(organization)
+        namespace = Namespace.objects.filter(name=organization).first()
+        if namespace is None or not can_write_namespace(caller.user, namespace):
+            raise Forbidden(f"you cannot create repositories in {organization!r}")
+    else:
+        namespace = namespace_for_user(caller.user)
+    existing = Repository.objects.filter(namespace=namespace, repo_type=repo_type, name=name).first()
+    if existing is not None:
+        if exist_ok:
+            return existing, False
+        raise Conflict(f"You already created this {repo_type} repo: {namespace.name}/{name}")
+    try:
+        with transaction.atomic():
+            repo = Repository.objects.create(
+                namespace=namespace, name=name, repo_type=repo_type, private=private, created_by=caller.user
+            )
+            content = store_small(GITATTRIBUTES, settings.MAX_INLINE_FILE_SIZE)
+            create_commit(
+                repo,
+                repo.default_branch,
+                CommitRequest(
+                    title="initial commit",
+                    operations=[
+                        AddFile(".gitattributes", content.sha256, content.size, False, content.git_oid)
+                    ],
+                ),
+                author=caller.user,
+            )
+    except IntegrityError as exc:  # a concurrent create of the same name
+        raise Conflict(f"{namespace.name}/{name} already exists") from exc
+    return repo, True

@@ -1,0 +1,72 @@
+"""A ``RepoSnapshot`` of one stored revision, for the licence engine.
+
+The engine reads the same files from a folder (CLI) and from here (server), so the
+choice of which files become ``texts`` and their caps come from the engine's own
+snapshot module; content is read from the blob store.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from hub.blobstore import BlobNotFound, get_blob_store
+from hub.models import Commit, RepoFile
+from licenses.engine.frontmatter import decode_text
+from licenses.engine.snapshot import CONFIG_FILES, MAX_README_BYTES, MAX_TEXT_BYTES, README, is_terms_file
+from licenses.engine.types import RepoSnapshot
+
+
+def text_cap(path: str) -> int:
+    """Bytes to read of ``path`` as text, or 0 when the engine does not read it."""
+    if path == README:
+        return MAX_README_BYTES
+    if path in CONFIG_FILES or is_terms_file(path):
+        return MAX_TEXT_BYTES
+    return 0
+
+
+def snapshot_for_commit(commit: Commit) -> RepoSnapshot:
+    repo = commit.repository
+    rows = {f.path: f for f in RepoFile.objects.filter(commit=commit)}
+    store = get_blob_store()
+    texts: dict[str, str] = {}
+    problems: dict[str, list[str]] = {}
+    for path, row in rows.items():
+        cap = text_cap(path)
+        if not cap:
+            continue
+        try:
+            with store.open(row.sha256) as fh:
+                data = fh.read(cap + 1)
+        except BlobNotFound:
+            problems.setdefault(path, []).append("content missing from the blob store")
+            continue
+        notes: list[str] = []
+        if len(data) > cap:
+            data = data[:cap]
+            notes.append(f"only the first {cap:,} bytes of {row.size:,} were read")
+        text, decode_notes = decode_text(data)
+        notes.extend(decode_notes)
+        texts[path] = text.removeprefix("\ufeff")
+        if notes:
+            problems[path] = notes
+
+    def open_file(name: str) -> BinaryIO:
+        row = rows.get(name)
+        if row is None:
+            raise FileNotFoundError(name)
+        return store.open(row.sha256)
+
+    extra: dict = {"commit": commit.sha}
+    if problems:
+        extra["text_problems"] = problems
+    return RepoSnapshot(
+        id=repo.repo_id,
+        files={p: r.size for p, r in rows.items()},
+        texts=texts,
+        open_file=open_file,
+        created_at=repo.created_at,
+        last_modified=commit.created_at,
+        sha=commit.sha,
+        extra=extra,
+    )

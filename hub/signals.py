@@ -1,0 +1,8 @@
+"""Signals the hub sends for other apps to act on, keeping the hub unaware of them."""
+
+from django.dispatch import Signal
+
+#: Sent after a revision's analysis is stored. Arguments: ``analysis`` (RevisionAnalysis),
+#: ``is_head`` (the revision is its repository's default-branch head) and
+#: ``previous_license_key`` (the head's licence key before this analysis, or None).
+revision_analysed = Signal()

@@ -1,0 +1,153 @@
+"""Per-commit work: licence/transparency analysis and weight-file scanning.
+
+Enqueued with ``enqueue_on_commit`` by the commit service, so it runs only once the
+commit's rows are visible (in-process in the embedded default, on a Celery worker
+otherwise). Scans are cached per blob: a 10 GB file kept across a hundred commits is
+scanned once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from hub.blobstore import BlobStoreError, get_blob_store
+from hub.models import Commit, FileScan, RepoFile, Repository, RevisionAnalysis
+from hub.services.scanning import ScanOutcome, scan_file, wants_scan
+from hub.services.snapshot import snapshot_for_commit
+from hub.signals import revision_analysed
+from workers.celery import app
+
+log = logging.getLogger(__name__)
+
+SCAN_FIELDS = (
+    "file_format", "scanner", "contains_pickle", "dangerous_imports", "safetensors_dtypes", "tensor_count",
+    "parameter_count", "header_metadata", "error",
+)  # fmt: skip
+
+
+def engine_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return f"modelhub {version('modelhub')}"
+    except Exception:
+        return "modelhub"
+
+
+def scan_revision(commit: Commit) -> list[FileScan]:
+    """Scan every weight file of ``commit`` (reusing earlier scans of the same blob)."""
+    store = get_blob_store()
+    scans: list[FileScan] = []
+    for row in RepoFile.objects.filter(commit=commit).order_by("path"):
+        if not wants_scan(row.path):
+            continue
+        previous = (
+            FileScan.objects.filter(blob_id=row.sha256, path__iendswith=row.path.rsplit(".", 1)[-1], error="")
+            .order_by("-scanned_at")
+            .first()
+        )
+        if previous is not None:
+            values = {f: getattr(previous, f) for f in SCAN_FIELDS}
+        else:
+            try:
+                with store.open(row.sha256) as fh:
+                    outcome = scan_file(row.path, row.size, fh)
+            except BlobStoreError as exc:
+                outcome = ScanOutcome("unknown", "none", error=f"content unavailable: {exc}")
+            values = {f: getattr(outcome, f) for f in SCAN_FIELDS}
+        scan, _ = FileScan.objects.update_or_create(
+            commit=commit,
+            path=row.path,
+            defaults={**values, "blob_id": row.sha256, "scanned_at": timezone.now()},
+        )
+        scans.append(scan)
+    return scans
+
+
+def scan_facts(scans: list[FileScan]) -> list[dict]:
+    """Weight-scan facts in the shape the engine's ``unsafe-serialization`` rule reads."""
+    return [
+        {
+            "path": s.path,
+            "contains_pickle": s.contains_pickle,
+            "dangerous": s.dangerous_imports,
+            "scanner": s.scanner,
+        }
+        for s in scans
+    ]
+
+
+def _count(violations: list[dict], severity: str) -> int:
+    return sum(1 for v in violations if v.get("severity") == severity)
+
+
+@app.task(name="hub.analyze_revision", acks_late=True)
+def analyze_revision(commit_id: int) -> str:
+    """Analyse and scan one revision; stores RevisionAnalysis and FileScan rows."""
+    from licenses.engine.analyze import analyze_snapshot
+    from licenses.services.resolver import server_resolver
+
+    commit = Commit.objects.select_related("repository__namespace").filter(pk=commit_id).first()
+    if commit is None:
+        return "missing"
+    analysis, _ = RevisionAnalysis.objects.get_or_create(commit=commit)
+    analysis.status = RevisionAnalysis.Status.RUNNING
+    analysis.save(update_fields=["status"])
+    try:
+        scans = scan_revision(commit)
+        result = analyze_snapshot(
+            snapshot_for_commit(commit), resolver=server_resolver(), scan=scan_facts(scans)
+        )
+        violations = list(result.get("violations") or [])
+        result["files"] = [
+            {"path": s.path, "format": s.file_format, "contains_pickle": s.contains_pickle,
+             "dangerous_imports": s.dangerous_imports, "parameters": s.parameter_count, "error": s.error or None}
+            for s in scans
+        ]  # fmt: skip
+    except Exception as exc:
+        log.exception("analysis of %s failed", commit)
+        analysis.status = RevisionAnalysis.Status.FAILED
+        analysis.error = f"{type(exc).__name__}: {exc}"[:2000]
+        analysis.analysed_at = timezone.now()
+        analysis.save(update_fields=["status", "error", "analysed_at"])
+        return "failed"
+    lic = result.get("license") or {}
+    transparency = result.get("transparency") or {}
+    data = result.get("data") or {}
+    analysis.result = result
+    analysis.status = RevisionAnalysis.Status.DONE
+    analysis.license_key = str(lic.get("key") or "")[:100]
+    analysis.license_class = str(lic.get("class") or "")[:40]
+    analysis.commercial_use = str(lic.get("commercial_use") or "")[:16]
+    score = transparency.get("score")
+    analysis.transparency_score = float(score) if isinstance(score, int | float) else None
+    level = data.get("disclosure_level")
+    analysis.disclosure_level = int(level) if isinstance(level, int | float) else None
+    analysis.n_errors = _count(violations, "error")
+    analysis.n_warnings = _count(violations, "warning")
+    analysis.unsafe_files = sum(1 for s in scans if s.dangerous_imports)
+    analysis.analysed_at = timezone.now()
+    analysis.engine_version = engine_version()[:40]
+    analysis.error = ""
+    with transaction.atomic():
+        analysis.save()
+        repo = (
+            Repository.objects.select_for_update(of=("self",))
+            .select_related("latest_analysis")
+            .get(pk=commit.repository_id)
+        )
+        is_head = repo.head_id == commit.pk
+        previous = repo.latest_analysis.license_key if repo.latest_analysis else None
+        if is_head:
+            repo.latest_analysis = analysis
+            repo.save(update_fields=["latest_analysis"])
+    # After the transaction: a failing receiver must not undo the stored analysis.
+    for receiver, outcome in revision_analysed.send_robust(
+        sender=RevisionAnalysis, analysis=analysis, is_head=is_head, previous_license_key=previous
+    ):
+        if isinstance(outcome, Exception):
+            log.error("revision_analysed receiver %r failed for %s: %r", receiver, commit, outcome)
+    return "done"

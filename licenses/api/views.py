@@ -1,0 +1,377 @@
+"""Views of the licences API. Thin: parse, call a service, shape the answer."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Max
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hub.auth import BearerTokenAuthentication
+from hub.services.access import visible_repositories
+from licenses.api import serializers as s
+from licenses.api.errors import ApiError
+from licenses.api.permissions import StaffForUnsafe, WriteScopeForUnsafe
+from licenses.api.throttling import PerTokenRateThrottle
+from licenses.engine.bom import FORMATS as BOM_FORMATS
+from licenses.engine.bom import BomError, export_bom
+from licenses.engine.policy import PolicyError, load_policy
+from licenses.models import Policy, PolicyVersion, Violation
+from licenses.services.compliance import (
+    ComplianceRequestError,
+    bom_reports,
+    check_models,
+    parse_model_specs,
+    resolve_policy,
+)
+from licenses.services.lineage import ancestors, descendants, descendants_of_license_classes, repositories_for
+from licenses.services.violations import TriageError, set_violation_status
+
+#: Deepest JSON body walked for NUL characters; deeper bodies are refused outright.
+MAX_BODY_DEPTH = 64
+
+
+def _has_nul(value, depth: int = 0) -> bool:
+    """Whether a parsed JSON value holds a NUL character anywhere (keys included).
+
+    PostgreSQL cannot store or compare text (or jsonb) containing NUL: left to reach the
+    database, one such character in a model id, filter or policy document is a 500.
+    """
+    if depth > MAX_BODY_DEPTH:
+        raise ApiError("invalid-request", f"the request body nests deeper than {MAX_BODY_DEPTH} levels", 400)
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
+
+
+class LicensesAPIView(APIView):
+    authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
+    throttle_classes = [PerTokenRateThrottle]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        params = [v for values in request.query_params.lists() for v in [values[0], *values[1]]]
+        if _has_nul([*params, *kwargs.values()]) or (
+            request.method not in ("GET", "HEAD", "OPTIONS") and _has_nul(request.data)
+        ):
+            raise ApiError("invalid-request", "the request contains a NUL character (\\x00)", 400)
+
+
+class ApiPingView(LicensesAPIView):
+    """A trivial authenticated, throttled endpoint: liveness of the API stack itself.
+
+    It is also the baseline the compliance benchmark measures checks against.
+    """
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        return Response({"status": "ok"})
+
+
+CHECK_EXAMPLE = {
+    "models": ["acme/llama-3.1-support-bot", {"id": "acme/tiny-bert", "revision": "main"}],
+    "policy": {
+        "name": "commercial-saas",
+        "use": {
+            "commercial": True,
+            "distribution": "saas",
+            "monthly_active_users": 5000000,
+            "regions": ["EU"],
+        },
+        "licenses": {"deny_classes": ["noncommercial"], "unknown": "deny"},
+    },
+}
+
+
+class ComplianceCheckView(LicensesAPIView):
+    """Judge models against a policy: a verdict per model, with reasons, obligations and lineage."""
+
+    @extend_schema(
+        request=s.ComplianceCheckRequest,
+        responses={200: s.ComplianceCheckResponse},
+        examples=[OpenApiExample("two models, inline policy", value=CHECK_EXAMPLE, request_only=True)],
+        summary="Check models against a policy",
+    )
+    def post(self, request):
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            specs = parse_model_specs(body.get("models"))
+            policy, policy_label = resolve_policy(body.get("policy"))
+        except ComplianceRequestError as exc:
+            raise ApiError(exc.code, str(exc), status.HTTP_400_BAD_REQUEST) from exc
+        except PolicyError as exc:
+            raise ApiError("invalid-policy", str(exc), status.HTTP_400_BAD_REQUEST) from exc
+        user = request.user if request.user.is_authenticated else None
+        return Response({"policy": policy_label, "results": check_models(specs, policy, user)})
+
+
+BOM_FORMAT = OpenApiParameter(
+    "bom_format",
+    OpenApiTypes.STR,
+    enum=sorted(BOM_FORMATS),
+    description="spdx3 | spdx2 | cyclonedx",
+    required=True,
+)
+
+
+def _bom_response(request, reports) -> Response:
+    fmt = request.query_params.get("bom_format", "")
+    hub_url = request.build_absolute_uri("/").rstrip("/")
+    try:
+        return Response(export_bom(fmt, reports, hub_url=hub_url))
+    except BomError as exc:
+        raise ApiError("invalid-bom", str(exc), 400) from exc
+
+
+class ComplianceBomView(LicensesAPIView):
+    """The AI-BOM of a compliance check: the checked models with their verdicts."""
+
+    @extend_schema(
+        request=s.ComplianceCheckRequest, parameters=[BOM_FORMAT], responses={200: OpenApiTypes.OBJECT}
+    )
+    def post(self, request):
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            specs = parse_model_specs(body.get("models"))
+            policy, _ = resolve_policy(body.get("policy"))
+        except ComplianceRequestError as exc:
+            raise ApiError(exc.code, str(exc), 400) from exc
+        except PolicyError as exc:
+            raise ApiError("invalid-policy", str(exc), 400) from exc
+        user = request.user if request.user.is_authenticated else None
+        results = check_models(specs, policy, user)
+        return _bom_response(request, bom_reports(results, user))
+
+
+class ModelBomView(LicensesAPIView):
+    """The AI-BOM of one model at its current head (or ``?revision=``)."""
+
+    @extend_schema(
+        parameters=[BOM_FORMAT, OpenApiParameter("revision", OpenApiTypes.STR)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, owner: str, name: str):
+        user = request.user if request.user.is_authenticated else None
+        reports = bom_reports(
+            [{"model": f"{owner}/{name}", "revision": request.query_params.get("revision")}], user
+        )
+        if not reports:
+            raise ApiError("not-found", f"no analysed model {owner}/{name}", 404)
+        return _bom_response(request, reports)
+
+
+class PolicyListView(LicensesAPIView, generics.ListAPIView):
+    """List policies; POST creates one (staff)."""
+
+    permission_classes = [StaffForUnsafe]
+    serializer_class = s.PolicySerializer
+    queryset = Policy.objects.order_by("name")
+
+    @extend_schema(request=s.PolicyWriteSerializer, responses={201: s.PolicySerializer})
+    def post(self, request):
+        data = _validated(s.PolicyWriteSerializer, request)
+        policy_doc = _checked_policy(data["document"])
+        if Policy.objects.filter(name=policy_doc["name"]).exists():
+            raise ApiError("policy-exists", f"policy {policy_doc['name']!r} exists; PUT a new version", 409)
+        with transaction.atomic():
+            policy = Policy.objects.create(name=policy_doc["name"], description=data.get("description", ""))
+            _new_version(policy, policy_doc, request.user, data.get("comment", ""))
+        return Response(s.PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
+
+
+class PolicyDetailView(LicensesAPIView):
+    """A policy and its newest version; PUT stores a new version (versions are immutable)."""
+
+    permission_classes = [StaffForUnsafe]
+
+    @extend_schema(responses={200: s.PolicySerializer})
+    def get(self, request, name: str):
+        return Response(s.PolicySerializer(get_object_or_404(Policy, name=name)).data)
+
+    @extend_schema(request=s.PolicyWriteSerializer, responses={200: s.PolicySerializer})
+    def put(self, request, name: str):
+        policy = get_object_or_404(Policy, name=name)
+        data = _validated(s.PolicyWriteSerializer, request)
+        if not isinstance(data["document"], dict):  # a JSON number or list: 400, not a TypeError (500)
+            raise ApiError("invalid-policy", "document must be a JSON object", 400)
+        document = _checked_policy({**data["document"], "name": name})
+        with transaction.atomic():
+            _new_version(policy, document, request.user, data.get("comment", ""))
+            if "description" in data:
+                policy.description = data["description"]
+            policy.updated_at = timezone.now()
+            policy.save()
+        return Response(s.PolicySerializer(policy).data)
+
+
+class PolicyVersionsView(LicensesAPIView, generics.ListAPIView):
+    """Every version of a policy, newest first."""
+
+    serializer_class = s.PolicyVersionSerializer
+
+    def get_queryset(self):
+        return PolicyVersion.objects.filter(policy__name=self.kwargs["name"]).order_by("-version")
+
+
+def _validated(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    if not serializer.is_valid():
+        raise ApiError("invalid-request", "the request is invalid", 400, serializer.errors)
+    return serializer.validated_data
+
+
+def _checked_policy(document) -> dict:
+    if not isinstance(document, dict):
+        raise ApiError("invalid-policy", "document must be a JSON object", 400)
+    try:
+        load_policy(document)
+    except PolicyError as exc:
+        raise ApiError("invalid-policy", str(exc), 400) from exc
+    return document
+
+
+def _new_version(policy: Policy, document: dict, user, comment: str) -> PolicyVersion:
+    latest = policy.versions.aggregate(n=Max("version"))["n"] or 0
+    return PolicyVersion.objects.create(
+        policy=policy,
+        version=latest + 1,
+        document=document,
+        comment=comment,
+        created_by=user if user.is_authenticated else None,
+    )
+
+
+VIOLATION_FILTERS = [
+    OpenApiParameter("rule", OpenApiTypes.STR, description="a contract rule id"),
+    OpenApiParameter("severity", OpenApiTypes.STR, enum=["error", "warning", "info"]),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=[c for c, _ in Violation.Status.choices]),
+    OpenApiParameter("organisation", OpenApiTypes.STR, description="namespace of the model"),
+    OpenApiParameter("model", OpenApiTypes.STR, description="owner/name"),
+]
+
+
+def visible_violations(request):
+    user = request.user if request.user.is_authenticated else None
+    repos = visible_repositories(user)
+    return Violation.objects.filter(repository__in=repos).select_related(
+        "repository__namespace", "status_changed_by"
+    )
+
+
+class ViolationListView(LicensesAPIView, generics.ListAPIView):
+    """The triage queue: violations on models the caller can see, filtered."""
+
+    serializer_class = s.ViolationSerializer
+
+    @extend_schema(parameters=VIOLATION_FILTERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = visible_violations(self.request)
+        params = self.request.query_params
+        for param, field in (("rule", "rule"), ("severity", "severity"), ("status", "status")):
+            if params.get(param):
+                qs = qs.filter(**{field: params[param]})
+        if params.get("organisation"):
+            qs = qs.filter(repository__namespace__name__iexact=params["organisation"])
+        if params.get("model") and "/" in params["model"]:
+            owner, name = params["model"].split("/", 1)
+            qs = qs.filter(repository__namespace__name__iexact=owner, repository__name__iexact=name)
+        return qs.order_by("-last_seen_at", "pk")
+
+
+class ViolationDetailView(LicensesAPIView, generics.RetrieveAPIView):
+    """One violation with its history."""
+
+    serializer_class = s.ViolationDetailSerializer
+
+    def get_queryset(self):
+        return visible_violations(self.request).prefetch_related("events__actor")
+
+
+class ViolationTriageView(LicensesAPIView):
+    """Bulk triage: acknowledge, mark false positive (reason required), reopen or resolve."""
+
+    permission_classes = [WriteScopeForUnsafe]
+
+    @extend_schema(
+        request=s.TriageRequest,
+        responses={200: s.ViolationSerializer(many=True)},
+        examples=[
+            OpenApiExample(
+                "dismiss two findings",
+                value={
+                    "ids": [12, 13],
+                    "status": "false_positive",
+                    "reason": "parent relicensed, see ticket 42",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        data = _validated(s.TriageRequest, request)
+        found = list(visible_violations(request).filter(pk__in=data["ids"]))
+        missing = sorted(set(data["ids"]) - {v.pk for v in found})
+        if missing:
+            raise ApiError("not-found", f"no violations with ids {missing}", 404)
+        try:
+            set_violation_status(found, data["status"], request.user, data["reason"])
+        except TriageError as exc:
+            raise ApiError("invalid-triage", str(exc), 400) from exc
+        return Response(s.ViolationSerializer(found, many=True).data)
+
+
+def _graph_response(nodes, request) -> Response:
+    user = request.user if request.user.is_authenticated else None
+    repos = repositories_for(nodes)
+    visible = set(
+        visible_repositories(user).filter(pk__in=[r.pk for r in repos.values()]).values_list("pk", flat=True)
+    )
+    out = []
+    for node in nodes:
+        repo = repos.get(node.ref)
+        if repo is not None and repo.pk not in visible:
+            continue  # a private model the caller cannot see is not part of its answer
+        out.append(
+            {"id": repo.repo_id if repo else node.ref, "depth": node.depth, "in_registry": repo is not None}
+        )
+    return Response(out)
+
+
+class LineageView(LicensesAPIView):
+    """Ancestors or descendants of a model, transitively, nearest first."""
+
+    direction = "ancestors"
+
+    @extend_schema(responses={200: s.GraphNodeSerializer(many=True)})
+    def get(self, request, owner: str, name: str):
+        user = request.user if request.user.is_authenticated else None
+        repo = visible_repositories(user).filter(namespace__name__iexact=owner, name__iexact=name).first()
+        if repo is None:
+            raise ApiError("not-found", f"no model {owner}/{name}", 404)
+        walk = ancestors if self.direction == "ancestors" else descendants
+        return _graph_response(walk(repo.repo_id), request)
+
+
+class TaintedModelsView(LicensesAPIView):
+    """Models that descend, at any depth, from a parent under the given licence classes."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("class", OpenApiTypes.STR, many=True, description="e.g. noncommercial")],
+        responses={200: s.GraphNodeSerializer(many=True)},
+    )
+    def get(self, request):
+        classes = request.query_params.getlist("class") or ["noncommercial"]
+        return _graph_response(descendants_of_license_classes(classes), request)

@@ -1,0 +1,271 @@
+"""Compliance checks on the server: registry models (or uploaded cards) judged against a policy.
+
+The judgement itself is the engine's ``evaluate_model``; this module only finds what to
+judge — the stored analysis of the requested revision, the repository's open
+violations, its lineage, its weight-scan facts — and answers in the contract's shape.
+A model the caller cannot see is reported exactly like one the registry does not hold.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Q
+
+from hub.models import Commit, FileScan, Ref, Repository, RevisionAnalysis
+from hub.services.access import visible_repositories
+from licenses.engine.analyze import analyze_snapshot
+from licenses.engine.policy import Policy, evaluate_model, load_policy, unknown_model_decision
+from licenses.engine.types import RepoSnapshot
+from licenses.models import Policy as StoredPolicy
+from licenses.models import Violation
+from licenses.services.lineage import ancestors_many
+
+MAX_MODELS = 500
+MAX_CARD_BYTES = 1024 * 1024
+OPEN_STATUSES = (Violation.Status.OPEN, Violation.Status.ACKNOWLEDGED)
+
+
+class ComplianceRequestError(ValueError):
+    """The request cannot be answered as asked; ``code`` is the stable error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    revision: str | None = None
+    card: str | None = None  # README text for a model the registry does not hold
+
+
+def parse_model_specs(raw: Any) -> list[ModelSpec]:
+    """Accept ``"org/name"``, ``{"id", "revision"}`` and ``{"id", "card"}`` entries."""
+    if not isinstance(raw, list) or not raw:
+        raise ComplianceRequestError("invalid-request", "`models` must be a non-empty list")
+    if len(raw) > MAX_MODELS:
+        raise ComplianceRequestError("too-many-models", f"at most {MAX_MODELS} models per check")
+    specs = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str) and item.strip():
+            specs.append(ModelSpec(item.strip()))
+        elif isinstance(item, Mapping) and isinstance(item.get("id"), str) and item["id"].strip():
+            revision, card = item.get("revision"), item.get("card")
+            if revision is not None and not isinstance(revision, str):
+                raise ComplianceRequestError("invalid-request", f"models[{i}].revision must be a string")
+            if card is not None and (not isinstance(card, str) or len(card.encode()) > MAX_CARD_BYTES):
+                raise ComplianceRequestError(
+                    "invalid-request",
+                    f"models[{i}].card must be README text of at most {MAX_CARD_BYTES} bytes",
+                )
+            specs.append(ModelSpec(item["id"].strip(), revision, card))
+        else:
+            raise ComplianceRequestError("invalid-request", f"models[{i}] must be an id or {{'id': ...}}")
+    return specs
+
+
+def resolve_policy(raw: Any) -> tuple[Policy, str]:
+    """A stored policy by name (its newest version) or an inline policy document."""
+    if isinstance(raw, str):
+        stored = StoredPolicy.objects.filter(name=raw).first()
+        version = stored.current if stored else None
+        if version is None:
+            raise ComplianceRequestError("unknown-policy", f"no policy named {raw!r}")
+        return load_policy(version.document), f"{stored.name}@v{version.version}"
+    if isinstance(raw, Mapping):
+        policy = load_policy(raw)  # PolicyError says which field is wrong
+        return policy, policy.name
+    raise ComplianceRequestError("invalid-request", "`policy` must be a policy name or a policy document")
+
+
+def _find_repository(user, model_id: str) -> Repository | None:
+    return _find_repositories(user, [model_id]).get(model_id.lower())
+
+
+def _find_repositories(user, model_ids: Iterable[str]) -> dict[str, Repository]:
+    """Visible model repositories by lower-cased id, in one query."""
+    wanted = Q()
+    for model_id in {m.lower() for m in model_ids}:
+        owner, _, name = model_id.partition("/")
+        if owner and name:
+            wanted |= Q(namespace__name__iexact=owner, name__iexact=name)
+    if not wanted:
+        return {}
+    repos = (
+        visible_repositories(user, Repository.Type.MODEL)
+        .filter(wanted)
+        .select_related("head", "latest_analysis__commit")
+    )
+    return {r.repo_id.lower(): r for r in repos}
+
+
+def _find_commit(repo: Repository, revision: str | None) -> Commit | None:
+    name = revision or repo.default_branch
+    ref = Ref.objects.filter(repository=repo, name=name).select_related("commit").first()
+    if ref is not None:
+        return ref.commit
+    if revision and len(revision) >= 7:
+        return Commit.objects.filter(repository=repo, sha__startswith=revision.lower()).first()
+    return repo.head if revision is None else None
+
+
+class _Prefetched:
+    """Everything a batch of registry checks needs, fetched with a fixed number of queries.
+
+    Checking 50 models must not cost 300 queries: repositories, default-branch refs,
+    analyses, open violations, scan facts and ancestors each come in one query for the
+    whole request; only revisions that are not a branch name fall back to a lookup each.
+    """
+
+    def __init__(self, user, specs: list[ModelSpec]) -> None:
+        self.repos = _find_repositories(user, [s.id for s in specs])
+        repo_ids = [r.pk for r in self.repos.values()]
+        self.commits: dict[tuple[str, str | None], Commit | None] = {}
+        self.analyses: dict[int, RevisionAnalysis] = {}
+        pinned = []
+        for spec in specs:
+            repo = self.repos.get(spec.id.lower())
+            if repo is None:
+                continue
+            head = repo.latest_analysis
+            if (
+                spec.revision in (None, repo.default_branch)
+                and head is not None
+                and head.commit_id == repo.head_id
+            ):
+                # the common case: the default branch's head, whose analysis the repository row points at
+                self.commits[(spec.id.lower(), spec.revision)] = head.commit
+                self.analyses[head.commit_id] = head
+            else:
+                pinned.append((spec, repo))
+        if pinned:
+            names = {spec.revision or repo.default_branch for spec, repo in pinned}
+            refs = {
+                (ref.repository_id, ref.name): ref.commit
+                for ref in Ref.objects.filter(
+                    repository_id__in=[r.pk for _, r in pinned], name__in=names
+                ).select_related("commit")
+            }
+            for spec, repo in pinned:
+                commit = refs.get((repo.pk, spec.revision or repo.default_branch)) or _find_commit(
+                    repo, spec.revision
+                )
+                self.commits[(spec.id.lower(), spec.revision)] = commit
+            missing = [c.pk for c in self.commits.values() if c is not None and c.pk not in self.analyses]
+            self.analyses.update(
+                {a.commit_id: a for a in RevisionAnalysis.objects.filter(commit_id__in=missing)}
+            )
+        commit_ids = [c.pk for c in self.commits.values() if c is not None]
+        self.violations: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        rows = Violation.objects.filter(repository_id__in=repo_ids, status__in=OPEN_STATUSES).order_by(
+            "severity", "rule"
+        )
+        for v in rows:
+            self.violations[v.repository_id].append(v.to_dict())
+        self.scans: dict[int, dict[str, list[str]]] = defaultdict(
+            lambda: {"pickle_files": [], "dangerous_files": []}
+        )
+        for scan in FileScan.objects.filter(commit_id__in=commit_ids).only(
+            "commit_id", "path", "contains_pickle", "dangerous_imports"
+        ):
+            if scan.contains_pickle:
+                self.scans[scan.commit_id]["pickle_files"].append(scan.path)
+            if scan.dangerous_imports:
+                self.scans[scan.commit_id]["dangerous_files"].append(scan.path)
+        self.ancestors = ancestors_many(r.repo_id for r in self.repos.values())
+
+
+def _unknown(
+    spec: ModelSpec, policy: Policy, today: date, detail: str = "", revision: str | None = None
+) -> dict:
+    decision = unknown_model_decision(policy, spec.id, today, detail)
+    return {"model": spec.id, "revision": revision, **decision.to_dict(), "license": None, "violations": []}
+
+
+def _registry_result(spec: ModelSpec, pre: _Prefetched, policy: Policy, today: date) -> dict[str, Any]:
+    repo = pre.repos.get(spec.id.lower())
+    if repo is None:
+        return _unknown(spec, policy, today)
+    commit = pre.commits.get((spec.id.lower(), spec.revision))
+    if commit is None:
+        return _unknown(spec, policy, today, f"revision {spec.revision!r} not found")
+    analysis = pre.analyses.get(commit.pk)
+    if analysis is None or analysis.status != RevisionAnalysis.Status.DONE:
+        status = analysis.status if analysis else "pending"
+        return _unknown(spec, policy, today, f"analysis of {commit.sha[:12]} is {status}", commit.sha)
+    violations = pre.violations.get(repo.pk, [])
+    report = {
+        **analysis.result,
+        "id": repo.repo_id,
+        "scan": pre.scans.get(commit.pk, {}),
+        "violations": violations,
+    }
+    decision = evaluate_model(policy, report, today)
+    lineage = dict(analysis.result.get("lineage") or {})
+    lineage["ancestors"] = [
+        {"id": n.ref, "depth": n.depth} for n in pre.ancestors.get(repo.repo_id.lower(), [])
+    ]
+    return {
+        "model": repo.repo_id,
+        "revision": commit.sha,
+        **decision.to_dict(),
+        "license": analysis.result.get("license"),
+        "transparency": {"score": analysis.transparency_score},
+        "lineage": lineage,
+        "violations": violations,
+    }
+
+
+def _card_result(spec: ModelSpec, policy: Policy, today: date) -> dict[str, Any]:
+    snapshot = RepoSnapshot(
+        id=spec.id, files={"README.md": len(spec.card or "")}, texts={"README.md": spec.card or ""}
+    )
+    report = analyze_snapshot(snapshot)
+    decision = evaluate_model(policy, report, today)
+    return {
+        "model": spec.id,
+        "revision": None,
+        "source": "uploaded-card",
+        **decision.to_dict(),
+        "license": report.get("license"),
+        "lineage": report.get("lineage"),
+        "violations": report.get("violations", []),
+    }
+
+
+def check_models(specs: Iterable[ModelSpec], policy: Policy, user, today: date | None = None) -> list[dict]:
+    """One result per requested model, in request order."""
+    today = today or date.today()
+    specs = list(specs)
+    pre = _Prefetched(user, [s for s in specs if s.card is None])
+    return [
+        _card_result(spec, policy, today)
+        if spec.card is not None
+        else _registry_result(spec, pre, policy, today)
+        for spec in specs
+    ]
+
+
+def bom_reports(results: Iterable[Mapping[str, Any]], user) -> list[dict[str, Any]]:
+    """Analyze-JSON reports (with revision and verdict) for the models of check results.
+
+    Models that are unknown to the caller are left out: a BOM lists what is known.
+    """
+    reports = []
+    for result in results:
+        repo = _find_repository(user, str(result.get("model") or ""))
+        commit = _find_commit(repo, result.get("revision")) if repo else None
+        analysis = RevisionAnalysis.objects.filter(commit=commit, status=RevisionAnalysis.Status.DONE).first()
+        if analysis is None:
+            continue
+        report = {**analysis.result, "id": repo.repo_id, "revision": commit.sha}
+        if result.get("verdict"):
+            report["verdict"] = result["verdict"]
+        reports.append(report)
+    return reports

@@ -1,0 +1,68 @@
+"""Resolving a parent model's licence from the registry's own database.
+
+Revision-aware: licences change (a base relicensed to Apache-2.0 months after release),
+so a child is judged against the licence its parent carried when the child was made.
+The resolver picks the parent's newest analysed revision committed on or before the
+child's date, and its newest analysis when the child's date is unknown or precedes all
+of the parent's history.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from django.utils import timezone
+
+from hub.models import Repository, RevisionAnalysis
+from licenses.engine.basemodels import BundledBaseModels
+from licenses.engine.lineage import ChainResolver, ParentRecord
+
+DONE = RevisionAnalysis.Status.DONE
+
+
+class DatabaseResolver:
+    """``ParentResolver`` over repositories held in this registry (visible to everyone)."""
+
+    source = "registry"
+
+    def resolve(self, model_id: str, as_of: date | None) -> ParentRecord | None:
+        owner, _, name = model_id.strip().strip("/").partition("/")
+        if not owner or not name:
+            return None
+        repo = (
+            Repository.objects.filter(namespace__name__iexact=owner, name__iexact=name, private=False)
+            .select_related("namespace")
+            .first()
+        )
+        if repo is None:
+            return None
+        analyses = RevisionAnalysis.objects.filter(commit__repository=repo, status=DONE).select_related(
+            "commit"
+        )
+        chosen = None
+        if as_of is not None:
+            cutoff = timezone.make_aware(datetime.combine(as_of, time.max), timezone.get_current_timezone())
+            chosen = (
+                analyses.filter(commit__created_at__lte=cutoff)
+                .order_by("-commit__created_at", "-commit_id")
+                .first()
+            )
+        if chosen is None:
+            chosen = analyses.order_by("-commit__created_at", "-commit_id").first()
+        if chosen is None:
+            return None
+        files = tuple(chosen.commit.files.values_list("path", flat=True)[:200])
+        return ParentRecord(
+            id=repo.repo_id,
+            license_key=chosen.license_key or "unknown",
+            license_class=chosen.license_class or None,
+            source="registry",
+            as_of=chosen.commit.created_at.date(),
+            name=repo.name,
+            files=files,
+        )
+
+
+def server_resolver() -> ChainResolver:
+    """How the server finds a parent's licence: its own registry first, then the bundled table."""
+    return ChainResolver(DatabaseResolver(), BundledBaseModels.load())

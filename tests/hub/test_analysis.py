@@ -1,0 +1,128 @@
+"""Per-commit analysis: the engine's result stored with its columns, weight files scanned."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import struct
+import zipfile
+
+import pytest
+from django.core.management import call_command
+
+from hub.models import Commit, FileScan, Repository, RevisionAnalysis
+from hub.services.scanning import scan_file
+from tests.hub.conftest import make_repo
+
+pytestmark = pytest.mark.django_db
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def evil_pickle() -> bytes:
+    return pickle.dumps({"weights": [1, 2, 3], "hook": Evil()}, protocol=4)
+
+
+def torch_like_zip(payload: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("archive/data.pkl", payload)
+        zf.writestr("archive/version", "3\n")
+    return buf.getvalue()
+
+
+def safetensors_bytes() -> bytes:
+    header = {"a": {"dtype": "F16", "shape": [2, 3], "data_offsets": [0, 12]},
+              "b": {"dtype": "F32", "shape": [4], "data_offsets": [12, 28]}}  # fmt: skip
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + bytes(28)
+
+
+def test_scanner_outcomes():
+    bad = scan_file("model.pkl", 0, io.BytesIO(evil_pickle()))
+    assert bad.contains_pickle and any("system" in d for d in bad.dangerous_imports)
+    zipped = scan_file("pytorch_model.bin", 0, io.BytesIO(torch_like_zip(evil_pickle())))
+    assert zipped.contains_pickle and zipped.dangerous_imports and zipped.file_format == "zip-pickle"
+    benign = scan_file("ok.pt", 0, io.BytesIO(pickle.dumps({"w": [1.0, 2.0]}, protocol=4)))
+    assert benign.contains_pickle and benign.dangerous_imports == []
+    st = safetensors_bytes()
+    meta = scan_file("m.safetensors", len(st), io.BytesIO(st))
+    assert (
+        meta.parameter_count == 10
+        and meta.safetensors_dtypes == {"F16": 6, "F32": 4}
+        and meta.tensor_count == 2
+    )
+    broken = scan_file("m.safetensors", 5, io.BytesIO(b"\xff" * 5))
+    assert broken.error and broken.parameter_count is None
+
+
+@pytest.mark.parametrize("store_name", ["fs_store", "s3_store"])
+def test_commit_triggers_analysis_and_scans(request, alice, store_name):
+    request.getfixturevalue(store_name)
+    repo = make_repo(alice, "scanned", {
+        "README.md": b"---\nlicense: apache-2.0\n---\n# A model\n",
+        "model.safetensors": safetensors_bytes(),
+        "pytorch_model.bin": torch_like_zip(evil_pickle()),
+    }, lfs=("model.safetensors", "pytorch_model.bin"))  # fmt: skip
+    analysis = RevisionAnalysis.objects.get(commit=repo.head)
+    assert analysis.status == "done", analysis.error
+    assert analysis.license_key == "apache-2.0" and analysis.license_class == "osi-permissive"
+    assert analysis.analysed_at is not None and analysis.engine_version
+    rules = [v["rule"] for v in analysis.result["violations"]]
+    assert "unsafe-serialization" in rules
+    assert analysis.n_errors == sum(1 for v in analysis.result["violations"] if v["severity"] == "error") >= 1
+    assert analysis.unsafe_files == 1
+    repo.refresh_from_db()
+    assert repo.latest_analysis_id == analysis.pk
+    scans = {s.path: s for s in FileScan.objects.filter(commit=repo.head)}
+    assert scans["model.safetensors"].parameter_count == 10 and not scans["model.safetensors"].contains_pickle
+    assert scans["pytorch_model.bin"].contains_pickle and scans["pytorch_model.bin"].dangerous_imports
+
+
+def test_safetensors_parameters_in_model_info(client, alice, fs_store):
+    make_repo(alice, "st", {"model.safetensors": safetensors_bytes()}, lfs=("model.safetensors",))
+    assert client.get("/api/models/alice/st").json()["safetensors"] == {
+        "parameters": {"F16": 6, "F32": 4},
+        "total": 10,
+    }
+
+
+def test_seed_demo_is_idempotent(fs_store, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=io.StringIO())
+    first = (Repository.objects.count(), Commit.objects.count())
+    assert first[0] >= 4
+    call_command("seed_demo", stdout=io.StringIO())
+    assert (Repository.objects.count(), Commit.objects.count()) == first
+    base = Repository.objects.get(namespace__name="modelhub-demo", name="tiny-base")
+    assert base.latest_analysis.license_key == "apache-2.0"
+    chat = Repository.objects.get(namespace__name="modelhub-demo", name="tiny-chat")
+    assert chat.latest_analysis.license_class == "noncommercial"
+    assert FileScan.objects.filter(commit=base.head, path="model.safetensors", parameter_count=36).exists()
+
+
+def test_non_pickle_binary_is_not_spooled_or_flagged():
+    class Unseekable(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self.inner, self.reads = io.BytesIO(data), 0
+
+        def read(self, n=-1):
+            self.reads += 1
+            return self.inner.read(n)
+
+        def seekable(self):
+            return False
+
+    body = Unseekable(b"\xff\x01random weights" * 1000)  # 0xff is no pickle opcode
+    out = scan_file("model.bin", 15000, body)
+    assert not out.contains_pickle and not out.dangerous_imports and not out.error
+    assert body.reads == 1  # only the sniffed header was read
+    evil = Unseekable(evil_pickle())
+    assert scan_file("model.pkl", 0, evil).dangerous_imports
+    legacy = Unseekable(pickle.dumps(Evil(), protocol=0))  # starts with "c", not the \x80 of protocol >= 2
+    assert scan_file("model.pkl", 0, legacy).dangerous_imports

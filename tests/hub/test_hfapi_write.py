@@ -1,0 +1,225 @@
+"""The upload surface through Django's test client: NDJSON commits, LFS batch, atomicity, limits."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import pytest
+
+from hub.models import Blob, Commit, Ref, RepoFile, Repository
+from tests.hub.conftest import make_repo, token_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def auth(alice):
+    return {"HTTP_AUTHORIZATION": f"Bearer {token_for(alice)}"}
+
+
+@pytest.fixture
+def repo(alice, fs_store):
+    return make_repo(alice, "up", {"README.md": b"# v1\n", "old/a.txt": b"a", "old/b.txt": b"b"})
+
+
+def ndjson(*items) -> bytes:
+    return b"\n".join(json.dumps(i).encode() for i in items) + b"\n"
+
+
+def header(summary="msg", **extra):
+    return {"key": "header", "value": {"summary": summary, "description": "", **extra}}
+
+
+def inline(path: str, content: bytes):
+    return {
+        "key": "file",
+        "value": {"path": path, "content": base64.b64encode(content).decode(), "encoding": "base64"},
+    }
+
+
+def lfs_file(path: str, content: bytes):
+    return {"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": hashlib.sha256(content).hexdigest(),
+                                        "size": len(content)}}  # fmt: skip
+
+
+def post_commit(client, auth, body: bytes, rev="main"):
+    return client.generic(
+        "POST", f"/api/models/alice/up/commit/{rev}", body, content_type="application/x-ndjson", **auth
+    )
+
+
+def upload_lfs(client, auth, content: bytes) -> None:
+    oid = hashlib.sha256(content).hexdigest()
+    batch = client.post(
+        "/alice/up.git/info/lfs/objects/batch",
+        data=json.dumps({"operation": "upload", "transfers": ["basic", "multipart"],
+                         "objects": [{"oid": oid, "size": len(content)}], "hash_algo": "sha256"}),
+        content_type="application/vnd.git-lfs+json", **auth,
+    ).json()  # fmt: skip
+    actions = batch["objects"][0]["actions"]
+    put = client.generic("PUT", actions["upload"]["href"].replace("http://testserver", ""), content)
+    assert put.status_code == 200, put.content
+    verify = client.post(
+        actions["verify"]["href"].replace("http://testserver", ""), data=json.dumps({"oid": oid, "size": len(content)}),
+        content_type="application/vnd.git-lfs+json", **auth,
+    )  # fmt: skip
+    assert verify.status_code == 200, verify.content
+
+
+def test_commit_adds_updates_and_deletes(client, auth, repo):
+    weights = b"\x01" * 4096
+    upload_lfs(client, auth, weights)
+    body = ndjson(header("second"), inline("README.md", b"# v2\n"), lfs_file("w.bin", weights),
+                  {"key": "deletedFolder", "value": {"path": "old/"}})  # fmt: skip
+    resp = post_commit(client, auth, body)
+    assert resp.status_code == 200, resp.content
+    out = resp.json()
+    assert out["success"] and len(out["commitOid"]) == 40
+    assert out["commitUrl"] == f"http://testserver/alice/up/commit/{out['commitOid']}"
+    head = Ref.objects.get(repository=repo, name="main").commit
+    assert head.sha == out["commitOid"] and head.parent.sha == repo.head.sha
+    files = {f.path: f for f in RepoFile.objects.filter(commit=head)}
+    assert set(files) == {".gitattributes", "README.md", "w.bin"}
+    assert files["w.bin"].lfs and files["w.bin"].sha256 == hashlib.sha256(weights).hexdigest()
+    # The old revision is untouched.
+    assert {f.path for f in RepoFile.objects.filter(commit=repo.head)} >= {"old/a.txt", "old/b.txt"}
+
+
+def test_commit_with_missing_or_mismatched_blob_is_rejected_whole(client, auth, repo):
+    before = (
+        Commit.objects.count(),
+        RepoFile.objects.count(),
+        Ref.objects.get(repository=repo, name="main").commit_id,
+    )
+    never = b"never uploaded"
+    body = ndjson(header(), inline("new.txt", b"ok"), lfs_file("w.bin", never))
+    resp = post_commit(client, auth, body)
+    assert resp.status_code == 422 and "w.bin" in resp.json()["error"]
+    stored = b"stored content"
+    upload_lfs(client, auth, stored)
+    wrong_size = lfs_file("w.bin", stored)
+    wrong_size["value"]["size"] += 1
+    assert (
+        post_commit(client, auth, ndjson(header(), inline("new.txt", b"ok"), wrong_size)).status_code == 422
+    )
+    assert (Commit.objects.count(), RepoFile.objects.count(),
+            Ref.objects.get(repository=repo, name="main").commit_id) == before  # fmt: skip
+
+
+def test_lfs_upload_with_wrong_content_is_not_stored(client, auth, repo):
+    claimed = hashlib.sha256(b"the real thing").hexdigest()
+    batch = client.post(
+        "/alice/up.git/info/lfs/objects/batch",
+        data=json.dumps({"operation": "upload", "objects": [{"oid": claimed, "size": 14}]}),
+        content_type="application/vnd.git-lfs+json", **auth,
+    ).json()  # fmt: skip
+    href = batch["objects"][0]["actions"]["upload"]["href"].replace("http://testserver", "")
+    assert client.generic("PUT", href, b"something else").status_code == 400
+    assert not Blob.objects.filter(sha256=claimed).exists()
+    forged = href[:-3] + ("aaa" if not href.endswith("aaa") else "bbb")
+    assert client.generic("PUT", forged, b"the real thing").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../escape.txt",
+        "a/../../b",
+        "/abs.txt",
+        "back\\slash.txt",
+        "nul\u0000.txt",
+        "bell\u0007.txt",
+        ".git/x",
+    ],
+)
+def test_unsafe_filenames_are_refused(client, auth, repo, path):
+    before = Commit.objects.count()
+    resp = post_commit(client, auth, ndjson(header(), inline(path, b"x")))
+    assert resp.status_code == 400, resp.content
+    pre = client.post("/api/models/alice/up/preupload/main", data=json.dumps({"files": [{"path": path, "size": 1}]}),
+                      content_type="application/json", **auth)  # fmt: skip
+    assert pre.status_code == 400
+    assert Commit.objects.count() == before
+
+
+def test_size_caps_answer_413(client, auth, repo, settings):
+    settings.MAX_INLINE_FILE_SIZE = 1024
+    resp = post_commit(client, auth, ndjson(header(), inline("big.txt", b"x" * 5000)))
+    assert resp.status_code == 413 and "LFS" in resp.json()["error"]
+    settings.MAX_FILE_SIZE = 10_000
+    batch = client.post(
+        "/alice/up.git/info/lfs/objects/batch",
+        data=json.dumps({"operation": "upload", "objects": [{"oid": "a" * 64, "size": 10_001}]}),
+        content_type="application/vnd.git-lfs+json", **auth,
+    )  # fmt: skip
+    assert batch.status_code == 413 and "per-file limit" in batch["X-Error-Message"]
+    settings.MAX_FILE_SIZE = 10**9
+    content = b"y" * 3000
+    upload_lfs(client, auth, content)
+    settings.MAX_COMMIT_SIZE = 5000
+    two = lfs_file("a.bin", content), lfs_file("b.bin", content)
+    resp = post_commit(client, auth, ndjson(header(), *two))
+    assert resp.status_code == 413 and "per-commit limit" in resp.json()["error"]
+
+
+def test_parent_commit_mismatch_and_unknown_branch(client, auth, repo):
+    stale = ndjson(header(parentCommit="0" * 40), inline("x.txt", b"x"))
+    assert post_commit(client, auth, stale).status_code == 412
+    ok = ndjson(header(parentCommit=repo.head.sha[:7]), inline("x.txt", b"x"))
+    assert post_commit(client, auth, ok).status_code == 200
+    resp = post_commit(client, auth, ndjson(header(), inline("x.txt", b"x")), rev="nobranch")
+    assert resp.status_code == 404 and resp["X-Error-Code"] == "RevisionNotFound"
+
+
+def test_writes_need_write_access(client, repo, bob):
+    body = ndjson(header(), inline("x.txt", b"x"))
+    assert post_commit(client, {}, body).status_code == 401
+    assert post_commit(client, {"HTTP_AUTHORIZATION": f"Bearer {token_for(bob)}"}, body).status_code == 403
+
+
+def test_create_repo_and_conflict(client, auth, alice, fs_store):
+    resp = client.post(
+        "/api/repos/create", data={"name": "fresh", "private": True}, content_type="application/json", **auth
+    )
+    assert resp.status_code == 200 and resp.json()["url"] == "http://testserver/alice/fresh"
+    repo = Repository.objects.get(name="fresh")
+    assert repo.private and repo.head is not None
+    assert (
+        client.post(
+            "/api/repos/create", data={"name": "fresh"}, content_type="application/json", **auth
+        ).status_code
+        == 409
+    )
+    ds = client.post(
+        "/api/repos/create", data={"name": "data", "type": "dataset"}, content_type="application/json", **auth
+    )
+    assert ds.json()["url"] == "http://testserver/datasets/alice/data"
+    assert client.get("/api/datasets/alice/data").json()["id"] == "alice/data"
+    bad = client.post("/api/repos/create", data={"name": "../x"}, content_type="application/json", **auth)
+    assert bad.status_code == 400
+
+
+def test_preupload_modes_and_oids(client, auth, repo):
+    files = [
+        {"path": "README.md", "size": 5, "sample": base64.b64encode(b"# v1\n").decode()},
+        {"path": "model.safetensors", "size": 100, "sample": ""},
+        {"path": "big.txt", "size": 20 * 1024 * 1024, "sample": base64.b64encode(b"text").decode()},
+        {"path": "blob.dat", "size": 10, "sample": base64.b64encode(b"\0\1\2").decode()},
+        {"path": "logs/x.log", "size": 3, "sample": ""},
+    ]
+    resp = client.post("/api/models/alice/up/preupload/main", data=json.dumps({"files": files, "gitIgnore": "*.log"}),
+                       content_type="application/json", **auth)  # fmt: skip
+    out = {f["path"]: f for f in resp.json()["files"]}
+    assert [out[p]["uploadMode"] for p in ("README.md", "model.safetensors", "big.txt", "blob.dat")] == [
+        "regular", "lfs", "lfs", "lfs"]  # fmt: skip
+    assert out["README.md"]["oid"] == RepoFile.objects.get(commit=repo.head, path="README.md").oid
+    assert out["logs/x.log"]["shouldIgnore"] is True and out["README.md"]["shouldIgnore"] is False
+
+
+def test_ndjson_line_length_is_capped(client, auth, repo, settings):
+    settings.MAX_INLINE_FILE_SIZE = 100
+    line = b'{"key": "file", "value": {"path": "x", "content": "' + b"A" * 100_000 + b'"}}'
+    resp = post_commit(client, auth, ndjson(header()) + line + b"\n")
+    assert resp.status_code == 413

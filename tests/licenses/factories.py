@@ -1,0 +1,61 @@
+"""Small builders of registry rows for the licences tests (repositories with analysed revisions)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.utils import timezone
+
+from hub.models import Commit, Namespace, Ref, Repository, RevisionAnalysis
+
+
+def analysed_model(
+    repo_id: str,
+    license_key: str,
+    license_class: str,
+    commercial_use: str,
+    *,
+    private: bool = False,
+    base_models: list[dict[str, Any]] | None = None,
+    score: int = 50,
+    violations: list[dict[str, Any]] | None = None,
+) -> Repository:
+    """A model repository whose ``main`` points at a commit with a finished analysis."""
+    owner, name = repo_id.split("/")
+    ns, _ = Namespace.objects.get_or_create(name=owner, defaults={"kind": Namespace.Kind.ORG})
+    repo = Repository.objects.create(namespace=ns, name=name, private=private, card_license=license_key)
+    sha = hashlib.sha1(repo_id.encode()).hexdigest()
+    commit = Commit.objects.create(repository=repo, sha=sha, title="initial")
+    Ref.objects.create(repository=repo, name="main", commit=commit)
+    result = {
+        "id": repo_id,
+        "license": {
+            "key": license_key,
+            "class": license_class,
+            "spdx": None,
+            "commercial_use": commercial_use,
+            "confidence": 0.9,
+            "evidence": [{"source": "metadata", "detail": f"license: {license_key}"}],
+            "conflicts": [],
+        },
+        "lineage": {"base_models": base_models or []},
+        "data": {"datasets": [], "disclosure_level": 1},
+        "transparency": {"score": score, "indicators": []},
+        "violations": violations or [],
+    }
+    analysis = RevisionAnalysis.objects.create(
+        commit=commit,
+        status=RevisionAnalysis.Status.DONE,
+        result=result,
+        license_key=license_key,
+        license_class=license_class,
+        commercial_use=commercial_use,
+        transparency_score=score,
+        disclosure_level=1,
+        analysed_at=timezone.now(),
+    )
+    repo.head = commit
+    repo.latest_analysis = analysis
+    repo.save(update_fields=["head", "latest_analysis"])
+    return repo

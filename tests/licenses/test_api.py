@@ -1,0 +1,294 @@
+"""The licences REST API: compliance checks, policies, violation triage, lineage, errors, throttling."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from hub.auth import mint_token
+from hub.models import ApiToken, OrgMembership
+from licenses.models import Violation
+from licenses.services.lineage import record_lineage
+from licenses.services.violations import sync_violations
+from tests.licenses.factories import analysed_model
+
+pytestmark = pytest.mark.django_db
+
+SAAS = {
+    "name": "commercial-saas",
+    "use": {"commercial": True, "distribution": "saas", "monthly_active_users": 5_000_000, "regions": ["US"]},
+    "licenses": {"deny_classes": ["noncommercial"], "unknown": "deny"},
+}
+
+
+@pytest.fixture(autouse=True)
+def clear_throttle_cache():
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def models():
+    return {
+        "permissive": analysed_model("acme/bert-ft", "apache-2.0", "osi-permissive", "yes"),
+        "nc": analysed_model("acme/nc-model", "cc-by-nc-4.0", "noncommercial", "no"),
+        "llama": analysed_model("acme/Llama-3.1-bot", "llama3.1", "vendor-community", "conditional"),
+        "private": analysed_model("secret/inhouse", "mit", "osi-permissive", "yes", private=True),
+    }
+
+
+def check(api, models, policy=SAAS, **kw):
+    return api.post("/api/v1/compliance/check", {"models": models, "policy": policy}, format="json", **kw)
+
+
+def by_model(resp):
+    return {r["model"]: r for r in resp.json()["results"]}
+
+
+def test_check_gives_verdicts_reasons_and_obligations(api, models):
+    resp = check(api, ["acme/bert-ft", {"id": "acme/nc-model", "revision": "main"}, "acme/Llama-3.1-bot"])
+    assert resp.status_code == 200, resp.content
+    body = resp.json()
+    assert body["policy"] == "commercial-saas"
+    results = by_model(resp)
+    assert results["acme/bert-ft"]["verdict"] == "allow"
+    assert results["acme/bert-ft"]["revision"] == models["permissive"].head.sha
+    nc = results["acme/nc-model"]
+    assert nc["verdict"] == "deny"
+    assert nc["reasons"] and all({"code", "message"} <= set(r) for r in nc["reasons"])
+    llama = results["acme/Llama-3.1-bot"]
+    assert llama["verdict"] in {"allow", "warn"}
+    assert llama["obligations"], "a Llama licence comes with obligations (notice, naming, AUP, MAU cap)"
+    assert llama["license"]["key"] == "llama3.1"
+
+
+def test_unknown_and_private_models_are_unknown_model(api, models):
+    resp = check(api, ["nobody/nothing", "secret/inhouse"])
+    results = by_model(resp)
+    for model in ("nobody/nothing", "secret/inhouse"):
+        assert results[model]["verdict"] == "deny"
+        assert [r["code"] for r in results[model]["reasons"]] == ["unknown-model"]
+    resp = check(api, ["nobody/nothing"], policy={**SAAS, "licenses": {"unknown": "warn"}})
+    assert by_model(resp)["nobody/nothing"]["verdict"] == "warn"
+
+
+def test_member_token_sees_private_model(api, models):
+    user = get_user_model().objects.create_user("member")
+    OrgMembership.objects.create(org=models["private"].namespace, user=user)
+    token, _ = mint_token(user, scope=ApiToken.Scope.READ)
+    resp = check(api, ["secret/inhouse"], HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert by_model(resp)["secret/inhouse"]["verdict"] == "allow"
+
+
+def test_uploaded_card_is_analysed_in_place(api, models):
+    card = "---\nlicense: cc-by-nc-4.0\n---\n# A research model\n"
+    resp = check(api, [{"id": "someone/unregistered", "card": card}])
+    result = by_model(resp)["someone/unregistered"]
+    assert result["license"]["key"] == "cc-by-nc-4.0"
+    assert result["verdict"] == "deny"
+
+
+def test_batch_of_hundreds(api, models):
+    resp = check(api, ["acme/bert-ft"] * 200 + ["acme/nc-model"] * 100)
+    verdicts = [r["verdict"] for r in resp.json()["results"]]
+    assert verdicts.count("allow") == 200 and verdicts.count("deny") == 100
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"models": [], "policy": SAAS}, "invalid-request"),
+        ({"models": ["a/b"], "policy": "no-such-policy"}, "unknown-policy"),
+        ({"models": ["a/b"], "policy": {"use": {}}}, "invalid-policy"),
+        ({"models": [42], "policy": SAAS}, "invalid-request"),
+    ],
+)
+def test_bad_requests_use_the_stable_error_format(api, body, code):
+    resp = api.post("/api/v1/compliance/check", body, format="json")
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == code
+    assert resp.json()["error"]["message"]
+
+
+def test_bad_token_is_rejected(api, models):
+    resp = check(api, ["acme/bert-ft"], HTTP_AUTHORIZATION="Bearer not-a-real-token")
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] == "authentication-failed"
+
+
+def test_policies_are_versioned_and_staff_only(api, models):
+    staff = get_user_model().objects.create_user("legal", is_staff=True)
+    other = get_user_model().objects.create_user("dev")
+    api.force_authenticate(other)
+    assert api.post("/api/v1/policies", {"document": SAAS}, format="json").status_code == 403
+    api.force_authenticate(staff)
+    resp = api.post("/api/v1/policies", {"document": SAAS, "comment": "first"}, format="json")
+    assert resp.status_code == 201, resp.content
+    assert resp.json()["current"]["version"] == 1
+    stricter = {**SAAS, "licenses": {"allow_classes": ["osi-permissive"], "unknown": "deny"}}
+    resp = api.put("/api/v1/policies/commercial-saas", {"document": stricter}, format="json")
+    assert resp.json()["current"]["version"] == 2
+    assert [v["version"] for v in api.get("/api/v1/policies/commercial-saas/versions").json()["results"]] == [
+        2,
+        1,
+    ]
+    bad = api.put(
+        "/api/v1/policies/commercial-saas", {"document": {"licenses": {"unknown": "x"}}}, format="json"
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid-policy"
+
+    api.force_authenticate(None)
+    resp = check(api, ["acme/Llama-3.1-bot"], policy="commercial-saas")
+    assert resp.json()["policy"] == "commercial-saas@v2"
+    assert by_model(resp)["acme/Llama-3.1-bot"]["verdict"] == "deny"  # v2 allows permissive only
+
+
+def test_triage_through_the_api(api, models):
+    sync_violations(
+        models["permissive"], None, [{"rule": "missing-notice", "severity": "warning", "message": "m"}]
+    )
+    sync_violations(
+        models["private"], None, [{"rule": "missing-license", "severity": "error", "message": "m"}]
+    )
+    user = get_user_model().objects.create_user("triager")
+    read_token, _ = mint_token(user, scope=ApiToken.Scope.READ)
+    write_token, _ = mint_token(user, scope=ApiToken.Scope.WRITE)
+
+    listing = api.get("/api/v1/violations").json()
+    assert [v["model"] for v in listing["results"]] == ["acme/bert-ft"]  # the private one is invisible
+    vid = listing["results"][0]["id"]
+
+    body = {"ids": [vid], "status": "false_positive", "reason": "notice ships in the container image"}
+    assert api.post("/api/v1/violations/triage", body, format="json").status_code == 401  # anonymous
+    resp = api.post(
+        "/api/v1/violations/triage", body, format="json", HTTP_AUTHORIZATION=f"Bearer {read_token}"
+    )
+    assert resp.status_code == 403
+    no_reason = {**body, "reason": ""}
+    resp = api.post(
+        "/api/v1/violations/triage", no_reason, format="json", HTTP_AUTHORIZATION=f"Bearer {write_token}"
+    )
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid-triage"
+    resp = api.post(
+        "/api/v1/violations/triage", body, format="json", HTTP_AUTHORIZATION=f"Bearer {write_token}"
+    )
+    assert resp.status_code == 200 and resp.json()[0]["status"] == "false_positive"
+
+    hidden = Violation.objects.get(repository=models["private"]).pk
+    resp = api.post(
+        "/api/v1/violations/triage",
+        {**body, "ids": [hidden]},
+        format="json",
+        HTTP_AUTHORIZATION=f"Bearer {write_token}",
+    )
+    assert resp.status_code == 404
+
+    detail = api.get(f"/api/v1/violations/{vid}").json()
+    assert [e["action"] for e in detail["events"]] == ["opened", "status"]
+    assert detail["events"][1]["actor"] == "triager"
+    assert api.get("/api/v1/violations?status=open").json()["count"] == 0
+
+
+def test_lineage_endpoints_hide_private_models(api, models):
+    record_lineage(
+        models["permissive"],
+        [{"id": "acme/nc-model", "relation": "finetune", "license_class": "noncommercial"}],
+    )
+    record_lineage(models["private"], [{"id": "acme/bert-ft", "relation": "adapter"}])
+    resp = api.get("/api/v1/lineage/acme/nc-model/descendants")
+    assert resp.json() == [{"id": "acme/bert-ft", "depth": 1, "in_registry": True}]
+    assert api.get("/api/v1/lineage/acme/bert-ft/ancestors").json()[0]["id"] == "acme/nc-model"
+    tainted = api.get("/api/v1/lineage/derived-from?class=noncommercial").json()
+    assert [n["id"] for n in tainted] == ["acme/bert-ft"]
+    assert api.get("/api/v1/lineage/secret/inhouse/ancestors").status_code == 404
+
+
+def test_throttling_per_token(api, models, settings):
+    settings.MODELHUB_API_RATE = "3/min"
+    user = get_user_model().objects.create_user("busy")
+    token_a, _ = mint_token(user)
+    token_b, _ = mint_token(user)
+    codes = [
+        check(api, ["acme/bert-ft"], HTTP_AUTHORIZATION=f"Bearer {token_a}").status_code for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    resp = check(api, ["acme/bert-ft"], HTTP_AUTHORIZATION=f"Bearer {token_a}")
+    assert resp.json()["error"]["code"] == "rate-limited" and resp.json()["error"]["retry_after_seconds"] >= 0
+    assert check(api, ["acme/bert-ft"], HTTP_AUTHORIZATION=f"Bearer {token_b}").status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["spdx3", "spdx2", "cyclonedx"])
+def test_bom_of_a_model_and_of_a_check(api, models, fmt):
+    resp = api.get(f"/api/v1/models/acme/Llama-3.1-bot/bom?bom_format={fmt}")
+    assert resp.status_code == 200, resp.content
+    text = resp.content.decode()
+    assert "acme/Llama-3.1-bot" in text
+    resp = api.post(
+        f"/api/v1/compliance/bom?bom_format={fmt}",
+        {"models": ["acme/bert-ft", "acme/nc-model", "nobody/nothing"], "policy": SAAS},
+        format="json",
+    )
+    assert resp.status_code == 200
+    text = resp.content.decode()
+    assert "acme/bert-ft" in text and "acme/nc-model" in text and "nobody/nothing" not in text
+
+
+def test_bom_errors(api, models):
+    assert api.get("/api/v1/models/acme/bert-ft/bom?bom_format=xml").json()["error"]["code"] == "invalid-bom"
+    assert api.get("/api/v1/models/secret/inhouse/bom?bom_format=spdx3").status_code == 404
+
+
+def test_batch_checks_cost_a_fixed_number_of_queries(models, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from licenses.engine.policy import load_policy
+    from licenses.services.compliance import check_models, parse_model_specs
+
+    policy = load_policy(SAAS)
+    for i in range(40):
+        analysed_model(f"bulk/m{i}", "mit", "osi-permissive", "yes")
+    counts = []
+    for ids in (["bulk/m0"], [f"bulk/m{i}" for i in range(40)] + ["acme/nc-model", "nobody/x"]):
+        with CaptureQueriesContext(connection) as ctx:
+            results = check_models(parse_model_specs(ids), policy, None)
+        assert len(results) == len(ids)
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_pinned_revision_is_judged_as_it_was(api, models):
+    from hub.models import Commit, Ref, RevisionAnalysis
+
+    repo = models["nc"]
+    old_sha = repo.head.sha
+    new = Commit.objects.create(repository=repo, sha="b" * 40, parent=repo.head, title="relicense")
+    result = {
+        **repo.latest_analysis.result,
+        "license": {"key": "mit", "class": "osi-permissive", "commercial_use": "yes"},
+    }
+    analysis = RevisionAnalysis.objects.create(
+        commit=new, status="done", result=result, license_key="mit", license_class="osi-permissive"
+    )
+    Ref.objects.filter(repository=repo, name="main").update(commit=new)
+    Ref.objects.create(repository=repo, kind="tag", name="v1", commit_id=repo.head_id)
+    repo.head, repo.latest_analysis = new, analysis
+    repo.save()
+    resp = check(
+        api,
+        [
+            "acme/nc-model",
+            {"id": "acme/nc-model", "revision": old_sha[:10]},
+            {"id": "acme/nc-model", "revision": "v1"},
+            {"id": "acme/nc-model", "revision": "nope"},
+        ],
+    )
+    got = [(r["revision"], r["verdict"]) for r in resp.json()["results"]]
+    assert got == [("b" * 40, "allow"), (old_sha, "deny"), (old_sha, "deny"), (None, "deny")]
+    assert resp.json()["results"][3]["reasons"][0]["code"] == "unknown-model"
