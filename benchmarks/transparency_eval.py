@@ -27,12 +27,9 @@ import json
 import math
 import re
 import sys
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -337,69 +334,25 @@ def eval_fmti(corpus: Path, cards: dict, cache: dict) -> None:
         )
 
 
-def throughput(corpus: Path, cards: dict, sample: int) -> None:
-    """Cards per second of the card analysis vs the floor: read + CSafeLoader on the YAML block."""
+def throughput(corpus: Path, cards: dict, sample: int, runs: int = 5) -> None:
+    """Cards per second of the card part vs the floor (read + CSafeLoader on the YAML block).
+
+    The measurement lives in ``benchmarks/card_throughput.py`` (medians of ``runs`` runs,
+    floor and card part timed back to back in each run).
+    """
+    from benchmarks.card_throughput import measure
+
     readmes = sorted((corpus / "model-cards").glob("*/README.md"))
     mem = [t[2]["README.md"] for k, t in sorted(cards.items()) if t[1] == "hf-cards-2023"][:sample]
-
-    def floor_disk() -> None:
-        for p in readmes:
-            _yaml_only(p.read_text(encoding="utf-8", errors="replace"))
-
-    def ours_disk() -> None:
-        for p in readmes:
-            _card_part(p.parent.name, {"README.md": p.read_text(encoding="utf-8", errors="replace")})
-
-    def floor_mem() -> None:
-        for text in mem:
-            _yaml_only(text)
-
-    def ours_mem() -> None:
-        for text in mem:
-            _card_part("x/y", {"README.md": text})
-
-    print("\n== Throughput of the card part (front matter + facts + disclosure + transparency + openness)")
+    tags = [t[2]["README.md"] for k, t in sorted(cards.items()) if t[1] == "hf-cards-tags"]
+    print("\n== Throughput of the card part (facts + disclosure + transparency + openness)")
     print(
-        "   floor = read + CSafeLoader on the YAML block; runs interleaved, best of N, to damp machine load"
+        "   floor = read + CSafeLoader on the YAML block; ratio = card-part time / floor time, median of runs"
     )
-    for label, n, floor, ours, reps in (("model-cards (files on disk)", len(readmes), floor_disk, ours_disk, 7),
-                                         (f"hf-cards-2023 (first {len(mem)}, in memory)", len(mem), floor_mem,
-                                          ours_mem, 3)):  # fmt: skip
-        tf = to = math.inf
-        for _ in range(reps):
-            tf = min(tf, _best(floor, 1))
-            to = min(to, _best(ours, 1))
-        print(
-            f"   {label}: n={n} floor {n / tf:,.0f} cards/s, ours {n / to:,.0f} cards/s, ratio {to / tf:.1f}x"
-        )
-
-
-def _best(fn: Any, reps: int) -> float:
-    best = math.inf
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def _yaml_only(text: str) -> Any:
-    if text.startswith("---"):
-        end = text.find("\n---", 3)
-        if end != -1:
-            try:
-                return yaml.load(text[3:end], Loader=yaml.CSafeLoader)
-            except yaml.YAMLError:
-                return None
-    return None
-
-
-def _card_part(repo_id: str, texts: dict[str, str]) -> None:
-    snapshot = RepoSnapshot(id=repo_id, files={"README.md": len(texts["README.md"])}, texts=texts)
-    facts = extract_facts(snapshot, parse_front_matter(texts["README.md"]))
-    dis = assess_disclosure(facts)
-    tr = assess_transparency(facts, None, None, disclosure=dis)
-    assess_openness(facts, None, None, disclosure=dis, transparency=tr)
+    measure(f"hf-cards-2023 (first {len(mem)}, typical 2023 cards, in memory)", None, mem, runs)
+    measure(f"hf-cards-tags ({len(tags)} long modern LLM cards, in memory)", None, tags, runs)
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in readmes]
+    measure("model-cards (files on disk)", readmes, texts, runs)
 
 
 def main(argv: list[str] | None = None) -> int:

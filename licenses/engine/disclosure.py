@@ -24,22 +24,26 @@ the base model's pretraining data is out of its reach; ``scope`` says so.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from licenses.engine.cardfacts import CardFacts, Probe
 from licenses.engine.datasets import DatasetLicense, DatasetLicenses, bundled
+from licenses.engine.keyword_probe import at_word_start
 
 LEVEL_NAMES = ("none", "identified", "described", "licensed", "open")
 
 _DATA_SECTIONS = ("Training Data", "Training Details")
 _TRAINED_ON = Probe(
-    r"\b(?:pre-?trained|trained|fine-?tuned|instruction-tuned)\s+(?:\w+\s+){0,3}on\b|training (?:data|corpus|set)",
+    at_word_start("pre-?trained", "trained", "fine-?tuned", "instruction-tuned")
+    + r"\s+(?:\w+\s+){0,3}on\b|training (?:data|corpus|set)",
     ("trained", "tuned", "training"),
 )
-#: What "described" looks for in the training-data text (lower-cased).
+#: What "described" looks for in the training-data text (lower-cased). ``x(?<!\wx)`` is ``\bx``
+#: spelled so re can skip ahead to candidate first characters (see keyword_probe).
 DESCRIPTORS: dict[str, Probe] = {
     "size": Probe(
-        r"\b\d[\d.,]*\s*(?:k|m|b|t|thousand|million|billion|trillion)?\+?\s*"
+        r"\d(?<!\w\d)[\d.,]*\s*(?:k|m|b|t|thousand|million|billion|trillion)?\+?\s*"
         r"(?:tokens?|words|sentences|documents|docs|examples|samples|images|image-text pairs|pairs|hours"
         r"|conversations|dialogues|instructions|rows|records|files|pages|articles|utterances|clips|videos"
         r"|books|gb|tb|mb|gib|tib|pb)\b",
@@ -50,8 +54,8 @@ DESCRIPTORS: dict[str, Probe] = {
         r"|\d+\s+(?:natural\s+)?languages|programming languages|languages?:)\b",
     ),
     "time_range": Probe(
-        r"\b(?:19[89]\d|20[0-4]\d)\b|cut-?off|knowledge cutoff|up to (?:january|february|march|april|may|june"
-        r"|july|august|september|october|november|december)",
+        r"1(?<!\w1)9[89]\d\b|2(?<!\w2)0[0-4]\d\b|cut-?off|knowledge cutoff"
+        r"|up to (?:january|february|march|april|may|june|july|august|september|october|november|december)",
     ),
     "collection": Probe(
         r"crawl|scrap|collected|gathered|sourced from|curated|filter|deduplicat|annotat|synthetic"
@@ -93,14 +97,27 @@ def training_data_text(facts: CardFacts) -> str:
     return text
 
 
-def _describe(text: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    low = text.lower()
-    for name, rx in DESCRIPTORS.items():
-        m = rx.search(low)
-        if m:
-            found[name] = m.group(0).strip()[:60]
+def training_data_lower(facts: CardFacts) -> str:
+    """:func:`training_data_text` lower-cased, once per card."""
+    low = facts.memo.get("training_data_lower")
+    if low is None:
+        low = facts.memo["training_data_lower"] = training_data_text(facts).lower()
+    return low
+
+
+def descriptor_matches(facts: CardFacts) -> dict[str, re.Match[str] | None]:
+    """Each :data:`DESCRIPTORS` probe's match in the training-data text, once per card
+    (the transparency indicators for data size and acquisition ask the same question)."""
+    found = facts.memo.get("descriptor_matches")
+    if found is None:
+        low = training_data_lower(facts)
+        found = facts.memo["descriptor_matches"] = {name: rx.search(low) for name, rx in DESCRIPTORS.items()}
     return found
+
+
+def _descriptors(facts: CardFacts) -> dict[str, str]:
+    """What the training-data text describes (size, languages ...): the start of each match."""
+    return {name: m.group(0).strip()[:60] for name, m in descriptor_matches(facts).items() if m}
 
 
 def _license_row(ds: str, hit: DatasetLicense | None) -> dict[str, Any]:
@@ -128,8 +145,7 @@ def assess_disclosure(facts: CardFacts, datasets: DatasetLicenses | None = None)
     noncommercial = [ds for ds in named if hits[ds] is not None and hits[ds].commercial == "no"]
 
     data_section = next((facts.section(n) for n in _DATA_SECTIONS if facts.section(n) is not None), None)
-    text = training_data_text(facts)
-    descriptors = _describe(text)
+    descriptors = _descriptors(facts)
 
     level = 0
     if facts.datasets:
@@ -161,7 +177,7 @@ def assess_disclosure(facts: CardFacts, datasets: DatasetLicenses | None = None)
             level = 3
             evidence.append({"level": 3, "source": "dataset-licenses",
                              "detail": "; ".join(f"{r['id']}: {r.get('verified') or r['license']}" for r in rows)})  # fmt: skip
-            undisclosed = _UNDISCLOSED.search(text.lower())
+            undisclosed = _UNDISCLOSED.search(training_data_lower(facts))
             if all(hits[ds].open for ds in named) and undisclosed is None:  # type: ignore[union-attr]
                 level = 4
                 evidence.append({"level": 4, "source": "dataset-licenses",

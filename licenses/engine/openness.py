@@ -83,7 +83,8 @@ _EVAL_CODE = Probe(
     ),
 )
 _PREPROC = Probe(
-    r"(?:data )?pre-?processing (?:code|script|pipeline)|data (?:processing|curation) (?:code|pipeline)"
+    r"data pre-?processing (?:code|script|pipeline)|pre-?processing (?:code|script|pipeline)"
+    r"|data (?:processing|curation) (?:code|pipeline)"
     r"|dedup\w* (?:code|script)",
     (
         "processing code",

@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 
 from licenses.engine.cardfacts import CardFacts, Probe, Section
-from licenses.engine.disclosure import DESCRIPTORS, assess_disclosure, training_data_text
+from licenses.engine.disclosure import assess_disclosure, descriptor_matches, training_data_lower
+from licenses.engine.keyword_probe import at_word_start
 
 TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "transparency_indicators.yaml"
 
@@ -35,8 +36,6 @@ class _Ctx:
         self.license_key = key
         self.license_class = cls
         self._disclosure = disclosure
-        self._training_text: str | None = None
-        self._training_lower: str | None = None
 
     @property
     def disclosure(self) -> dict[str, Any]:
@@ -45,16 +44,8 @@ class _Ctx:
         return self._disclosure
 
     @property
-    def training_text(self) -> str:
-        if self._training_text is None:
-            self._training_text = training_data_text(self.facts)
-        return self._training_text
-
-    @property
     def training_lower(self) -> str:
-        if self._training_lower is None:
-            self._training_lower = self.training_text.lower()
-        return self._training_lower
+        return training_data_lower(self.facts)
 
     def section(self, *names: str) -> Section | None:
         for name in names:
@@ -96,8 +87,13 @@ def _sec_evidence(sec: Section | None) -> str | None:
     return f"section '{sec.headings[0][:60]}' (line {sec.line})" if sec is not None else None
 
 
-def _first(*candidates: str | None) -> Result:
+def _first(*candidates: Any) -> Result:
+    """The first truthy candidate as evidence. A callable candidate (a body search) is only
+    called when every candidate before it came up empty, so cheap metadata checks spare
+    the scans of the card text."""
     for c in candidates:
+        if callable(c):
+            c = c()
         if c:
             return True, c
     return False, None
@@ -107,6 +103,7 @@ def _first(*candidates: str | None) -> Result:
 
 _I = re.IGNORECASE
 # Body patterns are lower-case and run on the lower-cased card behind a keyword gate (Probe).
+# ``x(?<!\wx)`` is ``\bx`` spelled so re can skip ahead to candidate first characters (keyword_probe).
 _COMPUTE = Probe(r"\d[\d.,]*\s*(?:x\s*10\^?\{?\d+\}?|e\+?\d+|[kmgtpez]|peta|exa|zetta)?\s*flops?\b|petaflop|pf-days?"
                  r"|zettaflop|exaflop|training compute[^.\n]{0,30}\d", ("flop", "pf-day", "training compute"))  # fmt: skip
 _DURATION = Probe(
@@ -131,8 +128,9 @@ _DURATION = Probe(
         "weeks on",
     ),
 )
-_HARDWARE = Probe(r"\b(?:a100|h100|h800|h200|h20|v100|a10g?|a6000|a40|l40s?|t4|p100|rtx ?\d{4}|mi\d{3}x?|tpu ?v?\d*"
-                  r"|gaudi\d?|trainium|inferentia|gh200|b200|3090|4090)\b",
+_HARDWARE = Probe(at_word_start("a100", "h100", "h800", "h200", "h20", "v100", "a10g?", "a6000", "a40", "l40s?", "t4",
+                                "p100", r"rtx ?\d{4}", r"mi\d{3}x?", r"tpu ?v?\d*", r"gaudi\d?", "trainium",
+                                "inferentia", "gh200", "b200", "3090", "4090") + r"\b",
                   ("a100", "h100", "h800", "h200", "h20", "v100", "a10", "a6000", "a40", "l40", "t4", "p100", "rtx",
                    "mi2", "mi3", "tpu", "gaudi", "trainium", "inferentia", "b200", "3090", "4090"))  # fmt: skip
 _ENERGY = Probe(r"\b\d[\d.,]*\s*[kmgt]wh\b|(?:power|energy) (?:consumption|usage|used)[^.\n(]{0,30}\d[\d.,]*\s*"
@@ -143,42 +141,49 @@ _CO2 = Probe(r"\d[\d.,]*\s*(?:t|kg|g|tons?|tonnes?|metric tons?)\s*(?:of\s*)?co2
 _FRAMEWORK_WORDS = ("pytorch", "jax", "flax", "tensorflow", "megatron", "deepspeed", "fairseq", "nemo", "colossal",
                     "axolotl", "trl", "peft", "accelerate", "mosaicml", "llm-foundry", "gpt-neox", "t5x", "paxml",
                     "levanter", "unsloth")  # fmt: skip
-_FRAMEWORKS = Probe(r"\b(?:pytorch|jax|flax|tensorflow|megatron|deepspeed|fairseq|nemo|colossal-?ai|axolotl|trl"
-                    r"|peft|accelerate|mosaicml|llm-foundry|gpt-neox|t5x|paxml|levanter|unsloth)\b", _FRAMEWORK_WORDS)  # fmt: skip
+_FRAMEWORKS = Probe(at_word_start("pytorch", "jax", "flax", "tensorflow", "megatron", "deepspeed", "fairseq", "nemo",
+                                  "colossal-?ai", "axolotl", "trl", "peft", "accelerate", "mosaicml", "llm-foundry",
+                                  "gpt-neox", "t5x", "paxml", "levanter", "unsloth") + r"\b", _FRAMEWORK_WORDS)  # fmt: skip
 _TRAIN_FILE = re.compile(r"(^|/)(train[^/]*\.(py|sh|ipynb)|finetun[^/]*\.(py|sh|ipynb)|training_args\.bin"
                          r"|[^/]*train[^/]*\.ya?ml|trainer_state\.json)$", _I)  # fmt: skip
-_INPUT = Probe(r"\binputs?\b[^.\n]{0,50}\b(?:text|images?|audio|speech|video|tokens|code)\b", ("input",))
-_OUTPUT = Probe(r"\boutputs?\b[^.\n]{0,50}\b(?:text|images?|audio|speech|video|code|embeddings?|labels?"
-                r"|vectors?)\b|\bgenerates? (?:text|images?|audio|speech|code)", ("output", "generate"))  # fmt: skip
+_INPUT = Probe(
+    at_word_start("inputs?") + r"\b[^.\n]{0,50}\b(?:text|images?|audio|speech|video|tokens|code)\b",
+    ("input",),
+)
+_OUTPUT = Probe(at_word_start("outputs?") + r"\b[^.\n]{0,50}\b(?:text|images?|audio|speech|video|code|embeddings?"
+                r"|labels?|vectors?)\b|" + at_word_start("generates? (?:text|images?|audio|speech|code)"),
+                ("output", "generate"))  # fmt: skip
 _FINETUNED_FROM = Probe(r"(?:fine-?tuned|finetuned|based on|derived from|built on|merge of|quantized "
                         r"(?:version )?of|trained from)[^.\n]{0,60}(?:huggingface\.co/|\[)",
                         ("tuned", "based on", "derived from", "built on", "merge of", "quantized", "trained from"))  # fmt: skip
 _SIZE_IN_NAME = re.compile(r"(?<![a-z0-9])\d+(?:\.\d+)?(?:x\d+)?[bm](?![a-z0-9])", _I)
-_ARCH_WORDS = Probe(r"\b(?:transformer|decoder-only|encoder-decoder|auto-?regressive|mixture[- ]of[- ]experts"
-                    r"|\bmoe\b|diffusion|u-?net|convolutional|\bcnn\b|lstm|\brnn\b|state[- ]space|mamba|vit\b"
-                    r"|bert|llama architecture)",
+_ARCH_WORDS = Probe(at_word_start("transformer", "decoder-only", "encoder-decoder", "auto-?regressive",
+                                  "mixture[- ]of[- ]experts", r"moe\b", "diffusion", "u-?net", "convolutional",
+                                  r"cnn\b", "lstm", r"rnn\b", "state[- ]space", "mamba", r"vit\b", "bert",
+                                  "llama architecture"),
                     ("transformer", "decoder", "encoder", "regressive", "experts", "moe", "diffusion", "unet", "u-net",
                      "convolutional", "cnn", "lstm", "rnn", "state space", "state-space", "mamba", "vit", "bert",
                      "llama architecture"))  # fmt: skip
-_DEEP_PROPS = Probe(r"\b\d+\s*(?:layers|attention heads|heads)\b|hidden (?:size|dim)[^.\n]{0,10}\d"
+_DEEP_PROPS = Probe(r"\d(?<!\w\d)\d*\s*(?:layers|attention heads|heads)\b|hidden (?:size|dim)[^.\n]{0,10}\d"
                     r"|context (?:length|window)[^.\n]{0,20}\d|vocab(?:ulary)? size[^.\n]{0,10}\d"
                     r"|\d+k? (?:token )?context", ("layers", "heads", "hidden", "context", "vocab"))  # fmt: skip
 _DEMO = Probe(r"example (?:output|generation|conversation|response|prompt)s?|sample outputs?|###\s*(?:response|"
-              r"assistant)|<\|assistant\|>|\boutput:|\bexpected output",
+              r"assistant)|<\|assistant\|>|" + at_word_start("output:") + "|" + at_word_start("expected output"),
               ("example output", "example generation", "example conversation", "example response", "example prompt",
                "sample output", "### response", "###response", "### assistant", "###assistant", "<|assistant|>",
                "output:", "expected output"))  # fmt: skip
 #: Named data sources (datasets, sites, corpora): "publicly available data" is not a source.
 _NAMED_SOURCES = Probe(
-    r"wikipedia|common ?crawl|github|arxiv|stack ?exchange|stackoverflow|reddit|laion|\bc4\b|the pile|refinedweb"
-    r"|redpajama|dolma|books3|gutenberg|pubmed|openwebtext|fineweb|the stack|slimpajama|wudao|\boscar\b|\bmc4\b"
-    r"|cc-?news|\broots\b|huggingface\.co/datasets|sharegpt|\balpaca\b|\bflan\b|openassistant|ultrachat|\bcoco\b"
-    r"|imagenet|librispeech|common voice|\bsquad\b|\bglue\b"
+    r"wikipedia|common ?crawl|github|arxiv|stack ?exchange|stackoverflow|reddit|laion|c(?<!\wc)4\b|the pile|refinedweb"
+    r"|redpajama|dolma|books3|gutenberg|pubmed|openwebtext|fineweb|the stack|slimpajama|wudao|o(?<!\wo)scar\b|m(?<!\wm)c4\b"
+    r"|cc-?news|r(?<!\wr)oots\b|huggingface\.co/datasets|sharegpt|a(?<!\wa)lpaca\b|f(?<!\wf)lan\b|openassistant|ultrachat"
+    r"|c(?<!\wc)oco\b"
+    r"|imagenet|librispeech|common voice|s(?<!\ws)quad\b|g(?<!\wg)lue\b"
 )
 _NUMBER = Probe(r"\d+\.\d+|\d+(?:\.\d+)?\s*%|\|\s*\d")
 _RISK_WORDS = ("bias", "harm", "toxic", "misuse", "offensive", "unsafe", "risk", "hallucinat", "misinformation",
                "stereotyp", "inappropriate", "dangerous", "discriminat")  # fmt: skip
-_RISK = Probe(r"\bbias|harm|toxic|misuse|offensive|unsafe|\brisks?\b|hallucinat|misinformation|stereotyp"
+_RISK = Probe(r"b(?<!\wb)ias|harm|toxic|misuse|offensive|unsafe|r(?<!\wr)isks?\b|hallucinat|misinformation|stereotyp"
               r"|inappropriate|dangerous|discriminat", _RISK_WORDS)  # fmt: skip
 _AUP_FILE = re.compile(r"(^|/)(use_policy|acceptable[_-]use|aup|responsible[_-]use)[^/]*$", _I)
 _LICENSE_FILE = re.compile(r"(^|/)(licen[cs]e|copying|model_license)[^/]*$", _I)
@@ -189,8 +194,9 @@ _USERS = Probe(r"commercial use|research (?:use|purposes?)(?: only)?|non-?commer
                 "monthly active"))  # fmt: skip
 _MUST_NOT = Probe(r"should not|must not|not (?:be )?(?:intended|suitable|used)|prohibited|do not use|forbidden",
                   ("not", "prohibited", "forbidden"))  # fmt: skip
-_VERSION = Probe(r"\bv(?:ersion)?\s?\d+(?:\.\d+)*\b|model dates?|\b20\d\d-\d\d(?:-\d\d)?\b release|^status\b",
-                 flags=re.M)  # fmt: skip
+# ``s(?<![^\n]s)tatus`` is ``^status`` under re.MULTILINE
+_VERSION = Probe(r"v(?<!\wv)(?:ersion)?\s?\d+(?:\.\d+)*\b|model dates?|2(?<!\w2)0\d\d-\d\d(?:-\d\d)?\b release"
+                 r"|s(?<![^\n]s)tatus\b")  # fmt: skip
 _VERSION_IN_NAME = re.compile(r"(?<![a-z0-9])v\d+(?:\.\d+)*(?![a-z0-9])|[-_.](?:19|20)\d\d(?:[-_.]?\d\d)?(?![0-9])",
                               _I)  # fmt: skip
 _FEEDBACK = Probe(r"feedback|github\.com/[^\s)]+/issues|/discussions|discord\.(?:gg|com)|report (?:issues|bugs|a "
@@ -200,7 +206,12 @@ _FEEDBACK = Probe(r"feedback|github\.com/[^\s)]+/issues|/discussions|discord\.(?
                    "reach out"))  # fmt: skip
 _RESPONSIBLE = Probe(r"responsible use guide|responsible ai|use responsibly|acceptable use policy",
                      ("responsib", "acceptable use"))  # fmt: skip
-_QUANT_SECTION = Probe(r"\b(?:gguf|gptq|awq|exl2|bitsandbytes|4-?bit|8-?bit|int4|int8|q4_k_m|q8_0)\b")
+_QUANT_SECTION = Probe(
+    at_word_start(
+        "gguf", "gptq", "awq", "exl2", "bitsandbytes", "4-?bit", "8-?bit", "int4", "int8", "q4_k_m", "q8_0"
+    )
+    + r"\b"
+)
 _LOADING = Probe(r"from_pretrained\(|pipeline\(|llama\.cpp|ollama run|huggingface-cli download",
                  ("from_pretrained(", "pipeline(", "llama.cpp", "ollama run", "huggingface-cli download"))  # fmt: skip
 _LICENSE_WORD = Probe(r"licen[cs]e[ds]?\b", ("licen",))
@@ -210,7 +221,7 @@ _LICENSE_WORD = Probe(r"licen[cs]e[ds]?\b", ("licen",))
 
 
 def _data_size(c: _Ctx) -> Result:
-    m = DESCRIPTORS["size"].search(c.training_lower)
+    m = descriptor_matches(c.facts)["size"]
     return (True, f"training data: {m.group(0)}") if m else (False, None)
 
 
@@ -232,7 +243,7 @@ def _data_license(c: _Ctx) -> Result:
 
 
 def _data_acquisition(c: _Ctx) -> Result:
-    m = DESCRIPTORS["collection"].search(c.training_lower)
+    m = descriptor_matches(c.facts)["collection"]
     return (True, f"training data: {m.group(0)}") if m else (False, None)
 
 
@@ -242,27 +253,27 @@ def _data_access(c: _Ctx) -> Result:
 
 
 def _compute_usage(c: _Ctx) -> Result:
-    return _first(c.grep(_COMPUTE))
+    return _first(lambda: c.grep(_COMPUTE))
 
 
 def _development_duration(c: _Ctx) -> Result:
-    return _first(c.grep(_DURATION))
+    return _first(lambda: c.grep(_DURATION))
 
 
 def _compute_hardware(c: _Ctx) -> Result:
     co2 = c.facts.co2_eq_emissions or {}
     return _first(co2.get("hardware_used") and f"co2_eq_emissions.hardware_used: {co2['hardware_used']}",
-                  c.grep(_HARDWARE))  # fmt: skip
+                  lambda: c.grep(_HARDWARE))  # fmt: skip
 
 
 def _energy_usage(c: _Ctx) -> Result:
-    return _first(c.grep(_ENERGY))
+    return _first(lambda: c.grep(_ENERGY))
 
 
 def _carbon_emissions(c: _Ctx) -> Result:
     co2 = c.facts.co2_eq_emissions or {}
     meta = co2.get("emissions") is not None and f"co2_eq_emissions: {co2['emissions']:g} g"
-    return _first(meta or None, c.grep(_CO2))
+    return _first(meta or None, lambda: c.grep(_CO2))
 
 
 def _core_frameworks(c: _Ctx) -> Result:
@@ -270,7 +281,7 @@ def _core_frameworks(c: _Ctx) -> Result:
     return _first(
         c.facts.library_name and f"library_name: {c.facts.library_name}",
         c.facts.config.get("transformers_version") and "config.json: transformers_version",
-        c.grep(_FRAMEWORKS, "Compute Infrastructure", "Training Procedure", "Training Details"),
+        lambda: c.grep(_FRAMEWORKS, "Compute Infrastructure", "Training Procedure", "Training Details"),
         (sec is not None and "framework" in " ".join(sec.headings).lower() and _sec_evidence(sec)) or None,
     )
 
@@ -282,15 +293,15 @@ def _training_code(c: _Ctx) -> Result:
         url = link.url.lower()
         if link.section in training_sections or "train" in url or "finetun" in url:
             return True, f"GitHub repository linked: {link.url} (line {link.line})"
-    return _first(c.files(_TRAIN_FILE))
+    return _first(lambda: c.files(_TRAIN_FILE))
 
 
 def _input_modality(c: _Ctx) -> Result:
-    return _first(c.facts.pipeline_tag and f"pipeline_tag: {c.facts.pipeline_tag}", c.grep(_INPUT))
+    return _first(c.facts.pipeline_tag and f"pipeline_tag: {c.facts.pipeline_tag}", lambda: c.grep(_INPUT))
 
 
 def _output_modality(c: _Ctx) -> Result:
-    return _first(c.facts.pipeline_tag and f"pipeline_tag: {c.facts.pipeline_tag}", c.grep(_OUTPUT))
+    return _first(c.facts.pipeline_tag and f"pipeline_tag: {c.facts.pipeline_tag}", lambda: c.grep(_OUTPUT))
 
 
 def _model_components(c: _Ctx) -> Result:
@@ -298,7 +309,7 @@ def _model_components(c: _Ctx) -> Result:
     return _first(
         c.facts.base_models and "base_model: " + ", ".join(c.facts.base_models),
         cfg.get("_class_name") and f"pipeline config: {cfg['_class_name']}",
-        c.grep(_FINETUNED_FROM),
+        lambda: c.grep(_FINETUNED_FROM),
     )
 
 
@@ -320,7 +331,7 @@ def _model_architecture(c: _Ctx) -> Result:
     return _first(
         _sec_evidence(c.section("Model Architecture")),
         arch and f"config: {arch}",
-        c.grep(
+        lambda: c.grep(
             _ARCH_WORDS,
             "Model Details",
             "Model Description",
@@ -334,7 +345,7 @@ def _deeper_properties(c: _Ctx) -> Result:
     cfg = c.facts.config
     keys = [k for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "max_position_embeddings")
             if k in cfg]  # fmt: skip
-    return _first(keys and "config.json: " + ", ".join(keys), c.grep(_DEEP_PROPS))
+    return _first(keys and "config.json: " + ", ".join(keys), lambda: c.grep(_DEEP_PROPS))
 
 
 def _centralized_documentation(c: _Ctx) -> Result:
@@ -348,7 +359,7 @@ def _access_protocol(c: _Ctx) -> Result:
     return _first(
         c.facts.gating_fields and "gated access: " + ", ".join(c.facts.gating_fields),
         _sec_evidence(c.section("How to Get Started")),
-        c.grep(_LOADING),
+        lambda: c.grep(_LOADING),
     )
 
 
@@ -364,13 +375,15 @@ def _capabilities_description(c: _Ctx) -> Result:
 
 
 def _capabilities_demonstration(c: _Ctx) -> Result:
-    return _first(c.facts.widget_examples and f"widget: {c.facts.widget_examples} example(s)", c.grep(_DEMO))
+    return _first(
+        c.facts.widget_examples and f"widget: {c.facts.widget_examples} example(s)", lambda: c.grep(_DEMO)
+    )
 
 
 def _capabilities_evaluation(c: _Ctx) -> Result:
     if c.facts.eval_results:
         return True, f"model-index: {len(c.facts.eval_results)} result(s)"
-    return _first(c.grep(_NUMBER, "Results", "Evaluation"))
+    return _first(lambda: c.grep(_NUMBER, "Results", "Evaluation"))
 
 
 def _limitations(c: _Ctx) -> Result:
@@ -378,7 +391,9 @@ def _limitations(c: _Ctx) -> Result:
 
 
 def _risks(c: _Ctx) -> Result:
-    return _first(c.grep(_RISK, "Bias, Risks, and Limitations", "Out-of-Scope Use", "Recommendations"))
+    return _first(
+        lambda: c.grep(_RISK, "Bias, Risks, and Limitations", "Out-of-Scope Use", "Recommendations")
+    )
 
 
 def _model_license(c: _Ctx) -> Result:
@@ -386,26 +401,26 @@ def _model_license(c: _Ctx) -> Result:
     return _first(
         c.license_key not in (None, "none", "unknown") and f"licence: {c.license_key}",
         declared and "license: " + ", ".join(declared),
-        c.files(_LICENSE_FILE),
+        lambda: c.files(_LICENSE_FILE),
     )
 
 
 def _permitted_users(c: _Ctx) -> Result:
     return _first(
-        c.files(_AUP_FILE),
+        lambda: c.files(_AUP_FILE),
         c.facts.gating_fields and "gated access terms: " + ", ".join(c.facts.gating_fields),
         c.license_class in ("vendor-community", "noncommercial")
         and f"licence class {c.license_class} limits users",
-        c.grep(_USERS, "Uses", "Direct Use", "Out-of-Scope Use", "License", "Model Details"),
+        lambda: c.grep(_USERS, "Uses", "Direct Use", "Out-of-Scope Use", "License", "Model Details"),
     )
 
 
 def _permitted_uses(c: _Ctx) -> Result:
     return _first(
         _sec_evidence(c.section("Out-of-Scope Use")),
-        c.files(_AUP_FILE),
+        lambda: c.files(_AUP_FILE),
         c.license_class == "rail" and "RAIL licence lists use restrictions",
-        c.grep(_MUST_NOT, "Uses", "Direct Use", "Bias, Risks, and Limitations"),
+        lambda: c.grep(_MUST_NOT, "Uses", "Direct Use", "Bias, Risks, and Limitations"),
     )
 
 
@@ -414,16 +429,16 @@ def _versioning(c: _Ctx) -> Result:
     return _first(
         m and f"repository name: {m.group(0)}",
         c.facts.new_version and f"new_version: {c.facts.new_version}",
-        c.grep(_VERSION, "Model Details", "Model Description", "Changelog"),
+        lambda: c.grep(_VERSION, "Model Details", "Model Description", "Changelog"),
     )
 
 
 def _change_log(c: _Ctx) -> Result:
-    return _first(_sec_evidence(c.section("Changelog")), c.files(_CHANGELOG_FILE))
+    return _first(_sec_evidence(c.section("Changelog")), lambda: c.files(_CHANGELOG_FILE))
 
 
 def _feedback(c: _Ctx) -> Result:
-    return _first(_sec_evidence(c.section("Contact")), c.grep(_FEEDBACK))
+    return _first(_sec_evidence(c.section("Contact")), lambda: c.grep(_FEEDBACK))
 
 
 def _downstream_docs(c: _Ctx) -> Result:
@@ -433,8 +448,8 @@ def _downstream_docs(c: _Ctx) -> Result:
 def _responsible_use(c: _Ctx) -> Result:
     return _first(
         _sec_evidence(c.section("Recommendations", "Out-of-Scope Use")),
-        c.files(_AUP_FILE),
-        c.grep(_RESPONSIBLE),
+        lambda: c.files(_AUP_FILE),
+        lambda: c.grep(_RESPONSIBLE),
     )
 
 
@@ -448,7 +463,7 @@ def _quantization(c: _Ctx) -> Result:
     return _first(
         w.quantizations and "quantized files: " + ", ".join(w.quantizations[:6]),
         c.facts.config.get("quantization_config") and "config.json: quantization_config",
-        c.grep(_QUANT_SECTION, "Quantization"),
+        lambda: c.grep(_QUANT_SECTION, "Quantization"),
     )
 
 
@@ -510,6 +525,14 @@ def load_indicators(path: Path = TABLE_PATH) -> tuple[dict[str, Any], ...]:
     return rows
 
 
+@functools.cache
+def _rule_table() -> tuple[tuple[dict[str, Any], Rule, float, Any], ...]:
+    """``(row, rule, weight, fmti_2025_id)`` per indicator, looked up once."""
+    return tuple(
+        (row, RULES[row["id"]], float(row["weight"]), row.get("fmti_2025_id")) for row in load_indicators()
+    )
+
+
 def assess_transparency(
     facts: CardFacts,
     license_key: str | None = None,
@@ -525,15 +548,14 @@ def assess_transparency(
     ctx = _Ctx(facts, license_key, license_class, disclosure)
     indicators = []
     got = total = 0.0
-    for row in load_indicators():
-        met, evidence = RULES[row["id"]](ctx)
-        weight = float(row["weight"])
+    for row, rule, weight, fmti_2025 in _rule_table():
+        met, evidence = rule(ctx)
         total += weight
         got += weight if met else 0.0
         item = {"id": row["id"], "fmti_id": row["fmti_id"], "name": row["name"], "met": bool(met),
                 "evidence": evidence if met else None, "rule": row["rule"], "weight": row["weight"]}  # fmt: skip
-        if row.get("fmti_2025_id"):
-            item["fmti_2025_id"] = row["fmti_2025_id"]
+        if fmti_2025:
+            item["fmti_2025_id"] = fmti_2025
         indicators.append(item)
     score = round(100 * got / total) if total else 0
     return {"score": int(score), "indicators": indicators, "max": int(total) if total.is_integer() else total,

@@ -314,3 +314,26 @@ def test_pathological_cards_stay_fast_and_bounded():
         json.dumps(result)
         assert len(facts.links) <= MAX_LINKS
     assert facts_for(repeated).section("How to Get Started") is not None
+
+
+def test_at_word_start_matches_exactly_like_a_leading_word_boundary():
+    """The speed spelling of ``\\b(?:...)`` used by the probes finds the same matches."""
+    import random
+    import re
+
+    from licenses.engine.keyword_probe import at_word_start
+
+    alternatives = ("a100", "a10g?", r"rtx ?\d{4}", "moe", "4-?bit", "trained", "tuned")
+    fast = re.compile(at_word_start(*alternatives) + r"\b")
+    plain = re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
+    rnd = random.Random(7)
+    pieces = ["a100", "a10", "a10g", "xa100", "_a100", "é4bit", "4bit", "4-bit", "rtx 3090", "rtx3090", "moe",
+              "amoe", "trained", "retrained", "tuned", " ", "\n", "-", ".", "(", "a", "1"]  # fmt: skip
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+        assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)], text
+        for pos in range(len(text)):  # a window start inside the text still sees the character before it
+            a, b = fast.search(text, pos), plain.search(text, pos)
+            assert (a and a.span()) == (b and b.span()), (text, pos)
+    with pytest.raises(ValueError):
+        at_word_start(r"\bx")

@@ -1,0 +1,149 @@
+"""URLs of a card: where each points (arXiv, DOI, GitHub, Hub dataset ...) and which section holds it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from licenses.engine.card_sections import _BOILERPLATE, CANONICAL_SECTIONS, Section
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    kind: str  # arxiv | paper | doi | github | hf-dataset | hf-model | hf-space | blog | web ...
+    target: str | None  # arXiv id, owner/name, DOI ...
+    line: int
+    section: str | None  # canonical section the link sits in
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "kind": self.kind, "target": self.target, "line": self.line,
+                "section": self.section}  # fmt: skip
+
+
+_URL = re.compile(r"https?://[^\s<>()\[\]\"'`|]+")
+_ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf|html)/([a-z\-./]*\d{4}\.\d{4,5}|[a-z\-]+/\d{7})", re.IGNORECASE)
+_PAPER_HOSTS = (
+    "aclanthology.org",
+    "aclweb.org",
+    "openreview.net",
+    "proceedings.neurips.cc",
+    "papers.nips.cc",
+    "proceedings.mlr.press",
+    "jmlr.org",
+    "dl.acm.org",
+    "ieeexplore.ieee.org",
+    "link.springer.com",
+    "sciencedirect.com",
+    "nature.com",
+    "aaai.org",
+    "openaccess.thecvf.com",
+    "isca-speech.org",
+    "semanticscholar.org",
+    "paperswithcode.com/paper",
+    "huggingface.co/papers",
+    "ssrn.com",
+    "biorxiv.org",
+    "medrxiv.org",
+)
+_PAPER_HOST = re.compile("|".join(map(re.escape, _PAPER_HOSTS)))  # any of them, anywhere in host+path
+_HF_RESERVED = frozenset(
+    {"datasets", "spaces", "docs", "papers", "blog", "models", "settings", "join", "login", "collections",
+     "organizations", "api", "chat", "pricing", "learn", "tasks", "new", "posts", "inference-endpoints"}
+)  # fmt: skip
+
+
+def classify_url(url: str) -> tuple[str, str | None]:
+    """``(kind, target)`` for a URL: arXiv id, DOI, GitHub repo, Hub dataset/model id..."""
+    low = url.lower()
+    host_path = low.split("://", 1)[-1]
+    host = host_path.split("/", 1)[0].removeprefix("www.")
+    path = url.split("://", 1)[-1].split("/", 1)[1] if "/" in url.split("://", 1)[-1] else ""
+    parts = [p for p in path.split("?")[0].split("#")[0].split("/") if p]
+    m = _ARXIV.search(url) if "arx" in low else None  # no case-folding equivalent of a, r, x
+    if m:
+        return "arxiv", re.sub(r"v\d+$", "", m.group(1).removesuffix(".pdf"))
+    if host in ("doi.org", "dx.doi.org"):
+        return "doi", "/".join(parts) or None
+    if _PAPER_HOST.search(host_path):
+        return "paper", None
+    if host == "github.com":
+        return "github", "/".join(parts[:2]) if len(parts) >= 2 else None
+    if host in ("huggingface.co", "hf.co"):
+        if parts[:1] == ["datasets"] and len(parts) >= 2:
+            return "hf-dataset", "/".join(parts[1:3]) if len(parts) >= 3 else parts[1]
+        if parts[:1] == ["spaces"]:
+            return "hf-space", "/".join(parts[1:3]) or None
+        if parts[:1] == ["blog"]:
+            return "blog", None
+        if parts[:1] in (["docs"], ["learn"]):
+            return "docs", None
+        if len(parts) >= 2 and parts[0].lower() not in _HF_RESERVED:
+            return "hf-model", f"{parts[0]}/{parts[1]}"
+        return "hf-other", None
+    if (
+        "blog" in host
+        or "/blog" in host_path
+        or host in ("medium.com", "substack.com")
+        or host.endswith((".medium.com", ".substack.com"))
+    ):
+        return "blog", None
+    return "web", None
+
+
+_TEMPLATE_ORDER = {name: i for i, name in enumerate(CANONICAL_SECTIONS)}
+
+
+def _sections_at_lines(sections: Mapping[str, Section], lines: list[int]) -> list[str | None]:
+    """The innermost section holding each of ``lines`` (ascending), in one sweep.
+
+    Sections nest like the card's outline, so a stack of open spans answers every line in
+    O(spans + lines); a card repeating one heading thousands of times stays linear. Among
+    names sharing a heading the one first in template order wins.
+    """
+    spans = sorted(
+        (
+            (start, -_TEMPLATE_ORDER[sec.name], end, sec.name)
+            for sec in sections.values()
+            for start, end in sec.spans
+        ),
+    )
+    out: list[str | None] = []
+    stack: list[tuple[int, int, int, str]] = []
+    i = 0
+    for line in lines:
+        while i < len(spans) and spans[i][0] <= line:
+            stack.append(spans[i])
+            i += 1
+        while stack and stack[-1][2] < line:
+            stack.pop()
+        out.append(stack[-1][3] if stack else None)
+    return out
+
+
+#: Links kept per card; a README listing more is a link farm, not documentation.
+MAX_LINKS = 2000
+
+
+def extract_links(body: str, sections: Mapping[str, Section], line_offset: int = 0) -> tuple[Link, ...]:
+    found: list[tuple[str, str, str | None, int]] = []
+    seen: set[str] = set()
+    for idx, line in enumerate(body.split("\n")):
+        if "http" not in line:
+            continue
+        for m in _URL.finditer(_BOILERPLATE.sub(" ", line) if "lacoste" in line.lower() else line):
+            url = m.group(0).rstrip(".,;:!*_~")
+            if url in seen:
+                continue
+            seen.add(url)
+            kind, target = classify_url(url)
+            found.append((url, kind, target, idx + 1 + line_offset))
+        if len(found) >= MAX_LINKS:
+            break
+    where = _sections_at_lines(sections, [f[3] for f in found])
+    return tuple(
+        Link(url, kind, target, line, sec)
+        for (url, kind, target, line), sec in zip(found, where, strict=True)
+    )
