@@ -1,0 +1,233 @@
+"""The model page's lineage graph: ancestors and descendants laid out as a clickable SVG.
+
+The walk itself is the licence service's (``ancestors``/``descendants``, one recursive CTE
+each); this module decides what to draw. Generations become columns (ancestors to the
+left, descendants to the right), every node is a link when the registry holds the model and
+the viewer may see it, nodes are coloured by licence class with the class name printed too
+(never colour alone), and edges and nodes carrying an open violation are drawn in red with
+a marker. Private repositories the viewer cannot read are left out entirely, so the graph
+cannot leak their existence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+
+from django.urls import reverse
+
+from frontend.vocab import class_colour, class_label
+from hub.models import Repository
+from hub.services.access import visible_repositories
+from licenses.models import LineageEdge, Violation
+from licenses.services.lineage import ancestors, descendants, model_ref
+
+ANCESTOR_DEPTH = 4
+DESCENDANT_DEPTH = 2
+MAX_PER_COLUMN = 12
+
+NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 230, 50, 70, 16, 12
+
+
+@dataclass
+class Node:
+    ref: str
+    label: str
+    generation: int  # negative: ancestor, 0: this model, positive: descendant
+    license_key: str = ""
+    license_class: str = "unknown"
+    url: str = ""
+    violations: int = 0
+    x: int = 0
+    y: int = 0
+
+
+@dataclass
+class Edge:
+    parent: str
+    child: str
+    relation: str
+    violation: bool = False
+
+
+@dataclass
+class LineageGraph:
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    hidden_descendants: int = 0
+    width: int = 0
+    height: int = 0
+
+    @property
+    def ancestors(self) -> list[Node]:
+        return sorted((n for n in self.nodes if n.generation < 0), key=lambda n: (-n.generation, n.ref))
+
+    @property
+    def descendants(self) -> list[Node]:
+        return sorted((n for n in self.nodes if n.generation > 0), key=lambda n: (n.generation, n.ref))
+
+    @property
+    def empty(self) -> bool:
+        return len(self.nodes) <= 1
+
+
+def build(repo: Repository, user) -> LineageGraph:
+    """Collect the nodes and edges around ``repo`` the viewer may see, then lay them out."""
+    me = model_ref(repo.repo_id)
+    up = ancestors(repo.repo_id, ANCESTOR_DEPTH)
+    down = descendants(repo.repo_id, DESCENDANT_DEPTH)
+    generations = {me: 0}
+    for node in up:
+        generations.setdefault(node.ref, -node.depth)
+    for node in down:
+        generations.setdefault(node.ref, node.depth)
+
+    visible = _visible_repositories(user, set(generations))
+    # Descendants outside the registry cannot exist (a descendant is a repository that declares
+    # a parent); one missing from ``visible`` is private to someone else and must not show.
+    hidden = [ref for ref, gen in generations.items() if gen > 0 and ref not in visible]
+    for ref in hidden:
+        del generations[ref]
+    by_column: dict[int, list[str]] = {}
+    for ref, gen in generations.items():
+        by_column.setdefault(gen, []).append(ref)
+    dropped = 0
+    for gen, refs in by_column.items():
+        refs.sort()
+        if len(refs) > MAX_PER_COLUMN:
+            for ref in refs[MAX_PER_COLUMN:]:
+                del generations[ref]
+                dropped += 1 if gen > 0 else 0
+            del refs[MAX_PER_COLUMN:]
+
+    edges_qs = LineageEdge.objects.filter(child_ref__in=list(generations), parent_ref__in=list(generations))
+    edge_rows = list(edges_qs.values("child_ref", "parent_ref", "parent_display", "relation", "child_id",
+                                     "parent_license_key", "parent_license_class"))  # fmt: skip
+    open_pairs = set(
+        Violation.objects.filter(
+            repository_id__in=[r["child_id"] for r in edge_rows], status=Violation.Status.OPEN
+        ).values_list("repository_id", "parent_ref")
+    )
+    open_counts: dict[int, int] = {}
+    for repo_id, _parent in Violation.objects.filter(
+        repository_id__in=[r.pk for r in visible.values()], status=Violation.Status.OPEN
+    ).values_list("repository_id", "parent_ref"):
+        open_counts[repo_id] = open_counts.get(repo_id, 0) + 1
+
+    nodes: dict[str, Node] = {}
+    displays = {r["parent_ref"]: r for r in edge_rows}
+    for ref, gen in generations.items():
+        node = Node(ref=ref, label=ref, generation=gen)
+        target = visible.get(ref)
+        if target is not None:
+            node.label = target.repo_id
+            node.url = reverse("frontend:model", args=[target.namespace.name, target.name])
+            analysis = target.latest_analysis
+            if analysis is not None:
+                node.license_key = analysis.license_key
+                node.license_class = analysis.license_class or "unknown"
+            node.violations = open_counts.get(target.pk, 0)
+        elif ref in displays:
+            row = displays[ref]
+            node.label = row["parent_display"] or ref
+            node.license_key = row["parent_license_key"]
+            node.license_class = row["parent_license_class"] or "unknown"
+        nodes[ref] = node
+    edges = [
+        Edge(r["parent_ref"], r["child_ref"], r["relation"], (r["child_id"], r["parent_ref"]) in open_pairs)
+        for r in edge_rows
+    ]
+    graph = LineageGraph(list(nodes.values()), edges, hidden_descendants=dropped)
+    _layout(graph)
+    return graph
+
+
+def _visible_repositories(user, refs: set[str]) -> dict[str, Repository]:
+    """Registry models among ``refs`` the viewer may see, keyed by ref (one query)."""
+    from django.db.models import Q
+
+    condition = Q()
+    for ref in refs:
+        owner, _, name = ref.partition("/")
+        if owner and name:
+            condition |= Q(namespace__name__iexact=owner, name__iexact=name)
+    if not condition:
+        return {}
+    rows = (
+        visible_repositories(user, Repository.Type.MODEL).filter(condition).select_related("latest_analysis")
+    )
+    return {model_ref(r.repo_id): r for r in rows}
+
+
+def _layout(graph: LineageGraph) -> None:
+    columns = sorted({n.generation for n in graph.nodes})
+    tallest = max((sum(1 for n in graph.nodes if n.generation == g) for g in columns), default=1)
+    graph.height = PAD * 2 + tallest * NODE_H + (tallest - 1) * GAP_Y
+    graph.width = PAD * 2 + len(columns) * NODE_W + (len(columns) - 1) * GAP_X
+    for i, gen in enumerate(columns):
+        members = sorted((n for n in graph.nodes if n.generation == gen), key=lambda n: n.ref)
+        column_h = len(members) * NODE_H + (len(members) - 1) * GAP_Y
+        top = (graph.height - column_h) // 2
+        for j, node in enumerate(members):
+            node.x = PAD + i * (NODE_W + GAP_X)
+            node.y = top + j * (NODE_H + GAP_Y)
+
+
+def _truncate(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def to_svg(graph: LineageGraph) -> str:
+    """Inline SVG markup (every value escaped); nodes that link are keyboard-focusable ``<a>``."""
+    nodes = {n.ref: n for n in graph.nodes}
+    parts = [
+        f'<svg class="lineage-svg" viewBox="0 0 {graph.width} {graph.height}" width="{graph.width}" '
+        f'height="{graph.height}" role="group" aria-label="Lineage graph: ancestors left, descendants right">'
+    ]
+    for edge in graph.edges:
+        p, c = nodes.get(edge.parent), nodes.get(edge.child)
+        if p is None or c is None:
+            continue
+        x1, y1 = p.x + NODE_W, p.y + NODE_H // 2
+        x2, y2 = c.x, c.y + NODE_H // 2
+        mid = (x1 + x2) // 2
+        css = "edge violation" if edge.violation else "edge"
+        parts.append(
+            f'<path class="{css}" d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}">'
+            f"<title>{escape(edge.relation)}{' — open violation' if edge.violation else ''}</title></path>"
+        )
+        parts.append(
+            f'<text class="edge-label" x="{mid}" y="{(y1 + y2) // 2 - 4}" text-anchor="middle">'
+            f"{escape(edge.relation)}{' ⚠' if edge.violation else ''}</text>"
+        )
+    for node in graph.nodes:
+        colour = class_colour(node.license_class)
+        css = (
+            "node"
+            + (" current" if node.generation == 0 else "")
+            + (" has-violations" if node.violations else "")
+        )
+        licence = node.license_key or "no licence data"
+        title = f"{node.label} — {licence} ({class_label(node.license_class)})"
+        if node.violations:
+            title += f", {node.violations} open violation(s)"
+        body = (
+            f'<rect x="{node.x}" y="{node.y}" width="{NODE_W}" height="{NODE_H}" rx="6" '
+            f'style="--class-colour:{colour}"></rect>'
+            f'<rect class="stripe" x="{node.x}" y="{node.y}" width="8" height="{NODE_H}" rx="3" fill="{colour}"></rect>'
+            f'<text x="{node.x + 16}" y="{node.y + 20}" class="node-name">{escape(_truncate(node.label))}</text>'
+            f'<text x="{node.x + 16}" y="{node.y + 38}" class="node-licence">'
+            f"{escape(_truncate(licence + ' · ' + class_label(node.license_class), 34))}</text>"
+        )
+        if node.violations:
+            body += f'<text x="{node.x + NODE_W - 10}" y="{node.y + 20}" class="node-warn" text-anchor="end">⚠ {node.violations}</text>'
+        title_el = f"<title>{escape(title)}</title>"
+        if node.url and node.generation != 0:
+            parts.append(
+                f'<a class="{css}" href="{escape(node.url)}" data-ref="{escape(node.ref)}" '
+                f'aria-label="{escape(title)}">{title_el}{body}</a>'
+            )
+        else:
+            parts.append(f'<g class="{css}" data-ref="{escape(node.ref)}">{title_el}{body}</g>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,32 @@
+"""The web catalogue's routes. Included last by ``hub.urls`` so the API and file routes win.
+
+Catalogue URLs follow the Hub: ``/models``, ``/{owner}/{name}``, ``/{owner}/{name}/tree/{revision}``,
+``/licenses/{key}``. The two-segment model route comes last so fixed pages are never shadowed.
+"""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path, re_path
+
+from frontend.views import account, catalogue, compliance, dashboard, licences, model, violations
+
+app_name = "frontend"
+
+urlpatterns = [
+    path("", catalogue.home, name="home"),
+    path("models", catalogue.models_list, name="models"),
+    path("licenses", licences.licence_list, name="licences"),
+    path("licenses/<str:key>", licences.licence_detail, name="licence"),
+    path("violations", violations.queue, name="violations"),
+    path("violations/triage", violations.triage, name="violations-triage"),
+    path("violations/<int:pk>", violations.detail, name="violation"),
+    path("dashboard", dashboard.dashboard, name="dashboard"),
+    path("dashboard/mirror-runs", dashboard.mirror_runs, name="dashboard-mirror-runs"),
+    path("compliance", compliance.check, name="compliance"),
+    path("login", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
+    path("logout", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
+    path("settings/tokens", account.tokens, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke", account.revoke_token, name="token-revoke"),
+    path("settings/organizations", account.organisations, name="organisations"),
+    re_path(r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/tree/(?P<revision>[^/]+)/?$", model.tree, name="tree"),
+    re_path(r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/?$", model.detail, name="model"),
+]

@@ -1,0 +1,83 @@
+"""Signed-in pages: API tokens (create, list, revoke) and organisation membership."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from frontend.forms import MemberForm, TokenForm
+from hub.auth import mint_token
+from hub.models import ApiToken, Namespace, OrgMembership
+
+
+@login_required
+def tokens(request: HttpRequest) -> HttpResponse:
+    """List the user's tokens; on POST mint one and show its plaintext exactly once (never stored)."""
+    new_token = None
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        new_token, _row = mint_token(
+            request.user, scope=form.cleaned_data["scope"], name=form.cleaned_data["name"]
+        )
+        form = TokenForm()
+    rows = ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at")
+    response = render(request, "frontend/tokens.html", {"form": form, "tokens": rows, "new_token": new_token})
+    if new_token:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        messages.success(request, f"Token “{token.name or token.prefix}” revoked; it no longer works.")
+    return redirect("frontend:tokens")
+
+
+@login_required
+def organisations(request: HttpRequest) -> HttpResponse:
+    """The user's organisations and their members; admins add, change and remove members here."""
+    memberships = OrgMembership.objects.filter(user=request.user).select_related("org").order_by("org__name")
+    if request.method == "POST":
+        org = get_object_or_404(Namespace, pk=request.POST.get("org"), kind=Namespace.Kind.ORG)
+        if not OrgMembership.objects.filter(
+            org=org, user=request.user, role=OrgMembership.Role.ADMIN
+        ).exists():
+            raise Http404("Not an admin of this organisation")
+        if request.POST.get("remove"):
+            removed = OrgMembership.objects.filter(org=org, pk=request.POST["remove"]).exclude(
+                user=request.user
+            )
+            if removed.delete()[0]:
+                messages.success(request, "Member removed.")
+            return redirect("frontend:organisations")
+        form = MemberForm(request.POST)
+        if form.is_valid():
+            OrgMembership.objects.update_or_create(
+                org=org, user=form.cleaned_data["username"], defaults={"role": form.cleaned_data["role"]}
+            )
+            messages.success(
+                request, f"{form.cleaned_data['username']} is now {form.cleaned_data['role']} in {org}."
+            )
+            return redirect("frontend:organisations")
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    orgs = [
+        {
+            "membership": m,
+            "members": OrgMembership.objects.filter(org=m.org)
+            .select_related("user")
+            .order_by("user__username"),
+            "is_admin": m.role == OrgMembership.Role.ADMIN,
+            "private_repos": m.org.repositories.filter(private=True).count(),
+        }
+        for m in memberships
+    ]
+    return render(request, "frontend/organisations.html", {"orgs": orgs, "member_form": MemberForm()})

@@ -1,0 +1,109 @@
+"""The model page, its files page and the licence pages, through the test client."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hub.models import Namespace, OrgMembership
+from licenses.models import LineageEdge
+from tests.frontend.catalogue_data import PASSWORD, ModelSpecData, make_model
+
+pytestmark = pytest.mark.django_db
+
+
+def test_licence_panel_answers_first(client, catalogue):
+    html = client.get("/meta-llama/Llama-3.1-8B-Instruct").content.decode()
+    panel = html[html.index('id="licence"') : html.index('id="violations"')]
+    assert "llama3.1" in panel and "Vendor community" in panel and "Commercial use with conditions" in panel
+    assert "Built with Llama" in panel  # an obligation's value
+    assert re.search(r"<cite>§\s*[\w.]+</cite>", panel)  # obligations cite their clause
+    assert "file:LICENSE" in panel  # evidence
+    assert html.index('id="licence"') < html.index('id="card"')
+
+
+def test_violations_transparency_openness_files_revisions(client, catalogue):
+    html = client.get("/acme/support-bot-8b").content.decode()
+    assert html.count('class="violation sev-') == 3
+    assert (
+        "relicensed-derivative" in html
+        and "§1.b.i" in html
+        and "base_model: meta-llama/Llama-3.1-8B-Instruct" in html
+    )
+    assert 'class="chart met-missed-chart"' in html and "FMTI v1-" in html
+    assert "End User Model Weights" in html and "Model Openness Framework" in html  # openness ratings
+    assert "4.6\xa0GB" in html  # model-00001-of-00002.safetensors, human-readable size
+    assert "HF_ENDPOINT=http://testserver hf download acme/support-bot-8b" in html
+    assert "Initial commit" in html and "Update model card" in html and "tag: v1.0" in html
+
+
+def test_unsafe_pickle_is_flagged_in_files(client, catalogue):
+    html = client.get("/research-lab/nc-vision-model").content.decode()
+    assert "unsafe: os.system" in html and 'class="unsafe"' in html
+
+
+def test_lineage_graph_links_parents_and_children(client, catalogue):
+    html = client.get("/meta-llama/Llama-3.1-8B-Instruct").content.decode()
+    svg = html[html.index('<svg class="lineage-svg"') : html.index("</svg>", html.index("lineage-svg"))]
+    assert 'href="/meta-llama/Llama-3.1-8B"' in svg
+    assert 'href="/acme/support-bot-8b"' in svg
+    assert "has-violations" in svg
+    assert "#b8860b" in svg  # vendor-community colour on the llama nodes
+
+
+def test_private_descendant_is_not_drawn_for_outsiders(client, catalogue):
+    secret = make_model(ModelSpecData("acme", "llama-secret-ft", "llama3.1", private=True,
+                                      parents=[("meta-llama/Llama-3.1-8B", "finetune")]), catalogue.repos["acme/support-bot-8b"].last_modified)  # fmt: skip
+    LineageEdge.objects.create(child=secret, child_ref="acme/llama-secret-ft", parent_ref="meta-llama/llama-3.1-8b",
+                               parent_display="meta-llama/Llama-3.1-8B", relation="finetune")  # fmt: skip
+    assert "llama-secret-ft" not in client.get("/meta-llama/Llama-3.1-8B").content.decode()
+    client.login(username="alice", password=PASSWORD)
+    assert "llama-secret-ft" in client.get("/meta-llama/Llama-3.1-8B").content.decode()
+
+
+def test_private_model_page_is_404_for_non_members(client, catalogue):
+    assert client.get("/acme/internal-secret-model").status_code == 404
+    client.login(username="bob", password=PASSWORD)
+    assert client.get("/acme/internal-secret-model").status_code == 404
+    assert client.get("/acme/internal-secret-model/tree/main").status_code == 404
+    acme = Namespace.objects.get(name="acme")
+    OrgMembership.objects.create(org=acme, user=catalogue.bob)
+    assert client.get("/acme/internal-secret-model").status_code == 200
+
+
+def test_card_is_sanitised_on_the_page(client, catalogue):
+    html = client.get("/community/xss-demo").content.decode()
+    card = html[html.index('class="card-body"') :]
+    assert "<script>window.__xss" not in card and "onerror" not in card and "onmouseover" not in card
+    assert 'href="javascript' not in card.lower()
+    assert 'rel="noopener nofollow"' in card
+
+
+def test_tree_by_branch_tag_and_sha(client, catalogue):
+    repo = catalogue.repos["meta-llama/Llama-3.1-8B"]
+    for rev in ("main", "v1.0", repo.head.sha, repo.head.sha[:7]):
+        response = client.get(f"/meta-llama/Llama-3.1-8B/tree/{rev}")
+        assert response.status_code == 200, rev
+        assert "model-00001-of-00002.safetensors" in response.content.decode()
+    assert client.get("/meta-llama/Llama-3.1-8B/tree/no-such-branch").status_code == 404
+
+
+def test_unknown_model_is_404(client, catalogue):
+    assert client.get("/nobody/nothing").status_code == 404
+
+
+def test_licence_pages(client, catalogue):
+    index = client.get("/licenses").content.decode()
+    assert 'href="/licenses/apache-2.0"' in index and 'href="/licenses/llama3.1"' in index
+    html = client.get("/licenses/llama3.1").content.decode()
+    assert "Llama 3.1" in html and "<cite>" in html
+    assert 'href="/meta-llama/Llama-3.1-8B"' in html and 'href="/meta-llama/Llama-3.1-8B-Instruct"' in html
+    assert "acme/support-bot-8b" not in html
+    assert client.get("/licenses/not-a-licence").status_code == 404
+
+
+def test_licence_page_hides_private_models(client, catalogue):
+    assert "internal-secret-model" not in client.get("/licenses/apache-2.0").content.decode()
+    client.login(username="alice", password=PASSWORD)
+    assert "internal-secret-model" in client.get("/licenses/apache-2.0").content.decode()
