@@ -17,7 +17,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -42,6 +42,8 @@ class Namespace(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("name"), name="hub_namespace_name_ci_unique")]
+        # ``name__iexact`` compiles to UPPER(name) = UPPER(%s) on PostgreSQL: this index serves it.
+        indexes = [models.Index(Upper("name"), name="hub_namespace_name_upper_idx")]
 
     def __str__(self) -> str:
         return self.name
@@ -134,6 +136,8 @@ class Repository(models.Model):
             models.Index(fields=["repo_type", "-created_at"], name="hub_repo_created_idx"),
             models.Index(fields=["card_license"], name="hub_repo_license_idx"),
             models.Index(fields=["mirror_status"], name="hub_repo_mirror_idx"),
+            # case-insensitive ``owner/name`` lookups (``name__iexact``) without a sequential scan
+            models.Index(Upper("name"), "namespace", name="hub_repo_name_upper_idx"),
         ]
 
     def __str__(self) -> str:
