@@ -111,7 +111,12 @@ CELERY_BEAT_SCHEDULE["mirror-dispatch"] = {
     "task": "workers.mirror_dispatch",
     "schedule": float(os.environ.get("MIRROR_DISPATCH_EVERY", "60")),
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("MODELHUB_BROKER_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("MODELHUB_BROKER_VISIBILITY_TIMEOUT", 3600),
+    # kombu sweeps for unacked messages every interval × throttle seconds (100 s by default)
+    "unacked_restore_interval": env_int("MODELHUB_BROKER_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": env_int("MODELHUB_BROKER_RESTORE_THROTTLE", 10),
+}
 MIRROR_PAGE_SIZE = env_int("MIRROR_PAGE_SIZE", 500)  # listing page size (the Hub caps it at 1000)
 MIRROR_MAX_CONCURRENCY = env_int("MIRROR_MAX_CONCURRENCY", 4)  # default when a spec does not say
 MIRROR_TIMEOUT = float(os.environ.get("MIRROR_TIMEOUT", "30"))  # seconds per upstream request

@@ -67,9 +67,57 @@ class MirrorRun(models.Model):
     cursor = models.TextField(blank=True, help_text="where a resumed run continues")
     errors = models.JSONField(default=list, blank=True, help_text="per-repo failures: {repo, error}")
     error = models.TextField(blank=True)
+    # Added for the workers: a lease, so a redelivered task never runs beside a live one.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of the run")
+    worker = models.CharField(max_length=200, blank=True, help_text="who holds the run (host:pid)")
+    options = models.JSONField(default=dict, blank=True, help_text="selection of a run without a spec")
 
     class Meta:
         indexes = [models.Index(fields=["-started_at"], name="mirror_run_recent_idx")]
 
     def __str__(self) -> str:
         return f"mirror run {self.pk} ({self.status})"
+
+
+class MirroredRepo(models.Model):
+    """What the mirror knows about one repository beyond the hub's own columns.
+
+    The hub's ``Repository`` carries the status shown everywhere (``mirror_status``,
+    ``upstream_sha``); this row keeps the upstream facts the hub has no column for (the
+    full upstream file list, including files the spec chose not to copy; the upstream
+    metadata with Xet hints removed), which specification brought the repository in,
+    and what the last change cost, so a resumed run counts a repository it already
+    synced before the kill exactly once.
+    """
+
+    repository = models.OneToOneField("hub.Repository", on_delete=models.CASCADE, related_name="mirror_state")
+    spec = models.ForeignKey(
+        MirrorSpec, null=True, blank=True, on_delete=models.SET_NULL, related_name="mirrored_repos"
+    )
+    upstream = models.URLField(max_length=300)
+    upstream_id = models.CharField(max_length=200)
+    upstream_sha = models.CharField(max_length=40, blank=True)
+    upstream_last_modified = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, help_text="upstream model info, Xet hints removed")
+    siblings = models.JSONField(default=list, blank=True, help_text="upstream files: {path, size, sha256}")
+    last_seen_run = models.ForeignKey(
+        MirrorRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_changed_run = models.ForeignKey(
+        MirrorRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_fetched = models.PositiveIntegerField(default=0, help_text="files fetched by the last change")
+    last_bytes = models.BigIntegerField(default=0, help_text="bytes fetched by the last change")
+    gone_at = models.DateTimeField(null=True, blank=True, help_text="when upstream stopped serving it")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["upstream", "upstream_id"], name="workers_mirrored_upstream_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["spec", "last_seen_run"], name="workers_mirrored_seen_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.upstream_id} from {self.upstream}"

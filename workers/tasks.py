@@ -1,11 +1,104 @@
-"""Generic tasks; domain tasks live in their apps' ``tasks`` modules."""
+"""Generic tasks and the mirror's tasks; domain tasks live in their apps' ``tasks`` modules.
+
+Scheduling (``CELERY_BEAT_SCHEDULE`` in settings): beat fires ``workers.mirror_dispatch``
+every minute; the dispatcher starts a run for each enabled specification whose
+``interval_minutes`` have passed and which has no run in progress, and re-enqueues runs
+whose worker died (stale heartbeat). Doing it this way rather than with
+django-celery-beat keeps the specification the single source of truth (an interval
+edited in the admin or the API applies at the next tick, with no schedule rows to keep
+in sync), needs no extra app or tables, and the same sweep rescues orphaned runs.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
 from workers.celery import app
+from workers.enqueue import enqueue_on_commit
+
+log = logging.getLogger(__name__)
 
 
 @app.task(name="workers.ping")
 def ping(payload: str = "pong") -> str:
     """Round-trip probe used by readiness checks and the broker tests."""
     return payload
+
+
+@app.task(name="workers.mirror_run", bind=True, acks_late=True, max_retries=None)
+def mirror_run(self, run_id: int) -> str:
+    """Execute (or resume) one mirror run; safe to deliver twice.
+
+    ``acks_late`` + ``reject_on_worker_lost`` (settings) put the message back when the
+    worker dies mid-run; the run's lease makes a second delivery wait for a live holder
+    (retrying until its heartbeat goes stale or the run ends) instead of running beside it.
+    """
+    from workers.mirror.run import execute
+    from workers.models import MirrorRun
+
+    status = MirrorRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+    if status is None or status in (MirrorRun.Status.DONE, MirrorRun.Status.FAILED):
+        return status or "missing"
+    run = execute(run_id)
+    if run is None:  # someone else holds a fresh lease: look again once it could have gone stale
+        if self.request.is_eager:  # in-process there is no "later"; the holder finishes it
+            return "busy"
+        raise self.retry(countdown=getattr(settings, "MIRROR_STALE_AFTER", 120))
+    return run.status
+
+
+@app.task(name="workers.analyze_commits", acks_late=True)
+def analyze_commits(commit_ids: list[int]) -> int:
+    """Analyse several revisions in one message (what a bulk first import enqueues).
+
+    Each is the hub's own per-revision task, run inline; it is idempotent (it rewrites the
+    revision's one analysis row), so a redelivered chunk is harmless.
+    """
+    from hub.tasks import analyze_revision
+
+    for commit_id in commit_ids:
+        analyze_revision(commit_id)
+    return len(commit_ids)
+
+
+def start_run(spec) -> int:
+    """Create a queued run for ``spec`` and enqueue it once the row is committed."""
+    from workers.models import MirrorRun
+
+    with transaction.atomic():
+        run = MirrorRun.objects.create(spec=spec, upstream=spec.upstream, status=MirrorRun.Status.QUEUED)
+        type(spec).objects.filter(pk=spec.pk).update(last_run_at=timezone.now())
+        enqueue_on_commit(mirror_run, run.pk)
+    return run.pk
+
+
+@app.task(name="workers.mirror_dispatch", acks_late=True)
+def mirror_dispatch() -> dict[str, int]:
+    """Start due specifications and rescue runs whose worker stopped sending heartbeats."""
+    from workers.models import MirrorRun, MirrorSpec
+
+    now = timezone.now()
+    active = Q(status=MirrorRun.Status.QUEUED) | Q(status=MirrorRun.Status.RUNNING)
+    started = 0
+    for spec in MirrorSpec.objects.filter(enabled=True):
+        if spec.last_run_at is not None and spec.last_run_at + timedelta(minutes=spec.interval_minutes) > now:
+            continue
+        if MirrorRun.objects.filter(active, spec=spec).exists():
+            continue
+        start_run(spec)
+        started += 1
+    stale = now - timedelta(seconds=getattr(settings, "MIRROR_STALE_AFTER", 120))
+    rescued = 0
+    for run_id in MirrorRun.objects.filter(
+        status=MirrorRun.Status.RUNNING, heartbeat_at__lt=stale
+    ).values_list("pk", flat=True):
+        log.warning("mirror run %s has a stale heartbeat; re-enqueueing it", run_id)
+        mirror_run.apply_async(args=[run_id])
+        rescued += 1
+    return {"started": started, "rescued": rescued}

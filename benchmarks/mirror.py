@@ -1,0 +1,179 @@
+"""Metadata mirror of real cards from a local upstream, against the floor of merely fetching them.
+
+The upstream is ``tests/fixtures/upstream/server.py`` in its own process, seeded with
+``../shared/corpus/hf-cards-2023/cards.jsonl.gz`` (25,109 real READMEs). Both sides use
+the same client (``workers.mirror.upstream.Upstream``: the real ``huggingface_hub``
+session, headers, error mapping) and the same concurrency:
+
+* floor: page through ``/api/models`` (same expand, same page size) and GET every README;
+* mirror: ``manage.py mirror --files none`` end to end into a fresh registry (SQLite by
+  default, ``DATABASE_URL`` to use PostgreSQL): repository rows, blobs, commits carrying the
+  upstream sha, denormalised card columns, mirror state, run counters. Analysis of each
+  revision is *enqueued* as in production (to the workers that do analysis) — with
+  ``--analysis inline`` it runs in the mirror's process too, for comparison;
+* ``--latency-ms``: the upstream adds this delay to every answer. On loopback (0 ms) the
+  floor is bounded by CPU and the ratio is the worst case; against huggingface.co every
+  request waits on the network, which the mirror's database work overlaps;
+* no-op: the same mirror run again (nothing changed upstream), i.e. the cost of a
+  scheduled pass over an up-to-date mirror.
+
+Target (issue): mirror ≤ 1.5 × floor. Usage:
+``.venv/bin/python benchmarks/mirror.py [--limit N] [--concurrency C] [--analysis deferred|inline]``.
+Prints figures (and a JSON line); asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CARDS = ROOT.parent / "shared" / "corpus" / "hf-cards-2023" / "cards.jsonl.gz"
+PROJECTED = 2_000_000
+
+
+def start_upstream(limit: int | None, port: int, latency_ms: float) -> subprocess.Popen:
+    server = "tests.fixtures.upstream.server"
+    cmd = [sys.executable, "-m", server, "--port", str(port), "--cards-jsonl", str(CARDS)]
+    if limit:
+        cmd += ["--limit", str(limit)]
+    if latency_ms:
+        cmd += ["--latency", str(latency_ms / 1000)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()  # "ready <url> <n>" once seeded
+    if not line.startswith("ready"):
+        proc.kill()
+        raise SystemExit(f"upstream did not start: {line!r}")
+    return proc
+
+
+def floor(url: str, *, concurrency: int, page_size: int, limit: int | None) -> tuple[int, float]:
+    """List every page and fetch every README with the mirror's own client; nothing stored."""
+    from workers.mirror.selection import first_page_params, list_source
+    from workers.mirror.upstream import Upstream
+
+    up = Upstream(url, max_concurrency=concurrency)
+    started = time.perf_counter()
+    n = 0
+    with ThreadPoolExecutor(concurrency) as pool:
+        page = up.list_page(up.list_url(), first_page_params(list_source([]), page_size))
+        while True:
+            items = [
+                i for i in page.items if i.siblings and any(s.rfilename == "README.md" for s in i.siblings)
+            ]
+            list(pool.map(lambda i: up.read_small(i.id, i.sha, "README.md", max_bytes=10 * 1024**2), items))
+
+            n += len(page.items)
+            if page.next_url is None or (limit and n >= limit):
+                break
+            page = up.list_page(page.next_url)
+    return n, time.perf_counter() - started
+
+
+def mirror_pass(url: str, *, concurrency: int, limit: int | None) -> tuple[dict, float]:
+    from workers.mirror.run import execute
+    from workers.models import MirrorRun
+
+    run = MirrorRun.objects.create(
+        upstream=url, options={"files": "none", "max_concurrency": concurrency, "limit": limit}
+    )
+    started = time.perf_counter()
+    result = execute(run.pk)
+    elapsed = time.perf_counter() - started
+    counts = {k: getattr(result, k) for k in ("status", "listed", "changed", "fetched", "bytes", "failed")}
+    return counts, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="cards to serve (default: all 25,109)")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument("--analysis", choices=["deferred", "inline"], default="deferred")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="added by the upstream to every request (a WAN-like upstream)",
+    )
+    args = parser.parse_args()
+    if not CARDS.is_file():
+        raise SystemExit(f"corpus not found: {CARDS}")
+
+    var = Path(tempfile.mkdtemp(prefix="modelhub-bench-mirror-"))
+    os.environ["MODELHUB_VAR"] = str(var)
+    os.environ["MODELHUB_TASKS_EAGER"] = "1" if args.analysis == "inline" else "0"
+    os.environ.pop("REDIS_URL", None)  # deferred: analysis messages stay on the in-memory broker
+    os.environ["MIRROR_PAGE_SIZE"] = str(args.page_size)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    import logging
+
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    from tests.services import free_port
+
+    seed_started = time.perf_counter()
+    port = free_port()
+    upstream = start_upstream(args.limit, port, args.latency_ms)
+    seed_s = time.perf_counter() - seed_started
+    url = f"http://127.0.0.1:{port}"
+    try:
+        n_floor, floor_s = floor(
+            url, concurrency=args.concurrency, page_size=args.page_size, limit=args.limit
+        )
+        counts, mirror_s = mirror_pass(url, concurrency=args.concurrency, limit=args.limit)
+        again, noop_s = mirror_pass(url, concurrency=args.concurrency, limit=args.limit)
+    finally:
+        upstream.terminate()
+        upstream.wait(timeout=20)
+    n = counts["listed"]
+    figures = {
+        "models": n,
+        "database": connection.vendor,
+        "concurrency": args.concurrency,
+        "analysis": args.analysis,
+        "upstream_latency_ms": args.latency_ms,
+        "upstream_seed_s": round(seed_s, 1),
+        "floor_s": round(floor_s, 2),
+        "floor_models_per_s": round(n_floor / floor_s, 1),
+        "mirror_s": round(mirror_s, 2),
+        "mirror_models_per_s": round(n / mirror_s, 1),
+        "ratio_to_floor": round((mirror_s / n) / (floor_s / n_floor), 2),
+        "noop_rerun_s": round(noop_s, 2),
+        "noop_models_per_s": round(again["listed"] / noop_s, 1),
+        "projected_2m_first_pass_h": round(PROJECTED / (n / mirror_s) / 3600, 2),
+        "projected_2m_noop_pass_h": round(PROJECTED / (again["listed"] / noop_s) / 3600, 2),
+        "run": counts,
+        "rerun": again,
+    }
+    print(
+        f"{n} real cards ({connection.vendor}, concurrency {args.concurrency}, analysis {args.analysis},"
+        f" upstream latency {args.latency_ms} ms)\n"
+        f"  floor (list + README GET):  {figures['floor_models_per_s']:>8} models/s  ({floor_s:.1f} s)\n"
+        f"  mirror (end to end):        {figures['mirror_models_per_s']:>8} models/s  ({mirror_s:.1f} s)"
+        f"  = {figures['ratio_to_floor']}x the floor (target <= 1.5x)\n"
+        f"  no-op re-run:               {figures['noop_models_per_s']:>8} models/s  ({noop_s:.1f} s)\n"
+        f"  projected for 2,000,000 models: first pass {figures['projected_2m_first_pass_h']} h,"
+        f" no-op pass {figures['projected_2m_noop_pass_h']} h\n"
+        f"  run: {counts}  re-run: {again}"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The mirror's API and admin, and the beat dispatcher that turns specifications into runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from workers.models import MirroredRepo, MirrorRun, MirrorSpec
+from workers.tasks import mirror_dispatch
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def staff() -> APIClient:
+    user = get_user_model().objects.create_user("ops", password="x", is_staff=True, is_superuser=True)
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_specs_are_created_validated_and_run_through_the_api(staff, upstream):
+    body = {"name": "cards", "upstream": upstream.url + "/", "repo_ids": sorted(upstream.state.repos)[:5],
+            "files": "small", "interval_minutes": 30}  # fmt: skip
+    created = staff.post("/api/v1/mirror/specs", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["upstream"] == upstream.url
+
+    bad = staff.post("/api/v1/mirror/specs", {**body, "name": "bad", "repo_ids": ["gpt2"]}, format="json")
+    assert bad.status_code == 400 and "repo_ids" in bad.json()["error"]["detail"]
+    assert APIClient().post("/api/v1/mirror/specs", {**body, "name": "anon"}, format="json").status_code in (
+        401,
+        403,
+    )
+
+    changed = staff.patch("/api/v1/mirror/specs/cards", {"max_concurrency": 2}, format="json")
+    assert changed.status_code == 200 and changed.json()["max_concurrency"] == 2
+
+    started = staff.post("/api/v1/mirror/specs/cards/run")  # eager in tests: runs to completion at once
+    assert started.status_code == 202
+    run = staff.get(f"/api/v1/mirror/runs/{started.json()['id']}").json()
+    assert (run["status"], run["listed"], run["changed"], run["failed"], run["spec"]) == (
+        "done",
+        5,
+        5,
+        0,
+        "cards",
+    )
+    assert run["fetched"] >= 5 and run["bytes"] > 0
+    listing = staff.get("/api/v1/mirror/runs?spec=cards").json()
+    assert [r["id"] for r in listing["results"]] == [run["id"]]
+    assert staff.get("/api/v1/mirror/specs/cards").json()["last_run"]["id"] == run["id"]
+    assert MirroredRepo.objects.filter(spec__name="cards").count() == 5
+
+
+def test_run_now_refuses_while_a_run_is_active(staff):
+    spec = MirrorSpec.objects.create(name="busy", upstream="http://127.0.0.1:9")
+    MirrorRun.objects.create(spec=spec, upstream=spec.upstream, status=MirrorRun.Status.RUNNING)
+    assert staff.post("/api/v1/mirror/specs/busy/run").status_code == 409
+
+
+def test_dispatcher_starts_due_specs_only(upstream, settings):
+    due = MirrorSpec.objects.create(
+        name="due", upstream=upstream.url, repo_ids=[upstream.state.order[0]], files="none"
+    )
+    MirrorSpec.objects.create(
+        name="recent", upstream=upstream.url, repo_ids=[upstream.state.order[1]], last_run_at=timezone.now()
+    )
+    MirrorSpec.objects.create(
+        name="off", upstream=upstream.url, repo_ids=[upstream.state.order[2]], enabled=False
+    )
+    assert mirror_dispatch() == {"started": 1, "rescued": 0}
+    assert list(MirrorRun.objects.values_list("spec__name", "status")) == [("due", "done")]
+    due.refresh_from_db()
+    assert due.last_run_at is not None
+    assert mirror_dispatch() == {"started": 0, "rescued": 0}  # not due again before its interval
+
+
+def test_dispatcher_rescues_a_run_whose_worker_died(upstream, settings):
+    settings.MIRROR_STALE_AFTER = 60
+    spec = MirrorSpec.objects.create(name="orphan", upstream=upstream.url, repo_ids=upstream.state.order[:3],
+                                     files="none", last_run_at=timezone.now())  # fmt: skip
+    run = MirrorRun.objects.create(
+        spec=spec, upstream=spec.upstream, status=MirrorRun.Status.RUNNING, worker="gone:1",
+        heartbeat_at=timezone.now() - timedelta(minutes=5),
+    )  # fmt: skip
+    fresh = MirrorRun.objects.create(
+        spec=spec, upstream=spec.upstream, status=MirrorRun.Status.RUNNING, worker="alive:2",
+        heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    assert mirror_dispatch() == {"started": 0, "rescued": 1}
+    run.refresh_from_db()
+    fresh.refresh_from_db()
+    assert run.status == "done" and run.changed == 3
+    assert fresh.status == "running" and fresh.worker == "alive:2"  # a live lease is never taken over
+
+
+def test_admin_lists_and_starts_specs(upstream, client):
+    user = get_user_model().objects.create_superuser("admin", password="x")
+    client.force_login(user)
+    spec = MirrorSpec.objects.create(name="adm", upstream=upstream.url, repo_ids=[upstream.state.order[0]])
+    assert client.get("/admin/workers/mirrorspec/").status_code == 200
+    assert client.get(f"/admin/workers/mirrorspec/{spec.pk}/change/").status_code == 200
+    answer = client.post(
+        "/admin/workers/mirrorspec/", {"action": "run_now", "_selected_action": [spec.pk]}, follow=True
+    )
+    assert answer.status_code == 200
+    assert MirrorRun.objects.get(spec=spec).status == "done"
+    assert client.get("/admin/workers/mirrorrun/").status_code == 200
+    assert client.get("/admin/workers/mirroredrepo/").status_code == 200

@@ -1,0 +1,436 @@
+"""The run loop: page through the selection, sync what changed, checkpoint, resume.
+
+A run holds a lease (``worker`` + ``heartbeat_at``): a second delivery of the same task
+(``acks_late`` redelivers after a worker dies, and Redis redelivers long tasks after its
+visibility timeout) waits while the holder is alive, and takes over once the heartbeat
+is stale. Progress is checkpointed per page: the cursor (queue of sources, the next page
+URL, how many items were emitted) and the counters as they stood at the start of the
+page, saved together. A resumed run restarts the interrupted page from those counters;
+repositories it had already synced are recognised by ``MirroredRepo.last_changed_run``
+and counted from their stored cost, not fetched again, so the totals come out exact.
+
+Network work runs on a thread pool of ``max_concurrency`` (the per-upstream throttle
+caps it again across runs of this process); database writes stay on this thread, one
+transaction per repository, which keeps SQLite happy and PostgreSQL simple.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+from django.db.models import Q
+from django.utils import timezone
+from huggingface_hub import ModelInfo
+from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+from workers.mirror.bulk import import_new
+from workers.mirror.files import CopyOptions
+from workers.mirror.politeness import RetryPolicy
+from workers.mirror.selection import (
+    SelectionOptions,
+    descendant_source,
+    first_page_params,
+    sources_for,
+)
+from workers.mirror.sync import Fetched, Outcome, apply, fetch, local_states, touch_unchanged, unchanged
+from workers.mirror.upstream import Upstream
+from workers.models import MirroredRepo, MirrorRun, MirrorSpec
+
+log = logging.getLogger(__name__)
+COUNTERS = ("listed", "changed", "fetched", "bytes", "failed")
+MAX_ERRORS = 500
+BULK_BATCH = 200
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def mirror_setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def claim(run_id: int, worker: str) -> MirrorRun | None:
+    """Take the run's lease: it is queued, or running with a heartbeat older than the stale limit."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=mirror_setting("MIRROR_STALE_AFTER", 120))
+    free = Q(status=MirrorRun.Status.QUEUED) | Q(
+        Q(status=MirrorRun.Status.RUNNING), Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)
+    )
+    taken = (
+        MirrorRun.objects.filter(pk=run_id)
+        .filter(free)
+        .update(status=MirrorRun.Status.RUNNING, heartbeat_at=now, worker=worker[:200])
+    )
+    return MirrorRun.objects.select_related("spec").get(pk=run_id) if taken else None
+
+
+def run_options(run: MirrorRun) -> dict[str, Any]:
+    """The run's selection and copy options: its spec's fields, or the CLI's ``options``."""
+    spec = run.spec
+    if spec is None:
+        return dict(run.options or {})
+    return {
+        "repo_ids": spec.repo_ids, "authors": spec.authors, "search": spec.search, "tags": spec.tags,
+        "descendants_of": spec.descendants_of, "top_n": spec.top_n, "limit": spec.limit, "files": spec.files,
+        "file_patterns": spec.file_patterns, "max_file_size": spec.max_file_size, "token_env": spec.token_env,
+        "max_concurrency": spec.max_concurrency,
+    }  # fmt: skip
+
+
+def copy_options(opts: dict[str, Any]) -> CopyOptions:
+    return CopyOptions(
+        files=opts.get("files") or "small",
+        patterns=tuple(opts.get("file_patterns") or ()),
+        max_file_size=opts.get("max_file_size"),
+        small_max=mirror_setting("MIRROR_SMALL_FILE_MAX", 5 * 1024 * 1024),
+    )
+
+
+class LeaseLost(Exception):
+    """This worker's lease on the run was taken over; everything it wrote is idempotent."""
+
+
+@dataclass
+class Batch:
+    items: list[ModelInfo]
+    need_info: bool
+
+
+class Runner:
+    """One execution of a run (a fresh start or a resumption), on the current thread."""
+
+    def __init__(self, run: MirrorRun, *, worker: str, progress: Callable[[MirrorRun], None] | None = None):
+        self.run = run
+        self.spec: MirrorSpec | None = run.spec
+        self.worker = worker
+        self.progress = progress
+        opts = run_options(run)
+        self.selection = SelectionOptions.from_mapping(opts)
+        self.copy = copy_options(opts)
+        self.options_key = self.copy.key()
+        token_env = opts.get("token_env") or ""
+        self.concurrency = max(
+            1, int(opts.get("max_concurrency") or mirror_setting("MIRROR_MAX_CONCURRENCY", 4))
+        )
+        self.upstream = Upstream(
+            run.upstream,
+            token=os.environ.get(token_env) if token_env else None,
+            max_concurrency=self.concurrency,
+            policy=RetryPolicy(
+                max_attempts=mirror_setting("MIRROR_MAX_ATTEMPTS", 6),
+                base_delay=mirror_setting("MIRROR_BACKOFF_BASE", 0.5),
+                max_delay=mirror_setting("MIRROR_BACKOFF_MAX", 30.0),
+                max_retry_after=mirror_setting("MIRROR_MAX_RETRY_AFTER", 300.0),
+            ),
+            timeout=mirror_setting("MIRROR_TIMEOUT", 30.0),
+        )
+        self.page_size = mirror_setting("MIRROR_PAGE_SIZE", 500)
+        self.heartbeat_every = mirror_setting("MIRROR_HEARTBEAT", 5.0)
+        self._last_flush = 0.0
+        self.db_lock = threading.Lock()  # the loop's writes vs the fetch threads' few reads (SQLite)
+
+    # -- cursor --------------------------------------------------------------------------
+    def load_cursor(self) -> dict[str, Any]:
+        if self.run.cursor:
+            cursor = json.loads(self.run.cursor)
+            base = cursor.get("base") or {}
+            for name in COUNTERS:  # resume from the counters as they were when the page began
+                setattr(self.run, name, int(base.get(name, 0)))
+            self.run.errors = list(self.run.errors or [])[: int(base.get("errors", 0))]
+            return cursor
+        depth = mirror_setting("MIRROR_DESCENDANT_DEPTH", 3)
+        return {
+            "queue": sources_for(self.selection, descendant_depth=depth), "i": 0, "next": None, "offset": 0,
+            "emitted": 0, "truncated": False, "seen_parents": [self.selection.descendants_of] if self.selection.descendants_of else [],
+        }  # fmt: skip
+
+    def checkpoint(self, cursor: dict[str, Any]) -> None:
+        cursor["base"] = {name: getattr(self.run, name) for name in COUNTERS}
+        cursor["base"]["errors"] = len(self.run.errors or [])
+        self.run.cursor = json.dumps(cursor)
+        self.flush(force=True, fields=["cursor"])
+
+    def flush(self, *, force: bool = False, fields: list[str] | None = None) -> None:
+        """Save live counters (and the heartbeat) at most every heartbeat interval unless forced."""
+        now = time.monotonic()
+        if not force and now - self._last_flush < self.heartbeat_every:
+            return
+        self._last_flush = now
+        self.run.heartbeat_at = timezone.now()
+        with self.db_lock:
+            held = MirrorRun.objects.filter(pk=self.run.pk, worker=self.worker).update(
+                heartbeat_at=self.run.heartbeat_at, errors=self.run.errors,
+                **{name: getattr(self.run, name) for name in COUNTERS},
+                **{f: getattr(self.run, f) for f in fields or []},
+            )  # fmt: skip
+        if not held:  # another worker took the run over (we looked dead): stop, it carries on
+            raise LeaseLost(f"run {self.run.pk} is now held by another worker")
+        self.report()
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.run)
+
+    # -- batches -------------------------------------------------------------------------
+    def next_batch(self, cursor: dict[str, Any]) -> tuple[Batch | None, dict[str, Any]]:
+        """The next page of the current source and the cursor after it (not yet saved)."""
+        queue = cursor["queue"]
+        limit = self.selection.limit
+        while cursor["i"] < len(queue):
+            if limit is not None and cursor["emitted"] >= limit:
+                cursor["truncated"] = True
+                return None, cursor
+            source = queue[cursor["i"]]
+            room = None if limit is None else limit - cursor["emitted"]
+            if source["kind"] == "ids":
+                ids = source["ids"][cursor["offset"] : cursor["offset"] + self.page_size]
+                if not ids:
+                    cursor = {**cursor, "i": cursor["i"] + 1, "offset": 0, "next": None}
+                    continue
+                ids = ids if room is None else ids[:room]
+                after = {
+                    **cursor,
+                    "offset": cursor["offset"] + len(ids),
+                    "emitted": cursor["emitted"] + len(ids),
+                }
+                return Batch([ModelInfo(id=i, siblings=None) for i in ids], need_info=True), after
+            max_items = source.get("max")
+            if max_items is not None and cursor["offset"] >= max_items:
+                cursor = {**cursor, "i": cursor["i"] + 1, "offset": 0, "next": None}
+                continue
+            if cursor["next"]:
+                page = self.upstream.list_page(cursor["next"])
+            elif cursor["offset"] == 0:
+                size = self.page_size if max_items is None else min(self.page_size, max_items)
+                page = self.upstream.list_page(self.upstream.list_url(), first_page_params(source, size))
+            else:  # the source's last page is done
+                cursor = {**cursor, "i": cursor["i"] + 1, "offset": 0, "next": None}
+                continue
+            items = page.items
+            if max_items is not None:
+                items = items[: max(0, max_items - cursor["offset"])]
+            if room is not None:
+                items = items[:room]
+            after = {
+                **cursor,
+                "offset": cursor["offset"] + len(items),
+                "emitted": cursor["emitted"] + len(items),
+            }
+            if page.next_url and (max_items is None or after["offset"] < max_items):
+                after["next"] = page.next_url
+            else:
+                after = {**after, "i": cursor["i"] + 1, "offset": 0, "next": None}
+            if source.get("descend"):
+                after = self._enqueue_children(after, items, source)
+            return Batch(items, need_info=False), after
+        return None, cursor
+
+    def _enqueue_children(
+        self, cursor: dict[str, Any], items: list[ModelInfo], source: dict
+    ) -> dict[str, Any]:
+        seen = set(cursor.get("seen_parents") or [])
+        queue = list(cursor["queue"])
+        for item in items:
+            if item.id not in seen:
+                seen.add(item.id)
+                queue.append(descendant_source(item.id, self.selection.tags, depth=source["descend"]))
+        return {**cursor, "queue": queue, "seen_parents": sorted(seen)}
+
+    # -- processing ----------------------------------------------------------------------
+    def record(self, got: Fetched, outcome: str) -> None:
+        if outcome == Outcome.OK:
+            self.run.changed += 1
+            self.run.fetched += got.fetched
+            self.run.bytes += got.bytes
+            return
+        if outcome == Outcome.FAILED:
+            self.run.failed += 1
+        if len(self.run.errors) < MAX_ERRORS:
+            self.run.errors.append({"repo": got.repo_id, "kind": outcome, "error": got.error})
+
+    def process(self, batch: Batch, pool: ThreadPoolExecutor) -> None:
+        items = batch.items
+        self.run.listed += len(items)
+        by_id = {i.id: i for i in items}
+        with self.db_lock:
+            states = local_states(self.run.upstream, list(by_id))
+        todo: list[ModelInfo] = []
+        same = []
+        for item in items:
+            state = states.get(item.id)
+            if not batch.need_info and unchanged(state, item, self.options_key):
+                if state.last_changed_run_id == self.run.pk:  # synced by this run before an interruption
+                    self.run.changed += 1
+                    self.run.fetched += state.last_fetched
+                    self.run.bytes += state.last_bytes
+                same.append(state)
+            else:
+                todo.append(item)
+        with self.db_lock:
+            touch_unchanged(same, by_id, self.run)
+        fresh: list[Fetched] = []  # new here: written in bulk (see bulk.py)
+        pending: set[Future] = {pool.submit(self._fetch, item, batch.need_info) for item in todo}
+        while pending:
+            done, pending = wait(pending, timeout=self.heartbeat_every, return_when=FIRST_COMPLETED)
+            for future in done:
+                got: Fetched = future.result()
+                if batch.need_info and got.outcome == Outcome.OK:
+                    with self.db_lock:
+                        current = self._already_current(got)
+                    if current:
+                        continue
+                if got.outcome == Outcome.OK and got.repo_id not in states:
+                    fresh.append(got)
+                    continue
+                self._apply_one(got)
+            if len(fresh) >= BULK_BATCH or (not pending and fresh):
+                self._apply_bulk(fresh)
+                fresh = []
+            self.flush()
+
+    def _apply_one(self, got: Fetched) -> None:
+        with self.db_lock:
+            outcome = apply(
+                got, run=self.run, spec=self.spec, upstream=self.run.upstream, options_key=self.options_key
+            )
+        self.record(got, outcome)
+        self.report()
+
+    def _apply_bulk(self, batch: list[Fetched]) -> None:
+        try:
+            with self.db_lock:
+                imported, rest = import_new(
+                    batch,
+                    run=self.run,
+                    spec=self.spec,
+                    upstream=self.run.upstream,
+                    options_key=self.options_key,
+                )
+        except (
+            DatabaseError
+        ) as exc:  # one bad row sinks the batch: redo it one by one, so only that one fails
+            log.warning("bulk import of %d repos failed (%s); writing them one by one", len(batch), exc)
+            imported, rest = [], batch
+        for got in imported:
+            self.record(got, Outcome.OK)
+        self.report()
+        for got in rest:
+            self._apply_one(got)
+
+    def _already_current(self, got: Fetched) -> bool:
+        """Explicit ids need a ``model_info`` to learn the sha; an unchanged one stops there."""
+        state = local_states(self.run.upstream, [got.repo_id]).get(got.repo_id)
+        if got.info is None or not unchanged(state, got.info, self.options_key):
+            return False
+        if state.last_changed_run_id == self.run.pk:
+            self.run.changed += 1
+            self.run.fetched += state.last_fetched
+            self.run.bytes += state.last_bytes
+        touch_unchanged([state], {got.repo_id: got.info}, self.run)
+        return True
+
+    def _fetch(self, item: ModelInfo, need_info: bool) -> Fetched:
+        try:
+            if need_info:  # learn the sha first: an unchanged explicit repo costs one request
+                info = self.upstream.model_info(item.id, files_metadata=self.copy.files != "none")
+                with self.db_lock:
+                    state = local_states(self.run.upstream, [item.id]).get(item.id)
+                    current = state is not None and unchanged(state, info, self.options_key)
+                if current:
+                    return Fetched(item.id, Outcome.OK, info=info, sha=(info.sha or "").lower())
+                return fetch(self.upstream, info, self.copy, need_info=False, db_lock=self.db_lock)
+            return fetch(self.upstream, item, self.copy, need_info=False, db_lock=self.db_lock)
+        except GatedRepoError as exc:
+            return Fetched(
+                item.id, Outcome.NEEDS_ACCESS, info=item, error=f"{type(exc).__name__}: {exc}"[:500]
+            )
+        except RepositoryNotFoundError as exc:
+            return Fetched(item.id, Outcome.GONE, error=f"{type(exc).__name__}: {exc}"[:500])
+        except Exception as exc:
+            return Fetched(item.id, Outcome.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+        finally:
+            connections.close_all()  # this thread's connection; the loop's thread keeps its own
+
+    def sweep_gone(self) -> None:
+        """After a complete listing, check the spec's repos that were not listed this time."""
+        if self.spec is None:
+            return
+        missing = MirroredRepo.objects.filter(
+            spec=self.spec, upstream=self.run.upstream, gone_at__isnull=True
+        ).filter(Q(last_seen_run__isnull=True) | ~Q(last_seen_run=self.run))
+        for state in missing.iterator():
+            try:
+                self.upstream.model_info(state.upstream_id)
+                continue  # still there, only no longer selected: left as it is
+            except GatedRepoError as exc:
+                got = Fetched(state.upstream_id, Outcome.NEEDS_ACCESS, error=str(exc)[:500])
+            except RepositoryNotFoundError as exc:
+                got = Fetched(state.upstream_id, Outcome.GONE, error=str(exc).splitlines()[0][:500])
+            except Exception as exc:
+                log.warning("sweep of %s failed: %s", state.upstream_id, exc)
+                continue
+            self.record(
+                got, apply(got, run=self.run, spec=self.spec, upstream=self.run.upstream, options_key="")
+            )
+
+    def go(self) -> MirrorRun:
+        cursor = self.load_cursor()
+        self.flush(force=True)
+        with (
+            ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mirror") as pool,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-list") as lister,
+        ):
+            batch, after = self.next_batch(cursor)
+            while batch is not None:
+                # list the next page while this one is synced: the listing is pure network work
+                upcoming = lister.submit(self.next_batch, copy.deepcopy(after))
+                self.process(batch, pool)
+                cursor = after
+                self.checkpoint(cursor)
+                batch, after = upcoming.result()
+            cursor = after
+        if not cursor.get("truncated") and not self.selection.top_n:
+            self.sweep_gone()
+        self.run.status = MirrorRun.Status.DONE
+        self.run.finished_at = timezone.now()
+        self.checkpoint(cursor)
+        MirrorRun.objects.filter(pk=self.run.pk).update(
+            status=self.run.status, finished_at=self.run.finished_at
+        )
+        return self.run
+
+
+def execute(run_id: int, *, worker: str | None = None, progress: Callable[[MirrorRun], None] | None = None):
+    """Run (or resume) ``run_id`` here; None when another live worker holds it."""
+    me = worker or worker_id()
+    run = claim(run_id, me)
+    if run is None:
+        return None
+    try:
+        return Runner(run, worker=me, progress=progress).go()
+    except LeaseLost:
+        log.warning("mirror run %s was taken over by another worker", run_id)
+        return MirrorRun.objects.get(pk=run_id)
+    except Exception as exc:
+        log.exception("mirror run %s failed", run_id)
+        MirrorRun.objects.filter(pk=run_id).update(
+            status=MirrorRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        run.refresh_from_db()
+        return run
