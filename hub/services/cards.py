@@ -8,6 +8,7 @@ derived ones clients filter on (``license:<key>``, ``base_model:<id>``,
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,9 +23,20 @@ def card_data(readme: bytes | str | None) -> dict[str, Any]:
         return {}
     meta = parse_front_matter(readme).metadata
     try:
-        return json.loads(json.dumps(meta, default=str))
+        return json.loads(json.dumps(_finite(meta), default=str, allow_nan=False))
     except (TypeError, ValueError):
         return {}
+
+
+def _finite(value: Any) -> Any:
+    """YAML's ``.nan``/``.inf`` as strings: JSON (and the database's JSON columns) have no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def string_list(value: Any) -> list[str]:

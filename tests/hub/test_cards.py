@@ -1,0 +1,22 @@
+"""Card metadata stored on repositories is JSON-safe whatever the YAML holds."""
+
+from __future__ import annotations
+
+import json
+
+from hub.services.cards import card_data
+
+
+def test_non_finite_numbers_become_strings():
+    meta = card_data(
+        "---\nlicense: mit\nmodel-index:\n- results:\n  - metrics:\n    - value: .nan\n    - value: -.inf\n---\n"
+    )
+    values = [m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]]
+    assert values == ["nan", "-inf"]
+    assert meta["license"] == "mit"
+    json.dumps(meta, allow_nan=False)  # what the database's JSON columns accept
+
+
+def test_dates_and_absent_cards():
+    assert card_data("---\ndate: 2024-05-30\n---\n") == {"date": "2024-05-30"}
+    assert card_data(None) == {}
