@@ -6,57 +6,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='MirrorSpec',
+            name="MirrorSpec",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=100, unique=True)),
-                ('upstream', models.URLField(default='https://huggingface.co', max_length=300)),
-                ('token_env', models.CharField(blank=True, help_text='environment variable holding the token', max_length=100)),
-                ('repo_ids', models.JSONField(blank=True, default=list, help_text='explicit repo ids')),
-                ('authors', models.JSONField(blank=True, default=list, help_text='authors or organisations')),
-                ('search', models.CharField(blank=True, max_length=200)),
-                ('tags', models.JSONField(blank=True, default=list, help_text='filter tags, e.g. license:mit')),
-                ('descendants_of', models.CharField(blank=True, help_text='base_model: descendants of', max_length=200)),
-                ('top_n', models.PositiveIntegerField(blank=True, help_text='top N by downloads', null=True)),
-                ('limit', models.PositiveIntegerField(blank=True, help_text='at most this many repos per run', null=True)),
-                ('files', models.CharField(choices=[('none', 'Metadata and card only'), ('small', 'Also small files (configs, licences)'), ('all', 'Also weights (within the limits)')], default='small', max_length=8)),
-                ('file_patterns', models.JSONField(blank=True, default=list, help_text='glob patterns of files to copy')),
-                ('max_file_size', models.BigIntegerField(blank=True, help_text='bytes; larger files are skipped', null=True)),
-                ('interval_minutes', models.PositiveIntegerField(default=1440)),
-                ('max_concurrency', models.PositiveSmallIntegerField(default=4)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=100, unique=True)),
+                ("upstream", models.URLField(default="https://huggingface.co", max_length=300)),
+                (
+                    "token_env",
+                    models.CharField(
+                        blank=True, help_text="environment variable holding the token", max_length=100
+                    ),
+                ),
+                ("repo_ids", models.JSONField(blank=True, default=list, help_text="explicit repo ids")),
+                ("authors", models.JSONField(blank=True, default=list, help_text="authors or organisations")),
+                ("search", models.CharField(blank=True, max_length=200)),
+                (
+                    "tags",
+                    models.JSONField(blank=True, default=list, help_text="filter tags, e.g. license:mit"),
+                ),
+                (
+                    "descendants_of",
+                    models.CharField(blank=True, help_text="base_model: descendants of", max_length=200),
+                ),
+                ("top_n", models.PositiveIntegerField(blank=True, help_text="top N by downloads", null=True)),
+                (
+                    "limit",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="at most this many repos per run", null=True
+                    ),
+                ),
+                (
+                    "files",
+                    models.CharField(
+                        choices=[
+                            ("none", "Metadata and card only"),
+                            ("small", "Also small files (configs, licences)"),
+                            ("all", "Also weights (within the limits)"),
+                        ],
+                        default="small",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "file_patterns",
+                    models.JSONField(blank=True, default=list, help_text="glob patterns of files to copy"),
+                ),
+                (
+                    "max_file_size",
+                    models.BigIntegerField(
+                        blank=True, help_text="bytes; larger files are skipped", null=True
+                    ),
+                ),
+                ("interval_minutes", models.PositiveIntegerField(default=1440)),
+                ("max_concurrency", models.PositiveSmallIntegerField(default=4)),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='MirrorRun',
+            name="MirrorRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('upstream', models.URLField(max_length=300)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=8)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('listed', models.PositiveIntegerField(default=0)),
-                ('changed', models.PositiveIntegerField(default=0)),
-                ('fetched', models.PositiveIntegerField(default=0)),
-                ('bytes', models.BigIntegerField(default=0)),
-                ('failed', models.PositiveIntegerField(default=0)),
-                ('cursor', models.TextField(blank=True, help_text='where a resumed run continues')),
-                ('errors', models.JSONField(blank=True, default=list, help_text='per-repo failures: {repo, error}')),
-                ('error', models.TextField(blank=True)),
-                ('spec', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='workers.mirrorspec')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("upstream", models.URLField(max_length=300)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=8,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("listed", models.PositiveIntegerField(default=0)),
+                ("changed", models.PositiveIntegerField(default=0)),
+                ("fetched", models.PositiveIntegerField(default=0)),
+                ("bytes", models.BigIntegerField(default=0)),
+                ("failed", models.PositiveIntegerField(default=0)),
+                ("cursor", models.TextField(blank=True, help_text="where a resumed run continues")),
+                (
+                    "errors",
+                    models.JSONField(blank=True, default=list, help_text="per-repo failures: {repo, error}"),
+                ),
+                ("error", models.TextField(blank=True)),
+                (
+                    "spec",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="workers.mirrorspec",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['-started_at'], name='mirror_run_recent_idx')],
+                "indexes": [models.Index(fields=["-started_at"], name="mirror_run_recent_idx")],
             },
         ),
     ]
