@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Q
+from django.db.models.functions import Upper
 
 from hub.models import Commit, FileScan, Ref, Repository, RevisionAnalysis
 from hub.services.access import visible_repositories
@@ -89,20 +89,27 @@ def _find_repository(user, model_id: str) -> Repository | None:
 
 
 def _find_repositories(user, model_ids: Iterable[str]) -> dict[str, Repository]:
-    """Visible model repositories by lower-cased id, in one query."""
-    wanted = Q()
-    for model_id in {m.lower() for m in model_ids}:
-        owner, _, name = model_id.partition("/")
+    """Visible model repositories by lower-cased id, in one indexed query.
+
+    ``UPPER(name) IN (...)`` is served by the ``hub_repo_name_upper_idx`` index; an OR of
+    (owner, name) pairs across the namespace join is not, and scanned every repository.
+    Owners are matched on the few candidate rows. Hub names are ASCII, so Python's and
+    the database's upper-casing agree.
+    """
+    pairs = set()
+    for model_id in model_ids:
+        owner, _, name = model_id.lower().partition("/")
         if owner and name:
-            wanted |= Q(namespace__name__iexact=owner, name__iexact=name)
-    if not wanted:
+            pairs.add((owner, name))
+    if not pairs:
         return {}
-    repos = (
+    candidates = (
         visible_repositories(user, Repository.Type.MODEL)
-        .filter(wanted)
+        .alias(upper_name=Upper("name"))
+        .filter(upper_name__in=sorted({name.upper() for _, name in pairs}))
         .select_related("head", "latest_analysis__commit")
     )
-    return {r.repo_id.lower(): r for r in repos}
+    return {r.repo_id.lower(): r for r in candidates if (r.namespace.name.lower(), r.name.lower()) in pairs}
 
 
 def _find_commit(repo: Repository, revision: str | None) -> Commit | None:
