@@ -50,7 +50,10 @@ def test_production_requires_secret_key(tmp_path):
 
 
 def run_manage(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
+    # DJANGO_ALLOW_ASYNC_UNSAFE may be left in this process by the browser tests' Playwright set-up;
+    # a production check must see a production environment.
+    dropped = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    full_env = {k: v for k, v in os.environ.items() if k not in dropped}
     full_env.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
