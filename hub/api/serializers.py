@@ -23,6 +23,10 @@ class RepositorySerializer(serializers.ModelSerializer):
     sha = serializers.SerializerMethodField()
     tags = serializers.SerializerMethodField()
     analysis = AnalysisSummarySerializer(source="latest_analysis", read_only=True, allow_null=True)
+    # A plain string: "" for repositories that are not mirrors (a URLField would document format: uri).
+    mirrored_from = serializers.CharField(
+        read_only=True, help_text="upstream endpoint + repo id; empty if native"
+    )
 
     class Meta:
         model = Repository

@@ -204,13 +204,22 @@ def _repo_folders(root: Path):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
 
 
+def _id_part(part: str) -> bool:
+    """A usable half of an ``owner/name`` id: not empty, not a path step (``.``, ``..``).
+
+    Ids go into URLs (registry look-ups) and report names; ``owner__..`` must not become
+    ``owner/..``.
+    """
+    return bool(part.strip()) and part.strip(".") != ""
+
+
 def _repo_id(folder: Path, root: Path | None) -> str:
     name = folder.name
     owner, sep, rest = name.partition("__")
-    if sep and owner and rest:
+    if sep and _id_part(owner) and _id_part(rest):
         return f"{owner}/{rest}"
     if root is not None and folder != root:
         rel = folder.relative_to(root).parts
-        if len(rel) >= 2:
+        if len(rel) >= 2 and _id_part(rel[-2]) and _id_part(rel[-1]):
             return f"{rel[-2]}/{rel[-1]}"
     return name
