@@ -11,8 +11,14 @@ from typing import BinaryIO
 
 from hub.blobstore import BlobNotFound, get_blob_store
 from hub.models import Commit, RepoFile
-from licenses.engine.frontmatter import decode_text
-from licenses.engine.snapshot import CONFIG_FILES, MAX_README_BYTES, MAX_TEXT_BYTES, README, is_terms_file
+from licenses.engine.snapshot import (
+    CONFIG_FILES,
+    MAX_README_BYTES,
+    MAX_TEXT_BYTES,
+    README,
+    decode_capped,
+    is_terms_file,
+)
 from licenses.engine.types import RepoSnapshot
 
 
@@ -41,13 +47,7 @@ def snapshot_for_commit(commit: Commit) -> RepoSnapshot:
         except BlobNotFound:
             problems.setdefault(path, []).append("content missing from the blob store")
             continue
-        notes: list[str] = []
-        if len(data) > cap:
-            data = data[:cap]
-            notes.append(f"only the first {cap:,} bytes of {row.size:,} were read")
-        text, decode_notes = decode_text(data)
-        notes.extend(decode_notes)
-        texts[path] = text.removeprefix("\ufeff")
+        texts[path], notes = decode_capped(data, cap, row.size)
         if notes:
             problems[path] = notes
 

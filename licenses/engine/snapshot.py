@@ -71,6 +71,21 @@ def _wanted(name: str) -> int:
     return 0
 
 
+def decode_capped(data: bytes, cap: int, size: int) -> tuple[str, list[str]]:
+    """The text of at most ``cap`` bytes of a ``size``-byte file, with notes on what was lost.
+
+    Shared by every snapshot builder (folders here, the hub's blob store) so a file reads
+    the same wherever the repository lives.
+    """
+    notes: list[str] = []
+    if len(data) > cap:
+        data = data[:cap]
+        notes.append(f"only the first {cap:,} bytes of {size:,} were read")
+    text, decode_notes = decode_text(data)
+    notes.extend(decode_notes)
+    return text.removeprefix("\ufeff"), notes
+
+
 def snapshot_from_dir(path: Path, repo_id: str) -> RepoSnapshot:
     """Snapshot the repository folder ``path`` (skipping ``.git``; never leaving ``path``).
 
@@ -95,13 +110,7 @@ def snapshot_from_dir(path: Path, repo_id: str) -> RepoSnapshot:
         except OSError as exc:
             problems.setdefault(rel, []).append(f"unreadable: {exc.strerror or exc}")
             continue
-        notes: list[str] = []
-        if len(data) > cap:
-            data = data[:cap]
-            notes.append(f"only the first {cap:,} bytes of {size:,} were read")
-        text, decode_notes = decode_text(data)
-        notes.extend(decode_notes)
-        texts[rel] = text.removeprefix("\ufeff")
+        texts[rel], notes = decode_capped(data, cap, size)
         if notes:
             problems[rel] = notes
 
