@@ -93,6 +93,24 @@ CHECK_EXAMPLE = {
 }
 
 
+def _user(request):
+    """The signed-in user, or None for anonymous callers (the services' convention)."""
+    return request.user if request.user.is_authenticated else None
+
+
+def _check_request(request) -> tuple[list, object, str]:
+    """Models and policy of a compliance-check body, or the API's 400 saying what is wrong."""
+    body = request.data if isinstance(request.data, dict) else {}
+    try:
+        specs = parse_model_specs(body.get("models"))
+        policy, label = resolve_policy(body.get("policy"))
+    except ComplianceRequestError as exc:
+        raise ApiError(exc.code, str(exc), status.HTTP_400_BAD_REQUEST) from exc
+    except PolicyError as exc:
+        raise ApiError("invalid-policy", str(exc), status.HTTP_400_BAD_REQUEST) from exc
+    return specs, policy, label
+
+
 class ComplianceCheckView(LicensesAPIView):
     """Judge models against a policy: a verdict per model, with reasons, obligations and lineage."""
 
@@ -103,16 +121,8 @@ class ComplianceCheckView(LicensesAPIView):
         summary="Check models against a policy",
     )
     def post(self, request):
-        body = request.data if isinstance(request.data, dict) else {}
-        try:
-            specs = parse_model_specs(body.get("models"))
-            policy, policy_label = resolve_policy(body.get("policy"))
-        except ComplianceRequestError as exc:
-            raise ApiError(exc.code, str(exc), status.HTTP_400_BAD_REQUEST) from exc
-        except PolicyError as exc:
-            raise ApiError("invalid-policy", str(exc), status.HTTP_400_BAD_REQUEST) from exc
-        user = request.user if request.user.is_authenticated else None
-        return Response({"policy": policy_label, "results": check_models(specs, policy, user)})
+        specs, policy, policy_label = _check_request(request)
+        return Response({"policy": policy_label, "results": check_models(specs, policy, _user(request))})
 
 
 BOM_FORMAT = OpenApiParameter(
@@ -140,17 +150,9 @@ class ComplianceBomView(LicensesAPIView):
         request=s.ComplianceCheckRequest, parameters=[BOM_FORMAT], responses={200: OpenApiTypes.OBJECT}
     )
     def post(self, request):
-        body = request.data if isinstance(request.data, dict) else {}
-        try:
-            specs = parse_model_specs(body.get("models"))
-            policy, _ = resolve_policy(body.get("policy"))
-        except ComplianceRequestError as exc:
-            raise ApiError(exc.code, str(exc), 400) from exc
-        except PolicyError as exc:
-            raise ApiError("invalid-policy", str(exc), 400) from exc
-        user = request.user if request.user.is_authenticated else None
-        results = check_models(specs, policy, user)
-        return _bom_response(request, bom_reports(results, user))
+        specs, policy, _ = _check_request(request)
+        user = _user(request)
+        return _bom_response(request, bom_reports(check_models(specs, policy, user), user))
 
 
 class ModelBomView(LicensesAPIView):
@@ -161,7 +163,7 @@ class ModelBomView(LicensesAPIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request, owner: str, name: str):
-        user = request.user if request.user.is_authenticated else None
+        user = _user(request)
         reports = bom_reports(
             [{"model": f"{owner}/{name}", "revision": request.query_params.get("revision")}], user
         )
@@ -261,7 +263,7 @@ VIOLATION_FILTERS = [
 
 
 def visible_violations(request):
-    user = request.user if request.user.is_authenticated else None
+    user = _user(request)
     repos = visible_repositories(user)
     return Violation.objects.filter(repository__in=repos).select_related(
         "repository__namespace", "status_changed_by"
@@ -334,7 +336,7 @@ class ViolationTriageView(LicensesAPIView):
 
 
 def _graph_response(nodes, request) -> Response:
-    user = request.user if request.user.is_authenticated else None
+    user = _user(request)
     repos = repositories_for(nodes)
     visible = set(
         visible_repositories(user).filter(pk__in=[r.pk for r in repos.values()]).values_list("pk", flat=True)
@@ -357,7 +359,7 @@ class LineageView(LicensesAPIView):
 
     @extend_schema(responses={200: s.GraphNodeSerializer(many=True)})
     def get(self, request, owner: str, name: str):
-        user = request.user if request.user.is_authenticated else None
+        user = _user(request)
         repo = visible_repositories(user).filter(namespace__name__iexact=owner, name__iexact=name).first()
         if repo is None:
             raise ApiError("not-found", f"no model {owner}/{name}", 404)

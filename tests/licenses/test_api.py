@@ -249,18 +249,24 @@ def test_batch_checks_cost_a_fixed_number_of_queries(models, django_assert_num_q
     from django.test.utils import CaptureQueriesContext
 
     from licenses.engine.policy import load_policy
-    from licenses.services.compliance import check_models, parse_model_specs
+    from licenses.services.compliance import bom_reports, check_models, parse_model_specs
 
     policy = load_policy(SAAS)
     for i in range(40):
         analysed_model(f"bulk/m{i}", "mit", "osi-permissive", "yes")
-    counts = []
+    counts, bom_counts = [], []
     for ids in (["bulk/m0"], [f"bulk/m{i}" for i in range(40)] + ["acme/nc-model", "nobody/x"]):
         with CaptureQueriesContext(connection) as ctx:
             results = check_models(parse_model_specs(ids), policy, None)
         assert len(results) == len(ids)
         counts.append(len(ctx.captured_queries))
+        with CaptureQueriesContext(connection) as ctx:
+            reports = bom_reports(results, None)
+        assert len(reports) == len([i for i in ids if not i.startswith("nobody/")])  # unknown ones left out
+        assert all(r["revision"] and r["verdict"] for r in reports)
+        bom_counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1], counts
+    assert bom_counts[0] == bom_counts[1], bom_counts
 
 
 def test_pinned_revision_is_judged_as_it_was(api, models):
