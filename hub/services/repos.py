@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.db.models.functions import Upper
 
 from hub.auth import Caller
 from hub.models import Namespace, Repository, namespace_for_user
@@ -86,3 +89,26 @@ def create_repository(
     except IntegrityError as exc:  # a concurrent create of the same name
         raise Conflict(f"{namespace.name}/{name} already exists") from exc
     return repo, True
+
+
+def find_by_ids(queryset: QuerySet[Repository], repo_ids: Iterable[str]) -> dict[str, Repository]:
+    """Repositories of ``queryset`` named by ``owner/name`` ids (any case), keyed by lower-cased id.
+
+    One indexed query for any number of ids: ``UPPER(name) IN (...)`` is served by
+    ``hub_repo_name_upper_idx``, whereas an OR of (owner, name) pairs across the namespace join
+    (or a query per id) scans. Owners are matched on the few candidate rows; Hub names are
+    ASCII, so Python's and the database's upper-casing agree.
+    """
+    pairs = set()
+    for repo_id in repo_ids:
+        owner, _, name = repo_id.lower().partition("/")
+        if owner and name:
+            pairs.add((owner, name))
+    if not pairs:
+        return {}
+    candidates = (
+        queryset.alias(upper_name=Upper("name"))
+        .filter(upper_name__in=sorted({name.upper() for _, name in pairs}))
+        .select_related("namespace")
+    )
+    return {r.repo_id.lower(): r for r in candidates if (r.namespace.name.lower(), r.name.lower()) in pairs}

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models.functions import Upper
-
 from hub.models import Commit, FileScan, Ref, Repository, RevisionAnalysis
 from hub.services.access import visible_repositories
+from hub.services.repos import find_by_ids
 from licenses.engine.analyze import analyze_snapshot
 from licenses.engine.policy import Policy, evaluate_model, load_policy, unknown_model_decision
 from licenses.engine.types import RepoSnapshot
@@ -85,27 +84,11 @@ def resolve_policy(raw: Any) -> tuple[Policy, str]:
 
 
 def _find_repositories(user, model_ids: Iterable[str]) -> dict[str, Repository]:
-    """Visible model repositories by lower-cased id, in one indexed query.
-
-    ``UPPER(name) IN (...)`` is served by the ``hub_repo_name_upper_idx`` index; an OR of
-    (owner, name) pairs across the namespace join is not, and scanned every repository.
-    Owners are matched on the few candidate rows. Hub names are ASCII, so Python's and
-    the database's upper-casing agree.
-    """
-    pairs = set()
-    for model_id in model_ids:
-        owner, _, name = model_id.lower().partition("/")
-        if owner and name:
-            pairs.add((owner, name))
-    if not pairs:
-        return {}
-    candidates = (
-        visible_repositories(user, Repository.Type.MODEL)
-        .alias(upper_name=Upper("name"))
-        .filter(upper_name__in=sorted({name.upper() for _, name in pairs}))
-        .select_related("head", "latest_analysis__commit")
+    """Visible model repositories by lower-cased id, in one indexed query."""
+    visible = visible_repositories(user, Repository.Type.MODEL).select_related(
+        "head", "latest_analysis__commit"
     )
-    return {r.repo_id.lower(): r for r in candidates if (r.namespace.name.lower(), r.name.lower()) in pairs}
+    return find_by_ids(visible, model_ids)
 
 
 def _find_commit(repo: Repository, revision: str | None) -> Commit | None:

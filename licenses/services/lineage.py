@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from hub.models import Repository
+from hub.services.repos import find_by_ids
 from licenses.models import LineageEdge
 
 MAX_DEPTH = 64  # deeper chains than this are not real model trees
@@ -161,13 +162,6 @@ def repositories_for(nodes: Iterable[GraphNode]) -> dict[str, Repository]:
     for edge in edges:
         found[edge.child_ref] = edge.child
     missing = refs - set(found)
-    for ref in missing:
-        owner, _, name = ref.partition("/")
-        repo = (
-            Repository.objects.filter(namespace__name__iexact=owner, name__iexact=name)
-            .select_related("namespace")
-            .first()
-        )
-        if repo is not None:
-            found[ref] = repo
+    if missing:
+        found.update(find_by_ids(Repository.objects.all(), missing))
     return found
