@@ -90,6 +90,7 @@ class Repository(models.Model):
         OK = "ok", "Up to date"
         FAILED = "failed", "Failed"
         NEEDS_ACCESS = "needs-access", "Needs licence acceptance upstream"
+        GONE = "gone", "Gone upstream (kept here)"
 
     namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="repositories")
     name = models.CharField(max_length=NAME_MAX)

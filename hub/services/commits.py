@@ -11,7 +11,7 @@ the upload endpoints; an unreferenced blob is harmless.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -134,10 +134,13 @@ def create_commit(
     author=None,
     author_name: str = "",
     sha: str | None = None,
+    created_at: datetime | None = None,
 ) -> Commit:
     """Apply ``request`` on top of ``branch`` (created from nothing if missing) and return the commit.
 
     ``sha`` forces the commit id (mirrors keep upstream's); otherwise the git id is computed.
+    ``created_at`` keeps upstream's commit date for mirrored commits, so revision-aware licence
+    resolution (a parent's licence as of the child's date) sees when the revision was really made.
     """
     ops = list(request.operations)
     for op in ops:
@@ -193,6 +196,7 @@ def create_commit(
                         f"{path} needs {'/'.join(parts[:depth])} to be a folder, but it is a file"
                     )
         now = timezone.now().replace(microsecond=0)
+        committed_at = created_at.replace(microsecond=0) if created_at is not None else now
         message = request.title + (f"\n\n{request.description}" if request.description else "")
         if sha is None:
             tree = gitobj.tree_ids({p: v["oid"] for p, v in current.items()})[""]
@@ -203,11 +207,11 @@ def create_commit(
                 else "noreply@modelhub"
             )
             sha = gitobj.commit_id(
-                tree, [parent.sha] if parent else [], name, email, now.astimezone(UTC), message
+                tree, [parent.sha] if parent else [], name, email, committed_at.astimezone(UTC), message
             )
         commit = Commit.objects.create(
             repository=repo, sha=sha, parent=parent, title=request.title[:500], message=request.description,
-            author=author, author_name=author_name, created_at=now,
+            author=author, author_name=author_name, created_at=committed_at,
         )  # fmt: skip
         RepoFile.objects.bulk_create(
             [RepoFile(commit=commit, path=p, **v) for p, v in sorted(current.items())], batch_size=500

@@ -66,3 +66,25 @@ def test_tree_and_blob_ids_match_git(tmp_path):
 def test_lfs_pointer_matches_hub_format():
     pointer = lfs_pointer("a" * 64, 123)
     assert pointer == b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 123\n"
+
+
+@pytest.mark.django_db
+def test_a_mirrored_commit_keeps_upstream_sha_and_date(fs_store, alice):
+    """Mirrors pass upstream's sha and date; revision-aware licence resolution reads that date."""
+    from datetime import UTC, datetime
+
+    from hub.auth import Caller
+    from hub.models import ApiToken
+    from hub.services.commits import CommitRequest, create_commit
+    from hub.services.repos import create_repository
+
+    repo, _ = create_repository(Caller(alice, ApiToken(scope="write")), name="mirrored", repo_type="model")
+    when = datetime(2023, 5, 30, 12, 0, 0, 123456, tzinfo=UTC)
+    commit = create_commit(
+        repo, "main", CommitRequest(title="upstream", operations=[]), sha="ab" * 20, created_at=when
+    )
+    commit.refresh_from_db()
+    assert commit.sha == "ab" * 20
+    assert commit.created_at == when.replace(microsecond=0)
+    later = create_commit(repo, "main", CommitRequest(title="native", operations=[]))
+    assert later.created_at > when and later.parent_id == commit.pk
