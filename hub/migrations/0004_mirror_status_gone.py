@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('hub', '0003_case_insensitive_name_indexes'),
+        ("hub", "0003_case_insensitive_name_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='repository',
-            name='mirror_status',
-            field=models.CharField(blank=True, choices=[('', 'Not a mirror'), ('pending', 'Pending'), ('syncing', 'Syncing'), ('ok', 'Up to date'), ('failed', 'Failed'), ('needs-access', 'Needs licence acceptance upstream'), ('gone', 'Gone upstream (kept here)')], default='', max_length=16),
+            model_name="repository",
+            name="mirror_status",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Not a mirror"),
+                    ("pending", "Pending"),
+                    ("syncing", "Syncing"),
+                    ("ok", "Up to date"),
+                    ("failed", "Failed"),
+                    ("needs-access", "Needs licence acceptance upstream"),
+                    ("gone", "Gone upstream (kept here)"),
+                ],
+                default="",
+                max_length=16,
+            ),
         ),
     ]
