@@ -13,8 +13,13 @@ words, prefixes, multi-word, owner prefixes), filters, sorts and deep keyset pag
 Names and descriptions are drawn from families, sizes and suffixes the Hub is full of
 (``Llama-3.1-8B-Instruct-GGUF``), with a Zipf-like family popularity, so common words
 ("llama", "instruct") match 5–15% of the table and rare ones a handful of rows.
-Prints p50/p95/max per query kind and overall, and the machine's load average (latencies on a
-busy shared machine are inflated accordingly); target: search p95 < 150 ms.
+Requests with filters are timed twice in the same run, interleaved: with the catalogue's filters on
+the repository's own columns (``hub.0005_catalogue_columns``, what ships) and, as the baseline, with
+the same filters through the latest analysis (a join per row) and a violations subquery, the way
+they were before that migration. Prints p50/p95 per query kind (and the baseline's, with the
+baseline/current ratio of p95 for the filtered kinds),
+and the machine's load average (latencies on a busy shared machine are inflated accordingly);
+target: search p95 < 150 ms.
 """
 
 from __future__ import annotations
@@ -188,12 +193,15 @@ def load(n_models: int, seed: int) -> None:
                 {"id": i, "repository_id": i, "sha": f"{i:040x}", "title": "Upload", "created_at": when}
             )
             score = round(rng.random() * 100, 1)
+            columns = {"license_key": licence, "license_class": cls, "commercial_use": commercial,
+                       "transparency_score": score, "disclosure_level": rng.randrange(0, 5)}  # fmt: skip
             analyses.append({
-                "id": i, "commit_id": i, "status": "done", "license_key": licence, "license_class": cls,
-                "commercial_use": commercial, "transparency_score": score, "disclosure_level": rng.randrange(0, 5),
+                "id": i, "commit_id": i, "status": "done", **columns,
                 "result": f'{{"license": {{"key": "{licence}", "class": "{cls}"}}}}', "analysed_at": when,
             })  # fmt: skip
+            repos[-1].update(columns)  # the repository's copies of its analysis columns (hub.0005)
             if rng.random() < 0.02:
+                repos[-1]["open_violations"] = 1
                 violations.append({
                     "id": len(violations) + 1, "repository_id": i, "rule": "relicensed-derivative", "severity": "error",
                     "message": "derivative relicensed", "evidence_hash": "0" * 64, "status": "open",
@@ -267,14 +275,82 @@ def queries(rng: random.Random) -> list[tuple[str, dict]]:
     out.append(("list: filters", {"license": "mit", "library": "peft"}))
     out.append(("list: filters", {"violations": "open"}))
     out.append(("list: filters", {"source": "mirrored", "commercial": "yes"}))
+    out.append(("list: filters", {"commercial": "no", "sort": "likes"}))
+    out.append(("list: filters", {"license_class": "rail", "tmin": "90"}))
+    out.append(("list: filters", {"disclosure": "4", "task": "translation"}))
+    out.append(("list: filters", {"violations": "open", "sort": "lastModified"}))
+    out.append(("list: filters", {"tmax": "5", "sort": "createdAt"}))
+    out.append(
+        ("search + filters", {"search": "whisper", "license_class": "osi-permissive", "violations": "none"})
+    )
     out.append(("list: sorted", {"sort": "lastModified"}))
     out.append(("list: sorted", {"sort": "likes"}))
+    out.append(("list: sorted", {"sort": "transparency"}))
     return out
+
+
+def join_filters(qs, f):
+    """The baseline: the analysis and violation filters as they were before ``hub.0005`` (a join per row).
+
+    Everything else (search, task, library, source, policy) goes through the shipped code unchanged.
+    """
+    from dataclasses import replace
+
+    from django.db.models import Exists, OuterRef, Q
+
+    from licenses.models import Violation
+
+    analysis_free = replace(f, license="", license_class="", commercial="", tmin=None, tmax=None,
+                            disclosure=None, violations="")  # fmt: skip
+    qs, error = SHIPPED_FILTERS(qs, analysis_free)
+    if f.license:
+        qs = qs.filter(
+            Q(latest_analysis__license_key=f.license)
+            | Q(latest_analysis__isnull=True, card_license=f.license)
+        )
+    for value, lookup in ((f.license_class, "license_class"), (f.commercial, "commercial_use")):
+        if value:
+            qs = qs.filter(**{f"latest_analysis__{lookup}": value})
+    for value, lookup in ((f.tmin, "transparency_score__gte"), (f.tmax, "transparency_score__lte"),
+                          (f.disclosure, "disclosure_level__gte")):  # fmt: skip
+        if value is not None:
+            qs = qs.filter(**{f"latest_analysis__{lookup}": value})
+    if f.violations in {"open", "none"}:
+        has_open = Exists(Violation.objects.filter(repository=OuterRef("pk"), status=Violation.Status.OPEN))
+        qs = qs.filter(has_open if f.violations == "open" else ~has_open)
+    return qs, error
+
+
+SHIPPED_FILTERS = None  # frontend.catalogue.apply_filters, set by ``measure``
+BASELINE_KINDS = ("filters",)  # kinds whose name contains one of these are also timed on the baseline
 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def split(seed: int) -> None:
+    """One request per query of the mix: wall time, this process's CPU time and the SQL time, in ms.
+
+    On a loaded machine wall time is mostly waiting for a CPU; CPU + SQL says what the request costs.
+    """
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    print(f"\n{'query':60} {'wall':>7} {'cpu':>6} {'sql':>6} {'n sql':>5}")
+    for _kind, params in queries(random.Random(seed)):
+        target = "/models?" + urlencode(params)
+        client.get(target)  # warm
+        with CaptureQueriesContext(connection) as ctx:
+            t0, c0 = time.perf_counter(), time.process_time()
+            client.get(target)
+            wall, cpu = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+        sql = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
+        print(f"{urlencode(params)[:60]:60} {wall:7.1f} {cpu:6.1f} {sql:6.1f} {len(ctx.captured_queries):5d}")
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 def measure(repeat: int, seed: int) -> None:
@@ -283,8 +359,10 @@ def measure(repeat: int, seed: int) -> None:
     from django.core.cache import cache
     from django.test import Client
 
-    from frontend import search
+    from frontend import catalogue, search
 
+    global SHIPPED_FILTERS
+    SHIPPED_FILTERS = catalogue.apply_filters
     client = Client()
     rng = random.Random(seed)
     mix = queries(rng)
@@ -295,25 +373,44 @@ def measure(repeat: int, seed: int) -> None:
         url = "/models" + re.search(r'rel="next" href="(\?[^"]+)"', html).group(1).replace("&amp;", "&")
     deep = url
     samples: dict[str, list[float]] = {}
-    for _ in range(2):  # warm caches (PostgreSQL buffers, facet lists) once, as a running server would be
-        for _kind, params in mix:
-            client.get("/models?" + urlencode(params))
-    for _ in range(repeat):
-        for kind, params in [*mix, ("list: page 51 (keyset)", {"__url": deep})]:
-            target = params.get("__url") or "/models?" + urlencode(params)
+    baseline: dict[str, list[float]] = {}
+    loads = []
+
+    def timed(target: str, filters) -> float:
+        catalogue.apply_filters = filters
+        try:
             t0 = time.perf_counter()
             response = client.get(target)
             elapsed = (time.perf_counter() - t0) * 1000
-            assert response.status_code == 200, target
-            samples.setdefault(kind, []).append(elapsed)
+        finally:
+            catalogue.apply_filters = SHIPPED_FILTERS
+        assert response.status_code == 200, target
+        return elapsed
+
+    for _ in range(2):  # warm caches (PostgreSQL buffers, facet lists) once, as a running server would be
+        for kind, params in mix:
+            client.get("/models?" + urlencode(params))
+            if any(k in kind for k in BASELINE_KINDS):
+                timed("/models?" + urlencode(params), join_filters)
+    for _ in range(repeat):
+        loads.append(os.getloadavg()[0])
+        for kind, params in [*mix, ("list: page 51 (keyset)", {"__url": deep})]:
+            target = params.get("__url") or "/models?" + urlencode(params)
+            samples.setdefault(kind, []).append(timed(target, SHIPPED_FILTERS))
+            if any(k in kind for k in BASELINE_KINDS):
+                baseline.setdefault(kind, []).append(timed(target, join_filters))
     everything = [v for values in samples.values() for v in values]
     # Latency on a shared machine depends on what else runs: say how busy it was.
-    print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"\n{'query kind':32} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    print(f"\nload average during the run: {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"\n{'query kind':32} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}   baseline p50/p95, p95 ratio"
+    )
     for kind, values in samples.items():
-        print(
-            f"{kind:32} {len(values):4d} {statistics.median(values):8.1f} {percentile(values, 95):8.1f} {max(values):8.1f}"
-        )
+        line = f"{kind:32} {len(values):4d} {statistics.median(values):8.1f} {percentile(values, 95):8.1f} {max(values):8.1f}"
+        if kind in baseline:
+            old = baseline[kind]
+            line += f"   {statistics.median(old):8.1f} {percentile(old, 95):8.1f}  ×{percentile(old, 95) / percentile(values, 95):.1f}"
+        print(line)
     searches = [v for k, values in samples.items() if k.startswith("search") for v in values]
     print(
         f"{'ALL searches':32} {len(searches):4d} {statistics.median(searches):8.1f} {percentile(searches, 95):8.1f} {max(searches):8.1f}"
@@ -331,6 +428,7 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="keep the data already loaded")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--split", action="store_true", help="also print CPU and SQL time per query")
     args = parser.parse_args()
     ensure_database(args.pg)
     setup_django(args.pg)
@@ -356,6 +454,8 @@ def main() -> int:
         cur.execute("ANALYZE")
     print(f"search index + ANALYZE: {time.perf_counter() - t0:.0f} s")
     measure(args.repeat, args.seed)
+    if args.split:
+        split(args.seed)
     return 0
 
 

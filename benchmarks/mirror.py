@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = ROOT.parent / "shared" / "corpus" / "hf-cards-2023" / "cards.jsonl.gz"
 PROJECTED = 2_000_000
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process (all threads): less sensitive than wall time to a loaded machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def start_upstream(limit: int | None, port: int, latency_ms: float) -> subprocess.Popen:
@@ -133,10 +140,13 @@ def main() -> None:
     seed_s = time.perf_counter() - seed_started
     url = f"http://127.0.0.1:{port}"
     try:
+        cpu0 = cpu_s()
         n_floor, floor_s = floor(
             url, concurrency=args.concurrency, page_size=args.page_size, limit=args.limit
         )
+        cpu1 = cpu_s()
         counts, mirror_s = mirror_pass(url, concurrency=args.concurrency, limit=args.limit)
+        cpu2 = cpu_s()
         again, noop_s = mirror_pass(url, concurrency=args.concurrency, limit=args.limit)
     finally:
         upstream.terminate()
@@ -154,6 +164,9 @@ def main() -> None:
         "mirror_s": round(mirror_s, 2),
         "mirror_models_per_s": round(n / mirror_s, 1),
         "ratio_to_floor": round((mirror_s / n) / (floor_s / n_floor), 2),
+        "floor_cpu_s": round(cpu1 - cpu0, 2),
+        "mirror_cpu_s": round(cpu2 - cpu1, 2),
+        "cpu_ratio_to_floor": round(((cpu2 - cpu1) / n) / ((cpu1 - cpu0) / n_floor), 2),
         "noop_rerun_s": round(noop_s, 2),
         "noop_models_per_s": round(again["listed"] / noop_s, 1),
         "projected_2m_first_pass_h": round(PROJECTED / (n / mirror_s) / 3600, 2),
@@ -167,6 +180,8 @@ def main() -> None:
         f"  floor (list + README GET):  {figures['floor_models_per_s']:>8} models/s  ({floor_s:.1f} s)\n"
         f"  mirror (end to end):        {figures['mirror_models_per_s']:>8} models/s  ({mirror_s:.1f} s)"
         f"  = {figures['ratio_to_floor']}x the floor (target <= 1.5x)\n"
+        f"  client CPU: floor {figures['floor_cpu_s']} s, mirror {figures['mirror_cpu_s']} s"
+        f"  = {figures['cpu_ratio_to_floor']}x (the upstream's CPU is in neither)\n"
         f"  no-op re-run:               {figures['noop_models_per_s']:>8} models/s  ({noop_s:.1f} s)\n"
         f"  projected for 2,000,000 models: first pass {figures['projected_2m_first_pass_h']} h,"
         f" no-op pass {figures['projected_2m_noop_pass_h']} h\n"

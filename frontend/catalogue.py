@@ -1,8 +1,10 @@
 """The catalogue query: visibility, filters, search, sort and pagination for ``/models``.
 
-Views stay thin: they parse the request into ``CatalogueFilters`` and call ``run``. All
-filters are index-friendly column comparisons on the repository and its latest analysis
-(the analysis columns are denormalised for exactly this), so any combination stays fast.
+Views stay thin: they parse the request into ``CatalogueFilters`` and call ``run``. Every
+filter and sort is a comparison on ``hub_repository``'s own columns: the latest analysis's
+licence/transparency columns and the open-violation count are copied onto the repository
+(migration ``hub.0005_catalogue_columns``) with composite indexes in sort order, so a filter
+plus a sort is one index range instead of a join per row walked.
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from frontend import search
+from frontend.counting import Tally, bounded_count
 from frontend.pagination import Page, keyset_page
 from frontend.policies import policy_filter
 from frontend.vocab import PAGE_SIZE, SORT_ALIASES, SORTS
 from hub.models import Repository
 from hub.services.access import visible_repositories
-from licenses.models import Policy, Violation
+from licenses.models import Policy
 
 #: Counting stops here: "1,000+ models" is as useful as an exact count and bounded in cost at any
 #: table size. The unfiltered catalogue shows its exact total instead, recounted every ten minutes.
@@ -32,7 +35,7 @@ _SORT_KEYS = {
     "likes": "likes",
     "lastModified": "last_modified",
     "createdAt": "created_at",
-    "transparency": "transparency_key",
+    "transparency": "transparency_score",
 }
 
 
@@ -111,6 +114,7 @@ class CatalogueResult:
     page_number: int = 1
     has_next_page_number: bool = False
     policy_error: str = ""
+    count_approx: bool = False  # the count is the planner's estimate (counting overran its budget)
 
 
 def base_queryset(user) -> QuerySet[Repository]:
@@ -120,27 +124,26 @@ def base_queryset(user) -> QuerySet[Repository]:
 def apply_filters(qs: QuerySet[Repository], f: CatalogueFilters) -> tuple[QuerySet[Repository], str]:
     """Narrow ``qs`` by every filter except search; returns the query and a policy error, if any."""
     if f.license:
-        qs = qs.filter(
-            Q(latest_analysis__license_key=f.license)
-            | Q(latest_analysis__isnull=True, card_license=f.license)
-        )
+        # not analysed yet: the licence the card declares
+        qs = qs.filter(Q(license_key=f.license) | Q(latest_analysis__isnull=True, card_license=f.license))
     if f.license_class:
-        qs = qs.filter(latest_analysis__license_class=f.license_class)
+        qs = qs.filter(license_class=f.license_class)
     if f.commercial:
-        qs = qs.filter(latest_analysis__commercial_use=f.commercial)
+        qs = qs.filter(commercial_use=f.commercial)
     if f.tmin is not None:
-        qs = qs.filter(latest_analysis__transparency_score__gte=f.tmin)
+        qs = qs.filter(transparency_score__gte=f.tmin)
     if f.tmax is not None:
-        qs = qs.filter(latest_analysis__transparency_score__lte=f.tmax)
+        qs = qs.filter(transparency_score__lte=f.tmax)
     if f.disclosure is not None:
-        qs = qs.filter(latest_analysis__disclosure_level__gte=f.disclosure)
+        qs = qs.filter(disclosure_level__gte=f.disclosure)
     if f.task:
         qs = qs.filter(pipeline_tag=f.task)
     if f.library:
         qs = qs.filter(library_name=f.library)
-    if f.violations in {"open", "none"}:
-        has_open = Exists(Violation.objects.filter(repository=OuterRef("pk"), status=Violation.Status.OPEN))
-        qs = qs.filter(has_open if f.violations == "open" else ~has_open)
+    if f.violations == "open":
+        qs = qs.filter(open_violations__gt=0)
+    elif f.violations == "none":
+        qs = qs.filter(open_violations=0)
     if f.source == "mirrored":
         qs = qs.exclude(mirrored_from="")
     elif f.source == "native":
@@ -158,10 +161,9 @@ def apply_filters(qs: QuerySet[Repository], f: CatalogueFilters) -> tuple[QueryS
     return qs, error
 
 
-def capped_count(qs: QuerySet[Repository]) -> tuple[int, bool]:
-    """Exact below ``COUNT_CAP``, else ``(COUNT_CAP, True)``: one bounded scan, never a full count."""
-    n = qs.order_by().values("pk")[: COUNT_CAP + 1].count()
-    return min(n, COUNT_CAP), n > COUNT_CAP
+def capped_count(qs: QuerySet[Repository]) -> Tally:
+    """Exact below ``COUNT_CAP``, else capped; bounded in time too (``frontend.counting``)."""
+    return bounded_count(qs, COUNT_CAP)
 
 
 def cached_total(qs: QuerySet[Repository]) -> int:
@@ -205,7 +207,7 @@ def _search_candidates(filtered: QuerySet[Repository], text: str) -> tuple[list[
 def run(user, f: CatalogueFilters) -> CatalogueResult:
     qs, policy_error = apply_filters(base_queryset(user), f)
     sort = f.effective_sort
-    sparse = False
+    sparse = approx = False
     if f.search:
         candidates, count, capped, sparse = _search_candidates(qs, f.search)
         qs = search.matching(qs, f.search)
@@ -219,21 +221,19 @@ def run(user, f: CatalogueFilters) -> CatalogueResult:
     elif not f.active() and not user.is_authenticated:
         count, capped = cached_total(qs), False
     else:
-        count, capped = capped_count(qs)
+        tally = capped_count(qs)
+        count, capped, approx = tally.n, tally.capped, tally.approx
     key = _SORT_KEYS[sort]
-    if key == "transparency_key":
-        # Ordering by the analysis column itself (not an expression) lets PostgreSQL walk its index;
-        # models without a score yet are left out of this ordering.
-        qs = qs.filter(latest_analysis__transparency_score__isnull=False).annotate(
-            transparency_key=F("latest_analysis__transparency_score")
-        )
+    if key == "transparency_score":
+        # models without a score yet are left out of this ordering (its index is partial the same way)
+        qs = qs.filter(transparency_score__isnull=False)
     qs = qs.select_related("namespace", "latest_analysis")
     if sparse:  # few matches: sort them from the index's rows rather than walk a sort index
         with search.bitmap_scans():
             page = keyset_page(qs, key, f.cursor, PAGE_SIZE)
     else:
         page = keyset_page(qs, key, f.cursor, PAGE_SIZE)
-    return CatalogueResult(f, page, count, capped, sort, policy_error=policy_error)
+    return CatalogueResult(f, page, count, capped, sort, policy_error=policy_error, count_approx=approx)
 
 
 def facet_values(column: str, limit: int = 200) -> list[str]:

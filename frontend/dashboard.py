@@ -25,10 +25,10 @@ CACHE_SECONDS = 60
 
 
 def licence_classes(user) -> list[charts.Bar]:
-    rows = base_queryset(user).values("latest_analysis__license_class").annotate(n=Count("pk"))
+    rows = base_queryset(user).values("license_class").annotate(n=Count("pk"))
     counts: dict[str, int] = {}
     for row in rows:
-        cls = row["latest_analysis__license_class"] or "unknown"
+        cls = row["license_class"] or "unknown"
         counts[cls] = counts.get(cls, 0) + row["n"]
     return [
         charts.Bar(
@@ -41,8 +41,8 @@ def licence_classes(user) -> list[charts.Bar]:
 def transparency_histogram(user) -> list[charts.Bar]:
     rows = (
         base_queryset(user)
-        .filter(latest_analysis__transparency_score__isnull=False)
-        .annotate(bucket=Cast(Floor("latest_analysis__transparency_score") / 10, IntegerField()))
+        .filter(transparency_score__isnull=False)
+        .annotate(bucket=Cast(Floor("transparency_score") / 10, IntegerField()))
         .values("bucket")
         .annotate(n=Count("pk"))
     )

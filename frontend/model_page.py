@@ -19,7 +19,9 @@ from django.http import Http404
 from frontend import charts, lineage_graph
 from frontend.cards import read_card, render_card
 from hub.models import Commit, FileScan, Ref, RepoFile, Repository, RevisionAnalysis
+from hub.services import revisions
 from hub.services.access import visible_repositories
+from hub.services.errors import RevisionNotFound
 from licenses.engine.kb import DATA_DIR, default_kb
 from licenses.engine.types import LicenseInfo
 from licenses.models import Violation
@@ -42,15 +44,15 @@ def get_model(user, owner: str, name: str) -> Repository:
 
 
 def resolve_revision(repo: Repository, revision: str) -> Commit:
-    """A branch or tag name, or a full or abbreviated (7+) commit sha."""
-    ref = Ref.objects.filter(repository=repo, name=revision).select_related("commit").first()
-    if ref is not None:
-        return ref.commit
-    if len(revision) >= 7:
-        commit = Commit.objects.filter(repository=repo, sha__startswith=revision.lower()).first()
-        if commit is not None:
-            return commit
-    raise Http404("Revision not found")
+    """A branch, tag, ``refs/pr/N`` or (7+ hex) commit sha, resolved as the Hub API does.
+
+    One resolver for both surfaces: a bare number must not pick up a pull request's ref here
+    when the API would refuse it.
+    """
+    try:
+        return revisions.resolve_revision(repo, revision)
+    except RevisionNotFound:
+        raise Http404("Revision not found") from None
 
 
 @cache

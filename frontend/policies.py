@@ -3,7 +3,7 @@
 Why not run the policy engine per row: at a million models that is a million evaluations
 per page. The licence-level part of a policy (allow/deny lists of classes and keys, the
 ``unknown`` rule, commercial use, minimum transparency and disclosure, pickle files) maps
-onto indexed analysis columns and mirrors ``licenses.engine.policy``'s order of precedence
+onto the repository's indexed copies of its analysis columns and mirrors ``licenses.engine.policy``'s order of precedence
 (deny list, then allow list, then unknown, then classes). Conditions that depend on the
 use (user caps, regions) and upstream licences are not in this filter; the compliance
 check page gives the full verdict, so the catalogue says "passes the licence rules of".
@@ -27,8 +27,8 @@ def policy_filter(document: Mapping[str, Any]) -> tuple[Q | None, str]:
     except PolicyError as exc:
         return None, str(exc)
     rules = policy.licenses
-    key = "latest_analysis__license_key"
-    cls = "latest_analysis__license_class"
+    key = "license_key"
+    cls = "license_class"
     unknown = (
         Q(**{f"{key}__in": list(UNKNOWN_KEYS)}) | Q(**{cls: "unknown"}) | Q(latest_analysis__isnull=True)
     )
@@ -44,13 +44,13 @@ def policy_filter(document: Mapping[str, Any]) -> tuple[Q | None, str]:
     if rules.deny:
         passes &= ~Q(**{f"{key}__in": list(rules.deny)})
     if policy.use.commercial:
-        passes &= ~Q(latest_analysis__commercial_use="no")
+        passes &= ~Q(commercial_use="no")
     if policy.min_score:
-        passes &= Q(latest_analysis__transparency_score__gte=policy.min_score)
+        passes &= Q(transparency_score__gte=policy.min_score)
     if policy.min_disclosure_level:
-        passes &= Q(latest_analysis__disclosure_level__gte=policy.min_disclosure_level)
+        passes &= Q(disclosure_level__gte=policy.min_disclosure_level)
     if not policy.allow_pickle:
-        passes &= Q(latest_analysis__unsafe_files=0) | Q(latest_analysis__isnull=True)
+        passes &= Q(unsafe_files=0)
     today = date.today()
     exempt = [
         e.model

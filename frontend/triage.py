@@ -81,9 +81,11 @@ def triage(user, ids: list[int], status: str, reason: str) -> tuple[list[Violati
 
 
 def organisations_with_violations(user) -> list[str]:
-    repos = visible_repositories(user).values("namespace")
+    # One filter() call, so both conditions hold for the same repository: an organisation whose only
+    # violations are on private repositories the user cannot see must not be listed.
+    repos = visible_repositories(user).values("pk")
     return list(
-        Namespace.objects.filter(pk__in=repos, repositories__violations__isnull=False)
+        Namespace.objects.filter(repositories__in=repos, repositories__violations__isnull=False)
         .distinct()
         .order_by("name")
         .values_list("name", flat=True)

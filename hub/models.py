@@ -116,6 +116,17 @@ class Repository(models.Model):
     latest_analysis = models.ForeignKey(
         "RevisionAnalysis", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Catalogue columns: copies of ``latest_analysis``'s filterable columns (``save`` keeps them in step
+    # whenever it writes ``latest_analysis``) and the number of open violations (kept by
+    # ``licenses.services.violations``), so that a filter plus a sort is one index range of this table
+    # instead of a join per row walked.
+    license_key = models.CharField(max_length=100, blank=True, help_text="latest analysis: licence key")
+    license_class = models.CharField(max_length=40, blank=True, help_text="latest analysis: licence class")
+    commercial_use = models.CharField(max_length=16, blank=True, help_text="latest analysis: commercial use")
+    transparency_score = models.FloatField(null=True, blank=True, help_text="latest analysis: score 0-100")
+    disclosure_level = models.IntegerField(null=True, blank=True, help_text="latest analysis: disclosure 0-4")
+    unsafe_files = models.IntegerField(default=0, help_text="latest analysis: files with dangerous imports")
+    open_violations = models.IntegerField(default=0, help_text="violations in status open")
     downloads = models.BigIntegerField(default=0)
     likes = models.IntegerField(default=0)
     # Mirrors: where the repository comes from and how far the sync got.
@@ -139,10 +150,74 @@ class Repository(models.Model):
             models.Index(fields=["mirror_status"], name="hub_repo_mirror_idx"),
             # case-insensitive ``owner/name`` lookups (``name__iexact``) without a sequential scan
             models.Index(Upper("name"), "namespace", name="hub_repo_name_upper_idx"),
+            # catalogue: an equality filter read in downloads order (the default sort) straight off an index
+            *(
+                models.Index(
+                    fields=["repo_type", column, "-downloads", "-id"], name=f"hub_repo_{short}_dl_idx"
+                )
+                for column, short in (
+                    ("license_key", "key"),
+                    ("license_class", "cls"),
+                    ("commercial_use", "com"),
+                    ("pipeline_tag", "task"),
+                    ("library_name", "lib"),
+                )
+            ),
+            # the transparency sort and score ranges; models without a score are not in that ordering
+            models.Index(
+                fields=["repo_type", "-transparency_score", "-id"],
+                name="hub_repo_score_idx",
+                condition=models.Q(transparency_score__isnull=False),
+            ),
+            # "has open violations" is rare: a small partial index in downloads order
+            models.Index(
+                fields=["repo_type", "-downloads", "-id"],
+                name="hub_repo_viol_dl_idx",
+                condition=models.Q(open_violations__gt=0),
+            ),
+            # mirrors are a minority on a self-hosted hub
+            models.Index(
+                fields=["repo_type", "-downloads", "-id"],
+                name="hub_repo_mirror_dl_idx",
+                condition=~models.Q(mirrored_from=""),
+            ),
         ]
+
+    #: Columns copied from ``latest_analysis`` (same names on both models).
+    ANALYSIS_COLUMNS = (
+        "license_key",
+        "license_class",
+        "commercial_use",
+        "transparency_score",
+        "disclosure_level",
+        "unsafe_files",
+    )
 
     def __str__(self) -> str:
         return self.repo_id
+
+    def copy_analysis_columns(self) -> None:
+        """Set the catalogue columns from ``latest_analysis`` (cleared when there is none)."""
+        analysis = self.latest_analysis
+        for column in self.ANALYSIS_COLUMNS:
+            default = self._meta.get_field(column).get_default()
+            setattr(self, column, getattr(analysis, column) if analysis is not None else default)
+
+    def save(self, *args, **kwargs) -> None:
+        """Whenever ``latest_analysis`` is written with the analysis at hand, its catalogue columns go with it.
+
+        Doing it here rather than at each caller means no path that sets the latest analysis (the analysis
+        task, mirrors, fixtures) can leave the catalogue filtering on stale columns. A full save of a row
+        whose analysis was never loaded leaves them as loaded, costing no query.
+        """
+        fields = kwargs.get("update_fields")
+        if fields is None:
+            if self.latest_analysis_id is None or Repository.latest_analysis.is_cached(self):
+                self.copy_analysis_columns()
+        elif {"latest_analysis", "latest_analysis_id"} & set(fields):
+            self.copy_analysis_columns()  # loads the analysis if only its id was set
+            kwargs["update_fields"] = {*fields, *self.ANALYSIS_COLUMNS}
+        super().save(*args, **kwargs)
 
     @property
     def repo_id(self) -> str:
@@ -240,6 +315,8 @@ class Ref(models.Model):
     class Kind(models.TextChoices):
         BRANCH = "branch", "Branch"
         TAG = "tag", "Tag"
+        # ``refs/pr/{name}``: the head of pull request number ``name`` (see ``Discussion``).
+        PR = "pr", "Pull request"
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="refs")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BRANCH)
@@ -275,6 +352,12 @@ class RepoFile(models.Model):
     sha256 = models.CharField(max_length=64, help_text="sha256 of the content")
     pointer_size = models.IntegerField(null=True, blank=True)
     blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="files")
+    # The last commit that changed this path, carried forward by the commit service so that
+    # ``lastCommit`` in tree listings is one lookup instead of a walk of the history. NULL means
+    # "changed in this row's own commit" (new content, or rows written before the column existed).
+    last_commit = models.ForeignKey(
+        Commit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["commit", "path"], name="hub_repofile_unique")]
@@ -286,6 +369,70 @@ class RepoFile(models.Model):
     def etag(self) -> str:
         """What the client uses as the cache blob name: sha256 for LFS files, git sha1 otherwise."""
         return self.sha256 if self.lfs else self.oid
+
+
+class Discussion(models.Model):
+    """A discussion or pull request of a repository, numbered like the Hub's (``/discussions/{num}``).
+
+    A pull request's commits live on the ref ``refs/pr/{num}`` (``Ref.Kind.PR``); ``base_commit``
+    is where it branched from, which is what a merge compares both sides against.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+        MERGED = "merged", "Merged"
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="discussions")
+    num = models.IntegerField()
+    title = models.CharField(max_length=200)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_pull_request = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    target_branch = models.CharField(max_length=255, blank=True)
+    base_commit = models.ForeignKey(
+        Commit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merge_commit = models.ForeignKey(
+        Commit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "num"], name="hub_discussion_num_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository_id}#{self.num}"
+
+
+class DiscussionEvent(models.Model):
+    """One entry of a discussion's timeline: comment, status change, commit or title change.
+
+    ``data`` holds the type-specific part exactly as the Hub API returns it (``{"status": …}``,
+    ``{"oid", "subject"}`` …), so the details endpoint serialises without per-type columns.
+    """
+
+    class Type(models.TextChoices):
+        COMMENT = "comment", "Comment"
+        STATUS = "status-change", "Status change"
+        COMMIT = "commit", "Commit"
+        TITLE = "title-change", "Title change"
+
+    discussion = models.ForeignKey(Discussion, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.discussion} {self.type}"
 
 
 class RevisionAnalysis(models.Model):

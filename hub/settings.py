@@ -101,6 +101,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
+# Analyses whose message was lost while the broker was down (hub/tasks.py; docs/RELIABILITY.md).
+CELERY_BEAT_SCHEDULE["requeue-pending-analyses"] = {
+    "task": "hub.requeue_pending_analyses",
+    "schedule": float(os.environ.get("MODELHUB_REQUEUE_EVERY", "300")),
+}
 
 # --- Mirror workers (workers/mirror/; docs/mirror.md) ------------------------------------
 # Beat fires the dispatcher every minute; it starts specs whose interval has passed and
@@ -136,6 +141,11 @@ S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 S3_REGION = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
 S3_PRESIGN_SECONDS = env_int("S3_PRESIGN_SECONDS", 900)
+# A stalled S3 must answer 503 before gunicorn's worker timeout (30 s) kills the request:
+# attempts × (connect + read) stays under it with these defaults (2 × 13 s).
+S3_CONNECT_TIMEOUT = float(os.environ.get("S3_CONNECT_TIMEOUT", "3"))
+S3_READ_TIMEOUT = float(os.environ.get("S3_READ_TIMEOUT", "10"))
+S3_MAX_ATTEMPTS = env_int("S3_MAX_ATTEMPTS", 2)
 if BLOB_STORE not in {"filesystem", "s3"}:
     raise ConfigError(f"BLOB_STORE={BLOB_STORE!r}: use 'filesystem' (default) or 's3'")
 if BLOB_STORE == "s3" and not S3_BUCKET:

@@ -151,3 +151,45 @@ def analyze_revision(commit_id: int) -> str:
         if isinstance(outcome, Exception):
             log.error("revision_analysed receiver %r failed for %s: %r", receiver, commit, outcome)
     return "done"
+
+
+#: Pending analyses younger than this are left alone: their message may still be on its way.
+REQUEUE_GRACE_SECONDS = 60
+REQUEUE_BATCH = 500
+
+
+def _queue_length(queue: str = "celery") -> int:
+    """Messages waiting in the broker's queue (not those a worker has reserved)."""
+    with app.connection_for_write() as conn:
+        try:
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+        except conn.channel_errors:  # the queue was never declared (a fresh broker): empty
+            return 0
+
+
+@app.task(name="hub.requeue_pending_analyses")
+def requeue_pending_analyses() -> int:
+    """Re-enqueue analyses whose message was lost (the broker was down when the commit was made).
+
+    The commit's rows, including its ``pending`` RevisionAnalysis, are committed before the
+    message is sent (``enqueue_on_commit``), so a broker outage loses the message, never the
+    work. The sweep runs only when the queue is empty: then a pending analysis is either
+    reserved by a worker right now (a duplicate is harmless, analysis is idempotent) or its
+    message is gone. Returns how many it sent.
+    """
+    from datetime import timedelta
+
+    from workers.enqueue import send
+
+    if app.conf.task_always_eager or _queue_length() > 0:
+        return 0
+    cutoff = timezone.now() - timedelta(seconds=REQUEUE_GRACE_SECONDS)
+    ids = list(
+        RevisionAnalysis.objects.filter(status=RevisionAnalysis.Status.PENDING, commit__created_at__lt=cutoff)
+        .order_by("commit_id")
+        .values_list("commit_id", flat=True)[:REQUEUE_BATCH]
+    )
+    sent = sum(1 for commit_id in ids if send(analyze_revision, (commit_id,), {}))
+    if sent:
+        log.warning("re-enqueued %d pending analyses whose messages were lost", sent)
+    return sent

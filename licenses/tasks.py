@@ -4,34 +4,51 @@ from __future__ import annotations
 
 import logging
 
-from hub.models import Repository
-from licenses.services.lineage import descendants, repositories_for
 from licenses.services.notify import notify_violations
+from licenses.services.reevaluation import CHUNK_SIZE, plan_chunks, reevaluate_repositories
 from workers.celery import app
+from workers.enqueue import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
 
 @app.task(name="licenses.reevaluate_descendants", acks_late=True)
-def reevaluate_descendants(repo_id: str) -> int:
-    """Re-analyse the head of every model that descends (transitively) from ``repo_id``.
+def reevaluate_descendants(repo_id: str, chunk_size: int = CHUNK_SIZE) -> int:
+    """Re-judge the violations of every model that descends (transitively) from ``repo_id``.
 
-    A descendant's own licence does not change by this, so the re-analysis does not
-    cascade: the one walk already reaches every depth. Safe to run twice.
+    One recursive walk finds them; each chunk is its own task, so more workers finish a
+    large family sooner (in-process tasks run them here, in depth order). A descendant's
+    own licence does not change by this, so nothing cascades: the one walk already reaches
+    every depth. Returns the number of descendants queued.
+    """
+    chunks = plan_chunks(repo_id, chunk_size)
+    for chunk in chunks:
+        reevaluate_chunk.delay(chunk)
+    queued = sum(len(c) for c in chunks)
+    log.info("re-evaluating %d descendants of %s in %d chunks", queued, repo_id, len(chunks))
+    return queued
+
+
+@app.task(name="licenses.reevaluate_chunk", acks_late=True)
+def reevaluate_chunk(repo_ids: list[int]) -> int:
+    """Rules-only re-evaluation of one chunk of repositories; safe to run twice (``acks_late``).
+
+    Heads without a finished analysis of their own are sent to the full analysis.
     """
     from hub.tasks import analyze_revision
 
-    nodes = descendants(repo_id)
-    repos: dict[str, Repository] = repositories_for(nodes)
-    done = 0
-    for node in nodes:  # nearest first, so parents are re-judged before their children
-        repo = repos.get(node.ref)
-        if repo is None or repo.head_id is None:
-            continue
-        analyze_revision.run(repo.head_id)
-        done += 1
-    log.info("re-evaluated %d descendants of %s", done, repo_id)
-    return done
+    outcome = reevaluate_repositories(repo_ids)
+    for commit_id in outcome.full:
+        enqueue_on_commit(analyze_revision, commit_id)
+    if outcome.new_error_ids:
+        enqueue_on_commit(notify_new_errors, outcome.new_error_ids)
+    log.info(
+        "re-evaluated %d repositories (%d changed, %d sent to full analysis)",
+        outcome.evaluated,
+        outcome.changed,
+        len(outcome.full),
+    )
+    return outcome.evaluated
 
 
 @app.task(name="licenses.notify_new_errors", acks_late=True)

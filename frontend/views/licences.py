@@ -24,10 +24,8 @@ def licence_detail(request: HttpRequest, key: str) -> HttpResponse:
     info = default_kb().get(key.lower())
     if info is None:
         raise Http404("No such licence in the knowledge base")
-    qs = catalogue.base_queryset(request.user).filter(latest_analysis__license_key=info.key)
+    qs = catalogue.base_queryset(request.user).filter(license_key=info.key)
     qs = qs.select_related("namespace", "latest_analysis")
     page = keyset_page(qs, "downloads", request.GET.get("cursor", ""), PAGE_SIZE)
-    count, capped = catalogue.capped_count(qs)
-    return render(
-        request, "frontend/licence.html", {"info": info, "page": page, "count": count, "count_capped": capped}
-    )
+    tally = catalogue.capped_count(qs)
+    return render(request, "frontend/licence.html", {"info": info, "page": page, "tally": tally})

@@ -90,9 +90,9 @@ class RepositoryListView(HubErrorsMixin, generics.ListCreateAPIView):
         if author := params.get("author"):
             qs = qs.filter(namespace__name__iexact=author)
         if lic := params.get("license"):
-            qs = qs.filter(latest_analysis__license_key=lic)
+            qs = qs.filter(license_key=lic)
         if cls := params.get("license_class"):
-            qs = qs.filter(latest_analysis__license_class=cls)
+            qs = qs.filter(license_class=cls)
         for tag in params.getlist("tag"):
             qs = qs.filter(tag_rows__tag=tag)
         sort = params.get("sort") or "last_modified"

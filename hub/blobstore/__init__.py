@@ -35,7 +35,12 @@ def get_blob_store() -> BlobStore:
         from hub.blobstore.s3 import S3BlobStore
 
         return S3BlobStore(
-            settings.S3_BUCKET, endpoint_url=settings.S3_ENDPOINT_URL, region=settings.S3_REGION
+            settings.S3_BUCKET,
+            endpoint_url=settings.S3_ENDPOINT_URL,
+            region=settings.S3_REGION,
+            connect_timeout=settings.S3_CONNECT_TIMEOUT,
+            read_timeout=settings.S3_READ_TIMEOUT,
+            max_attempts=settings.S3_MAX_ATTEMPTS,
         )
     from hub.blobstore.filesystem import FilesystemBlobStore
 

@@ -2,8 +2,13 @@
 
 Repositories share blobs: a file's bytes are stored once under their sha256 and
 every revision that holds them points there. Writers hash while streaming, so memory
-stays flat whatever the size, and an object becomes visible only once it is complete
-and its hash is known (a crash mid-write leaves nothing a reader can see).
+stays flat whatever the size, and an object the hub writes becomes visible only once it is
+complete and its hash is known (a crash mid-write leaves nothing a reader can see).
+
+One exception, on S3: a client's multipart upload is assembled at its content address before
+the hub has hashed it (to spare a copy). Such an object is not vouched for until verify says
+so and a ``Blob`` row is written; readers reach content only through ``Blob`` rows, so the
+row, not the object's presence, is what says "verified".
 """
 
 from __future__ import annotations
@@ -103,7 +108,8 @@ class BlobStore(ABC):
 
     @abstractmethod
     def stat(self, sha256: str) -> BlobInfo | None:
-        """The blob's size, or None when it is not stored."""
+        """The size of what is stored at the address, or None. Presence alone is not verification
+        (see the module docstring): pair it with a ``Blob`` row."""
 
     @abstractmethod
     def delete(self, sha256: str) -> None:

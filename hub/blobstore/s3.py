@@ -2,12 +2,21 @@
 
 Written on boto3 directly rather than django-storages because the hub needs what the
 Storage API does not expose: multipart uploads it can abort, presigned PUTs for the
-LFS batch API, and server-side copies from a staging key into the content address.
+LFS batch API, conditional writes and ETag-conditional reads and deletes.
 
 Atomicity: S3 makes an object visible only when its PUT or multipart upload completes.
 When the caller announces the sha256 the bytes stream straight to the final key and a
 mismatch aborts the multipart upload; otherwise the bytes are spooled to a local temp
 file while hashing (memory stays flat) and then uploaded under the computed address.
+
+Trust: an object the hub wrote itself (after hashing the bytes) carries the metadata
+``modelhub-sha256``; only such objects are taken as verified by their presence. Clients'
+multipart uploads complete at the content address itself (no staging copy) but without the
+mark: they are assembled only if no object holds that address yet (``If-None-Match: *``),
+hashed by ``finalize_upload`` with reads pinned to the ETag, and deleted on a mismatch only
+if still the same ETag. A single presigned PUT can be replayed until it expires, so those
+go to a staging key and are copied once verified: a URL to the content address would let a
+stale link overwrite a verified blob.
 """
 
 from __future__ import annotations
@@ -40,6 +49,18 @@ PART_SIZE = 16 * 1024 * 1024  # S3 needs >= 5 MiB per part but the last
 VERIFY_RANGE = 8 * 1024 * 1024  # ranged reads when hashing an uploaded object
 PREFETCH = 4
 MAX_SINGLE_COPY = 5 * 1024**3  # CopyObject's limit; larger objects need a multipart copy
+MARK = "modelhub-sha256"  # user metadata on objects whose bytes the hub hashed before writing
+REFUSED_CONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code") or "")
+
+
+def _server_side(exc: ClientError) -> bool:
+    """True for S3's own failures (5xx, SlowDown), which a retry may get past; False for refusals."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return status >= 500 or exc.response.get("Error", {}).get("Code") in {"SlowDown", "InternalError"}
 
 
 class _GuardedBody:
@@ -92,8 +113,9 @@ class S3BlobStore(BlobStore):
         region: str = "us-east-1",
         prefix: str = "",
         client=None,
-        connect_timeout: float = 5,
-        read_timeout: float = 60,
+        connect_timeout: float = 3,
+        read_timeout: float = 10,
+        max_attempts: int = 2,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
@@ -104,7 +126,7 @@ class S3BlobStore(BlobStore):
             config=Config(
                 connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
-                retries={"max_attempts": 3, "mode": "standard"},
+                retries={"total_max_attempts": max_attempts, "mode": "standard"},
                 signature_version="s3v4",
                 s3={"addressing_style": "path"},
             ),
@@ -130,7 +152,7 @@ class S3BlobStore(BlobStore):
             raise BlobStoreUnavailable(f"S3 refused the write: {exc}") from exc
 
     def _put_known(self, stream: BinaryIO, sha256: str, max_bytes: int | None) -> BlobInfo:
-        existing = self.stat(sha256)
+        existing = self._trusted(sha256)
         if existing is not None:  # same content already stored: consume and verify, don't rewrite
             counter = HashingCounter()
             for chunk in iter_chunks(stream, max_bytes):
@@ -147,9 +169,12 @@ class S3BlobStore(BlobStore):
                 break
         else:  # smaller than one part: a single PUT, made only once the hash is known to match
             counter.verify(sha256)
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buf))
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buf), Metadata={MARK: sha256})
             return BlobInfo(sha256, counter.size)
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        # Marked at creation, but visible only on completion, which happens only once the hash matched.
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key, Metadata={MARK: sha256})[
+            "UploadId"
+        ]
         try:
             parts: list[dict] = []
             for chunk in chunks:
@@ -183,8 +208,13 @@ class S3BlobStore(BlobStore):
                 counter.update(chunk)
                 spool.write(chunk)
             spool.seek(0)
-            if self.stat(counter.hexdigest) is None:
-                self.client.upload_fileobj(spool, self.bucket, self.key_for(counter.hexdigest))
+            if self._trusted(counter.hexdigest) is None:
+                self.client.upload_fileobj(
+                    spool,
+                    self.bucket,
+                    self.key_for(counter.hexdigest),
+                    ExtraArgs={"Metadata": {MARK: counter.hexdigest}},
+                )
         return BlobInfo(counter.hexdigest, counter.size)
 
     # -- reading -----------------------------------------------------------------------
@@ -212,14 +242,27 @@ class S3BlobStore(BlobStore):
         return self._head(self.key_for(sha256), sha256)
 
     def _head(self, key: str, sha256: str) -> BlobInfo | None:
+        head = self._head_raw(key)
+        return None if head is None else BlobInfo(sha256, int(head["ContentLength"]))
+
+    def _head_raw(self, key: str) -> dict | None:
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            return self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            if _code(exc) in {"404", "NoSuchKey", "NotFound"}:
                 return None
             raise BlobStoreUnavailable(f"S3 refused the stat: {exc}") from exc
         except BotoCoreError as exc:
             raise BlobStoreUnavailable(f"S3 could not be reached: {exc}") from exc
+
+    def _trusted(self, sha256: str) -> BlobInfo | None:
+        """The object at the content address if the hub itself wrote it (hashed first), else None.
+
+        An unmarked object is a client's upload, verified or not: presence alone proves nothing.
+        """
+        head = self._head_raw(self.key_for(sha256))
+        if head is None or (head.get("Metadata") or {}).get(MARK) != sha256:
+            return None
         return BlobInfo(sha256, int(head["ContentLength"]))
 
     def delete(self, sha256: str) -> None:
@@ -247,13 +290,14 @@ class S3BlobStore(BlobStore):
     def start_multipart_upload(
         self, sha256: str, size: int, part_size: int, *, expires: int = 900
     ) -> tuple[str, list[str]]:
-        """Open a multipart upload of the staging key; (upload id, one presigned PUT URL per part).
+        """Open a multipart upload of the content address; (upload id, one presigned PUT URL per part).
 
         The client PUTs the parts itself (parts of ``part_size`` bytes, the last shorter), then
-        asks us to complete the upload; ``finalize_upload`` verifies and publishes as for a
-        single PUT. S3 needs parts of at least 5 MiB but the last.
+        asks us to complete the upload, which only we can do; ``finalize_upload`` then hashes the
+        object in place. A part URL is dead once its upload is completed or aborted, so a stale
+        one cannot touch the object. S3 needs parts of at least 5 MiB but the last.
         """
-        key = self.staging_key_for(sha256)
+        key = self.key_for(sha256)
         count = max(1, -(-size // part_size))
         if count > 10_000:
             raise BlobStoreError(f"{size} bytes in parts of {part_size} needs more than 10,000 parts")
@@ -271,52 +315,111 @@ class S3BlobStore(BlobStore):
         ]
         return upload_id, urls
 
-    def complete_multipart_upload(self, sha256: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
-        """Assemble the client's parts ((number, etag) pairs) into the staging object."""
-        key = self.staging_key_for(sha256)
+    def complete_multipart_upload(self, sha256: str, upload_id: str, parts: list[tuple[int, str]]) -> bool:
+        """Assemble the client's parts ((number, etag) pairs) at the content address, unless an object
+        is there already (verified, or another client's upload awaiting verification): then the upload
+        is aborted and nothing is overwritten. True when this upload became the object."""
+        key = self.key_for(sha256)
         try:
             self.client.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=key,
                 UploadId=upload_id,
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts)]},
+                IfNoneMatch="*",
             )
+            return True
         except ClientError as exc:
+            if _code(exc) in REFUSED_CONDITION:
+                self.abort_multipart_upload(sha256, upload_id)
+                return False
+            if _server_side(exc):
+                # S3 itself failed: keep the upload (and the client's parts) so a retry completes it.
+                raise BlobStoreUnavailable(f"S3 failed while assembling the parts: {exc}") from exc
             with contextlib.suppress(BotoCoreError, ClientError):
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
             raise BlobStoreError(f"S3 could not assemble the uploaded parts: {exc}") from exc
         except BotoCoreError as exc:
             raise BlobStoreUnavailable(f"S3 could not be reached: {exc}") from exc
 
+    def abort_multipart_upload(self, sha256: str, upload_id: str) -> None:
+        """Drop an upload and its parts; its part URLs stop working. Best effort (S3 lifecycle rules
+        for incomplete uploads are the backstop)."""
+        with contextlib.suppress(BotoCoreError, ClientError):
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=self.key_for(sha256), UploadId=upload_id
+            )
+
     def finalize_upload(self, sha256: str) -> BlobInfo:
-        """Hash the staged object; publish it under its address only if the hash matches."""
+        """Check an uploaded object's sha256; only a matching object stays.
+
+        A single PUT went to the staging key: hashed there, copied to the content address if it
+        matches. A multipart upload sits at the content address: hashed in place, deleted if it
+        does not match. Raises BlobNotFound when nothing arrived, ChecksumMismatch when the bytes
+        are wrong.
+        """
         staging = self.staging_key_for(sha256)
-        if self._head(staging, sha256) is None:
-            existing = self.stat(sha256)
-            if existing is not None:
-                return existing
-            raise BlobNotFound(f"no upload arrived for {sha256}")
-        counter = HashingCounter()
         try:
-            size = int(self.client.head_object(Bucket=self.bucket, Key=staging)["ContentLength"])
-            for chunk in self._prefetched_ranges(staging, size):
-                counter.update(chunk)
-            if counter.hexdigest != sha256:
-                self.client.delete_object(Bucket=self.bucket, Key=staging)
-                raise ChecksumMismatch(
-                    f"uploaded content hashes to {counter.hexdigest}, not {sha256}; the upload was discarded"
-                )
-            source = {"Bucket": self.bucket, "Key": staging}
-            if size <= MAX_SINGLE_COPY:  # one server-side request; the managed copy is many
-                self.client.copy_object(CopySource=source, Bucket=self.bucket, Key=self.key_for(sha256))
-            else:
-                self.client.copy(source, self.bucket, self.key_for(sha256))
-            self.client.delete_object(Bucket=self.bucket, Key=staging)
+            head = self._head_raw(staging)
+            if head is not None:
+                return self._publish_staged(sha256, staging, head)
+            trusted = self._trusted(sha256)
+            if trusted is not None:
+                return trusted
+            head = self._head_raw(self.key_for(sha256))
+            if head is None:
+                raise BlobNotFound(f"no upload arrived for {sha256}")
+            return self._verify_in_place(sha256, head)
         except (BotoCoreError, ClientError) as exc:
             raise BlobStoreUnavailable(f"S3 failed while verifying the upload: {exc}") from exc
-        return BlobInfo(sha256, counter.size)
 
-    def _prefetched_ranges(self, key: str, size: int) -> Iterator[bytes]:
+    def _hash(self, key: str, head: dict) -> str:
+        counter = HashingCounter()
+        for chunk in self._prefetched_ranges(key, int(head["ContentLength"]), etag=head.get("ETag")):
+            counter.update(chunk)
+        return counter.hexdigest
+
+    def _publish_staged(self, sha256: str, staging: str, head: dict) -> BlobInfo:
+        size = int(head["ContentLength"])
+        digest = self._hash(staging, head)
+        if digest != sha256:
+            self.client.delete_object(Bucket=self.bucket, Key=staging)
+            raise ChecksumMismatch(
+                f"uploaded content hashes to {digest}, not {sha256}; the upload was discarded"
+            )
+        source = {"Bucket": self.bucket, "Key": staging}
+        # Copy the very bytes hashed: a replay of the presigned PUT meanwhile makes the copy fail (412).
+        mark = {"Metadata": {MARK: sha256}, "MetadataDirective": "REPLACE", "CopySourceIfMatch": head["ETag"]}
+        if size <= MAX_SINGLE_COPY:  # one server-side request; the managed copy is many
+            self.client.copy_object(CopySource=source, Bucket=self.bucket, Key=self.key_for(sha256), **mark)
+        else:
+            self.client.copy(source, self.bucket, self.key_for(sha256), ExtraArgs=mark)
+        self.client.delete_object(Bucket=self.bucket, Key=staging)
+        return BlobInfo(sha256, size)
+
+    def _verify_in_place(self, sha256: str, head: dict) -> BlobInfo:
+        """Hash the object at the content address, every read pinned to the ETag seen first: if the
+        object is replaced meanwhile (the hub writing the right bytes over a bad upload) the reads
+        fail instead of mixing two versions, and the delete of a mismatch spares the replacement."""
+        key, etag = self.key_for(sha256), head.get("ETag")
+        try:
+            digest = self._hash(key, head)
+        except ClientError as exc:
+            if _code(exc) in REFUSED_CONDITION:
+                raise BlobStoreUnavailable(f"blob {sha256} changed while it was verified; retry") from exc
+            raise
+        if digest != sha256:
+            try:
+                self.client.delete_object(Bucket=self.bucket, Key=key, **({"IfMatch": etag} if etag else {}))
+            except ClientError as exc:  # replaced meanwhile, or a concurrent verify deleted it first
+                if _code(exc) not in REFUSED_CONDITION | {"NoSuchKey", "404", "NotFound"}:
+                    raise
+            raise ChecksumMismatch(
+                f"uploaded content hashes to {digest}, not {sha256}; the upload was discarded"
+            )
+        return BlobInfo(sha256, int(head["ContentLength"]))
+
+    def _prefetched_ranges(self, key: str, size: int, *, etag: str | None = None) -> Iterator[bytes]:
         """The object's bytes in order, fetched as ranges by a few threads ahead of the reader.
 
         Hashing is sequential, but the network need not be: with ``PREFETCH`` ranges in
@@ -326,9 +429,10 @@ class S3BlobStore(BlobStore):
 
         def fetch(start: int) -> bytes:
             end = min(start + VERIFY_RANGE, size) - 1
-            return self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}")[
-                "Body"
-            ].read()
+            pinned = {"IfMatch": etag} if etag else {}
+            return self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}", **pinned
+            )["Body"].read()
 
         starts = iter(range(0, size, VERIFY_RANGE))
         with ThreadPoolExecutor(max_workers=PREFETCH) as pool:

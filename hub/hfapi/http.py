@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from hub.auth import Caller, caller_for
 from hub.blobstore import BlobStoreUnavailable
-from hub.services.errors import HubError
+from hub.services.errors import HubError, Unauthorized
 
 EXPOSE_HEADERS = (
     "X-Repo-Commit,X-Request-Id,X-Error-Code,X-Error-Message,X-Total-Count,ETag,Link,Accept-Ranges,"
     "Content-Range,X-Linked-Size,X-Linked-ETag"
 )
 TRUE = {"1", "true", "yes", "on"}
+log = logging.getLogger(__name__)
 
 
 def error_response(
@@ -61,14 +64,29 @@ def hub_view(methods: tuple[str, ...]) -> Callable:
                 response = error_response(400, "NUL bytes are not allowed in paths or parameters")
             else:
                 # Cookies are not accepted for writes: the Hub API is token-authenticated and CSRF-exempt.
-                caller = caller_for(request, allow_session=request.method in ("GET", "HEAD"))
                 try:
+                    caller = caller_for(request, allow_session=request.method in ("GET", "HEAD"))
+                    if caller.bad_token:
+                        # As on the Hub: a revoked, expired or unknown token is refused outright,
+                        # never downgraded to anonymous (the caller would silently lose access).
+                        raise Unauthorized("Invalid credentials in Authorization header")
                     response = view(request, caller, *args, **kwargs)
                 except HubError as exc:
                     response = error_response(exc.status, exc.message, exc.code, exc.commit)
                 except BlobStoreUnavailable as exc:
                     response = error_response(503, str(exc))
                     response["Retry-After"] = "5"
+                except (OperationalError, InterfaceError) as exc:
+                    # The connection died (database restarted, failover, pg_terminate_backend): the
+                    # transaction in flight was rolled back, so the client may simply retry. The
+                    # driver's text is left out: it can name hosts and users; the log has it.
+                    log.warning("database unavailable during %s %s: %r", request.method, request.path, exc)
+                    response = error_response(
+                        503, f"the database is unavailable ({type(exc).__name__}); retry shortly"
+                    )
+                    response["Retry-After"] = "5"
+            if response.status_code >= 400:
+                discard_new_blobs(request)
             response["Access-Control-Allow-Origin"] = "*"
             response["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
             return response
@@ -76,6 +94,20 @@ def hub_view(methods: tuple[str, ...]) -> Callable:
         return inner
 
     return wrap
+
+
+def discard_new_blobs(request: HttpRequest) -> None:
+    """Take out the inline blobs a refused commit stored (see ``hub.hfapi.ndjson.note_new_blob``)."""
+    from hub.hfapi.ndjson import NEW_BLOBS_ATTR
+    from hub.services.blobs import discard_unreferenced
+
+    pending = getattr(request, NEW_BLOBS_ATTR, None)
+    if not pending:
+        return
+    try:
+        discard_unreferenced(pending)
+    except Exception:  # the refusal stands either way; an orphan blob is harmless, only untidy
+        log.warning("could not discard %d blobs of a refused request", len(pending), exc_info=True)
 
 
 def flag(request: HttpRequest, name: str, default: bool = False, source: str = "GET") -> bool:

@@ -1,8 +1,10 @@
 """The git-lfs Batch API as ``huggingface_hub`` uses it: batch, direct uploads, multipart, verify.
 
-On S3 the client PUTs straight to presigned URLs of a staging key (one URL, or one per
-part for large files plus a signed completion URL), and ``verify`` hashes the staged
-object and publishes it under its sha256 only if it matches. On the filesystem store the
+On S3 the client PUTs straight to presigned URLs: one URL to a staging key, or for large
+files one per part of a multipart upload opened at the content address, plus a signed
+completion URL through which only this server assembles the parts (never over an existing
+object). ``verify`` hashes the object (copying a staged one to its address) and keeps it
+only if its sha256 matches. On the filesystem store the
 PUT URL points back at this server, which streams the body into the store while hashing.
 Either way a ``Blob`` row exists only for content whose sha256 has been checked, and the
 commit endpoint accepts ``lfsFile`` entries only for such content.
@@ -15,12 +17,12 @@ from django.core import signing
 from django.http import HttpRequest, JsonResponse
 
 from hub.auth import Caller
-from hub.blobstore import BlobNotFound, BlobStoreError, ChecksumMismatch, get_blob_store
+from hub.blobstore import BlobNotFound, BlobStoreError, BlobStoreUnavailable, ChecksumMismatch, get_blob_store
 from hub.blobstore.base import SHA256_RE
 from hub.hfapi.http import endpoint, hub_view, read_json
 from hub.hfapi.write import PREFIX
 from hub.models import Repository
-from hub.services.access import get_writable
+from hub.services.access import get_contributor
 from hub.services.blobs import blob_present, record_blob, store_stream
 from hub.services.errors import BadRequest, HubError, TooLarge, Unprocessable
 
@@ -69,7 +71,8 @@ def _upload_actions(
 def batch(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = "models"):
     from hub.hfapi.read import TYPES
 
-    repo = get_writable(caller, TYPES[kind], ns, name)
+    # Content-addressed uploads grant nothing: whoever may propose a change (a PR) may upload.
+    repo = get_contributor(caller, TYPES[kind], ns, name)
     body = read_json(request)
     if body.get("operation") != "upload":
         raise BadRequest("only the upload operation is supported; download files through /resolve")
@@ -138,8 +141,15 @@ def complete_multipart(request: HttpRequest, caller: Caller, token: str):
     expected = max(1, -(-claim["size"] // chunk_size()))
     if sorted(n for n, _ in parts) != list(range(1, expected + 1)):
         raise BadRequest(f"expected parts 1..{expected}")
+    store = get_blob_store()
     try:
-        get_blob_store().complete_multipart_upload(claim["oid"], claim["upload"], parts)
+        if blob_present(claim["oid"]) is not None:
+            # Verified content is there already: never assemble over it (the store refuses too).
+            store.abort_multipart_upload(claim["oid"], claim["upload"])
+        else:
+            store.complete_multipart_upload(claim["oid"], claim["upload"], parts)
+    except BlobStoreUnavailable:
+        raise  # S3 failing or slow: a 503 the client retries, not a 422 it gives up on
     except BlobStoreError as exc:
         raise Unprocessable(str(exc)) from exc
     return lfs_response({"oid": claim["oid"], "size": claim["size"]})
@@ -149,7 +159,7 @@ def complete_multipart(request: HttpRequest, caller: Caller, token: str):
 def verify(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = "models"):
     from hub.hfapi.read import TYPES
 
-    get_writable(caller, TYPES[kind], ns, name)
+    get_contributor(caller, TYPES[kind], ns, name)
     body = read_json(request)
     oid, size = str(body.get("oid") or "").lower(), body.get("size")
     if not SHA256_RE.match(oid):

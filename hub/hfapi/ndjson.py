@@ -44,6 +44,22 @@ def read_lines(stream: BinaryIO, limit: int):
             yield line
 
 
+#: Attribute of the request under which the inline blobs it added are listed: ``hub_view``
+#: discards them when the request ends in an error (a refused commit leaves no partial state).
+NEW_BLOBS_ATTR = "modelhub_new_blobs"
+
+
+def note_new_blob(stream: object, sha256: str) -> None:
+    pending = getattr(stream, NEW_BLOBS_ATTR, None)
+    if pending is None:
+        pending = []
+        try:
+            setattr(stream, NEW_BLOBS_ATTR, pending)
+        except AttributeError:  # a plain stream (tests, scripts): nobody to clean up after
+            return
+    pending.append(sha256)
+
+
 def parse_commit_stream(stream: BinaryIO) -> CommitRequest:
     request: CommitRequest | None = None
     ops: list = []
@@ -61,6 +77,8 @@ def parse_commit_stream(stream: BinaryIO) -> CommitRequest:
                 description=str(value.get("description") or ""),
                 parent_commit=value.get("parentCommit") or None,
             )
+            if request.parent_commit is not None and not isinstance(request.parent_commit, str):
+                raise BadRequest("parentCommit must be a commit id (a hex string)")
             continue
         if len(ops) >= MAX_OPERATIONS:
             raise TooLarge(f"at most {MAX_OPERATIONS} operations per commit")
@@ -70,9 +88,11 @@ def parse_commit_stream(stream: BinaryIO) -> CommitRequest:
                 raise BadRequest(f"{path}: only base64 encoding is supported")
             try:
                 content = base64.b64decode(value.get("content") or "", validate=True)
-            except (binascii.Error, ValueError) as exc:
+            except (binascii.Error, ValueError, TypeError) as exc:
                 raise BadRequest(f"{path}: content is not valid base64") from exc
             stored = store_small(content, settings.MAX_INLINE_FILE_SIZE)
+            if stored.created:
+                note_new_blob(stream, stored.sha256)
             ops.append(AddFile(path, stored.sha256, stored.size, lfs=False, git_oid=stored.git_oid))
         elif key == "lfsFile":
             path = validate_path(value.get("path"))

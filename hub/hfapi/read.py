@@ -15,6 +15,7 @@ from hub.models import Commit, Ref, RepoFile, Repository
 from hub.services import gitobj
 from hub.services.access import check_download, get_readable, get_writable, visible_repositories
 from hub.services.errors import BadRequest, EntryNotFound
+from hub.services.lastcommit import last_commits
 from hub.services.revisions import resolve_revision, split_rev_path
 
 TYPES = {"models": Repository.Type.MODEL, "datasets": Repository.Type.DATASET}
@@ -112,6 +113,14 @@ def _files(commit: Commit) -> list[RepoFile]:
     return list(RepoFile.objects.filter(commit=commit).order_by("path"))
 
 
+def _add_last_commits(files, entries: list[dict]) -> None:
+    """``expand=true``: each entry's ``lastCommit``, the last commit that changed the path."""
+    found = last_commits(files, entries)
+    for entry in entries:
+        if (last := found.get(entry["path"])) is not None:
+            entry["lastCommit"] = {"id": last.sha, "title": last.title, "date": iso(last.created_at)}
+
+
 @hub_view(("GET",))
 def tree(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, tail: str):
     repo = get_readable(caller, TYPES[kind], ns, name)
@@ -127,9 +136,7 @@ def tree(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, ta
     offset = decode_cursor(request.GET.get("cursor"))
     page = entries[offset : offset + size]
     if expanded:
-        last = {"id": commit.sha, "title": commit.title, "date": iso(commit.created_at)}
-        for entry in page:
-            entry["lastCommit"] = last
+        _add_last_commits(files, page)
     response = JsonResponse(page, safe=False)
     response["X-Repo-Commit"] = commit.sha
     if offset + size < len(entries):
@@ -145,15 +152,20 @@ def paths_info(request: HttpRequest, caller: Caller, kind: str, ns: str, name: s
     if not paths and request.content_type == "application/json":
         import json
 
-        paths = (json.loads(request.body or b"{}") or {}).get("paths") or []
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+        paths = (body.get("paths") if isinstance(body, dict) else None) or []
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise BadRequest("paths must be a list of strings")
     if len(paths) > 1000:
         raise BadRequest("at most 1000 paths per call")
     files = {f.path: f for f in _files(commit)}
     tree_oids = gitobj.tree_ids({p: f.oid for p, f in files.items()})
     out = [e for p in paths if (e := serialize.path_entry(files, tree_oids, p.strip("/")))]
     if request.POST.get("expand", "").lower() == "true":
-        for e in out:
-            e["lastCommit"] = {"id": commit.sha, "title": commit.title, "date": iso(commit.created_at)}
+        _add_last_commits(files.values(), out)
     response = JsonResponse(out, safe=False)
     response["X-Repo-Commit"] = commit.sha
     return response
@@ -163,12 +175,17 @@ def paths_info(request: HttpRequest, caller: Caller, kind: str, ns: str, name: s
 def refs(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str):
     repo = get_readable(caller, TYPES[kind], ns, name)
     out: dict[str, list] = {"branches": [], "converts": [], "tags": []}
+    if flag(request, "include_prs"):
+        out["pullRequests"] = []
     for ref in Ref.objects.filter(repository=repo).select_related("commit").order_by("name"):
+        if ref.kind == Ref.Kind.PR:
+            if "pullRequests" in out:
+                entry = {"name": ref.name, "ref": f"refs/pr/{ref.name}", "targetCommit": ref.commit.sha}
+                out["pullRequests"].append(entry)
+            continue
         prefix = "refs/heads/" if ref.kind == Ref.Kind.BRANCH else "refs/tags/"
         key = "branches" if ref.kind == Ref.Kind.BRANCH else "tags"
         out[key].append({"name": ref.name, "ref": prefix + ref.name, "targetCommit": ref.commit.sha})
-    if flag(request, "include_prs"):
-        out["pullRequests"] = []
     return JsonResponse(out)
 
 

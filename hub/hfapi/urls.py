@@ -7,7 +7,7 @@ Revisions and paths may contain '/', so they are matched as tails and split in t
 
 from django.urls import re_path
 
-from hub.hfapi import lfs, read, resolve, write
+from hub.hfapi import discussions, gating, lfs, read, resolve, write
 
 SEG = r"[^/]+"
 KIND = r"(?P<kind>models|datasets)"
@@ -36,6 +36,20 @@ urlpatterns = [
     re_path(rf"{API}/branch/(?P<branch>.+)$", write.branch, name="hf-branch"),
     re_path(rf"{API}/tag/(?P<rev>.+)$", write.tag, name="hf-tag"),
     re_path(rf"{API}/user-access-request$", write.request_access, name="hf-access-request"),
+    re_path(rf"{API}/user-access-request/handle$", gating.handle, name="hf-access-handle"),
+    re_path(rf"{API}/user-access-request/grant$", gating.grant, name="hf-access-grant"),
+    re_path(
+        rf"{API}/user-access-request/(?P<status>pending|accepted|rejected)$",
+        gating.listing,
+        name="hf-access-list",
+    ),
+    re_path(rf"{API}/discussions$", discussions.discussions, name="hf-discussions"),
+    re_path(rf"{API}/discussions/(?P<num>[0-9]+)$", discussions.details, name="hf-discussion"),
+    re_path(
+        rf"{API}/discussions/(?P<num>[0-9]+)/(?P<action>comment|status|title|merge)$",
+        discussions.change,
+        name="hf-discussion-change",
+    ),
     re_path(rf"{API}/xet-(?:read|write)-token/(?P<rev>.*)$", write.xet_token, name="hf-xet"),
     re_path(rf"^{REPO}/resolve/(?P<tail>.+)$", resolve.resolve, name="hf-resolve"),
     re_path(

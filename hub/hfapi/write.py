@@ -8,17 +8,19 @@ import fnmatch
 from django.http import HttpRequest, JsonResponse
 
 from hub.auth import Caller
-from hub.hfapi.http import caller_required, endpoint, hub_view, read_json
+from hub.hfapi.http import caller_required, endpoint, flag, hub_view, read_json
 from hub.hfapi.ndjson import parse_commit_stream
 from hub.hfapi.read import TYPES
 from hub.models import AccessRequest, OrgMembership, Ref, RepoFile, Repository
+from hub.services import discussions
 from hub.services import refs as ref_service
-from hub.services.access import get_readable, get_writable
+from hub.services.access import can_write, get_contributor, get_readable, get_writable
 from hub.services.blobs import should_be_lfs
 from hub.services.commits import create_commit
 from hub.services.errors import BadRequest, Forbidden, RevisionNotFound
 from hub.services.paths import validate_path
 from hub.services.repos import create_repository
+from hub.services.revisions import ref_target
 
 PREFIX = {Repository.Type.MODEL: "", Repository.Type.DATASET: "datasets/"}
 XET_MESSAGE = (
@@ -116,14 +118,24 @@ def _ignored(path: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
+def _repo_for_commit(
+    request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, rev: str
+) -> Repository:
+    """Writers commit anywhere; a reader may open a pull request or push to one of their own."""
+    if flag(request, "create_pr") or ref_target(rev)[0] == Ref.Kind.PR:
+        return get_contributor(caller, TYPES[kind], ns, name)
+    return get_writable(caller, TYPES[kind], ns, name)
+
+
 @hub_view(("POST",))
 def preupload(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, rev: str):
-    repo = get_writable(caller, TYPES[kind], ns, name)
+    repo = _repo_for_commit(request, caller, kind, ns, name, rev)
     body = read_json(request)
     files = body.get("files")
     if not isinstance(files, list) or len(files) > 1000:
         raise BadRequest("files must be a list of at most 1000 entries")
-    ref = Ref.objects.filter(repository=repo, kind=Ref.Kind.BRANCH, name=rev).select_related("commit").first()
+    ref_kind, ref_name = ref_target(rev)
+    ref = Ref.objects.filter(repository=repo, kind=ref_kind, name=ref_name).select_related("commit").first()
     current = {}
     if ref:
         # Validate before querying: a NUL byte is refused here, not by the database driver.
@@ -136,10 +148,13 @@ def preupload(request: HttpRequest, caller: Caller, kind: str, ns: str, name: st
         if not isinstance(entry, dict):
             raise BadRequest("each file must be an object")
         path = validate_path(entry.get("path"))
-        size = int(entry.get("size") or 0)
+        try:
+            size = int(entry.get("size") or 0)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise BadRequest(f"{path}: size must be a number of bytes") from exc
         try:
             sample = base64.b64decode(entry.get("sample") or "")[:512]
-        except ValueError:
+        except (TypeError, ValueError):  # not base64, or not even a string: no sample
             sample = b""
         lfs = should_be_lfs(path, size, sample)
         remote = current.get(path)
@@ -159,20 +174,34 @@ def preupload(request: HttpRequest, caller: Caller, kind: str, ns: str, name: st
 
 @hub_view(("POST",))
 def commit(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, rev: str):
-    repo = get_writable(caller, TYPES[kind], ns, name)
-    if request.GET.get("create_pr") in ("1", "true", "True"):
-        raise BadRequest("pull requests are not supported by this hub; commit to a branch instead")
-    if not Ref.objects.filter(repository=repo, kind=Ref.Kind.BRANCH, name=rev).exists():
-        raise RevisionNotFound(f"Invalid rev id: {rev} (commits go to an existing branch; create it first)")
-    parsed = parse_commit_stream(request)
-    new = create_commit(repo, rev, parsed, author=caller.user)
+    """The NDJSON commit, to a branch, to a new pull request (``create_pr=1``) or to ``refs/pr/N``."""
+    repo = _repo_for_commit(request, caller, kind, ns, name, rev)
+    ref_kind, ref_name = ref_target(rev)
+    pr_url = None
+    if flag(request, "create_pr"):
+        if ref_kind != Ref.Kind.BRANCH:
+            raise BadRequest("a pull request targets a branch, not another pull request")
+        parsed = parse_commit_stream(request)
+        disc, new = discussions.commit_as_new_pull_request(repo, ref_name, parsed, caller.user)
+        pr_url = f"{repo_url(request, repo)}/discussions/{disc.num}"
+    elif ref_kind == Ref.Kind.PR:
+        disc = discussions.pull_request_for_ref(repo, ref_name)
+        if not (can_write(caller.user, repo) or disc.author_id == caller.user.pk):
+            raise Forbidden(f"only the author of pull request #{disc.num} or a writer can push to it")
+        new = discussions.push_to_pull_request(repo, disc, parse_commit_stream(request), caller.user)
+    else:
+        if not Ref.objects.filter(repository=repo, kind=Ref.Kind.BRANCH, name=ref_name).exists():
+            raise RevisionNotFound(
+                f"Invalid rev id: {rev} (commits go to an existing branch; create it first)"
+            )
+        new = create_commit(repo, ref_name, parse_commit_stream(request), author=caller.user)
     return JsonResponse(
         {
             "success": True,
             "commitOid": new.sha,
             "commitUrl": f"{repo_url(request, repo)}/commit/{new.sha}",
             "commitMessage": new.title,
-            "pullRequestUrl": None,
+            "pullRequestUrl": pr_url,
         }
     )
 

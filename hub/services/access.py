@@ -104,3 +104,46 @@ def _accepted(user, repo: Repository) -> bool:
     return AccessRequest.objects.filter(
         repository=repo, user=user, status=AccessRequest.Status.ACCEPTED
     ).exists()
+
+
+def get_contributor(caller: Caller, repo_type: str, namespace: str, name: str) -> Repository:
+    """The repository if ``caller`` may propose changes to it (open or push to a pull request).
+
+    As on the Hub, proposing needs only read access (plus a write-scoped token and, on a gated
+    repository, access to its files): the changes land on ``refs/pr/N``, never on a branch, and
+    uploading content-addressed blobs grants nothing until a commit a caller may make names them.
+    """
+    if caller.user is None:
+        if caller.bad_token:
+            raise Unauthorized("Invalid credentials in Authorization header")
+        repo = get_readable(caller, repo_type, namespace, name)
+        raise Unauthorized(f"You must be authenticated to contribute to {repo.repo_id}.")
+    repo = get_readable(caller, repo_type, namespace, name)
+    if not caller.can_write:
+        raise Forbidden("this token is read-only; create a token with --write")
+    check_download(caller, repo)
+    return repo
+
+
+def can_admin(user, repo: Repository) -> bool:
+    """Owner of the repository's personal namespace, admin of its organisation, or staff."""
+    if user is None or not user.is_authenticated:
+        return False
+    if _is_staff(user) or repo.namespace.user_id == user.pk:
+        return True
+    return OrgMembership.objects.filter(
+        org=repo.namespace_id, user=user, role=OrgMembership.Role.ADMIN
+    ).exists()
+
+
+def get_administrable(caller: Caller, repo_type: str, namespace: str, name: str) -> Repository:
+    """The repository if ``caller`` administers it: 401 anonymous, 404 unreadable, 403 otherwise."""
+    if caller.user is None:
+        if caller.bad_token:
+            raise Unauthorized("Invalid credentials in Authorization header")
+        repo = get_readable(caller, repo_type, namespace, name)
+        raise Unauthorized(f"You must be authenticated to manage {repo.repo_id}.")
+    repo = get_readable(caller, repo_type, namespace, name)
+    if not can_admin(caller.user, repo):
+        raise Forbidden(f"Only admins of {repo.namespace.name} can manage access to {repo.repo_id}.")
+    return repo

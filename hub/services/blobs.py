@@ -1,16 +1,19 @@
 """Putting content into the blob store and recording it as a ``Blob`` row.
 
 The row is written after the bytes are safely stored and outside any commit's
-transaction: a rejected commit leaves at most an unreferenced blob (harmless, and
-reusable by the next attempt), never a row pointing at missing bytes.
+transaction, never a row pointing at missing bytes. Inline files a refused commit stored
+are taken out again (``discard_unreferenced``), so a refusal leaves no partial state.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
+
+from django.db import transaction
 
 from hub.blobstore import BlobInfo, BlobTooLarge, ChecksumMismatch, get_blob_store
 from hub.models import Blob, git_blob_sha1
@@ -38,7 +41,8 @@ def record_blob(info: BlobInfo) -> Blob:
 
 
 def blob_present(sha256: str) -> Blob | None:
-    """The Blob row, if the content is recorded and still in the store."""
+    """The Blob row, if the content is recorded (verified) and still in the store. Both are needed:
+    on S3 an unverified client upload can sit at the address without a row."""
     blob = Blob.objects.filter(sha256=sha256).first()
     if blob is None:
         return None
@@ -52,6 +56,8 @@ class StoredContent:
     sha256: str
     size: int
     git_oid: str  # sha1 of the git blob of the content itself
+    #: This call added the content (row and bytes): a refused commit takes it out again.
+    created: bool = False
 
 
 def store_small(content: bytes, max_bytes: int) -> StoredContent:
@@ -60,9 +66,31 @@ def store_small(content: bytes, max_bytes: int) -> StoredContent:
         raise TooLarge(
             f"inline file of {len(content)} bytes exceeds the {max_bytes}-byte cap; upload it via LFS"
         )
-    info = get_blob_store().put(io.BytesIO(content), expected_sha256=hashlib.sha256(content).hexdigest())
+    digest = hashlib.sha256(content).hexdigest()
+    existed = Blob.objects.filter(sha256=digest).exists()
+    info = get_blob_store().put(io.BytesIO(content), expected_sha256=digest)
     record_blob(info)
-    return StoredContent(info.sha256, info.size, git_blob_sha1(content))
+    return StoredContent(info.sha256, info.size, git_blob_sha1(content), created=not existed)
+
+
+def discard_unreferenced(sha256s: Iterable[str]) -> int:
+    """Take out content a refused request stored and no file references, so a refused commit leaves
+    no partial state. Returns how many blobs went.
+
+    The row is locked first. A concurrent commit naming the same content has either inserted its
+    file row already (the blob is referenced and stays) or its insert waits on this lock and then
+    fails on the foreign key: that commit is refused rather than pointed at deleted bytes.
+    """
+    removed = 0
+    for sha256 in sorted(set(sha256s)):
+        with transaction.atomic():
+            row = Blob.objects.select_for_update().filter(sha256=sha256).first()
+            if row is None or row.files.exists():
+                continue
+            get_blob_store().delete(sha256)
+            row.delete()
+            removed += 1
+    return removed
 
 
 def store_stream(

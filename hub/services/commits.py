@@ -135,8 +135,12 @@ def create_commit(
     author_name: str = "",
     sha: str | None = None,
     created_at: datetime | None = None,
+    ref_kind: str = Ref.Kind.BRANCH,
 ) -> Commit:
     """Apply ``request`` on top of ``branch`` (created from nothing if missing) and return the commit.
+
+    ``ref_kind`` is ``Ref.Kind.PR`` when ``branch`` is a pull request number (``refs/pr/{branch}``);
+    only the default *branch* updates the repository's denormalised columns.
 
     ``sha`` forces the commit id (mirrors keep upstream's); otherwise the git id is computed.
     ``created_at`` keeps upstream's commit date for mirrored commits, so revision-aware licence
@@ -155,11 +159,7 @@ def create_commit(
     with transaction.atomic():
         # Lock the repository row: commits to one repository are serialised.
         repo = Repository.objects.select_for_update(of=("self",)).select_related("namespace").get(pk=repo.pk)
-        ref = (
-            Ref.objects.select_related("commit")
-            .filter(repository=repo, kind=Ref.Kind.BRANCH, name=branch)
-            .first()
-        )
+        ref = Ref.objects.select_related("commit").filter(repository=repo, kind=ref_kind, name=branch).first()
         parent = ref.commit if ref else None
         if request.parent_commit and (
             parent is None or not parent.sha.startswith(request.parent_commit.lower())
@@ -174,10 +174,16 @@ def create_commit(
                 current[row.path] = {
                     "size": row.size, "oid": row.oid, "lfs": row.lfs, "sha256": row.sha256,
                     "pointer_size": row.pointer_size, "blob": row.blob,
+                    "last_commit_id": row.last_commit_id or parent.pk,
                 }  # fmt: skip
         for op in ops:
             if isinstance(op, AddFile):
-                current[op.path] = _file_row_values(op, blobs[op.sha256])
+                values = _file_row_values(op, blobs[op.sha256])
+                before = current.get(op.path)
+                # Re-adding identical content does not touch the path (as in git): keep its last commit.
+                same = before is not None and (before["oid"], before["lfs"]) == (values["oid"], values["lfs"])
+                values["last_commit_id"] = before["last_commit_id"] if same else None
+                current[op.path] = values
             elif isinstance(op, DeleteFile):
                 if current.pop(op.path, None) is None:
                     raise EntryNotFound(f"cannot delete {op.path}: no such file on {branch}")
@@ -217,12 +223,10 @@ def create_commit(
             [RepoFile(commit=commit, path=p, **v) for p, v in sorted(current.items())], batch_size=500
         )
         if ref is None:
-            Ref.objects.create(
-                repository=repo, kind=Ref.Kind.BRANCH, name=branch, commit=commit, updated_at=now
-            )
+            Ref.objects.create(repository=repo, kind=ref_kind, name=branch, commit=commit, updated_at=now)
         else:
             Ref.objects.filter(pk=ref.pk).update(commit=commit, updated_at=now)
-        if branch == repo.default_branch:
+        if ref_kind == Ref.Kind.BRANCH and branch == repo.default_branch:
             refresh_denormalised(repo, commit, current)
         RevisionAnalysis.objects.create(commit=commit)
         from workers.enqueue import enqueue_on_commit

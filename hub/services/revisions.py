@@ -2,7 +2,8 @@
 
 Clients quote the revision with ``safe=""`` (``refs/pr/1`` → ``refs%2Fpr%2F1``) but
 WSGI servers decode ``%2F`` before Django sees the path, so ``resolve/refs/pr/1/x.json``
-is ambiguous. ``split_rev_path`` matches the longest existing ref name first.
+is ambiguous. ``split_rev_path`` matches the longest existing ref name first. Pull requests
+are only reachable as ``refs/pr/{num}``: a bare number never names one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ def resolve_revision(repo: Repository, rev: str | None) -> Commit:
     """The commit ``rev`` names in ``repo`` (default branch when empty)."""
     rev = rev or repo.default_branch
     name = rev
-    for prefix, kind in (("refs/heads/", Ref.Kind.BRANCH), ("refs/tags/", Ref.Kind.TAG)):
+    for prefix, kind in (
+        ("refs/heads/", Ref.Kind.BRANCH),
+        ("refs/tags/", Ref.Kind.TAG),
+        ("refs/pr/", Ref.Kind.PR),
+    ):
         if rev.startswith(prefix):
             name = rev[len(prefix) :]
             ref = Ref.objects.select_related("commit").filter(repository=repo, kind=kind, name=name).first()
@@ -39,6 +44,13 @@ def resolve_revision(repo: Repository, rev: str | None) -> Commit:
         if commit:
             return commit
     raise RevisionNotFound(f"Invalid rev id: {rev}")
+
+
+def ref_target(rev: str) -> tuple[str, str]:
+    """(kind, name) of the ref a commit to ``rev`` moves: ``refs/pr/3`` → PR "3", else a branch."""
+    if rev.startswith("refs/pr/"):
+        return Ref.Kind.PR, rev[len("refs/pr/") :]
+    return Ref.Kind.BRANCH, rev.removeprefix("refs/heads/")
 
 
 def split_rev_path(repo: Repository, tail: str) -> tuple[str, str]:

@@ -239,6 +239,36 @@ def _setext_level(line: str, nxt: str | None) -> int | None:
     return None
 
 
+#: A line start (the newline before it) where a heading, bold label or code fence may open:
+#: ``#``, ``*`` or ``_`` first; ``<h1``-``<h6``, a fence, ``**`` or ``__`` after optional blanks;
+#: or a line starting ``=``/``-``, which may underline the line before it (setext). A superset:
+#: :func:`parse_sections` applies its exact tests to the selected lines only (HTML tables, whose
+#: rows start with ``<``, are not selected). The leading newline gives ``re`` a literal to skip
+#: ahead to (a ``^`` under MULTILINE would be tried at every position of the card).
+_CANDIDATE = re.compile(r"\n(?:[=#*_-]|[^\S\n]*(?:<[hH][1-6]|```|~~~|\*\*|__))")
+
+
+def _candidate_lines(body: str) -> list[int]:
+    """Indices (in ``body.split("\\n")``) of the lines worth testing, ascending.
+
+    Every other line is plain content the outline loop would step over; selecting the few
+    candidates with one C-level scan spares a Python iteration per line of a long card.
+    """
+    text = "\n" + body
+    out: list[int] = []
+    count = text.count
+    line = -1
+    pos = 0
+    for m in _CANDIDATE.finditer(text):
+        start = m.start()
+        line += count("\n", pos, start + 1)
+        pos = start + 1
+        idx = line - 1 if text[pos] in "=-" else line
+        if idx >= 0 and (not out or out[-1] != idx):
+            out.append(idx)
+    return out
+
+
 def parse_sections(body: str, line_offset: int = 0) -> tuple[dict[str, Section], tuple[str, ...]]:
     """Map the body onto template sections; returns ``(sections, raw headings)``.
 
@@ -256,11 +286,11 @@ def parse_sections(body: str, line_offset: int = 0) -> tuple[dict[str, Section],
     headings: list[str] = []
     in_fence = False
     fence_marker = ""
-    skip_next = False
-    for idx, line in enumerate(lines):
-        if skip_next:
-            skip_next = False
+    skip_idx = -1
+    for idx in _candidate_lines(body):
+        if idx == skip_idx:
             continue
+        line = lines[idx]
         first = line[:1]
         fence = _FENCE.match(line) if ("`" in line or "~" in line) else None
         if fence:
@@ -285,7 +315,7 @@ def parse_sections(body: str, line_offset: int = 0) -> tuple[dict[str, Section],
             level = _setext_level(line, lines[idx + 1])
             if level is not None:
                 heading = (level, line.strip())
-                skip_next = True
+                skip_idx = idx + 1
                 content_start = idx + 2
         if heading is not None:
             level, text = heading

@@ -50,7 +50,7 @@ from licenses.engine.card_sections import (  # noqa: F401  (re-exported)
     parse_sections,
     substance,
 )
-from licenses.engine.keyword_probe import Probe
+from licenses.engine.keyword_probe import KeyIndex, Probe
 from licenses.engine.types import RepoSnapshot
 from licenses.engine.weights import (  # noqa: F401  (re-exported)
     MAX_HEADER_FILES,
@@ -121,6 +121,15 @@ class CardFacts:
         """The body lower-cased once, for :class:`Probe` searches."""
         return self.body.lower()
 
+    @functools.cached_property
+    def body_index(self) -> KeyIndex | None:
+        """Where every probe keyword occurs in :attr:`body_lower` (one pass for all probes).
+
+        ``None`` for a body probes test whole anyway (``Probe.SMALL``): there a few ``in``
+        tests cost less than the pass.
+        """
+        return _body_index(self.body_lower)
+
     def section(self, name: str) -> Section | None:
         """The section if the card fills it in; placeholder-only sections are ``None``."""
         sec = self.sections.get(name)
@@ -175,6 +184,10 @@ class CardFacts:
         }
 
 
+def _body_index(low: str) -> KeyIndex | None:
+    return KeyIndex(low) if len(low) > Probe.SMALL else None
+
+
 def _chat_template(snapshot: RepoSnapshot) -> str | None:
     for name in snapshot.texts:
         if name.rsplit("/", 1)[-1] == "tokenizer_config.json":
@@ -194,10 +207,12 @@ _PARAM_MENTION = Probe(
 )
 
 
-def _parameter_mentions(body: str, low: str, line_offset: int) -> tuple[tuple[str, int], ...]:
+def _parameter_mentions(
+    body: str, low: str, line_offset: int, index: KeyIndex | None = None
+) -> tuple[tuple[str, int], ...]:
     found: list[tuple[str, int]] = []
     source = body if len(body) == len(low) else low
-    for m in _PARAM_MENTION.finditer(low):
+    for m in _PARAM_MENTION.finditer(low, index):
         found.append((source[m.start() : m.end()][:80], low.count("\n", 0, m.start()) + 1 + line_offset))
         if len(found) >= 5:
             break
@@ -247,6 +262,7 @@ def extract_facts(snapshot: RepoSnapshot, front: FrontMatterLike) -> CardFacts:
     offset = body_line_offset(snapshot.readme or "", front.raw_yaml is not None)
     sections, headings = parse_sections(body, offset)
     body_lower = body.lower()
+    index = _body_index(body_lower)
     links = extract_links(body, sections, offset)
     linked = tuple(
         dict.fromkeys(
@@ -293,9 +309,10 @@ def extract_facts(snapshot: RepoSnapshot, front: FrontMatterLike) -> CardFacts:
         config=config,
         weights=read_weights(snapshot),
         files=tuple(snapshot.files),
-        parameter_mentions=_parameter_mentions(body, body_lower, offset),
+        parameter_mentions=_parameter_mentions(body, body_lower, offset, index),
     )
-    facts.__dict__["body_lower"] = body_lower  # what the cached property would compute again
+    facts.__dict__["body_lower"] = body_lower  # what the cached properties would compute again
+    facts.__dict__["body_index"] = index
     return facts
 
 

@@ -85,7 +85,7 @@ def training_data_text(facts: CardFacts) -> str:
     low = facts.body_lower
     source = facts.body if len(facts.body) == len(low) else low
     last_end = -1
-    for m in _TRAINED_ON.finditer(low):
+    for m in _TRAINED_ON.finditer(low, facts.body_index):
         if m.start() <= last_end:
             continue
         start = low.rfind("\n", 0, m.start()) + 1

@@ -2,7 +2,9 @@
 
 Scorers ask dozens of yes/no questions of every card ("is training compute stated?").
 Each question is a :class:`Probe`: a regex plus the keywords any match must contain, so
-the regex only runs near those keywords instead of across a 30 KB README.
+the regex only runs near those keywords instead of across a 30 KB README. Where the
+keywords are is found once per card body for all probes together (:class:`KeyIndex`, one
+Aho-Corasick pass) rather than with one ``str.find`` scan per keyword.
 
 Spelling matters for speed: ``re`` skips quickly to positions where a match can start
 only when every alternative of a pattern starts with a literal character (or the whole
@@ -15,8 +17,11 @@ word character ``x``, ``\\d(?<!\\w\\d)`` is ``\\b\\d``, and ``s(?<![^\\n]s)`` is
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
+
+import ahocorasick
 
 
 def at_word_start(*alternatives: str) -> str:
@@ -37,6 +42,52 @@ def at_word_start(*alternatives: str) -> str:
         for first, rests in groups.items()
     ]
     return "(?:" + "|".join(parts) + ")"
+
+
+class KeyIndex:
+    """Every occurrence of every probe keyword in one text, found in a single pass.
+
+    A card is asked ~30 questions whose ~190 keywords were each a ``str.find`` over the
+    whole body, mostly for words the card never uses: ~190 scans of a 30 KB README. One
+    Aho-Corasick pass (``pyahocorasick``, in C) over the lower-cased body finds them all at
+    once, and each :class:`Probe` then reads its keywords' positions from here. Positions
+    are the same ``str.find`` would report, overlapping occurrences included, so probes
+    answer exactly as before. ``covers`` is the keyword set of the automaton used: a probe
+    with a keyword outside it (created after the index) falls back to ``str.find``.
+    """
+
+    __slots__ = ("covers", "positions")
+
+    def __init__(self, low: str):
+        automaton, self.covers = _automaton()
+        positions: dict[str, list[int]] = {}
+        if automaton is not None:
+            for end, key in automaton.iter(low):
+                hits = positions.get(key)
+                if hits is None:
+                    positions[key] = [end - len(key) + 1]
+                else:
+                    hits.append(end - len(key) + 1)
+        self.positions = positions
+
+
+_REGISTRY: dict[str, None] = {}  # every probe keyword, in registration order
+_AUTOMATON: tuple[ahocorasick.Automaton | None, frozenset[str]] = (None, frozenset())
+
+
+def _automaton() -> tuple[ahocorasick.Automaton | None, frozenset[str]]:
+    """The automaton over all registered keywords, rebuilt when probes were added since."""
+    global _AUTOMATON
+    automaton, covers = _AUTOMATON
+    if len(covers) != len(_REGISTRY):
+        keys = frozenset(_REGISTRY)
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
+        for key in keys:
+            automaton.add_word(key, key)
+        automaton.make_automaton()
+        _AUTOMATON = (automaton, keys)
+        covers = keys
+    return automaton, covers
 
 
 class Probe:
@@ -61,23 +112,45 @@ class Probe:
     def __init__(self, pattern: str, keys: Iterable[str] = (), flags: int = 0):
         self.rx = re.compile(pattern, flags)
         self.keys = tuple(keys)
+        if "" in self.keys:
+            raise ValueError("an empty keyword would gate nothing")
+        for key in self.keys:
+            _REGISTRY.setdefault(key, None)
 
-    def _has_key(self, low: str) -> bool:
-        for key in self.keys:  # noqa: SIM110  (a plain loop: any() over a generator is slower)
+    def _indexed(self, index: KeyIndex | None) -> KeyIndex | None:
+        """``index`` if it knows every keyword of this probe, else ``None`` (use ``str.find``)."""
+        if index is None or not index.covers.issuperset(self.keys):
+            return None
+        return index
+
+    def _has_key(self, low: str, index: KeyIndex | None = None) -> bool:
+        if index is not None:
+            found = index.positions
+            for key in self.keys:  # noqa: SIM110  (a plain loop: any() over a generator is slower)
+                if key in found:
+                    return True
+            return False
+        for key in self.keys:  # noqa: SIM110
             if key in low:
                 return True
         return False
 
-    def _windows(self, low: str) -> list[list[int]] | None:
+    def _windows(self, low: str, index: KeyIndex | None = None) -> list[list[int]] | None:
         """Merged ``[start, end)`` windows around keywords; ``None`` means scan everything."""
         positions: list[int] = []
-        for key in self.keys:
-            i = low.find(key)
-            while i != -1:
-                positions.append(i)
+        if index is not None:
+            for key in self.keys:
+                positions.extend(index.positions.get(key, ()))
                 if len(positions) > self.MAX_HITS:
                     return None
-                i = low.find(key, i + 1)
+        else:
+            for key in self.keys:
+                i = low.find(key)
+                while i != -1:
+                    positions.append(i)
+                    if len(positions) > self.MAX_HITS:
+                        return None
+                    i = low.find(key, i + 1)
         positions.sort()
         windows: list[list[int]] = []
         for p in positions:
@@ -88,15 +161,20 @@ class Probe:
                 windows.append([a, b])
         return windows
 
-    def finditer(self, low: str) -> Iterable[re.Match[str]]:
+    def finditer(self, low: str, index: KeyIndex | None = None) -> Iterable[re.Match[str]]:
+        """Matches in ``low`` as ``rx.finditer`` would give them near the keywords.
+
+        ``index`` is ``low``'s :class:`KeyIndex` when the caller has one (the card body).
+        """
         if not self.keys:
             yield from self.rx.finditer(low)
             return
+        index = self._indexed(index)
         if len(low) <= self.SMALL:
-            if self._has_key(low):
+            if self._has_key(low, index):
                 yield from self.rx.finditer(low)
             return
-        windows = self._windows(low)
+        windows = self._windows(low, index)
         if windows is None:
             yield from self.rx.finditer(low)
             return
@@ -107,13 +185,19 @@ class Probe:
                     last_end = m.end()
                     yield m
 
-    def search(self, low: str) -> re.Match[str] | None:
+    def search(self, low: str, index: KeyIndex | None = None) -> re.Match[str] | None:
         """A match (not necessarily the first one): evidence needs one, and stopping at
-        the first keyword window that matches avoids enumerating every occurrence."""
+        the first keyword window that matches avoids enumerating every occurrence.
+
+        ``index`` is ``low``'s :class:`KeyIndex` when the caller has one (the card body).
+        """
         if not self.keys:
             return self.rx.search(low)
+        index = self._indexed(index)
         if len(low) <= self.SMALL:
-            return self.rx.search(low) if self._has_key(low) else None
+            return self.rx.search(low) if self._has_key(low, index) else None
+        if index is not None:
+            return self._search_indexed(low, index)
         tried = 0
         for key in self.keys:
             i = low.find(key)
@@ -125,4 +209,24 @@ class Probe:
                 if tried > self.MAX_HITS:
                     return self.rx.search(low)
                 i = low.find(key, i + self.AFTER - 100)  # matches starting earlier were tried
+        return None
+
+    def _search_indexed(self, low: str, index: KeyIndex) -> re.Match[str] | None:
+        """:meth:`search` over known keyword positions: the same windows, in the same order."""
+        tried = 0
+        skip = self.AFTER - 100
+        for key in self.keys:
+            hits = index.positions.get(key)
+            if not hits:
+                continue
+            k = 0
+            while k < len(hits):
+                i = hits[k]
+                m = self.rx.search(low, max(0, i - self.BEFORE), min(len(low), i + self.AFTER))
+                if m:
+                    return m
+                tried += 1
+                if tried > self.MAX_HITS:
+                    return self.rx.search(low)
+                k = bisect.bisect_left(hits, i + skip, k + 1)  # matches starting earlier were tried
         return None

@@ -308,13 +308,13 @@ def _mof_included(
         "Training code": ind["training-code"]["evidence"],
         "Inference code": ind["access-protocol"]["evidence"] if not facts.gating_fields else (
             facts.section("How to Get Started") and "usage section") or None,
-        "Evaluation code": github_eval or (_EVAL_CODE.search(facts.body_lower) and "evaluation code referenced") or None,
+        "Evaluation code": github_eval or (_EVAL_CODE.search(facts.body_lower, facts.body_index) and "evaluation code referenced") or None,
         "Evaluation data": (facts.eval_results and "model-index datasets")
         or (eval_links and "dataset links in evaluation sections") or None,
         "Datasets": (dis["disclosure_level"] == 4 and "all training datasets openly licensed") or None,
-        "Data preprocessing code": (_PREPROC.search(facts.body_lower) and "preprocessing code referenced") or None,
+        "Data preprocessing code": (_PREPROC.search(facts.body_lower, facts.body_index) and "preprocessing code referenced") or None,
         "Model parameters (Intermediate)": next((f"file: {f}" for f in facts.files if _CHECKPOINT_FILE.search(f)),
-                                                None) or (_INTERMEDIATE.search(facts.body_lower)
+                                                None) or (_INTERMEDIATE.search(facts.body_lower, facts.body_index)
                                                           and "intermediate checkpoints referenced") or None,
         "Research paper": paper["evidence"] if paper["rating"] == "open" else None,
     }  # fmt: skip

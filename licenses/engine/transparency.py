@@ -65,7 +65,7 @@ class _Ctx:
                         return f"section '{sec.headings[0][:60]}' (line {sec.line}): {_snippet(sec.text, sec.lower, m)}"
             return None
         low = self.facts.body_lower
-        m = probe.search(low)
+        m = probe.search(low, self.facts.body_index)
         if not m:
             return None
         line = low.count("\n", 0, m.start()) + 1 + self.facts.body_line_offset

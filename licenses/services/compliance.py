@@ -18,11 +18,12 @@ from hub.models import Commit, FileScan, Ref, Repository, RevisionAnalysis
 from hub.services.access import visible_repositories
 from hub.services.repos import find_by_ids
 from licenses.engine.analyze import analyze_snapshot
-from licenses.engine.policy import Policy, evaluate_model, load_policy, unknown_model_decision
+from licenses.engine.policy import Policy, evaluate_model, unknown_model_decision
 from licenses.engine.types import RepoSnapshot
-from licenses.models import Policy as StoredPolicy
 from licenses.models import Violation
+from licenses.services.compliance_lookup import HeadFacts, fetch_heads, open_violations, scan_facts
 from licenses.services.lineage import ancestors_many
+from licenses.services.policy_cache import compile_policy, current_version
 
 MAX_MODELS = 500
 MAX_CARD_BYTES = 1024 * 1024
@@ -70,15 +71,18 @@ def parse_model_specs(raw: Any) -> list[ModelSpec]:
 
 
 def resolve_policy(raw: Any) -> tuple[Policy, str]:
-    """A stored policy by name (its newest version) or an inline policy document."""
+    """A stored policy by name (its newest version) or an inline policy document.
+
+    Compiled policies come from ``policy_cache`` (keyed by the document, so never stale).
+    """
     if isinstance(raw, str):
-        stored = StoredPolicy.objects.filter(name=raw).first()
-        version = stored.current if stored else None
-        if version is None:
+        current = current_version(raw)
+        if current is None:
             raise ComplianceRequestError("unknown-policy", f"no policy named {raw!r}")
-        return load_policy(version.document), f"{stored.name}@v{version.version}"
+        version, document = current
+        return compile_policy(document), f"{raw}@v{version}"
     if isinstance(raw, Mapping):
-        policy = load_policy(raw)  # PolicyError says which field is wrong
+        policy = compile_policy(raw)  # PolicyError says which field is wrong
         return policy, policy.name
     raise ComplianceRequestError("invalid-request", "`policy` must be a policy name or a policy document")
 
@@ -226,17 +230,78 @@ def _card_result(spec: ModelSpec, policy: Policy, today: date) -> dict[str, Any]
     }
 
 
+class _HeadBatch:
+    """The facts of a batch of default-revision checks: one query, plus one per kind of extra fact.
+
+    ``fetch_heads`` answers every requested model, on PostgreSQL with its ancestors (elsewhere
+    they take one more recursive query); open violations and unsafe-file scans take a query
+    each, only when some repository in the batch has them. A spec this cannot serve (a pinned
+    revision, a head whose analysis is of an older commit) goes to ``_Prefetched``, which reads
+    the full stored analysis.
+    """
+
+    def __init__(self, user, specs: list[ModelSpec]) -> None:
+        self.heads = fetch_heads(user, [s.id for s in specs])
+        self.served = {s for s in specs if self._serves(s)}
+        wanted = {s.id.lower() for s in self.served}
+        used = [h for key, h in self.heads.items() if key in wanted]
+        self.violations = open_violations(h.pk for h in used if h.has_violations)
+        self.scans = scan_facts(h.head_id for h in used if h.has_unsafe_files and h.head_id)
+        walked = {h.repo_id.lower(): h.ancestors for h in used if h.ancestors is not None}
+        unwalked = [h.repo_id for h in used if h.ancestors is None]
+        self.ancestors = {**walked, **(ancestors_many(unwalked) if unwalked else {})}
+
+    def _serves(self, spec: ModelSpec) -> bool:
+        head = self.heads.get(spec.id.lower())
+        if head is None:
+            return True  # unknown (or invisible) to the caller: answered as such
+        return head.analysed_head and spec.revision in (None, head.default_branch, head.head_sha)
+
+    def result(self, spec: ModelSpec, policy: Policy, today: date) -> dict[str, Any]:
+        head = self.heads.get(spec.id.lower())
+        if head is None:
+            return _unknown(spec, policy, today)
+        if head.status != RevisionAnalysis.Status.DONE:
+            detail = f"analysis of {(head.head_sha or '')[:12]} is {head.status}"
+            return _unknown(spec, policy, today, detail, head.head_sha)
+        return _answer(head, self, policy, today)
+
+
+def _answer(head: HeadFacts, batch: _HeadBatch, policy: Policy, today: date) -> dict[str, Any]:
+    violations = batch.violations.get(head.pk, [])
+    decision = evaluate_model(policy, head.report(violations, batch.scans.get(head.head_id, {})), today)
+    lineage = dict(head.lineage or {})
+    lineage["ancestors"] = [
+        {"id": n.ref, "depth": n.depth} for n in batch.ancestors.get(head.repo_id.lower(), [])
+    ]
+    return {
+        "model": head.repo_id,
+        "revision": head.head_sha,
+        **decision.to_dict(),
+        "license": head.license,
+        "transparency": {"score": head.transparency_score},
+        "lineage": lineage,
+        "violations": violations,
+    }
+
+
 def check_models(specs: Iterable[ModelSpec], policy: Policy, user, today: date | None = None) -> list[dict]:
     """One result per requested model, in request order."""
     today = today or date.today()
     specs = list(specs)
-    pre = _Prefetched(user, [s for s in specs if s.card is None])
-    return [
-        _card_result(spec, policy, today)
-        if spec.card is not None
-        else _registry_result(spec, pre, policy, today)
-        for spec in specs
-    ]
+    registry = [s for s in specs if s.card is None]
+    batch = _HeadBatch(user, registry)
+    pinned = [s for s in registry if s not in batch.served]
+    pre = _Prefetched(user, pinned) if pinned else None
+    out = []
+    for spec in specs:
+        if spec.card is not None:
+            out.append(_card_result(spec, policy, today))
+        elif spec in batch.served:
+            out.append(batch.result(spec, policy, today))
+        else:
+            out.append(_registry_result(spec, pre, policy, today))
+    return out
 
 
 def bom_reports(results: Iterable[Mapping[str, Any]], user) -> list[dict[str, Any]]:

@@ -36,9 +36,30 @@ def model_ref(repo_id: str) -> str:
 
 def record_lineage(repository: Repository, base_models: Iterable[Mapping[str, Any]]) -> list[LineageEdge]:
     """Replace the repository's parent edges with those of its latest analysis."""
+    return record_lineage_many([(repository, base_models)])
+
+
+def record_lineage_many(
+    items: Iterable[tuple[Repository, Iterable[Mapping[str, Any]]]],
+) -> list[LineageEdge]:
+    """``record_lineage`` for many repositories in two queries (the batched re-evaluation's write)."""
     from licenses.engine.kb import default_kb
 
     kb = default_kb()
+    now = timezone.now()
+    edges: list[LineageEdge] = []
+    children: list[int] = []
+    for repository, base_models in items:
+        children.append(repository.pk)
+        edges.extend(_edges_of(repository, base_models, kb, now))
+    with transaction.atomic():
+        LineageEdge.objects.filter(child_id__in=children).delete()
+        LineageEdge.objects.bulk_create(edges, batch_size=1000)
+    return edges
+
+
+def _edges_of(repository: Repository, base_models: Iterable[Mapping[str, Any]], kb, now) -> list[LineageEdge]:
+    """Unsaved edges from a ``lineage.base_models`` list, one per distinct parent."""
     child_ref = model_ref(repository.repo_id)
     edges = []
     seen: set[str] = set()
@@ -60,12 +81,9 @@ def record_lineage(repository: Repository, base_models: Iterable[Mapping[str, An
                 parent_license_key=key,
                 parent_license_class=license_class,
                 source=entry.get("source") or LineageEdge.Source.UNRESOLVED,
-                updated_at=timezone.now(),
+                updated_at=now,
             )
         )
-    with transaction.atomic():
-        LineageEdge.objects.filter(child=repository).delete()
-        LineageEdge.objects.bulk_create(edges)
     return edges
 
 
@@ -150,6 +168,41 @@ def descendants_of_license_classes(classes: Iterable[str], max_depth: int = MAX_
         SELECT ref, MIN(depth) FROM tainted GROUP BY ref ORDER BY MIN(depth), ref
     """
     return _walk(sql, [*classes, max_depth])
+
+
+@dataclass(frozen=True)
+class DescendantHead:
+    """A descendant held in the registry: its repository, head commit and nearest depth."""
+
+    repository_id: int
+    head_id: int
+    depth: int
+
+
+def descendant_heads(repo_id: str, max_depth: int = MAX_DEPTH) -> list[DescendantHead]:
+    """Registry repositories (with a head) that descend from ``repo_id``, parents before children.
+
+    The same walk as ``descendants`` joined to the edges' child repositories in the same
+    query, so the re-evaluation of 50,000 descendants starts with one statement instead
+    of one walk plus a lookup of every ref.
+    """
+    repo_table = Repository._meta.db_table
+    sql = f"""
+        WITH RECURSIVE down(ref, depth) AS (
+            SELECT child_ref, 1 FROM {_TABLE} WHERE parent_ref = %s
+            UNION
+            SELECT e.child_ref, down.depth + 1 FROM {_TABLE} e JOIN down ON e.parent_ref = down.ref
+            WHERE down.depth < %s
+        )
+        SELECT r.id, r.head_id, MIN(down.depth) FROM down
+        JOIN {_TABLE} e ON e.child_ref = down.ref
+        JOIN {repo_table} r ON r.id = e.child_id
+        WHERE r.head_id IS NOT NULL
+        GROUP BY r.id, r.head_id ORDER BY MIN(down.depth), r.id
+    """  # table names are ours; every value is a query parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [model_ref(repo_id), max_depth])
+        return [DescendantHead(pk, head, depth) for pk, head, depth in cursor.fetchall()]
 
 
 def repositories_for(nodes: Iterable[GraphNode]) -> dict[str, Repository]:

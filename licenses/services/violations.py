@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from hub.models import Commit, Repository
 from licenses.models import Violation, ViolationEvent
+from licenses.services.bulk_update import update_rows
 
 TRIAGE_STATUSES = {
     Violation.Status.OPEN,
@@ -56,18 +59,99 @@ def _identity(finding: Mapping[str, Any]) -> tuple[str, str]:
     return str(finding["rule"]), str(finding.get("parent") or "").lower()
 
 
-@transaction.atomic
-def sync_violations(
-    repository: Repository, commit: Commit | None, findings: Iterable[Mapping[str, Any]]
-) -> SyncResult:
+Finding = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class FindingsOf:
+    """The latest findings of one repository, as of ``commit`` (None: not tied to a revision)."""
+
+    repository: Repository
+    commit: Commit | None
+    findings: Iterable[Finding]
+
+
+def sync_violations(repository: Repository, commit: Commit | None, findings: Iterable[Finding]) -> SyncResult:
     """Bring the repository's stored violations in line with the latest findings."""
+    return sync_violations_many([FindingsOf(repository, commit, findings)])[repository.pk]
+
+
+@dataclass
+class _Writes:
+    """Rows one sync pass creates or changes, written with one bulk query per kind."""
+
+    created: list[Violation] = field(default_factory=list)
+    changed: list[Violation] = field(default_factory=list)
+    events: list[ViolationEvent] = field(default_factory=list)
+
+
+_UPDATED_FIELDS = [
+    "severity",
+    "message",
+    "clause",
+    "evidence",
+    "evidence_hash",
+    "last_seen_at",
+    "last_commit",
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "status_changed_by",
+]
+
+
+@transaction.atomic
+def sync_violations_many(items: Iterable[FindingsOf]) -> dict[int, SyncResult]:
+    """``sync_violations`` for many repositories in a fixed number of queries, keyed by repository pk.
+
+    The batched re-evaluation of thousands of descendants calls this once per chunk; a
+    single analysis calls it with one repository, so both follow the same rules. Rows are
+    locked in primary-key order so that concurrent chunks cannot deadlock.
+    """
+    items = list(items)
     now = timezone.now()
-    result = SyncResult()
-    existing = {
-        (v.rule, v.parent_ref): v for v in Violation.objects.select_for_update().filter(repository=repository)
+    existing: dict[int, dict[tuple[str, str], Violation]] = {}
+    locked = Violation.objects.select_for_update().filter(repository_id__in=[i.repository.pk for i in items])
+    for violation in locked.order_by("pk"):
+        existing.setdefault(violation.repository_id, {})[(violation.rule, violation.parent_ref)] = violation
+    writes = _Writes()
+    results = {
+        item.repository.pk: _plan(item, existing.get(item.repository.pk, {}), now, writes) for item in items
     }
+    Violation.objects.bulk_create(writes.created, batch_size=500)
+    update_rows(Violation, writes.changed, _UPDATED_FIELDS)
+    for event in writes.events:
+        event.violation_id = event.violation.pk  # the row was created above
+    ViolationEvent.objects.bulk_create(writes.events, batch_size=500)
+    refresh_open_violations(i.repository.pk for i in items)
+    return results
+
+
+def refresh_open_violations(repository_ids: Iterable[int]) -> None:
+    """Recount ``Repository.open_violations`` for these repositories, in one UPDATE.
+
+    The catalogue's "has open violations" filter reads that column (an index on the repository
+    instead of a subquery per row), so every path that changes a violation's status ends here.
+    """
+    ids = sorted(set(repository_ids))
+    if not ids:
+        return
+    counted = (
+        Violation.objects.filter(repository=OuterRef("pk"), status=Violation.Status.OPEN)
+        .order_by()
+        .values("repository")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    Repository.objects.filter(pk__in=ids).update(open_violations=Coalesce(Subquery(counted), 0))
+
+
+def _plan(item: FindingsOf, existing: dict[tuple[str, str], Violation], now, writes: _Writes) -> SyncResult:
+    """Decide, for one repository, what opens, reopens, stays or resolves; queue the writes."""
+    repository, commit = item.repository, item.commit
+    result = SyncResult()
     current: set[tuple[str, str]] = set()
-    for finding in findings:
+    for finding in item.findings:
         key = _identity(finding)
         if key in current:
             continue
@@ -83,7 +167,7 @@ def sync_violations(
         }
         violation = existing.get(key)
         if violation is None:
-            violation = Violation.objects.create(
+            violation = Violation(
                 repository=repository,
                 rule=key[0],
                 parent_ref=key[1],
@@ -92,7 +176,10 @@ def sync_violations(
                 first_commit=commit,
                 **fields,
             )
-            _event(violation, ViolationEvent.Action.OPENED, "", violation.status, commit=commit)
+            writes.created.append(violation)
+            writes.events.append(
+                _new_event(violation, ViolationEvent.Action.OPENED, "", violation.status, commit=commit)
+            )
             result.opened.append(violation)
             continue
         changed = violation.evidence_hash != digest
@@ -104,36 +191,62 @@ def sync_violations(
             violation.status = Violation.Status.OPEN
             violation.status_reason = ""
             why = "found again" if previous == Violation.Status.RESOLVED else "the evidence changed"
-            _event(
-                violation,
-                ViolationEvent.Action.REOPENED,
-                previous,
-                violation.status,
-                reason=why,
-                commit=commit,
+            writes.events.append(
+                _new_event(
+                    violation,
+                    ViolationEvent.Action.REOPENED,
+                    previous,
+                    violation.status,
+                    reason=why,
+                    commit=commit,
+                )
             )
             result.reopened.append(violation)
         else:
             result.seen.append(violation)
-        violation.save()
+        writes.changed.append(violation)
     for key, violation in existing.items():
         if key not in current and violation.status != Violation.Status.RESOLVED:
             previous = violation.status
             violation.status = Violation.Status.RESOLVED
             violation.status_changed_at = now
             violation.status_changed_by = None
-            violation.save(update_fields=["status", "status_changed_at", "status_changed_by"])
+            writes.changed.append(violation)
             sha = commit.sha[:12] if commit else "the latest analysis"
-            _event(
-                violation,
-                ViolationEvent.Action.RESOLVED,
-                previous,
-                violation.status,
-                reason=f"no longer found at {sha}",
-                commit=commit,
+            writes.events.append(
+                _new_event(
+                    violation,
+                    ViolationEvent.Action.RESOLVED,
+                    previous,
+                    violation.status,
+                    reason=f"no longer found at {sha}",
+                    commit=commit,
+                )
             )
             result.resolved.append(violation)
     return result
+
+
+def _new_event(
+    violation: Violation,
+    action: str,
+    from_status: str,
+    to_status: str,
+    *,
+    actor=None,
+    reason: str = "",
+    commit: Commit | None = None,
+) -> ViolationEvent:
+    """An unsaved event (bulk-created by the caller once its violation has a primary key)."""
+    return ViolationEvent(
+        violation=violation,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        commit=commit,
+    )
 
 
 def _event(
@@ -146,15 +259,9 @@ def _event(
     reason: str = "",
     commit: Commit | None = None,
 ) -> ViolationEvent:
-    return ViolationEvent.objects.create(
-        violation=violation,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        reason=reason,
-        commit=commit,
-    )
+    event = _new_event(violation, action, from_status, to_status, actor=actor, reason=reason, commit=commit)
+    event.save()
+    return event
 
 
 @transaction.atomic
@@ -185,4 +292,5 @@ def set_violation_status(violations: Iterable[Violation], status: str, user, rea
             reason=reason,
         )
         changed.append(violation)
+    refresh_open_violations(v.repository_id for v in changed)
     return changed

@@ -155,3 +155,20 @@ def test_filesystem_disk_full_is_reported_clearly(tmp_path, monkeypatch):
         store.put(io.BytesIO(b"data"))
     assert list(store.tmp.iterdir()) == []
     assert store.stat(sha(b"data")) is None
+
+
+def test_s3_timeouts_come_from_settings(settings):
+    """A stalled S3 must give up before the web worker's timeout: the limits are configurable."""
+    from hub.blobstore import get_blob_store
+
+    settings.BLOB_STORE = "s3"
+    settings.S3_BUCKET = "timeouts"
+    settings.S3_ENDPOINT_URL = "http://127.0.0.1:9"
+    settings.S3_CONNECT_TIMEOUT, settings.S3_READ_TIMEOUT, settings.S3_MAX_ATTEMPTS = 2.0, 7.0, 4
+    get_blob_store.cache_clear()
+    try:
+        config = get_blob_store().client.meta.config
+        assert (config.connect_timeout, config.read_timeout) == (2.0, 7.0)
+        assert config.retries["total_max_attempts"] == 4
+    finally:
+        get_blob_store.cache_clear()

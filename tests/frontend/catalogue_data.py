@@ -34,6 +34,7 @@ from hub.models import (
 )
 from licenses.engine.kb import DATA_DIR, default_kb
 from licenses.models import LineageEdge, Policy, PolicyVersion, Violation, ViolationEvent
+from licenses.services.violations import refresh_open_violations
 from workers.models import MirrorRun, MirrorSpec
 
 PASSWORD = "correct horse battery staple"
@@ -315,6 +316,8 @@ def build_catalogue(fillers: int = 34) -> Catalogue:
                 relation=relation, parent_license_key=pa.license_key if pa else "",
                 parent_license_class=pa.license_class if pa else "", source=LineageEdge.Source.REGISTRY,
             )  # fmt: skip
+    # the rows above were written directly, not through the violation service: recount as it would
+    refresh_open_violations(r.pk for r in repos.values())
     policy = Policy.objects.create(name="commercial-saas", description="SaaS product, commercial use")
     PolicyVersion.objects.create(policy=policy, version=1, document={
         "name": "commercial-saas",

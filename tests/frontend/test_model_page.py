@@ -107,3 +107,17 @@ def test_licence_page_hides_private_models(client, catalogue):
     assert "internal-secret-model" not in client.get("/licenses/apache-2.0").content.decode()
     client.login(username="alice", password=PASSWORD)
     assert "internal-secret-model" in client.get("/licenses/apache-2.0").content.decode()
+
+
+def test_files_page_resolves_revisions_as_the_hub_api_does(client, catalogue):
+    """Branches, tags and sha prefixes open; a bare number never names a pull request's ref."""
+    from hub.models import Ref, Repository
+
+    repo = Repository.objects.get(namespace__name="acme", name="support-bot-8b")
+    head = repo.head
+    Ref.objects.create(repository=repo, kind=Ref.Kind.PR, name="1", commit=head)
+    assert client.get("/acme/support-bot-8b/tree/main").status_code == 200
+    assert client.get("/acme/support-bot-8b/tree/v1.0").status_code == 200
+    assert client.get(f"/acme/support-bot-8b/tree/{head.sha[:8]}").status_code == 200
+    assert client.get("/acme/support-bot-8b/tree/1").status_code == 404
+    assert client.get("/acme/support-bot-8b/tree/no-such-branch").status_code == 404

@@ -94,7 +94,9 @@ class FaultProxy:
                 for key, value in resp.getheaders():
                     if key.lower() not in {"transfer-encoding", "content-length", "connection"}:
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                # A HEAD has no body: its Content-Length is the object's size, passed on as is.
+                length = resp.getheader("Content-Length", "0") if self.command == "HEAD" else str(len(data))
+                self.send_header("Content-Length", length)
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)

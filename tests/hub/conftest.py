@@ -9,13 +9,16 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from hub.blobstore import get_blob_store
+from tests.services import unavailable
 
 CLIENT_SCRIPT = Path(__file__).with_name("hf_client.py")
+HF0_SPEC = "huggingface_hub<1"
 
 
 @pytest.fixture
@@ -128,3 +131,36 @@ def hf(live_server, tmp_path):
         return run_client(python, live_server.url, action, args, token=token, home=tmp_path / "hf-home")
 
     return run
+
+
+@pytest.fixture(scope="session")
+def hf0_python() -> str:
+    """Python of a virtualenv with the newest 0.x huggingface_hub (reused between runs)."""
+    venv = Path(os.environ.get("MODELHUB_HF0_VENV") or Path(tempfile.gettempdir()) / "modelhub-hf0-venv")
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import huggingface_hub as h; assert h.__version__.startswith('0.')"]
+    if not python.exists() or subprocess.run(probe, capture_output=True).returncode != 0:
+        made = subprocess.run(
+            [sys.executable, "-m", "venv", "--clear", str(venv)], capture_output=True, text=True
+        )
+        if made.returncode != 0:
+            unavailable("huggingface_hub 0.x", f"python -m venv failed: {made.stderr[-500:]}")
+        pip = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", HF0_SPEC], capture_output=True, text=True
+        )
+        if pip.returncode != 0:
+            unavailable("huggingface_hub 0.x", f"pip install {HF0_SPEC!r} failed: {pip.stderr[-500:]}")
+    return str(python)
+
+
+@pytest.fixture(params=["newest", "0.x"])
+def client_python(request) -> str:
+    return sys.executable if request.param == "newest" else request.getfixturevalue("hf0_python")
+
+
+@pytest.fixture
+def run(live_server, tmp_path, client_python):
+    def go(action: str, token: str | None = None, home: str = "hf-home", **args):
+        return run_client(client_python, live_server.url, action, args, token=token, home=tmp_path / home)
+
+    return go

@@ -23,6 +23,78 @@ def sha256_of(path: str) -> str:
     return h.hexdigest()
 
 
+def _pr_upload(hf, api, args) -> dict:
+    info = api.upload_file(path_or_fileobj=args["path"], path_in_repo=args["path_in_repo"], repo_id=args["repo_id"],
+                           revision=args.get("revision"), create_pr=args.get("create_pr", False))  # fmt: skip
+    return {"oid": info.oid, "pr_url": info.pr_url, "pr_revision": info.pr_revision, "pr_num": info.pr_num}
+
+
+def _discussions(hf, api, args) -> dict:
+    found = api.get_repo_discussions(args["repo_id"], discussion_type=args.get("type"),
+                                     discussion_status=args.get("status"), author=args.get("author"))  # fmt: skip
+    return {"discussions": [{"num": d.num, "title": d.title, "status": d.status, "is_pr": d.is_pull_request,
+                             "author": d.author, "ref": d.git_reference} for d in found]}  # fmt: skip
+
+
+def _details(hf, api, args) -> dict:
+    d = api.get_discussion_details(args["repo_id"], args["num"])
+    return {"status": d.status, "target": d.target_branch, "conflicts": d.conflicting_files,
+            "merge_commit": d.merge_commit_oid, "diff": d.diff, "ref": d.git_reference,
+            "events": [type(e).__name__ for e in d.events],
+            "commits": [e.oid for e in d.events if type(e).__name__ == "DiscussionCommit"]}  # fmt: skip
+
+
+def _merge(hf, api, args) -> dict:
+    api.merge_pull_request(args["repo_id"], args["num"], comment=args.get("comment"))
+    return {"ok": True}
+
+
+def _status(hf, api, args) -> dict:
+    event = api.change_discussion_status(
+        args["repo_id"], args["num"], args["status"], comment=args.get("comment")
+    )
+    return {"new_status": event.new_status}
+
+
+def _refs(hf, api, args) -> dict:
+    refs = api.list_repo_refs(args["repo_id"], include_pull_requests=True)
+    return {"branches": [b.name for b in refs.branches],
+            "pull_requests": {p.ref: p.target_commit for p in refs.pull_requests or []}}  # fmt: skip
+
+
+def _tree(hf, api, args) -> dict:
+    entries = api.list_repo_tree(args["repo_id"], revision=args.get("revision"), recursive=True, expand=True)
+    return {"last": {e.path: e.last_commit.oid for e in entries if e.last_commit}}
+
+
+def _paths_info(hf, api, args) -> dict:
+    entries = api.get_paths_info(args["repo_id"], args["paths"], revision=args.get("revision"), expand=True)
+    return {"last": {e.path: e.last_commit.oid for e in entries if e.last_commit}}
+
+
+def _access_requests(hf, api, args) -> dict:
+    listed = getattr(api, f"list_{args['status']}_access_requests")(args["repo_id"])
+    return {"requests": [{"user": r.username, "status": r.status, "fields": r.fields} for r in listed]}
+
+
+def _handle_access(hf, api, args) -> dict:
+    verb = args["verb"]
+    if verb == "grant":
+        api.grant_access(args["repo_id"], args["user"])
+    elif verb == "reject":
+        api.reject_access_request(args["repo_id"], args["user"], rejection_reason=args.get("reason"))
+    else:
+        getattr(api, f"{verb}_access_request")(args["repo_id"], args["user"])
+    return {"ok": True}
+
+
+COMMUNITY = {
+    "pr_upload": _pr_upload, "discussions": _discussions, "details": _details, "merge": _merge,
+    "status": _status, "refs": _refs, "tree_expand": _tree, "paths_info_expand": _paths_info,
+    "access_requests": _access_requests, "handle_access": _handle_access,
+}  # fmt: skip
+
+
 def main() -> None:
     import huggingface_hub as hf
 
@@ -90,6 +162,8 @@ def main() -> None:
                                                    repo_type=repo_type))}  # fmt: skip
     elif action == "file_exists":
         out = {"exists": api.file_exists(args["repo_id"], args["filename"], revision=args.get("revision"))}
+    elif action in COMMUNITY:
+        out = COMMUNITY[action](hf, api, args)
     else:
         raise SystemExit(f"unknown action {action}")
     print(json.dumps(out, default=str))

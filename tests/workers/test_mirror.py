@@ -17,6 +17,7 @@ from django.test import Client
 
 from hub.blobstore import get_blob_store
 from hub.models import Blob, Commit, RepoFile, Repository, RevisionAnalysis
+from hub.services.snapshot import snapshot_for_commit
 from tests.fixtures.upstream.server import git_blob_sha1, tiny_safetensors
 from tests.services import free_port
 from workers.mirror.run import execute
@@ -117,6 +118,12 @@ def test_a_changed_card_upstream_becomes_a_new_commit(upstream, model_cards):
     for rid, files in versions.items():
         local = repo(rid)
         assert local.head.sha == upstream.state.repos[rid].head.sha != old[rid].sha
+        # both revisions carry upstream's commit dates (first import in bulk, the update one by one),
+        # which is what revision-aware licence resolution reads
+        first, second = upstream.state.repos[rid].revisions[-2:]
+        assert old[rid].created_at == first.date and local.head.created_at == second.date
+        assert local.last_modified == second.date != first.date
+        assert snapshot_for_commit(local.head).last_modified == second.date
         assert local.head.parent_id == old[rid].pk
         readme = RepoFile.objects.get(commit=local.head, path="README.md")
         assert readme.sha256 == hashlib.sha256(files["README.md"]).hexdigest()
@@ -308,9 +315,7 @@ def test_gated_and_disappeared_repos_are_kept_and_marked(upstream):
     g, d = repo(gated), repo(gone)
     assert g.mirror_status == "needs-access" and g.gated == "manual" and g.head_id == heads[gated]
     assert (
-        d.mirror_status == "failed"
-        and d.mirror_error.startswith("gone upstream")
-        and d.head_id == heads[gone]
+        d.mirror_status == "gone" and d.mirror_error.startswith("gone upstream") and d.head_id == heads[gone]
     )
     assert MirroredRepo.objects.get(upstream_id=gone).gone_at is not None
 
@@ -337,7 +342,37 @@ def test_listing_spec_marks_repos_that_disappeared(upstream):
     state.remove(gone)
     run = run_spec(spec)
     assert run.failed == 0 and [e["kind"] for e in run.errors] == ["gone"]
-    assert repo(gone).mirror_status == "failed" and repo(gone).head is not None
+    assert repo(gone).mirror_status == "gone" and repo(gone).head is not None
+
+
+def test_a_repo_that_disappeared_is_shown_as_gone_and_unmarked_when_it_comes_back(upstream):
+    state = upstream.state
+    spec = MirrorSpec.objects.create(name="all", upstream=upstream.url, files="small")
+    run_spec(spec)
+    rid = sorted(state.repos)[11]
+    owner, name = rid.split("/")
+    head = repo(rid).head_id
+    with state.lock:  # taken down upstream, kept aside to be put back
+        saved = state.repos[rid]
+    state.remove(rid)
+    run_spec(spec)
+    api = Client().get(f"/api/v1/repos/{owner}/{name}")
+    assert api.status_code == 200 and api.json()["mirror_status"] == "gone"
+    assert api.json()["sha"] == saved.head.sha  # kept, with its revision
+    page = Client().get(f"/{owner}/{name}")
+    assert page.status_code == 200 and "Gone upstream" in page.content.decode()
+    assert MirroredRepo.objects.get(upstream_id=rid).gone_at is not None
+
+    with state.lock:  # back upstream, same revision
+        state.repos[rid] = saved
+        state.order.append(rid)
+    run = run_spec(spec)
+    assert run.failed == 0 and not [e for e in run.errors if e["repo"] == rid]
+    back = repo(rid)
+    assert back.mirror_status == "ok" and back.mirror_error == "" and back.head_id == head
+    assert MirroredRepo.objects.get(upstream_id=rid).gone_at is None
+    assert Client().get(f"/api/v1/repos/{owner}/{name}").json()["mirror_status"] == "ok"
+    assert Commit.objects.filter(repository=back).count() == 1  # nothing duplicated on its return
 
 
 def test_new_gated_repo_keeps_public_metadata_until_access(upstream):

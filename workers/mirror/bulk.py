@@ -41,12 +41,14 @@ from hub.services.cards import derive_tags
 from hub.services.errors import BadRequest
 from hub.services.paths import validate_path
 from workers.enqueue import enqueue_on_commit
-from workers.mirror.sync import Fetched, Outcome, card_dict, metadata_of, split_repo_id
+from workers.mirror.rows import insert
+from workers.mirror.sync import Fetched, Outcome, listed_gating, metadata_of, split_repo_id
 from workers.models import MirroredRepo, MirrorRun, MirrorSpec
 
 #: Revisions per analysis message: a first import enqueues thousands; one message each costs
-#: more than writing the rows, and chunks this small still spread over every analysis worker.
-ANALYSIS_CHUNK = 25
+#: more than writing the rows (Celery's publish is ~5 ms of CPU), and a first import of thousands still
+#: spreads its chunks over every analysis worker.
+ANALYSIS_CHUNK = 100
 
 
 def _first_license(meta: dict) -> str:
@@ -54,15 +56,15 @@ def _first_license(meta: dict) -> str:
     return (lic if isinstance(lic, str) else (lic[0] if isinstance(lic, list) and lic else ""))[:100]
 
 
-def _file_row(commit: Commit, f) -> RepoFile:
+def _file_row(commit_id: int, f) -> dict:
     if f.lfs:
         pointer = lfs_pointer(f.sha256, f.size)
         oid, pointer_size = git_blob_sha1(pointer), len(pointer)
     else:
         oid, pointer_size = f.git_oid or "", None
-    return RepoFile(
-        commit=commit, path=f.path, size=f.size, oid=oid, lfs=f.lfs, sha256=f.sha256, pointer_size=pointer_size,
-        blob_id=f.sha256,
+    return dict(
+        commit_id=commit_id, path=f.path, size=f.size, oid=oid, lfs=f.lfs, sha256=f.sha256,
+        pointer_size=pointer_size, blob_id=f.sha256,
     )  # fmt: skip
 
 
@@ -127,78 +129,84 @@ def import_new(
                 fresh.append((got, ns, name))
         if not fresh:
             return [], rest
-        Blob.objects.bulk_create(
-            [Blob(sha256=f.sha256, size=f.size) for got, _, _ in fresh for f in got.files],
-            ignore_conflicts=True,
-            batch_size=500,
-        )
-        repos: list[Repository] = []
+        blobs = {f.sha256: f.size for got, _, _ in fresh for f in got.files}
+        insert(Blob, [{"sha256": k, "size": v} for k, v in blobs.items()], ignore_conflicts=True)
+        repo_rows: list[dict] = []
         for got, ns, name in fresh:
             info = got.info
             meta = got.card or {}
-            listed_card = card_dict(info)
-            when: datetime = (info.last_modified if info is not None else None) or now
+            when: datetime = ((info.last_modified if info is not None else None) or now).replace(
+                microsecond=0
+            )
             gated = info.gated if info is not None and isinstance(info.gated, str) else ""
-            repos.append(
-                Repository(
-                    namespace=ns, name=name, repo_type=Repository.Type.MODEL, created_at=now, updated_at=now,
+            repo_rows.append(
+                dict(
+                    namespace_id=ns.pk, name=name, repo_type=Repository.Type.MODEL, created_at=now, updated_at=now,
                     last_modified=when, card_data=meta, library_name=str(meta.get("library_name") or "")[:100],
                     pipeline_tag=str(meta.get("pipeline_tag") or "")[:100], card_license=_first_license(meta),
                     downloads=(info.downloads or 0) if info else 0, likes=(info.likes or 0) if info else 0,
-                    gated=gated, gating_config={k: v for k, v in listed_card.items() if k.startswith("extra_gated")},
+                    gated=gated, gating_config=listed_gating(info),
                     disabled=bool(info.disabled) if info else False, mirrored_from=f"{upstream}/{got.repo_id}",
                     upstream_id=got.repo_id, upstream_sha=got.sha, mirror_status=Repository.MirrorStatus.OK,
                     mirrored_at=now,
                 )
             )  # fmt: skip
-        Repository.objects.bulk_create(repos, batch_size=500)
-        commits = [
-            Commit(
-                repository=repo, sha=got.sha, title=f"Mirror of {got.repo_id}@{got.sha[:12]}",
-                message=f"from {upstream}", author_name=((got.info.author if got.info else "") or ns.name)[:200],
-                created_at=repo.last_modified,
-            )
-            for repo, (got, ns, _) in zip(repos, fresh, strict=True)
-        ]  # fmt: skip
-        Commit.objects.bulk_create(commits, batch_size=500)
-        RepoFile.objects.bulk_create(
-            [_file_row(c, f) for c, (got, _, _) in zip(commits, fresh, strict=True) for f in got.files],
-            batch_size=500,
-        )
-        Ref.objects.bulk_create(
+        repo_ids = insert(Repository, repo_rows, returning=True)
+        commit_ids = insert(
+            Commit,
             [
-                Ref(repository=r, kind=Ref.Kind.BRANCH, name=r.default_branch, commit=c, updated_at=now)
-                for r, c in zip(repos, commits, strict=True)
+                dict(
+                    repository_id=rid, sha=got.sha, title=f"Mirror of {got.repo_id}@{got.sha[:12]}",
+                    message=f"from {upstream}", author_name=((got.info.author if got.info else "") or ns.name)[:200],
+                    created_at=row["last_modified"],
+                )
+                for rid, row, (got, ns, _) in zip(repo_ids, repo_rows, fresh, strict=True)
             ],
-            batch_size=500,
+            returning=True,
+        )  # fmt: skip
+        insert(
+            RepoFile,
+            [
+                _file_row(cid, f)
+                for cid, (got, _, _) in zip(commit_ids, fresh, strict=True)
+                for f in got.files
+            ],
+        )
+        branch = Repository._meta.get_field("default_branch").get_default()
+        insert(
+            Ref,
+            [
+                dict(repository_id=rid, kind=Ref.Kind.BRANCH, name=branch, commit_id=cid, updated_at=now)
+                for rid, cid in zip(repo_ids, commit_ids, strict=True)
+            ],
         )
         # one UPDATE: each new repository has exactly one commit, its head
-        Repository.objects.filter(pk__in=[r.pk for r in repos]).update(
+        Repository.objects.filter(pk__in=repo_ids).update(
             head=Subquery(Commit.objects.filter(repository=OuterRef("pk")).values("pk")[:1])
         )
-        RepoTag.objects.bulk_create(
+        insert(
+            RepoTag,
             [
-                RepoTag(repository=r, tag=t, position=i)
-                for r, (got, _, _) in zip(repos, fresh, strict=True)
+                dict(repository_id=rid, tag=t, position=i)
+                for rid, (got, _, _) in zip(repo_ids, fresh, strict=True)
                 for i, t in enumerate(derive_tags(got.card or {}, [f.path for f in got.files]))
             ],
-            batch_size=500,
         )
-        RevisionAnalysis.objects.bulk_create([RevisionAnalysis(commit=c) for c in commits], batch_size=500)
-        MirroredRepo.objects.bulk_create(
+        insert(RevisionAnalysis, [dict(commit_id=cid) for cid in commit_ids])
+        insert(
+            MirroredRepo,
             [
-                MirroredRepo(
-                    repository=r, spec=spec, upstream=upstream, upstream_id=got.repo_id, upstream_sha=got.sha,
-                    upstream_last_modified=got.info.last_modified if got.info else None,
+                dict(
+                    repository_id=rid, spec_id=spec.pk if spec else None, upstream=upstream, upstream_id=got.repo_id,
+                    upstream_sha=got.sha, upstream_last_modified=got.info.last_modified if got.info else None,
                     metadata={**(metadata_of(got.info) if got.info else {}), "_options": options_key},
-                    siblings=got.siblings, last_seen_run=run, last_changed_run=run, last_fetched=got.fetched,
-                    last_bytes=got.bytes, updated_at=now,
+                    siblings=got.siblings, last_seen_run_id=run.pk, last_changed_run_id=run.pk,
+                    last_fetched=got.fetched, last_bytes=got.bytes, updated_at=now,
                 )
-                for r, (got, _, _) in zip(repos, fresh, strict=True)
+                for rid, (got, _, _) in zip(repo_ids, fresh, strict=True)
             ],
-            batch_size=500,
         )  # fmt: skip
-        ids = [c.pk for c in commits]
+        ids = commit_ids
         for start in range(0, len(ids), ANALYSIS_CHUNK):
             enqueue_on_commit(analyze_commits, ids[start : start + ANALYSIS_CHUNK])
     for got, _, _ in fresh:

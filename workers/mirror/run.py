@@ -10,8 +10,9 @@ repositories it had already synced are recognised by ``MirroredRepo.last_changed
 and counted from their stored cost, not fetched again, so the totals come out exact.
 
 Network work runs on a thread pool of ``max_concurrency`` (the per-upstream throttle
-caps it again across runs of this process); database writes stay on this thread, one
-transaction per repository, which keeps SQLite happy and PostgreSQL simple.
+caps it again across runs of this process); finished fetches come back on a queue and
+database writes stay on this thread — one transaction per batch of new repositories
+(``bulk.py``) and per changed one — which keeps SQLite happy and PostgreSQL simple.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import copy
 import json
 import logging
 import os
+import queue
 import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -283,21 +285,31 @@ class Runner:
         with self.db_lock:
             touch_unchanged(same, by_id, self.run)
         fresh: list[Fetched] = []  # new here: written in bulk (see bulk.py)
-        pending: set[Future] = {pool.submit(self._fetch, item, batch.need_info) for item in todo}
-        while pending:
-            done, pending = wait(pending, timeout=self.heartbeat_every, return_when=FIRST_COMPLETED)
-            for future in done:
-                got: Fetched = future.result()
-                if batch.need_info and got.outcome == Outcome.OK:
-                    with self.db_lock:
-                        current = self._already_current(got)
-                    if current:
-                        continue
+        # Completed fetches arrive on a queue, one at a time and in completion order: waiting on
+        # the set of pending futures instead costs a pass over all of them per completion.
+        done: queue.SimpleQueue[Future] = queue.SimpleQueue()
+        for item in todo:
+            pool.submit(self._fetch, item, batch.need_info).add_done_callback(done.put)
+        remaining = len(todo)
+        while remaining:
+            try:
+                future = done.get(timeout=self.heartbeat_every)
+            except queue.Empty:
+                self.flush()  # slow upstream: keep the heartbeat going
+                continue
+            remaining -= 1
+            got: Fetched = future.result()
+            if batch.need_info and got.outcome == Outcome.OK:
+                with self.db_lock:
+                    current = self._already_current(got)
+                if current:
+                    got = None
+            if got is not None:
                 if got.outcome == Outcome.OK and got.repo_id not in states:
                     fresh.append(got)
-                    continue
-                self._apply_one(got)
-            if len(fresh) >= BULK_BATCH or (not pending and fresh):
+                else:
+                    self._apply_one(got)
+            if len(fresh) >= BULK_BATCH or (not remaining and fresh):
                 self._apply_bulk(fresh)
                 fresh = []
             self.flush()

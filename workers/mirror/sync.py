@@ -308,6 +308,18 @@ def _gating_config(card: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in card.items() if k.startswith("extra_gated")}
 
 
+def listed_gating(info: ModelInfo | None) -> dict[str, Any]:
+    """The listed card's ``extra_gated*`` settings, without serialising the whole card when it has none.
+
+    ``CardData`` keeps every front-matter key as an attribute; ``to_dict`` (a deep copy of the whole card)
+    is only worth it for the few gated repositories.
+    """
+    card = info.card_data if info is not None else None
+    if card is None or not any(k.startswith("extra_gated") for k in vars(card)):
+        return {}
+    return _gating_config(card_dict(info))
+
+
 def _write_commit(repo: Repository, got: Fetched, upstream: str) -> bool:
     """Make the default branch point at the upstream sha; True when a commit was created."""
     Blob.objects.bulk_create(
@@ -341,7 +353,7 @@ def _write_commit(repo: Repository, got: Fetched, upstream: str) -> bool:
     ops: list = [AddFile(f.path, f.sha256, f.size, f.lfs, f.git_oid) for f in got.files]
     ops += [DeleteFile(p) for p in sorted(current - wanted)]
     when = got.info.last_modified if got.info is not None else None
-    commit = create_commit(
+    create_commit(
         repo,
         repo.default_branch,
         CommitRequest(
@@ -351,10 +363,10 @@ def _write_commit(repo: Repository, got: Fetched, upstream: str) -> bool:
             got.info.author if got.info is not None and got.info.author else got.repo_id.split("/")[0]
         )[:200],
         sha=got.sha,
+        # upstream's date, so revision-aware licence resolution sees when the revision was made (the
+        # repository's last_modified follows the head commit's date)
+        created_at=when,
     )
-    if when is not None:  # keep the upstream date (create_commit stamps "now")
-        Commit.objects.filter(pk=commit.pk).update(created_at=when)
-        Repository.objects.filter(pk=repo.pk).update(last_modified=when)
     return True
 
 
@@ -412,9 +424,9 @@ def apply(got: Fetched, *, run: MirrorRun, spec: MirrorSpec | None, upstream: st
                 if repo.head_id is None and card:  # show the public metadata until access is granted
                     lic = card.get("license")
                     fields.update(card_data=card, card_license=(lic if isinstance(lic, str) else "")[:100])
-            elif got.outcome == Outcome.GONE:
+            elif got.outcome == Outcome.GONE:  # kept with its commits, marked until it comes back
                 fields.update(
-                    mirror_status=Repository.MirrorStatus.FAILED, mirror_error=f"gone upstream: {got.error}"
+                    mirror_status=Repository.MirrorStatus.GONE, mirror_error=f"gone upstream: {got.error}"
                 )
             else:
                 fields.update(mirror_status=Repository.MirrorStatus.FAILED, mirror_error=got.error)

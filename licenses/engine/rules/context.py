@@ -136,6 +136,25 @@ _OUTPUT_STATEMENTS = (
 #: begin, and the full patterns are tried only there (scanning every body with all four
 #: patterns cost more than the rest of the rules together).
 _TRIGGER = re.compile(r"\b(?:distill|outputs?\b|responses|completions|generations|synthetic|generated)", re.I)
+#: Literal starts of the trigger words: ``str.find`` on the lower-cased body locates them several
+#: times faster than a case-insensitive regex scan, which ``re`` cannot skip through.
+_TRIGGER_STARTS = ("distill", "output", "responses", "completions", "generations", "synthetic", "generated")
+
+
+def _trigger_starts(text: str) -> list[int]:
+    """Where ``_TRIGGER`` matches, in order; the same positions as ``_TRIGGER.finditer``."""
+    low = text.lower()
+    # scan the original when lower-casing moved offsets, or when the text holds a letter that
+    # ``re.I`` equates with i or s but ``lower()`` leaves alone (dotless i, long s)
+    if len(low) != len(text) or "\u0131" in text or "\u017f" in text:
+        return [m.start() for m in _TRIGGER.finditer(text)]
+    found: set[int] = set()
+    for word in _TRIGGER_STARTS:
+        i = low.find(word)
+        while i != -1:
+            found.add(i)
+            i = low.find(word, i + 1)
+    return [i for i in sorted(found) if _TRIGGER.match(text, i)]
 
 
 def output_source_ids(body: str) -> list[str]:
@@ -148,9 +167,9 @@ def output_source_ids(body: str) -> list[str]:
     found: list[str] = []
     seen: set[str] = set()
     text = body or ""
-    for trigger in _TRIGGER.finditer(text):
+    for start in _trigger_starts(text):
         for pattern in _OUTPUT_STATEMENTS:
-            m = pattern.match(text, trigger.start())
+            m = pattern.match(text, start)
             if m is None:
                 continue
             token = m.group(1).rstrip(".,;:)")

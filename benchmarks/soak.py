@@ -1,0 +1,548 @@
+"""Soak: mixed traffic against the production shape on loopback, for minutes, with no error and flat memory.
+
+Starts its own stack — gunicorn (``hub.wsgi``) on a throw-away PostgreSQL database, a private
+``redis-server`` as broker and cache, a Celery worker running the analyses, the filesystem
+blob store — seeds a catalogue through the Hub API itself (``huggingface_hub``: one commit per
+repository with a real model card from ``../shared/corpus/model-cards`` when present, else a
+synthetic one, plus a weights file), waits for the worker to analyse it, then drives it for
+``--seconds`` with ``--concurrency`` client threads, each picking one of:
+
+  ping      GET /api/v1/ping — the baseline every other kind's latency is divided by
+  browse    catalogue pages (filters, search, pagination), model pages, trees, /api/models
+  check     POST /api/v1/compliance/check, 1–20 models against an inline policy
+  download  GET /{repo}/resolve/main/weights.bin, content checked against its sha256
+  range     the same with a Range header, the 206 body checked against the slice
+  upload    huggingface_hub upload_file (regular text files, and LFS .bin files) to a per-thread repo
+
+Every response is checked (status, and content where the content is known); anything else is
+an error. While it runs it samples the resident memory (RSS, from /proc) of the gunicorn
+processes and of the Celery worker processes. At the end it proves that no acknowledged
+upload was lost (each downloads with its sha256) and that no queued analysis was lost (none
+left pending), then prints per-kind counts, errors, p50/p95/p99 latency (and p50 as a ratio
+of the baseline's), and RSS at start (after warm-up), max, end and growth per minute. Counts and
+latencies cover the measured part (after ``--warmup``); errors are counted over the whole run.
+
+Exit status 1 when any request failed, an upload or analysis was lost, or a process group's
+RSS grew by more than ``--rss-bound-mb`` between the end of warm-up and the end of the run.
+
+    python benchmarks/soak.py [--seconds 600] [--concurrency 6] [--workers 3] [--warmup 60] \
+        [--repos 20] [--rss-bound-mb 50] [--json soak.json]
+
+Needs PostgreSQL on 127.0.0.1:5432 (trust auth, as on the CI machine) and ``redis-server`` on
+the PATH. Everything it starts, it stops; the database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # before huggingface_hub is imported
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+CARDS = ROOT.parent / "shared" / "corpus" / "model-cards"
+PG = "postgresql://postgres@127.0.0.1:5432"
+DB = "modelhub_soak"
+OWNER = "soak"
+MIX = {"ping": 5, "browse": 30, "check": 20, "download": 20, "range": 15, "upload": 10}
+POLICY = {
+    "name": "soak",
+    "use": {"commercial": True, "distribution": "saas", "regions": ["EU", "US"]},
+    "licenses": {"deny_classes": ["noncommercial"], "unknown": "warn"},
+}
+SYNTHETIC_LICENSES = ["apache-2.0", "mit", "cc-by-nc-4.0", "llama3.1", "openrail", "gpl-3.0", "other"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(what: str, predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if predicate():
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+# --- resident memory of a process and its descendants, from /proc ------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                tree[ppid].append(int(entry.name))
+    return tree
+
+
+def group_rss_mb(root: int) -> float:
+    """RSS of ``root`` and every descendant (gunicorn master + workers, celery + its pool)."""
+    tree, todo, total = _children(), [root], 0
+    while todo:
+        pid = todo.pop()
+        todo += tree.get(pid, [])
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, groups: dict[str, int], every: float) -> None:
+        super().__init__(daemon=True)
+        self.groups, self.every = groups, every
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self.stop = threading.Event()
+        self.t0 = time.monotonic()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.samples.append(
+                (time.monotonic() - self.t0, {g: group_rss_mb(pid) for g, pid in self.groups.items()})
+            )
+            self.stop.wait(self.every)
+
+
+def rss_summary(samples: list[tuple[float, dict[str, float]]], after: float) -> dict[str, dict[str, float]]:
+    """Per group: RSS at the end of warm-up, max, end, growth over the run and per minute (least squares)."""
+    kept = [(t, s) for t, s in samples if t >= after] or samples[-2:]
+    out = {}
+    for group in kept[0][1]:
+        ts = [t for t, _ in kept]
+        ys = [s[group] for _, s in kept]
+        slope = 0.0
+        if len(kept) > 1 and max(ts) > min(ts):
+            mean_t, mean_y = statistics.fmean(ts), statistics.fmean(ys)
+            slope = sum((t - mean_t) * (y - mean_y) for t, y in zip(ts, ys, strict=True)) / sum(
+                (t - mean_t) ** 2 for t in ts
+            )
+        out[group] = {
+            "start": ys[0],
+            "max": max(ys),
+            "end": ys[-1],
+            "growth": ys[-1] - ys[0],
+            "per_minute": slope * 60,
+        }
+    return out
+
+
+# --- the stack ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    env: dict[str, str]
+    base: str = ""
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str, cmd: list[str], log: str) -> subprocess.Popen:
+        out = open(self.workdir / log, "ab")  # noqa: SIM115  (lives as long as the process)
+        self.procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        return self.procs[name]
+
+    def manage(self, *args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    def stop(self) -> None:
+        for proc in reversed(list(self.procs.values())):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+    def crashed(self) -> list[str]:
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+
+def start_stack(args, workdir: Path) -> Stack:
+    redis_port, web_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{DB}",
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "MODELHUB_VAR": str(workdir / "var"),
+        "MODELHUB_API_RATE": "100000000/min",
+        "MODELHUB_TASKS_EAGER": "0",
+        "BLOB_STORE": "filesystem",
+        "DJANGO_SETTINGS_MODULE": "hub.settings",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    stack = Stack(workdir, env, base=f"http://127.0.0.1:{web_port}")
+    stack.start(
+        "redis",
+        [
+            "redis-server",
+            "--port",
+            str(redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        "redis.log",
+    )
+    wait_until(
+        "redis", lambda: socket.create_connection(("127.0.0.1", redis_port), timeout=0.5).close() or True, 20
+    )
+    stack.manage("migrate", "--noinput", "-v", "0")
+    stack.start(
+        "gunicorn",
+        [sys.executable, "-m", "gunicorn", "hub.wsgi", "--workers", str(args.workers), "--threads",
+         str(args.threads), "--bind", f"127.0.0.1:{web_port}", "--log-level", "warning", "--timeout", "120"],
+        "gunicorn.log",
+    )  # fmt: skip
+    stack.start(
+        "celery",
+        [sys.executable, "-m", "celery", "-A", "workers", "worker", "-c", str(args.celery_concurrency),
+         "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+        "celery.log",
+    )  # fmt: skip
+    wait_until("gunicorn", lambda: requests.get(f"{stack.base}/readyz", timeout=2).ok, 60)
+    return stack
+
+
+# --- seeding through the Hub API ------------------------------------------------------------------
+
+
+def card_for(i: int, rng: random.Random) -> dict[str, bytes]:
+    """README (and LICENSE when there is one) of the i-th corpus card, or a synthetic card."""
+    folders = sorted(p for p in CARDS.iterdir() if p.is_dir()) if CARDS.is_dir() else []
+    if folders:
+        folder = folders[i % len(folders)]
+        return {p.name: p.read_bytes() for p in folder.iterdir() if p.name in ("README.md", "LICENSE")}
+    lic = SYNTHETIC_LICENSES[i % len(SYNTHETIC_LICENSES)]
+    return {"README.md": f"---\nlicense: {lic}\nlibrary_name: transformers\n---\n# Soak model {i}\n".encode()}
+
+
+def seed(api, rng: random.Random, repos: int) -> dict[str, bytes]:
+    """``repos`` repositories, each one commit of card + weights; returns {repo_id: weights}."""
+    from huggingface_hub import CommitOperationAdd
+
+    weights = {}
+    for i in range(repos):
+        repo_id = f"{OWNER}/model-{i:03d}"
+        api.create_repo(repo_id, exist_ok=True)
+        data = rng.randbytes(rng.randint(64 * 1024, 1024 * 1024))
+        ops = [CommitOperationAdd(path, io.BytesIO(content)) for path, content in card_for(i, rng).items()]
+        ops.append(CommitOperationAdd("weights.bin", io.BytesIO(data)))
+        api.create_commit(repo_id, operations=ops, commit_message="seed")
+        weights[repo_id] = data
+    return weights
+
+
+def pending_analyses() -> int:
+    with psycopg.connect(f"{PG}/{DB}", autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM hub_revisionanalysis WHERE status IN ('pending', 'running')"
+        ).fetchone()[0]
+
+
+# --- traffic ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    examples: list[str] = field(default_factory=list)
+    uploads: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, path) -> sha256
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    measure_from: float = 0.0  # monotonic time the warm-up ends: latencies before it are not kept
+
+    def record(self, kind: str, seconds: float, error: str | None) -> None:
+        with self.lock:
+            if error is None:
+                if time.monotonic() >= self.measure_from:
+                    self.latencies[kind].append(seconds)
+            else:
+                self.errors[kind] += 1
+                if len(self.examples) < 20:
+                    self.examples.append(f"{kind}: {error}")
+
+
+class Client:
+    def __init__(
+        self, base: str, token: str, weights: dict[str, bytes], tid: int, seed: int, results: Results
+    ):
+        from huggingface_hub import HfApi
+
+        self.base, self.weights, self.tid, self.results = base, weights, tid, results
+        self.rng = random.Random(seed * 1000 + tid)
+        self.http = requests.Session()
+        self.api = HfApi(endpoint=base, token=token)
+        self.repo = f"{OWNER}/upload-{tid:02d}"
+        self.api.create_repo(self.repo, exist_ok=True)
+        self.n = 0
+
+    def _get(self, path: str) -> requests.Response:
+        resp = self.http.get(f"{self.base}{path}", timeout=60)
+        if resp.status_code != 200:
+            raise AssertionError(f"GET {path} -> {resp.status_code} {resp.text[:200]!r}")
+        return resp
+
+    def ping(self) -> None:
+        self._get("/api/v1/ping")
+
+    def browse(self) -> None:
+        repo = self.rng.choice(list(self.weights))
+        path = self.rng.choice(
+            [
+                f"/models?page={self.rng.randint(1, 3)}",
+                f"/models?license_class={self.rng.choice(['osi-permissive', 'noncommercial', 'unknown'])}",
+                f"/models?search={self.rng.choice(['llama', 'model', 'bert', 'zzz'])}",
+                "/models?sort=transparency",
+                f"/{repo}",
+                f"/{repo}/tree/main",
+                "/api/models?limit=20&full=true",
+                f"/api/models/{repo}",
+            ]
+        )
+        self._get(path)
+
+    def check(self) -> None:
+        models = self.rng.sample(list(self.weights), self.rng.randint(1, min(20, len(self.weights))))
+        resp = self.http.post(
+            f"{self.base}/api/v1/compliance/check", json={"models": models, "policy": POLICY}, timeout=60
+        )
+        if resp.status_code != 200 or len(resp.json()["results"]) != len(models):
+            raise AssertionError(f"check -> {resp.status_code} {resp.text[:200]!r}")
+
+    def download(self) -> None:
+        repo, data = self.rng.choice(list(self.weights.items()))
+        body = self._get(f"/{repo}/resolve/main/weights.bin").content
+        if hashlib.sha256(body).digest() != hashlib.sha256(data).digest():
+            raise AssertionError(f"{repo}/weights.bin: {len(body)} bytes, not the {len(data)} uploaded")
+
+    def range(self) -> None:
+        repo, data = self.rng.choice(list(self.weights.items()))
+        start = self.rng.randrange(len(data))
+        end = min(len(data) - 1, start + self.rng.randint(0, 256 * 1024))
+        resp = self.http.get(
+            f"{self.base}/{repo}/resolve/main/weights.bin",
+            headers={"Range": f"bytes={start}-{end}"},
+            timeout=60,
+        )
+        if resp.status_code != 206 or resp.content != data[start : end + 1]:
+            raise AssertionError(
+                f"range {start}-{end} of {repo}: {resp.status_code}, {len(resp.content)} bytes"
+            )
+
+    def upload(self) -> None:
+        self.n += 1
+        lfs = self.n % 3 == 0
+        data = (
+            self.rng.randbytes(self.rng.randint(100 * 1024, 600 * 1024))
+            if lfs
+            else os.urandom(600).hex().encode()
+        )
+        path = f"t{self.tid}/file-{self.n:05d}.{'bin' if lfs else 'txt'}"
+        self.api.upload_file(path_or_fileobj=data, path_in_repo=path, repo_id=self.repo, commit_message=path)
+        with self.results.lock:
+            self.results.uploads[(self.repo, path)] = hashlib.sha256(data).hexdigest()
+
+    def loop(self, deadline: float) -> None:
+        kinds, weights = list(MIX), list(MIX.values())
+        while time.monotonic() < deadline:
+            kind = self.rng.choices(kinds, weights)[0]
+            started = time.perf_counter()
+            error = None
+            try:
+                getattr(self, kind)()
+            except Exception as exc:  # every failure is counted, whatever raised it
+                error = f"{type(exc).__name__}: {str(exc)[:300]}"
+            self.results.record(kind, time.perf_counter() - started, error)
+
+
+def verify_uploads(base: str, uploads: dict[tuple[str, str], str]) -> list[str]:
+    lost = []
+    with requests.Session() as http:
+        for (repo, path), digest in sorted(uploads.items()):
+            resp = http.get(f"{base}/{repo}/resolve/main/{path}", timeout=60)
+            if resp.status_code != 200 or hashlib.sha256(resp.content).hexdigest() != digest:
+                lost.append(f"{repo}/{path}: {resp.status_code}")
+    return lost
+
+
+def percentile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=600, help="length of the measured run")
+    parser.add_argument("--warmup", type=int, default=60, help="seconds of traffic before RSS is baselined")
+    parser.add_argument("--concurrency", type=int, default=6, help="client threads")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--celery-concurrency", type=int, default=1)
+    parser.add_argument("--repos", type=int, default=20, help="catalogue repositories seeded")
+    parser.add_argument(
+        "--rss-bound-mb", type=float, default=50.0, help="allowed RSS growth per process group"
+    )
+    parser.add_argument("--sample-every", type=float, default=5.0, help="seconds between RSS samples")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="write the figures here too")
+    args = parser.parse_args()
+    if not shutil.which("redis-server"):
+        print("redis-server is not installed", file=sys.stderr)
+        return 2
+    try:
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {DB}")
+    except psycopg.OperationalError as exc:
+        print(f"PostgreSQL is not reachable at {PG}: {exc}", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="soak-"))
+    stack = start_stack(args, workdir)
+    rng = random.Random(args.seed)
+    try:
+        from huggingface_hub import HfApi
+
+        token = stack.manage("token", "create", OWNER, "--write", "--create-user").strip().splitlines()[-1]
+        started = time.monotonic()
+        weights = seed(HfApi(endpoint=stack.base, token=token), rng, args.repos)
+        wait_until("the seeded catalogue to be analysed", lambda: pending_analyses() == 0, 300)
+        print(
+            f"seeded {args.repos} repositories in {time.monotonic() - started:.0f} s (analysed by the worker)"
+        )
+
+        results = Results()
+        clients = [Client(stack.base, token, weights, t, args.seed, results) for t in range(args.concurrency)]
+        sampler = RssSampler(
+            {"gunicorn": stack.procs["gunicorn"].pid, "celery": stack.procs["celery"].pid}, args.sample_every
+        )
+        sampler.start()
+        results.measure_from = time.monotonic() + args.warmup
+        deadline = results.measure_from + args.seconds
+        threads = [threading.Thread(target=c.loop, args=(deadline,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        sampler.stop.set()
+        sampler.join()
+        crashed = stack.crashed()
+
+        lost_uploads = verify_uploads(stack.base, results.uploads)
+        with contextlib.suppress(RuntimeError):
+            wait_until("the queued analyses to drain", lambda: pending_analyses() == 0, 300)
+        lost_analyses = pending_analyses()
+        memory = rss_summary(sampler.samples, after=args.warmup)
+    finally:
+        stack.stop()
+        with contextlib.suppress(psycopg.Error), psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
+    total = sum(len(v) for v in results.latencies.values())
+    base_p50 = percentile(results.latencies["ping"], 50) or 1e-9
+    print(
+        f"\n{args.warmup + args.seconds} s ({args.warmup} s warm-up) · {args.concurrency} client threads · "
+        f"gunicorn {args.workers}×{args.threads} · celery -c {args.celery_concurrency} · {total} requests "
+        f"after warm-up ({total / args.seconds:.1f}/s; errors counted over the whole run)\n"
+    )
+    print(f"{'kind':<10} {'ok':>7} {'errors':>7} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9} {'p50/ping':>9}")
+    figures = {}
+    for kind in MIX:
+        lat = results.latencies[kind]
+        row = {
+            "ok": len(lat),
+            "errors": results.errors[kind],
+            "p50_ms": percentile(lat, 50) * 1000,
+            "p95_ms": percentile(lat, 95) * 1000,
+            "p99_ms": percentile(lat, 99) * 1000,
+            "p50_ratio": percentile(lat, 50) / base_p50,
+        }
+        figures[kind] = row
+        print(
+            f"{kind:<10} {row['ok']:>7} {row['errors']:>7} {row['p50_ms']:>9.1f} {row['p95_ms']:>9.1f} "
+            f"{row['p99_ms']:>9.1f} {row['p50_ratio']:>9.2f}"
+        )
+    print(
+        f"\n{'RSS (MB)':<10} {'start':>8} {'max':>8} {'end':>8} {'growth':>8} {'MB/min':>8}   (start = end of warm-up)"
+    )
+    for group, m in memory.items():
+        print(
+            f"{group:<10} {m['start']:>8.1f} {m['max']:>8.1f} {m['end']:>8.1f} {m['growth']:>+8.1f} "
+            f"{m['per_minute']:>+8.2f}"
+        )
+    failed = sum(results.errors.values())
+    failures = [f"{failed} failed requests"] if failed else []
+    failures += [f"{len(lost_uploads)} acknowledged uploads not readable"] if lost_uploads else []
+    failures += [f"{lost_analyses} analyses never ran"] if lost_analyses else []
+    failures += [f"processes exited during the run: {crashed}"] if crashed else []
+    failures += [
+        f"{g} RSS grew {m['growth']:.1f} MB (> {args.rss_bound_mb} MB)"
+        for g, m in memory.items()
+        if m["growth"] > args.rss_bound_mb
+    ]
+    print(
+        f"\nacknowledged uploads verified: {len(results.uploads) - len(lost_uploads)}/{len(results.uploads)}"
+    )
+    for line in results.examples + lost_uploads[:10]:
+        print("  ", line)
+    print("RESULT:", "FAIL — " + "; ".join(failures) if failures else "PASS")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"args": {k: str(v) for k, v in vars(args).items()}, "kinds": figures, "rss": memory,
+                 "uploads": len(results.uploads), "lost_uploads": lost_uploads, "lost_analyses": lost_analyses,
+                 "errors": results.examples, "failures": failures},
+                indent=2,
+            )
+        )  # fmt: skip
+    if failures:
+        print(f"logs of gunicorn, celery and redis kept in {workdir}")
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

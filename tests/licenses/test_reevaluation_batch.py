@@ -1,0 +1,292 @@
+"""The batched, rules-only re-evaluation of descendants (``licenses.services.reevaluation``).
+
+It must store exactly what a full re-analysis of each descendant would, reopen triaged
+violations only when their evidence changed, be safe to run twice, and cost a bounded
+number of queries per chunk however many repositories the chunk holds.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from hub.auth import Caller
+from hub.models import Commit, Namespace, Repository, RevisionAnalysis
+from hub.services.blobs import store_small
+from hub.services.commits import AddFile, CommitRequest, create_commit
+from hub.services.repos import create_repository
+from licenses.models import LineageEdge, Violation, ViolationEvent
+from licenses.services.bulk_resolver import PrefetchedResolver
+from licenses.services.reevaluation import finding_from_dict, plan_chunks, reevaluate_repositories
+from licenses.services.resolver import DatabaseResolver
+from licenses.services.violations import set_violation_status
+from licenses.tasks import reevaluate_chunk, reevaluate_descendants
+from tests.licenses.factories import analysed_model
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def card(license_key: str, *base_models: str, extra: str = "") -> str:
+    lines = ["---", f"license: {license_key}"]
+    if len(base_models) == 1:
+        lines.append(f"base_model: {base_models[0]}")
+    elif base_models:
+        lines += ["base_model:", *(f"- {b}" for b in base_models)]
+    return (
+        "\n".join([*lines, "---", "# A model", "", extra or "Trained on data described in the paper."]) + "\n"
+    )
+
+
+def push(repo: Repository, readme: str) -> None:
+    stored = store_small(readme.encode(), 10**6)
+    op = AddFile("README.md", stored.sha256, stored.size, False, stored.git_oid)
+    create_commit(repo, "main", CommitRequest(title="update card", operations=[op]))
+
+
+@pytest.fixture
+def caller() -> Caller:
+    return Caller(get_user_model().objects.create_user("owner", is_superuser=True))
+
+
+def make(caller: Caller, repo_id: str, readme: str) -> Repository:
+    org, name = repo_id.split("/")
+    Namespace.objects.get_or_create(name=org, defaults={"kind": Namespace.Kind.ORG})
+    repo, _ = create_repository(caller, name=name, organization=org)
+    push(repo, readme)
+    repo.refresh_from_db()
+    return repo
+
+
+@pytest.fixture
+def family(caller) -> dict[str, Repository]:
+    """Three levels under a non-commercial root; the grandchild merges the child and the root."""
+    return {
+        "root": make(caller, "base/research-model", card("cc-by-nc-4.0")),
+        "child": make(caller, "org/chat-ft", card("apache-2.0", "base/research-model")),
+        "sibling": make(caller, "org/chat-nc", card("cc-by-nc-4.0", "base/research-model")),
+        "grandchild": make(
+            caller, "org/chat-merge", card("apache-2.0", "org/chat-ft", "base/research-model")
+        ),
+    }
+
+
+def state(repos: list[Repository]) -> dict[str, object]:
+    """Everything a re-evaluation writes, per repository, without timestamps."""
+    out: dict[str, object] = {}
+    for repo in repos:
+        repo.refresh_from_db()
+        analysis = RevisionAnalysis.objects.get(commit_id=repo.head_id)
+        out[repo.repo_id] = {
+            "violations": analysis.result["violations"],
+            "lineage": analysis.result["lineage"],
+            "counts": (analysis.n_errors, analysis.n_warnings),
+            "rows": sorted(
+                Violation.objects.filter(repository=repo).values_list(
+                    "rule", "parent_ref", "status", "evidence_hash"
+                )
+            ),
+            "edges": sorted(
+                LineageEdge.objects.filter(child=repo).values_list(
+                    "parent_ref", "relation", "parent_license_key", "parent_license_class", "source"
+                )
+            ),
+        }
+    return out
+
+
+def rules(repo: Repository, status: str = "open") -> set[tuple[str, str]]:
+    return set(Violation.objects.filter(repository=repo, status=status).values_list("rule", "parent_ref"))
+
+
+def test_batch_path_stores_what_a_full_reanalysis_would(family):
+    descendants = [family["child"], family["sibling"], family["grandchild"]]
+    before = state(descendants)
+    assert ("relicensed-derivative", "base/research-model") in rules(family["child"])
+    assert ("relicensed-derivative", "base/research-model") in rules(family["grandchild"])
+    analysed_at = {r.pk: RevisionAnalysis.objects.get(commit_id=r.head_id).analysed_at for r in descendants}
+
+    push(family["root"], card("apache-2.0"))  # relicensed: the receiver runs the batched re-evaluation
+
+    batch = state(descendants)
+    assert batch != before
+    assert ("relicensed-derivative", "base/research-model") not in rules(family["child"])
+    assert ("relicensed-derivative", "base/research-model") in rules(family["child"], "resolved")
+    assert ("relicensed-derivative", "base/research-model") not in rules(family["grandchild"])
+    # rules-only: no descendant was re-analysed
+    assert all(
+        RevisionAnalysis.objects.get(commit_id=r.head_id).analysed_at == analysed_at[r.pk]
+        for r in descendants
+    )
+
+    from hub.tasks import analyze_revision
+
+    for repo in descendants:  # the old path, one full analysis per descendant
+        analyze_revision.run(repo.head_id)
+    assert state(descendants) == batch
+
+
+def test_relicensing_to_noncommercial_opens_violations_on_every_level(caller):
+    root = make(caller, "base/open-model", card("apache-2.0"))
+    child = make(caller, "org/ft", card("apache-2.0", "base/open-model"))
+    merge = make(caller, "org/merge", card("apache-2.0", "org/ft", "base/open-model"))
+    assert not rules(child) and not {r for r in rules(merge) if r[1] == "base/open-model"}
+
+    push(root, card("cc-by-nc-4.0"))
+
+    assert ("relicensed-derivative", "base/open-model") in rules(child)
+    assert ("relicensed-derivative", "base/open-model") in rules(merge)
+    analysis = RevisionAnalysis.objects.get(commit_id=child.head_id)
+    assert analysis.n_errors == sum(1 for v in analysis.result["violations"] if v["severity"] == "error") > 0
+    edge = LineageEdge.objects.get(child=child)
+    assert (edge.parent_license_key, edge.parent_license_class) == ("cc-by-nc-4.0", "noncommercial")
+    opened = ViolationEvent.objects.filter(violation__repository=child, action="opened")
+    assert opened.filter(violation__rule="relicensed-derivative").count() == 1
+
+
+def test_triaged_violations_reopen_only_when_evidence_changed(family, caller):
+    child, root = family["child"], family["root"]
+    violation = Violation.objects.get(repository=child, rule="relicensed-derivative")
+    set_violation_status([violation], "acknowledged", caller.user, "licensed separately")
+
+    reevaluate_descendants(root.repo_id)  # nothing changed: the judgement stands
+    violation.refresh_from_db()
+    assert violation.status == "acknowledged"
+
+    push(root, card("cc-by-nc-sa-4.0"))  # still non-commercial, but different terms: new evidence
+    violation.refresh_from_db()
+    assert violation.status == "open"
+    last = violation.events.order_by("pk").last()
+    assert (last.action, last.from_status, last.reason) == (
+        "reopened",
+        "acknowledged",
+        "the evidence changed",
+    )
+
+
+def test_chunks_run_twice_leave_no_duplicates(family):
+    push(family["root"], card("apache-2.0"))
+    chunks = plan_chunks(family["root"].repo_id, chunk_size=2)
+    assert [len(c) for c in chunks] == [2, 1]
+    counts = (Violation.objects.count(), ViolationEvent.objects.count(), LineageEdge.objects.count())
+    snapshot = state([family["child"], family["sibling"], family["grandchild"]])
+    for chunk in chunks + chunks:
+        reevaluate_chunk(chunk)
+    assert (Violation.objects.count(), ViolationEvent.objects.count(), LineageEdge.objects.count()) == counts
+    assert state([family["child"], family["sibling"], family["grandchild"]]) == snapshot
+
+
+def test_plan_is_parents_first_and_skips_models_outside_the_registry(family):
+    order = [pk for chunk in plan_chunks(family["root"].repo_id, chunk_size=10) for pk in chunk]
+    assert order.index(family["child"].pk) < order.index(family["grandchild"].pk)
+    assert set(order) == {family["child"].pk, family["sibling"].pk, family["grandchild"].pk}
+
+
+@pytest.mark.parametrize("width", [2, 12])
+def test_query_count_per_chunk_is_bounded(caller, django_assert_max_num_queries, width):
+    root = make(caller, "base/wide-root", card("cc-by-nc-4.0"))
+    kids = [make(caller, f"org/kid-{i}", card("apache-2.0", "base/wide-root")) for i in range(width)]
+    grandkids = [make(caller, f"org/gk-{i}", card("apache-2.0", f"org/kid-{i}")) for i in range(width)]
+    push(root, card("cc-by-nc-nd-4.0"))
+    ids = [r.pk for r in kids + grandkids]
+    with django_assert_max_num_queries(20):
+        outcome = reevaluate_repositories(ids)
+    assert outcome.evaluated == 2 * width and outcome.full == []
+
+
+def test_head_without_its_own_analysis_goes_to_the_full_path(family):
+    grandchild = family["grandchild"]
+    RevisionAnalysis.objects.filter(commit_id=grandchild.head_id).update(status="failed")
+    outcome = reevaluate_repositories([family["child"].pk, grandchild.pk])
+    assert outcome.full == [grandchild.head_id] and outcome.evaluated == 1
+
+
+def test_finding_round_trips_through_the_stored_dict(family):
+    result = RevisionAnalysis.objects.get(commit_id=family["child"].head_id).result
+    assert finding_from_dict(result["license"]).to_dict() == result["license"]
+
+
+def test_prefetched_resolver_chooses_the_revision_a_single_lookup_would():
+    parent = analysed_model("lab/yi-like", "yi-license", "restricted", "conditional")
+    first = Commit.objects.get(pk=parent.head_id)
+    first.created_at = timezone.now() - timedelta(days=400)
+    first.save(update_fields=["created_at"])
+    later = Commit.objects.create(
+        repository=parent, sha="b" * 40, title="relicense", created_at=timezone.now() - timedelta(days=100)
+    )
+    RevisionAnalysis.objects.create(
+        commit=later, status="done", license_key="apache-2.0", license_class="osi-permissive", result={}
+    )
+    dates = [
+        None,
+        (timezone.now() - timedelta(days=500)).date(),
+        (timezone.now() - timedelta(days=200)).date(),
+    ]
+    dates.append(timezone.now().date())
+    requests = [(m, d) for m in ("lab/yi-like", "LAB/Yi-Like", "lab/missing", "nameless") for d in dates]
+    bulk, single = PrefetchedResolver(requests), DatabaseResolver()
+    answers = [bulk.resolve(m, d) for m, d in requests]
+    assert answers == [single.resolve(m, d) for m, d in requests]
+    assert {a.license_key for a in answers if a} == {"yi-license", "apache-2.0"}
+
+
+def test_update_rows_writes_each_rows_own_values(family):
+    from licenses.services.bulk_update import update_rows
+
+    rows = list(Violation.objects.order_by("pk"))
+    assert len(rows) >= 2
+    for i, v in enumerate(rows):
+        v.evidence = [{"source": "body", "detail": f"row {i}"}]
+        v.last_commit_id = None if i % 2 else v.repository.head_id
+        v.clause = f"§{i}"
+    assert update_rows(Violation, rows, ["evidence", "last_commit", "clause"]) == len(rows)
+    stored = {v.pk: v for v in Violation.objects.all()}
+    for i, v in enumerate(rows):
+        got = stored[v.pk]
+        assert (got.evidence, got.last_commit_id, got.clause) == (v.evidence, v.last_commit_id, f"§{i}")
+
+
+def test_a_head_that_moves_during_the_chunk_is_left_to_its_own_analysis(family, monkeypatch):
+    from licenses.services import reevaluation
+
+    child, grandchild = family["child"], family["grandchild"]
+    real_load = reevaluation._load
+
+    def load_then_commit(repo_ids):
+        loaded = real_load(repo_ids)
+        moved = Commit.objects.create(repository=child, sha="c" * 40, title="meanwhile")
+        Repository.objects.filter(pk=child.pk).update(head=moved)
+        return loaded
+
+    monkeypatch.setattr(reevaluation, "_load", load_then_commit)
+    before = list(Violation.objects.filter(repository=child).values_list("pk", "status", "last_seen_at"))
+    RevisionAnalysis.objects.filter(commit__repository=family["root"]).update(license_key="apache-2.0")
+    outcome = reevaluate_repositories([child.pk, grandchild.pk])
+    assert outcome.evaluated == 1
+    assert (
+        list(Violation.objects.filter(repository=child).values_list("pk", "status", "last_seen_at")) == before
+    )
+    assert ("relicensed-derivative", "base/research-model") not in rules(grandchild)
+
+
+def test_update_json_keys_replaces_only_the_named_keys(family):
+    from licenses.services.bulk_update import update_json_keys
+
+    analyses = list(RevisionAnalysis.objects.filter(status="done").order_by("pk"))
+    originals = {a.pk: dict(a.result) for a in analyses}
+    for i, a in enumerate(analyses):
+        a.result["violations"] = [{"rule": f"r{i}", "severity": "error"}]
+        a.result["lineage"] = {"base_models": [], "unresolved": [f"x/{i}"]}
+        a.n_errors = 100 + i
+    assert update_json_keys(
+        RevisionAnalysis, analyses, "result", ["violations", "lineage"], ["n_errors"]
+    ) == len(analyses)
+    for i, a in enumerate(analyses):
+        got = RevisionAnalysis.objects.get(pk=a.pk)
+        assert got.n_errors == 100 + i
+        assert got.result["violations"] == [{"rule": f"r{i}", "severity": "error"}]
+        assert got.result["lineage"]["unresolved"] == [f"x/{i}"]
+        assert got.result["license"] == originals[a.pk]["license"]
+        assert got.result["transparency"] == originals[a.pk]["transparency"]

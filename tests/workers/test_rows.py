@@ -1,0 +1,62 @@
+"""``workers.mirror.rows.insert`` writes the same rows ``bulk_create`` would, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import IntegrityError
+
+from hub.models import Blob, Commit, Namespace, Repository, RepoTag
+from workers.mirror.rows import insert
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WHEN = datetime(2023, 5, 17, 12, 30, 1, tzinfo=UTC)
+
+
+def _columns(obj) -> dict:
+    skip = {"id", "name", "created_at", "updated_at"}  # the pk, the name that differs, the "now" defaults
+    return {
+        f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields if f.attname not in skip
+    }
+
+
+def test_rows_match_bulk_create_including_defaults_json_and_dates():
+    ns = Namespace.objects.create(name="acme", kind=Namespace.Kind.ORG)
+    given = dict(
+        namespace_id=ns.pk, repo_type=Repository.Type.MODEL, last_modified=WHEN, mirrored_at=WHEN,
+        card_data={"license": "mit", "tags": ["a", "b"], "nested": {"x": 1.5, "y": None}}, downloads=7,
+        upstream_id="acme/one", mirror_status=Repository.MirrorStatus.OK,
+    )  # fmt: skip
+    [pk] = insert(Repository, [{**given, "name": "one"}], returning=True)
+    ref = Repository.objects.bulk_create([Repository(**given, name="two")])[0]
+    ours, theirs = Repository.objects.get(pk=pk), Repository.objects.get(pk=ref.pk)
+    assert ours.name == "one" and ours.card_data == given["card_data"] and ours.last_modified == WHEN
+    assert _columns(ours) == _columns(theirs)
+    assert ours.gating_config == {} and ours.default_branch == "main" and ours.created_at is not None
+
+
+def test_returned_pks_follow_row_order_across_statements():
+    ns = Namespace.objects.create(name="many", kind=Namespace.Kind.ORG)
+    names = [f"m{i:04d}" for i in range(1200)]  # more rows than one statement holds
+    pks = insert(Repository, [{"namespace_id": ns.pk, "name": n} for n in names], returning=True)
+    assert len(pks) == len(set(pks)) == len(names)
+    assert dict(Repository.objects.filter(pk__in=pks).values_list("pk", "name")) == dict(
+        zip(pks, names, strict=True)
+    )
+    commits = insert(
+        Commit, [{"repository_id": pk, "sha": f"{i:040x}", "created_at": WHEN} for i, pk in enumerate(pks)]
+    )
+    assert commits == [] and Commit.objects.filter(repository_id__in=pks, created_at=WHEN).count() == 1200
+
+
+def test_conflicts_are_skipped_only_when_asked_and_unknown_columns_refused():
+    insert(Blob, [{"sha256": "a" * 64, "size": 1}])
+    insert(Blob, [{"sha256": "a" * 64, "size": 1}, {"sha256": "b" * 64, "size": 2}], ignore_conflicts=True)
+    assert dict(Blob.objects.values_list("sha256", "size")) == {"a" * 64: 1, "b" * 64: 2}
+    with pytest.raises(IntegrityError):
+        insert(Blob, [{"sha256": "a" * 64, "size": 1}])
+    with pytest.raises(ValueError, match="no column"):
+        insert(RepoTag, [{"repository_id": 1, "tga": "typo"}])
+    assert insert(RepoTag, []) == []

@@ -1,0 +1,133 @@
+"""Multi-row INSERTs straight from dictionaries, for the mirror's first-import hot path.
+
+``QuerySet.bulk_create`` builds a model instance per row and compiles every value of
+every row through the field machinery (``SQLInsertCompiler.field_as_sql`` and friends);
+profiled on a 5,000-card first import that compilation was ~45 % of the mirror's
+CPU time, more than fetching the cards (see docs/BENCHMARKS.md, "Mirroring"). Here the
+statement is built once per chunk from the model's own metadata, each column gets one
+adapter chosen once (dates and JSON through the backend's own ``adapt_*`` functions, the
+rest as given), and missing columns take the field's default, so rows come out exactly
+as ``bulk_create`` would write them — including columns other apps add later.
+
+Used only where the rows are plain values the mirror built itself; everything else keeps
+going through the ORM.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import connections, models
+from django.db.models.fields import AutoFieldMixin
+from django.utils import timezone
+
+#: Rows per statement on top of the backend's bound-parameter limit: keeps statements small.
+MAX_ROWS = 500
+#: PostgreSQL's wire protocol counts bound parameters in 16 bits.
+PG_MAX_PARAMS = 65535
+
+
+def _columns(model: type[models.Model]) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if not isinstance(f, AutoFieldMixin)]
+
+
+def _adapter(field: models.Field, connection) -> Callable[[Any], Any] | None:
+    """How a value of ``field`` is handed to the driver; None when as it is (strings, numbers, ids)."""
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        adapt = connection.ops.adapt_datetimefield_value
+        seen: dict[Any, Any] = {}  # a batch repeats the same few instants ("now"): adapt each once
+
+        def datetime_value(value: Any) -> Any:
+            if value not in seen:
+                seen[value] = adapt(value)
+            return seen[value]
+
+        return datetime_value
+    if kind in (
+        "JSONField",
+        "DateField",
+        "TimeField",
+        "DecimalField",
+        "UUIDField",
+        "BinaryField",
+        "DurationField",
+    ):
+        return lambda value: field.get_db_prep_save(value, connection)
+    return None
+
+
+def _default(field: models.Field) -> Any:
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return timezone.now()
+    return field.get_default()
+
+
+def _max_params(connection) -> int:
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    if connection.vendor == "postgresql":
+        return PG_MAX_PARAMS
+    return connection.features.max_query_params or 999
+
+
+def insert(
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    *,
+    returning: bool = False,
+    ignore_conflicts: bool = False,
+    using: str = "default",
+) -> list[Any]:
+    """INSERT ``rows`` (column attnames → values) into ``model``'s table; the new pks if ``returning``.
+
+    The pks come back in row order (``RETURNING`` on a multi-row VALUES, what ``bulk_create``
+    relies on too). Unknown keys are an error rather than silently dropped.
+    """
+    if not rows:
+        return []
+    connection = connections[using]
+    if returning and not connection.features.can_return_rows_from_bulk_insert:
+        objs = model.objects.using(using).bulk_create([model(**row) for row in rows])  # old SQLite
+        return [o.pk for o in objs]
+    fields = _columns(model)
+    names = {f.attname for f in fields}
+    for row in rows:
+        unknown = set(row) - names
+        if unknown:
+            raise ValueError(f"{model.__name__} has no column(s) {sorted(unknown)}")
+    adapters = [_adapter(f, connection) for f in fields]
+    defaults: dict[str, Any] = {}
+    for f, adapt in zip(fields, adapters, strict=True):
+        if any(f.attname not in row for row in rows):
+            value = _default(f)
+            defaults[f.attname] = adapt(value) if adapt else value
+    plan = [(f.attname, adapt, f.attname in defaults) for f, adapt in zip(fields, adapters, strict=True)]
+    values = [
+        tuple(
+            (defaults[name] if name not in row else adapt(row[name]) if adapt else row[name])
+            if may_miss
+            else (adapt(row[name]) if adapt else row[name])
+            for name, adapt, may_miss in plan
+        )
+        for row in rows
+    ]
+    qn = connection.ops.quote_name
+    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    with connection.cursor() as cursor:
+        if not returning:  # one statement prepared once, stepped per row by the driver
+            cursor.executemany(head + one + tail, values)
+            return []
+        tail += f" RETURNING {qn(model._meta.pk.column)}"
+        per = max(1, min(MAX_ROWS, _max_params(connection) // len(fields)))
+        pks: list[Any] = []
+        for start in range(0, len(values), per):
+            chunk = values[start : start + per]
+            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, [v for row in chunk for v in row])
+            pks.extend(r[0] for r in cursor.fetchall())
+    return pks
