@@ -126,3 +126,37 @@ def test_non_pickle_binary_is_not_spooled_or_flagged():
     assert scan_file("model.pkl", 0, evil).dangerous_imports
     legacy = Unseekable(pickle.dumps(Evil(), protocol=0))  # starts with "c", not the \x80 of protocol >= 2
     assert scan_file("model.pkl", 0, legacy).dangerous_imports
+
+
+def test_scans_are_reused_by_blob_and_cost_fixed_queries(
+    alice, fs_store, monkeypatch, django_assert_max_num_queries
+):
+    """A blob is scanned once, even when the scan ended in a parse error, and a revision's scan
+    costs the same few queries however many weight files it holds (the soak found per-file
+    queries and re-scans of unparseable files making analysis slower as repositories grew)."""
+    from hub import tasks
+
+    # pickle-looking files the scanner cannot parse to the end, and a safetensors file whose
+    # header is broken: the last scan ends in an error, which is a property of the bytes too
+    files = {f"w{i:02d}.bin": b"\x80\x04\xff" + bytes([i]) * 8 for i in range(12)}
+    files["broken.safetensors"] = b"\xff" * 5
+    repo = make_repo(alice, "many", files)
+    first = {s.path: s for s in FileScan.objects.filter(commit=repo.head)}
+    assert len(first) == 13 and first["broken.safetensors"].error.startswith("invalid safetensors header")
+
+    opened: list[str] = []
+    real_scan = tasks.scan_file
+    monkeypatch.setattr(
+        tasks, "scan_file", lambda path, size, fh: opened.append(path) or real_scan(path, size, fh)
+    )
+    with django_assert_max_num_queries(6):
+        again = tasks.scan_revision(repo.head)
+    assert opened == []  # every blob reused, the broken one included
+    assert {s.path: (s.error, s.parameter_count) for s in again} == {
+        p: (s.error, s.parameter_count) for p, s in first.items()
+    }
+    assert FileScan.objects.filter(commit=repo.head).count() == 13  # updated in place, no duplicates
+
+    FileScan.objects.filter(commit=repo.head, path="w00.bin").update(error="content unavailable: store down")
+    tasks.scan_revision(repo.head)
+    assert opened == ["w00.bin"]  # a transient failure is retried, not reused
