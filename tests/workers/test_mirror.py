@@ -361,6 +361,8 @@ def test_a_repo_that_disappeared_is_shown_as_gone_and_unmarked_when_it_comes_bac
     assert api.json()["sha"] == saved.head.sha  # kept, with its revision
     page = Client().get(f"/{owner}/{name}")
     assert page.status_code == 200 and "Gone upstream" in page.content.decode()
+    listing = Client().get("/models", {"search": name}).content.decode()
+    assert "mirror · gone upstream" in listing  # the catalogue's result card says so too
     assert MirroredRepo.objects.get(upstream_id=rid).gone_at is not None
 
     with state.lock:  # back upstream, same revision
@@ -372,6 +374,7 @@ def test_a_repo_that_disappeared_is_shown_as_gone_and_unmarked_when_it_comes_bac
     assert back.mirror_status == "ok" and back.mirror_error == "" and back.head_id == head
     assert MirroredRepo.objects.get(upstream_id=rid).gone_at is None
     assert Client().get(f"/api/v1/repos/{owner}/{name}").json()["mirror_status"] == "ok"
+    assert "gone upstream" not in Client().get("/models", {"search": name}).content.decode()
     assert Commit.objects.filter(repository=back).count() == 1  # nothing duplicated on its return
 
 
