@@ -69,15 +69,23 @@ def get_readable(caller: Caller, repo_type: str, namespace: str, name: str) -> R
     return repo
 
 
-def get_writable(caller: Caller, repo_type: str, namespace: str, name: str) -> Repository:
-    """The repository if ``caller`` may push to it; 401 when anonymous, 403 for read-only callers."""
+def _readable_by_a_user(caller: Caller, repo_type: str, namespace: str, name: str, doing: str) -> Repository:
+    """The repository if ``caller`` is a signed-in user who can read it, before any finer check.
+
+    A bad token is a 401 whatever the repository; anonymous callers see private repos as
+    missing (404) and readable ones as needing a login (401), so neither leaks existence.
+    """
     if caller.user is None:
         if caller.bad_token:
             raise Unauthorized("Invalid credentials in Authorization header")
-        # Anonymous callers see private repos as missing, public ones as needing a login.
         repo = get_readable(caller, repo_type, namespace, name)
-        raise Unauthorized(f"You must be authenticated to write to {repo.repo_id}.")
-    repo = get_readable(caller, repo_type, namespace, name)
+        raise Unauthorized(f"You must be authenticated to {doing} {repo.repo_id}.")
+    return get_readable(caller, repo_type, namespace, name)
+
+
+def get_writable(caller: Caller, repo_type: str, namespace: str, name: str) -> Repository:
+    """The repository if ``caller`` may push to it; 401 when anonymous, 403 for read-only callers."""
+    repo = _readable_by_a_user(caller, repo_type, namespace, name, "write to")
     if not caller.can_write or not can_write(caller.user, repo):
         raise Forbidden(f"You don't have write access to {repo.repo_id} (or your token is read-only).")
     return repo
@@ -138,12 +146,7 @@ def can_admin(user, repo: Repository) -> bool:
 
 def get_administrable(caller: Caller, repo_type: str, namespace: str, name: str) -> Repository:
     """The repository if ``caller`` administers it: 401 anonymous, 404 unreadable, 403 otherwise."""
-    if caller.user is None:
-        if caller.bad_token:
-            raise Unauthorized("Invalid credentials in Authorization header")
-        repo = get_readable(caller, repo_type, namespace, name)
-        raise Unauthorized(f"You must be authenticated to manage {repo.repo_id}.")
-    repo = get_readable(caller, repo_type, namespace, name)
+    repo = _readable_by_a_user(caller, repo_type, namespace, name, "manage")
     if not can_admin(caller.user, repo):
         raise Forbidden(f"Only admins of {repo.namespace.name} can manage access to {repo.repo_id}.")
     return repo
