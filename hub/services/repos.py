@@ -91,6 +91,16 @@ def create_repository(
     return repo, True
 
 
+def owner_name_pairs(repo_ids: Iterable[str]) -> set[tuple[str, str]]:
+    """Lower-cased (owner, name) of every well-formed ``owner/name`` id; malformed ones dropped."""
+    pairs = set()
+    for repo_id in repo_ids:
+        owner, _, name = repo_id.lower().partition("/")
+        if owner and name:
+            pairs.add((owner, name))
+    return pairs
+
+
 def find_by_ids(queryset: QuerySet[Repository], repo_ids: Iterable[str]) -> dict[str, Repository]:
     """Repositories of ``queryset`` named by ``owner/name`` ids (any case), keyed by lower-cased id.
 
@@ -99,11 +109,7 @@ def find_by_ids(queryset: QuerySet[Repository], repo_ids: Iterable[str]) -> dict
     (or a query per id) scans. Owners are matched on the few candidate rows; Hub names are
     ASCII, so Python's and the database's upper-casing agree.
     """
-    pairs = set()
-    for repo_id in repo_ids:
-        owner, _, name = repo_id.lower().partition("/")
-        if owner and name:
-            pairs.add((owner, name))
+    pairs = owner_name_pairs(repo_ids)
     if not pairs:
         return {}
     candidates = (

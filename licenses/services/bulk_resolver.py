@@ -13,15 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
-
-from django.utils import timezone
+from datetime import date, datetime
 
 from hub.models import RepoFile, Repository, RevisionAnalysis
 from hub.services.repos import find_by_ids
 from licenses.engine.lineage import ParentRecord
-
-MAX_PARENT_FILES = 200  # as many as DatabaseResolver reports
+from licenses.services.resolver import MAX_PARENT_FILES, as_of_cutoff, parent_record
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,7 @@ class PrefetchedResolver:
         if not history:
             return None
         if as_of is not None:
-            cutoff = timezone.make_aware(datetime.combine(as_of, time.max), timezone.get_current_timezone())
+            cutoff = as_of_cutoff(as_of)
             for row in history:  # newest first
                 if row.created_at <= cutoff:
                     return row
@@ -88,13 +85,7 @@ class PrefetchedResolver:
         chosen = self._choose(model_id, as_of)
         if chosen is None:
             return None
-        repo = self._repo(model_id)
-        return ParentRecord(
-            id=repo.repo_id,
-            license_key=chosen.license_key or "unknown",
-            license_class=chosen.license_class or None,
-            source="registry",
-            as_of=chosen.created_at.date(),
-            name=repo.name,
-            files=tuple(self._files.get(chosen.commit_id, ())),
+        files = tuple(self._files.get(chosen.commit_id, ()))
+        return parent_record(
+            self._repo(model_id), chosen.license_key, chosen.license_class, chosen.created_at, files
         )

@@ -30,6 +30,7 @@ from django.db import connection
 
 from hub.models import Commit, FileScan, Namespace, Repository, RevisionAnalysis
 from hub.services.access import visible_repositories
+from hub.services.repos import owner_name_pairs
 from licenses.models import LineageEdge, Violation
 from licenses.services import prepared_sql
 from licenses.services.lineage import MAX_DEPTH, GraphNode
@@ -158,11 +159,7 @@ def fetch_heads(user, model_ids: Iterable[str]) -> dict[str, HeadFacts]:
     Served by ``hub_repo_name_upper_idx``; owners are matched on the few candidate rows (Hub
     names are ASCII, so Python's and the database's upper-casing agree).
     """
-    pairs = set()
-    for repo_id in model_ids:
-        owner, _, name = repo_id.lower().partition("/")
-        if owner and name:
-            pairs.add((owner, name))
+    pairs = owner_name_pairs(model_ids)
     if not pairs:
         return {}
     anonymous = user is None or not user.is_authenticated

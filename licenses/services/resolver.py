@@ -18,6 +18,27 @@ from licenses.engine.basemodels import BundledBaseModels
 from licenses.engine.lineage import ChainResolver, ParentRecord
 
 DONE = RevisionAnalysis.Status.DONE
+MAX_PARENT_FILES = 200  # file names reported per parent (naming and notice rules read them)
+
+
+def as_of_cutoff(as_of: date) -> datetime:
+    """The end of the child's day: a parent revision committed up to then counts as "before"."""
+    return timezone.make_aware(datetime.combine(as_of, time.max), timezone.get_current_timezone())
+
+
+def parent_record(
+    repo: Repository, license_key: str, license_class: str, committed_at: datetime, files: tuple[str, ...]
+) -> ParentRecord:
+    """The record both registry resolvers answer with, from the chosen analysed revision."""
+    return ParentRecord(
+        id=repo.repo_id,
+        license_key=license_key or "unknown",
+        license_class=license_class or None,
+        source="registry",
+        as_of=committed_at.date(),
+        name=repo.name,
+        files=files,
+    )
 
 
 class DatabaseResolver:
@@ -41,9 +62,8 @@ class DatabaseResolver:
         )
         chosen = None
         if as_of is not None:
-            cutoff = timezone.make_aware(datetime.combine(as_of, time.max), timezone.get_current_timezone())
             chosen = (
-                analyses.filter(commit__created_at__lte=cutoff)
+                analyses.filter(commit__created_at__lte=as_of_cutoff(as_of))
                 .order_by("-commit__created_at", "-commit_id")
                 .first()
             )
@@ -51,16 +71,8 @@ class DatabaseResolver:
             chosen = analyses.order_by("-commit__created_at", "-commit_id").first()
         if chosen is None:
             return None
-        files = tuple(chosen.commit.files.values_list("path", flat=True)[:200])
-        return ParentRecord(
-            id=repo.repo_id,
-            license_key=chosen.license_key or "unknown",
-            license_class=chosen.license_class or None,
-            source="registry",
-            as_of=chosen.commit.created_at.date(),
-            name=repo.name,
-            files=files,
-        )
+        files = tuple(chosen.commit.files.values_list("path", flat=True)[:MAX_PARENT_FILES])
+        return parent_record(repo, chosen.license_key, chosen.license_class, chosen.commit.created_at, files)
 
 
 def server_resolver() -> ChainResolver:
