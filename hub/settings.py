@@ -137,6 +137,11 @@ MIRROR_STALE_AFTER = env_int("MIRROR_STALE_AFTER", 120)
 # --- Blob store -----------------------------------------------------------------------
 BLOB_STORE = os.environ.get("BLOB_STORE", "filesystem").strip().lower()
 BLOB_ROOT = MODELHUB_VAR / "blobs"
+# How the filesystem store makes a batch of small blobs durable (the mirror's READMEs): one syncfs(2)
+# per batch, or an fsync per file and directory when the blob root shares a busy disk with other work.
+BLOB_FS_SYNC = os.environ.get("BLOB_FS_SYNC", "syncfs").strip().lower()
+if BLOB_FS_SYNC not in {"syncfs", "fsync"}:
+    raise ConfigError(f"BLOB_FS_SYNC={BLOB_FS_SYNC!r}: use 'syncfs' (default) or 'fsync'")
 S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 S3_REGION = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"

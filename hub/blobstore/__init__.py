@@ -44,4 +44,4 @@ def get_blob_store() -> BlobStore:
         )
     from hub.blobstore.filesystem import FilesystemBlobStore
 
-    return FilesystemBlobStore(settings.BLOB_ROOT)
+    return FilesystemBlobStore(settings.BLOB_ROOT, sync_mode=settings.BLOB_FS_SYNC)

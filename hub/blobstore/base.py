@@ -14,9 +14,10 @@ row, not the object's presence, is what says "verified".
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -91,16 +92,54 @@ class HashingCounter:
             )
 
 
+def verify_all(contents: Sequence[bytes], expected: Sequence[str | None]) -> list[str]:
+    """The sha256 of every content, raising ChecksumMismatch (before any write) on the first that differs."""
+    digests = []
+    for content, want in zip(contents, expected, strict=True):
+        digest = hashlib.sha256(content).hexdigest()
+        if want and digest != want:
+            raise ChecksumMismatch(
+                f"content hashes to {digest}, not the announced {want}; nothing of the batch was stored"
+            )
+        digests.append(digest)
+    return digests
+
+
 class BlobStore(ABC):
     """Put a stream, get a stream or a time-limited URL, stat, delete."""
 
     name: str = "abstract"
+    #: True when ``put_many`` makes a batch durable in fewer steps than one ``put`` per content, i.e.
+    #: when a writer gains by holding small contents back to store them together (the filesystem
+    #: store). False for the default loop: a writer should rather ``put`` from its own threads.
+    batch_durable: bool = False
 
     @abstractmethod
     def put(
         self, stream: BinaryIO, *, expected_sha256: str | None = None, max_bytes: int | None = None
     ) -> BlobInfo:
         """Store the stream's bytes; return their sha256 and size. Idempotent per content."""
+
+    def put_many(
+        self, contents: Sequence[bytes], *, expected_sha256: Sequence[str | None] | None = None
+    ) -> list[BlobInfo]:
+        """Store several small in-memory contents; every one is durable and visible when this returns.
+
+        The point is the caller's batch: a writer about to commit database rows that reference
+        many small blobs (the mirror's READMEs) needs all of them durable first, and a store may
+        make that one step for the batch instead of one per blob. The default stores them one by
+        one through ``put``, with ``put``'s guarantees. ``expected_sha256`` (one entry per
+        content, None to skip) is checked for every content before anything is written, so a
+        mismatch stores nothing.
+        """
+        expected = list(expected_sha256) if expected_sha256 is not None else [None] * len(contents)
+        if len(expected) != len(contents):
+            raise ValueError("expected_sha256 needs one entry per content")
+        verify_all(contents, expected)
+        return [
+            self.put(io.BytesIO(content), expected_sha256=want)
+            for content, want in zip(contents, expected, strict=True)
+        ]
 
     @abstractmethod
     def open(self, sha256: str) -> BinaryIO:

@@ -19,23 +19,44 @@ RELATIONS = ("adapter", "merge", "quantized", "finetune")
 
 def card_data(readme: bytes | str | None) -> dict[str, Any]:
     """The README's YAML metadata, made JSON-safe (dates become ISO strings); {} when absent."""
+    return card_data_json(readme)[0]
+
+
+def card_data_json(readme: bytes | str | None) -> tuple[dict[str, Any], str]:
+    """``card_data`` and its JSON text as a JSON column stores it (``json.dumps`` defaults).
+
+    The JSON-safe form is made by a JSON round trip anyway; its text is returned too so a bulk
+    writer (the mirror's first import) does not encode every card a second time. The text is
+    the round trip's own unless a mapping had a key JSON had to turn into a string (``1:``,
+    ``true:``): two keys may then have collided, and the text is encoded again from the result.
+    """
     if not readme:
-        return {}
+        return {}, "{}"
     meta = parse_front_matter(readme).metadata
+    coerced: list[Any] = []
     try:
-        return json.loads(json.dumps(_finite(meta), default=str, allow_nan=False))
+        text = json.dumps(_finite(meta, coerced), default=str, allow_nan=False)
+        data = json.loads(text)
     except (TypeError, ValueError):
-        return {}
+        return {}, "{}"
+    if coerced:
+        text = json.dumps(data)
+    return data, text
 
 
-def _finite(value: Any) -> Any:
-    """YAML's ``.nan``/``.inf`` as strings: JSON (and the database's JSON columns) have no such numbers."""
+def _finite(value: Any, coerced: list[Any] | None = None) -> Any:
+    """YAML's ``.nan``/``.inf`` as strings: JSON (and the database's JSON columns) have no such numbers.
+
+    Keys that are not strings are appended to ``coerced`` (when given).
+    """
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        if coerced is not None:
+            coerced.extend(k for k in value if not isinstance(k, str))
+        return {k: _finite(v, coerced) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [_finite(v, coerced) for v in value]
     return value
 
 

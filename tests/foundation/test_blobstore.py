@@ -172,3 +172,106 @@ def test_s3_timeouts_come_from_settings(settings):
         assert config.retries["total_max_attempts"] == 4
     finally:
         get_blob_store.cache_clear()
+
+
+# -- put_many: a batch of small contents, durable when it returns ---------------------------------
+
+
+def test_put_many_stores_every_content_in_order(store):
+    contents = [b"alpha", b"beta", b"alpha", b""]
+    infos = store.put_many(contents, expected_sha256=[sha(c) for c in contents])
+    assert [(i.sha256, i.size) for i in infos] == [(sha(c), len(c)) for c in contents]
+    for content in contents:
+        with store.open(sha(content)) as fh:
+            assert fh.read() == content
+    assert store.put_many([]) == []
+
+
+def test_put_many_checks_every_hash_before_writing_anything(store):
+    good, bad = b"fine", b"announced wrongly"
+    with pytest.raises(ChecksumMismatch):
+        store.put_many([good, bad], expected_sha256=[sha(good), sha(b"something else")])
+    assert store.stat(sha(good)) is None and store.stat(sha(bad)) is None
+    with pytest.raises(ValueError, match="one entry per content"):
+        store.put_many([good], expected_sha256=[])
+
+
+def _recording(monkeypatch, fs_module):
+    """Record, in order, every durability call and rename the filesystem store makes."""
+    import os
+
+    events: list[tuple[str, object]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        events.append(("rename", str(dst)))  # only renames that happened
+
+    monkeypatch.setattr(fs_module.os, "fsync", fsync)
+    monkeypatch.setattr(fs_module.os, "replace", replace)
+    if fs_module._SYNCFS is not None:
+        real_syncfs = fs_module._SYNCFS
+
+        def syncfs(fd):
+            events.append(("syncfs", fd))
+            return real_syncfs(fd)
+
+        monkeypatch.setattr(fs_module, "_SYNCFS", syncfs)
+    return events
+
+
+@pytest.mark.parametrize("mode", ["syncfs", "fsync"])
+def test_put_many_makes_data_durable_before_any_rename_and_names_after(tmp_path, monkeypatch, mode):
+    """No object is published before its bytes are on disk; none is reported stored before its name is."""
+    from hub.blobstore import filesystem
+
+    if mode == "syncfs" and filesystem._SYNCFS is None:
+        pytest.skip("no syncfs in this libc")
+    store = FilesystemBlobStore(tmp_path / "blobs", sync_mode=mode)
+    events = _recording(monkeypatch, filesystem)
+    contents = [f"card {i}".encode() for i in range(12)]
+    store.put_many(contents)
+    renames = [i for i, (kind, _) in enumerate(events) if kind == "rename"]
+    assert len(renames) == len(contents)
+    before, after = events[: renames[0]], events[renames[-1] + 1 :]
+    assert renames == list(range(renames[0], renames[-1] + 1))  # all renames between the two steps
+    if mode == "syncfs":
+        assert [k for k, _ in before] == ["syncfs"] and [k for k, _ in after] == ["syncfs"]
+    else:
+        # every temp file fsynced before the first rename; every directory that changed after the last
+        assert len(before) == len(contents)
+        assert all(kind == "fsync" and str(path).startswith(str(store.tmp)) for kind, path in before)
+        dirs = {path for _, path in after}
+        assert all(kind == "fsync" for kind, _ in after)
+        assert {str(store.path_for(sha(c)).parent) for c in contents} <= dirs
+        assert str(store.objects) in dirs  # new ab/ directories were created in it
+    assert list(store.tmp.iterdir()) == []
+
+
+def test_put_many_failure_leaves_no_temp_file_and_no_torn_object(tmp_path, monkeypatch):
+    import errno
+
+    from hub.blobstore import BlobStoreUnavailable, filesystem
+
+    store = FilesystemBlobStore(tmp_path / "blobs", sync_mode="fsync")
+    contents = [b"first", b"second", b"third"]
+    real_replace, calls = filesystem.os.replace, []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(filesystem.os, "replace", replace)
+    with pytest.raises(BlobStoreUnavailable, match="disk is full"):
+        store.put_many(contents)
+    assert list(store.tmp.iterdir()) == []
+    for content in contents:  # whatever is visible is whole
+        if store.stat(sha(content)) is not None:
+            with store.open(sha(content)) as fh:
+                assert fh.read() == content

@@ -103,3 +103,13 @@ def test_two_instances_keep_separate_state(tmp_path):
         outs.append(proc.stdout.strip())
     assert str(tmp_path / "a") in outs[0] and str(tmp_path / "b") in outs[1]
     assert (tmp_path / "a" / "secret_key").read_text() != (tmp_path / "b" / "secret_key").read_text()
+
+
+def test_blob_fs_sync_setting_reaches_the_store_and_refuses_unknown_modes(tmp_path):
+    show = "from hub.blobstore import get_blob_store; print(get_blob_store().sync_mode)"
+    proc = run_manage(["shell", "-c", show], MODELHUB_VAR=str(tmp_path), BLOB_FS_SYNC="fsync")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "fsync"  # shell may print auto-imports first
+    proc = run_manage(["check"], MODELHUB_VAR=str(tmp_path), BLOB_FS_SYNC="sometimes")
+    assert proc.returncode != 0
+    assert "BLOB_FS_SYNC='sometimes'" in proc.stderr

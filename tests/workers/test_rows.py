@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 from django.db import IntegrityError
 
 from hub.models import Blob, Commit, Namespace, Repository, RepoTag
-from workers.mirror.rows import insert
+from workers.mirror.rows import JSONText, insert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,3 +61,23 @@ def test_conflicts_are_skipped_only_when_asked_and_unknown_columns_refused():
     with pytest.raises(ValueError, match="no column"):
         insert(RepoTag, [{"repository_id": 1, "tga": "typo"}])
     assert insert(RepoTag, []) == []
+
+
+def test_json_text_is_written_as_the_value_it_encodes():
+    """``JSONText`` (a card already encoded once) stores exactly what the dict would have stored."""
+    ns = Namespace.objects.create(name="texts", kind=Namespace.Kind.ORG)
+    card = {"license": "apache-2.0", "tags": ["x", "ÿ"], "n": {"a": [1, 2.5, None, True]}}
+    [as_text, as_dict] = insert(
+        Repository,
+        [
+            {"namespace_id": ns.pk, "name": "text", "card_data": JSONText(json.dumps(card))},
+            {"namespace_id": ns.pk, "name": "dict", "card_data": card},
+        ],
+        returning=True,
+    )
+    assert (
+        Repository.objects.get(pk=as_text).card_data == card == Repository.objects.get(pk=as_dict).card_data
+    )
+    assert (
+        Repository.objects.filter(card_data__license="apache-2.0").count() == 2
+    )  # a real JSON value, not a string

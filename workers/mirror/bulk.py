@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -41,14 +42,39 @@ from hub.services.cards import derive_tags
 from hub.services.errors import BadRequest
 from hub.services.paths import validate_path
 from workers.enqueue import enqueue_on_commit
-from workers.mirror.rows import insert
-from workers.mirror.sync import Fetched, Outcome, listed_gating, metadata_of, split_repo_id
+from workers.mirror.rows import JSONText, insert
+from workers.mirror.sync import (
+    Fetched,
+    Outcome,
+    listed_gating,
+    metadata_of,
+    split_repo_id,
+    store_pending,
+)
 from workers.models import MirroredRepo, MirrorRun, MirrorSpec
 
 #: Revisions per analysis message: a first import enqueues thousands; one message each costs
 #: more than writing the rows (Celery's publish is ~5 ms of CPU), and a first import of thousands still
 #: spreads its chunks over every analysis worker.
 ANALYSIS_CHUNK = 100
+
+
+class NamespaceRow(NamedTuple):
+    """The three columns of a namespace the import reads (model instances cost more than the rows)."""
+
+    pk: int
+    name: str
+    user_id: int | None
+
+
+def _namespaces(owners: set[str]) -> dict[str, NamespaceRow]:
+    """Existing namespaces by lower-cased name (names are unique case-insensitively)."""
+    rows = (
+        Namespace.objects.annotate(lname=Lower("name"))
+        .filter(lname__in=owners)
+        .values_list("pk", "name", "user_id")
+    )
+    return {name.lower(): NamespaceRow(pk, name, user_id) for pk, name, user_id in rows}
 
 
 def _first_license(meta: dict) -> str:
@@ -74,12 +100,17 @@ def import_new(
     """Write the repositories of ``batch`` that are new here; returns (imported, left for one-by-one)."""
     from workers.tasks import analyze_commits
 
+    store_pending(batch)  # blobs durable before any row references them (no-op when done by the caller)
     candidates: dict[tuple[str, str], Fetched] = {}
     rest: list[Fetched] = []
     for got in batch:
+        if got.outcome != Outcome.OK:  # its files could not be stored
+            rest.append(got)
+            continue
         try:
             owner, name = split_repo_id(got.repo_id)
-            json.dumps(got.card or {}, allow_nan=False)  # NaN/Infinity in a card: let the careful path judge
+            if got.card_json is None:  # NaN/Infinity in a card: let the careful path judge
+                json.dumps(got.card or {}, allow_nan=False)
             for f in got.files:
                 validate_path(f.path)
                 if f.size > settings.MAX_FILE_SIZE:
@@ -97,30 +128,23 @@ def import_new(
     now = timezone.now()
     with transaction.atomic():
         owners = {owner for owner, _ in candidates}
-        namespaces = {
-            n.name.lower(): n
-            for n in Namespace.objects.annotate(lname=Lower("name")).filter(lname__in=owners)
-        }
+        namespaces = _namespaces(owners)
         missing = sorted(owners - set(namespaces))
         if missing:
             display = {owner: got.repo_id.split("/")[0] for (owner, _), got in candidates.items()}
-            Namespace.objects.bulk_create(
-                [
-                    Namespace(name=display[o], kind=Namespace.Kind.ORG, display_name=display[o])
-                    for o in missing
-                ],
+            insert(
+                Namespace,
+                [dict(name=display[o], kind=Namespace.Kind.ORG, display_name=display[o]) for o in missing],
                 ignore_conflicts=True,
             )
-            namespaces = {
-                n.name.lower(): n
-                for n in Namespace.objects.annotate(lname=Lower("name")).filter(lname__in=owners)
-            }
+            namespaces = _namespaces(owners)
         taken = set(
             Repository.objects.filter(
-                namespace__in=list(namespaces.values()), name__in={name for _, name in candidates}
+                namespace_id__in=[ns.pk for ns in namespaces.values()],
+                name__in={name for _, name in candidates},
             ).values_list("namespace_id", "name")
         )
-        fresh: list[tuple[Fetched, Namespace, str]] = []
+        fresh: list[tuple[Fetched, NamespaceRow, str]] = []
         for (owner, name), got in candidates.items():
             ns = namespaces.get(owner)
             if ns is None or ns.user_id is not None or (ns.pk, name) in taken:
@@ -142,7 +166,7 @@ def import_new(
             repo_rows.append(
                 dict(
                     namespace_id=ns.pk, name=name, repo_type=Repository.Type.MODEL, created_at=now, updated_at=now,
-                    last_modified=when, card_data=meta, library_name=str(meta.get("library_name") or "")[:100],
+                    last_modified=when, card_data=JSONText(got.card_json) if got.card_json is not None else meta, library_name=str(meta.get("library_name") or "")[:100],
                     pipeline_tag=str(meta.get("pipeline_tag") or "")[:100], card_license=_first_license(meta),
                     downloads=(info.downloads or 0) if info else 0, likes=(info.likes or 0) if info else 0,
                     gated=gated, gating_config=listed_gating(info),

@@ -13,10 +13,18 @@ Network work runs on a thread pool of ``max_concurrency`` (the per-upstream thro
 caps it again across runs of this process); finished fetches come back on a queue and
 database writes stay on this thread — one transaction per batch of new repositories
 (``bulk.py``) and per changed one — which keeps SQLite happy and PostgreSQL simple.
+Results are grouped in batches of ``BULK_BATCH``: the small files of a batch (READMEs,
+configs) are made durable together on a blob thread (``store_pending`` →
+``BlobStore.put_many``, one durability step instead of one per file) while this thread
+writes the rows of the batches before it, and a batch's rows are written only once its
+files are durable. The next page's fetches start as soon as every fetch of the current
+page is back, before its last rows are written, so the upstream is never left idle between
+pages; the next page's counters move only after the current page is checkpointed.
 """
 
 from __future__ import annotations
 
+import collections
 import copy
 import json
 import logging
@@ -27,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -47,7 +55,16 @@ from workers.mirror.selection import (
     first_page_params,
     sources_for,
 )
-from workers.mirror.sync import Fetched, Outcome, apply, fetch, local_states, touch_unchanged, unchanged
+from workers.mirror.sync import (
+    Fetched,
+    Outcome,
+    apply,
+    fetch,
+    local_states,
+    store_pending,
+    touch_unchanged,
+    unchanged,
+)
 from workers.mirror.upstream import Upstream
 from workers.models import MirroredRepo, MirrorRun, MirrorSpec
 
@@ -55,6 +72,8 @@ log = logging.getLogger(__name__)
 COUNTERS = ("listed", "changed", "fetched", "bytes", "failed")
 MAX_ERRORS = 500
 BULK_BATCH = 200
+#: Batches whose files are being made durable at once (each waits on the disk, not on the CPU).
+BLOB_THREADS = 2
 
 
 def worker_id() -> str:
@@ -112,6 +131,21 @@ class Batch:
     need_info: bool
 
 
+@dataclass
+class PageWork:
+    """One listed page on its way through: fetches in flight, batches being stored, then written."""
+
+    batch: Batch
+    by_id: dict[str, ModelInfo]
+    states: dict[str, MirroredRepo]
+    same: list[MirroredRepo] = field(default_factory=list)
+    remaining: int = 0
+    #: ("fetched", Fetched) from the fetch loops, ("stored", Future) from the blob threads
+    events: queue.SimpleQueue[tuple[str, Any]] = field(default_factory=queue.SimpleQueue)
+    held: list[Fetched] = field(default_factory=list)
+    storing: collections.deque[tuple[Future, list[Fetched]]] = field(default_factory=collections.deque)
+
+
 class Runner:
     """One execution of a run (a fresh start or a resumption), on the current thread."""
 
@@ -143,6 +177,7 @@ class Runner:
         self.page_size = mirror_setting("MIRROR_PAGE_SIZE", 500)
         self.heartbeat_every = mirror_setting("MIRROR_HEARTBEAT", 5.0)
         self._last_flush = 0.0
+        self.blob_writer: ThreadPoolExecutor | None = None  # set by ``go`` for the run's duration
         self.db_lock = threading.Lock()  # the loop's writes vs the fetch threads' few reads (SQLite)
 
     # -- cursor --------------------------------------------------------------------------
@@ -264,55 +299,88 @@ class Runner:
         if len(self.run.errors) < MAX_ERRORS:
             self.run.errors.append({"repo": got.repo_id, "kind": outcome, "error": got.error})
 
-    def process(self, batch: Batch, pool: ThreadPoolExecutor) -> None:
+    def start(self, batch: Batch, pool: ThreadPoolExecutor) -> PageWork:
+        """Sort a page into unchanged and to-fetch, and start its fetches; no counter moves yet.
+
+        Called while the previous page's last rows are still being written, so the upstream
+        stays busy; the page's counters and its unchanged repos are recorded by ``begin`` once the
+        previous page is checkpointed (a checkpoint holds the counters as the next page starts).
+        """
         items = batch.items
-        self.run.listed += len(items)
         by_id = {i.id: i for i in items}
         with self.db_lock:
             states = local_states(self.run.upstream, list(by_id))
-        todo: list[ModelInfo] = []
-        same = []
+        page = PageWork(batch, by_id, states)
+        work: queue.SimpleQueue[ModelInfo] = queue.SimpleQueue()
         for item in items:
             state = states.get(item.id)
             if not batch.need_info and unchanged(state, item, self.options_key):
-                if state.last_changed_run_id == self.run.pk:  # synced by this run before an interruption
-                    self.run.changed += 1
-                    self.run.fetched += state.last_fetched
-                    self.run.bytes += state.last_bytes
-                same.append(state)
+                page.same.append(state)
             else:
-                todo.append(item)
+                page.remaining += 1
+                work.put(item)
+        # ``max_concurrency`` loops take the page's items from a queue and put each result on the
+        # page's queue as it completes: no future, no pool wake-up per item, and results are taken
+        # one at a time in completion order (not by a pass over every pending future).
+        for _ in range(min(self.concurrency, page.remaining)):
+            pool.submit(self._fetch_loop, work, page.events, batch.need_info)
+        return page
+
+    def begin(self, page: PageWork) -> None:
+        """Count the page as listed and record its unchanged repositories."""
+        self.run.listed += len(page.batch.items)
+        for state in page.same:
+            if state.last_changed_run_id == self.run.pk:  # synced by this run before an interruption
+                self.run.changed += 1
+                self.run.fetched += state.last_fetched
+                self.run.bytes += state.last_bytes
         with self.db_lock:
-            touch_unchanged(same, by_id, self.run)
-        fresh: list[Fetched] = []  # new here: written in bulk (see bulk.py)
-        # Completed fetches arrive on a queue, one at a time and in completion order: waiting on
-        # the set of pending futures instead costs a pass over all of them per completion.
-        done: queue.SimpleQueue[Future] = queue.SimpleQueue()
-        for item in todo:
-            pool.submit(self._fetch, item, batch.need_info).add_done_callback(done.put)
-        remaining = len(todo)
-        while remaining:
+            touch_unchanged(page.same, page.by_id, self.run)
+
+    def pump(self, page: PageWork, *, until_written: bool) -> None:
+        """Take the page's results until all are back (or, ``until_written``, all written).
+
+        Results are grouped in batches; a batch's small files are made durable in one step on a
+        blob thread (``store_pending``) while this thread keeps taking results and writing the
+        rows of earlier batches; a batch's rows are written once its files are durable, in order.
+        """
+        while page.remaining or (until_written and page.storing):
             try:
-                future = done.get(timeout=self.heartbeat_every)
+                kind, payload = page.events.get(timeout=self.heartbeat_every)
             except queue.Empty:
                 self.flush()  # slow upstream: keep the heartbeat going
                 continue
-            remaining -= 1
-            got: Fetched = future.result()
-            if batch.need_info and got.outcome == Outcome.OK:
-                with self.db_lock:
-                    current = self._already_current(got)
-                if current:
-                    got = None
-            if got is not None:
-                if got.outcome == Outcome.OK and got.repo_id not in states:
-                    fresh.append(got)
-                else:
-                    self._apply_one(got)
-            if len(fresh) >= BULK_BATCH or (not remaining and fresh):
-                self._apply_bulk(fresh)
-                fresh = []
+            if kind == "fetched":
+                page.remaining -= 1
+                got: Fetched | None = payload
+                if page.batch.need_info and got.outcome == Outcome.OK:
+                    with self.db_lock:
+                        current = self._already_current(got)
+                    if current:
+                        got = None
+                if got is not None:
+                    page.held.append(got)
+                if page.held and (len(page.held) >= BULK_BATCH or not page.remaining):
+                    stored = self.blob_writer.submit(store_pending, page.held)
+                    stored.add_done_callback(lambda f, q=page.events: q.put(("stored", f)))
+                    page.storing.append((stored, page.held))
+                    page.held = []
+            while page.storing and page.storing[0][0].done():
+                stored, ready = page.storing.popleft()
+                stored.result()  # blob errors are per repository (outcome FAILED); anything else is raised
+                self._write(ready, page.states)
             self.flush()
+
+    def _write(self, ready: list[Fetched], states: dict[str, MirroredRepo]) -> None:
+        """Write a batch whose files are durable: new repositories in bulk, the others one by one."""
+        fresh: list[Fetched] = []  # new here: written in bulk (see bulk.py)
+        for got in ready:
+            if got.outcome == Outcome.OK and got.repo_id not in states:
+                fresh.append(got)
+            else:
+                self._apply_one(got)
+        if fresh:
+            self._apply_bulk(fresh)
 
     def _apply_one(self, got: Fetched) -> None:
         with self.db_lock:
@@ -374,6 +442,20 @@ class Runner:
             return Fetched(item.id, Outcome.GONE, error=f"{type(exc).__name__}: {exc}"[:500])
         except Exception as exc:
             return Fetched(item.id, Outcome.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+
+    def _fetch_loop(self, work: queue.SimpleQueue, events: queue.SimpleQueue, need_info: bool) -> None:
+        """Fetch the page's items until none is left; every item gets exactly one result."""
+        try:
+            while True:
+                try:
+                    item = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    got = self._fetch(item, need_info)
+                except BaseException as exc:  # the page waits for one result per item, whatever happens
+                    got = Fetched(item.id, Outcome.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+                events.put(("fetched", got))
         finally:
             connections.close_all()  # this thread's connection; the loop's thread keeps its own
 
@@ -405,15 +487,24 @@ class Runner:
         with (
             ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mirror") as pool,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-list") as lister,
+            ThreadPoolExecutor(max_workers=BLOB_THREADS, thread_name_prefix="mirror-blobs") as blobs,
         ):
+            self.blob_writer = blobs
             batch, after = self.next_batch(cursor)
-            while batch is not None:
+            page = self.start(batch, pool) if batch is not None else None
+            while page is not None:
                 # list the next page while this one is synced: the listing is pure network work
                 upcoming = lister.submit(self.next_batch, copy.deepcopy(after))
-                self.process(batch, pool)
+                self.begin(page)
+                self.pump(page, until_written=False)
+                # every fetch of this page is back: start the next page's before writing the last
+                # rows of this one, so the upstream is not left idle between pages
+                next_batch, next_after = upcoming.result()
+                following = self.start(next_batch, pool) if next_batch is not None else None
+                self.pump(page, until_written=True)
                 cursor = after
                 self.checkpoint(cursor)
-                batch, after = upcoming.result()
+                page, after = following, next_after
             cursor = after
         if not cursor.get("truncated") and not self.selection.top_n:
             self.sweep_gone()

@@ -2,9 +2,12 @@
 
 ``fetch`` runs in a worker thread and does all the network work: the per-repo
 ``model_info`` (only when the listing did not say enough), then the chosen files,
-streamed into the blob store and verified (sha256 against the LFS oid, git oid against
-the upstream ``blobId``). It touches the database only to read which contents are
-already stored, so a re-run or a resumed run downloads nothing it already has.
+verified (sha256 against the LFS oid, git oid against the upstream ``blobId``). Large
+files are streamed into the blob store; small ones (READMEs, configs: up to ``HOLD_BYTES``
+per repository) are kept in memory and stored with the rest of their batch by
+``store_pending``, one durability step for the batch, before any row references them. It
+touches the database only to read which contents are already stored, so a re-run or a
+resumed run downloads nothing it already has.
 
 ``apply`` runs in the run loop's thread and writes everything in one transaction: the
 namespace and repository (created on first sight), the blob rows, a commit carrying the
@@ -22,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -52,7 +56,7 @@ from hub.models import (
     git_blob_sha1,
     lfs_pointer,
 )
-from hub.services.cards import card_data
+from hub.services.cards import card_data_json
 from hub.services.commits import (
     MAX_README_FOR_CARD,
     AddFile,
@@ -93,6 +97,17 @@ class FetchedFile:
     git_oid: str | None
 
 
+#: Bytes of small files one repository's fetch may hold in memory for its batch's ``store_pending``;
+#: anything beyond is stored at once, so a page of results in flight stays small (500 × this at most).
+HOLD_BYTES = 256 * 1024
+
+
+@dataclass
+class PendingBlob:
+    content: bytes
+    sha256: str
+
+
 @dataclass
 class Fetched:
     """What a fetch brought back for one repository (or why it could not)."""
@@ -107,6 +122,34 @@ class Fetched:
     bytes: int = 0
     error: str = ""
     card: dict[str, Any] | None = None  # the README's metadata, parsed here rather than on the write path
+    card_json: str | None = None  # ``card`` as JSON text, encoded once (``card_data_json``)
+    #: small files fetched but not yet in the blob store: ``store_pending`` writes a whole batch's
+    #: with one durability step, before the transaction that references them
+    pending: list[PendingBlob] = field(default_factory=list)
+
+
+def store_pending(batch: Sequence[Fetched]) -> None:
+    """Put the batch's held-back small files in the blob store, durable, in one ``put_many``.
+
+    Runs before the transaction that writes the rows referencing them (blobs are durable before
+    any row points at them). When the batch cannot be stored it is retried repository by
+    repository, so only the repositories whose files cannot be stored fail.
+    """
+    holders = [got for got in batch if got.pending and got.outcome == Outcome.OK]
+    if not holders:
+        return
+    blobs = [blob for got in holders for blob in got.pending]
+    try:
+        get_blob_store().put_many([b.content for b in blobs], expected_sha256=[b.sha256 for b in blobs])
+    except (BlobStoreError, OSError) as exc:
+        if len(holders) > 1:
+            for got in holders:
+                store_pending([got])
+            return
+        got = holders[0]
+        got.outcome, got.error = Outcome.FAILED, _short(exc)
+    for got in holders:
+        got.pending = []
 
 
 def split_repo_id(repo_id: str) -> tuple[str, str]:
@@ -194,6 +237,9 @@ def fetch(
             with db_lock or contextlib.nullcontext():
                 known = _known_contents(chosen)
         max_weight = min(options.max_file_size or settings.MAX_FILE_SIZE, settings.MAX_FILE_SIZE)
+        held = 0
+        # hold small files for the batch only where the store makes a batch durable at once (S3: put now)
+        budget = HOLD_BYTES if get_blob_store().batch_durable else -1
         for f in chosen:
             if f.path in known:
                 sha256, size = known[f.path]
@@ -221,10 +267,15 @@ def fetch(
                 )
                 oid = verify_git_oid(f.path, content, f.blob_id)
                 if f.path == "README.md" and len(content) <= MAX_README_FOR_CARD:
-                    result.card = card_data(content)
-                stored = get_blob_store().put(_bytes_io(content), expected_sha256=sha256_hex(content))
-                result.files.append(FetchedFile(f.path, stored.sha256, stored.size, False, oid))
-                result.bytes += stored.size
+                    result.card, result.card_json = card_data_json(content)
+                digest = sha256_hex(content)
+                if held + len(content) <= budget:  # stored with its batch, just before its rows
+                    result.pending.append(PendingBlob(content, digest))
+                    held += len(content)
+                else:
+                    get_blob_store().put(_bytes_io(content), expected_sha256=digest)
+                result.files.append(FetchedFile(f.path, digest, len(content), False, oid))
+                result.bytes += len(content)
             result.fetched += 1
         result.outcome = Outcome.OK
     except GatedRepoError as exc:
@@ -405,6 +456,7 @@ def _reanalyse(commit: Commit) -> None:
 
 def apply(got: Fetched, *, run: MirrorRun, spec: MirrorSpec | None, upstream: str, options_key: str) -> str:
     """Database half of a sync: returns the outcome recorded (may turn OK into FAILED on conflicts)."""
+    store_pending([got])  # no-op when the caller stored the batch's files already
     now = timezone.now()
     info = got.info
     card = card_dict(info)
