@@ -73,6 +73,8 @@ def analyze_snapshot(
         datasets=data.get("dataset_licenses") or (),
         scan=scan,
         kb=kb,
+        body_lower=facts.body_lower,
+        body_index=facts.body_index,
     )
     problems = list(front.problems)
     for path, notes in sorted(snapshot.extra.get("text_problems", {}).items()):

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import ahocorasick_rs
+
 from licenses.engine.card_sections import _BOILERPLATE, CANONICAL_SECTIONS, Section
 
 
@@ -49,16 +51,15 @@ _PAPER_HOSTS = (
     "medrxiv.org",
 )
 _PAPER_HOST = re.compile("|".join(map(re.escape, _PAPER_HOSTS)))  # any of them, anywhere in host+path
+#: The same test in one Aho-Corasick pass: URLs are classified by the dozen per card, and a
+#: loop of 21 ``in`` tests (or the regex, whose alternatives ``re`` tries at almost every
+#: position) cost twice as much.
+_PAPER_HOST_AC = ahocorasick_rs.AhoCorasick(_PAPER_HOSTS)
 
 
 def _names_paper_host(host_path: str) -> bool:
-    """``_PAPER_HOST.search(host_path)``: a few ``in`` tests on a short string beat a regex
-    whose 21 alternatives ``re`` must try at almost every position (URLs are classified
-    by the dozen per card)."""
-    for paper_host in _PAPER_HOSTS:  # noqa: SIM110  (a plain loop: any() over a generator is slower)
-        if paper_host in host_path:
-            return True
-    return False
+    """``_PAPER_HOST.search(host_path)``: does a paper host occur anywhere in host and path?"""
+    return bool(_PAPER_HOST_AC.find_matches_as_indexes(host_path))
 
 
 _HF_RESERVED = frozenset(
@@ -75,16 +76,15 @@ def classify_url(url: str) -> tuple[str, str | None]:
     m = _ARXIV.search(url) if "arx" in low else None  # no case-folding equivalent of a, r, x
     if m:
         return "arxiv", re.sub(r"v\d+$", "", m.group(1).removesuffix(".pdf"))
-    rest = url.split("://", 1)[-1]
-    path = rest.split("/", 1)[1] if "/" in rest else ""
-    parts = [p for p in path.split("?")[0].split("#")[0].split("/") if p]
     if host in ("doi.org", "dx.doi.org"):
-        return "doi", "/".join(parts) or None
+        return "doi", "/".join(_path_parts(url)) or None
     if _names_paper_host(host_path):
         return "paper", None
     if host == "github.com":
+        parts = _path_parts(url)
         return "github", "/".join(parts[:2]) if len(parts) >= 2 else None
     if host in ("huggingface.co", "hf.co"):
+        parts = _path_parts(url)
         if parts[:1] == ["datasets"] and len(parts) >= 2:
             return "hf-dataset", "/".join(parts[1:3]) if len(parts) >= 3 else parts[1]
         if parts[:1] == ["spaces"]:
@@ -104,6 +104,13 @@ def classify_url(url: str) -> tuple[str, str | None]:
     ):
         return "blog", None
     return "web", None
+
+
+def _path_parts(url: str) -> list[str]:
+    """The non-empty path segments of ``url`` (original case), query and fragment dropped."""
+    rest = url.split("://", 1)[-1]
+    path = rest.split("/", 1)[1] if "/" in rest else ""
+    return [p for p in path.split("?")[0].split("#")[0].split("/") if p]
 
 
 _TEMPLATE_ORDER = {name: i for i, name in enumerate(CANONICAL_SECTIONS)}
@@ -140,7 +147,58 @@ def _sections_at_lines(sections: Mapping[str, Section], lines: list[int]) -> lis
 MAX_LINKS = 2000
 
 
-def extract_links(body: str, sections: Mapping[str, Section], line_offset: int = 0) -> tuple[Link, ...]:
+#: A card holding the Hub template's CO2 sentence (whose arXiv link is boilerplate, not a
+#: citation) is read line by line; ``re.IGNORECASE`` also accepts a few non-ASCII letters
+#: that ``str.lower`` does not fold, so this finds a superset of those cards.
+_LACOSTE = re.compile("lacoste", re.IGNORECASE)
+
+
+def extract_links(
+    body: str, sections: Mapping[str, Section], line_offset: int = 0, low: str | None = None
+) -> tuple[Link, ...]:
+    """Every distinct URL of ``body`` (first occurrence), classified, with line and section.
+
+    URLs never span lines, so they are taken straight from the body in one regex scan, and
+    the line number is counted up between hits. Only a card quoting the template's CO2
+    sentence goes line by line, with the sentence blanked out. ``low`` is ``body.lower()``
+    when the caller has it (it spares that check a scan). At most :data:`MAX_LINKS`,
+    counted at the end of a line.
+    """
+    if "lacoste" in low if low is not None else _LACOSTE.search(body):
+        return _extract_links_by_line(body, sections, line_offset)
+    found: list[tuple[str, str, str | None, int]] = []
+    seen: set[str] = set()
+    count = body.count
+    line = pos = 0  # ``line``: 0-based line number of offset ``pos``
+    last_line = -1  # the line on which MAX_LINKS was reached: finish it, then stop
+    for m in _URL.finditer(body):
+        hit = m.start()
+        line += count("\n", pos, hit)
+        pos = hit
+        if last_line >= 0 and line != last_line:
+            break
+        url = m.group().rstrip(".,;:!*_~")
+        if url not in seen:
+            seen.add(url)
+            kind, target = classify_url(url)
+            found.append((url, kind, target, line + 1 + line_offset))
+            if last_line < 0 and len(found) >= MAX_LINKS:
+                last_line = line
+    return _located(found, sections)
+
+
+def _located(
+    found: list[tuple[str, str, str | None, int]], sections: Mapping[str, Section]
+) -> tuple[Link, ...]:
+    where = _sections_at_lines(sections, [f[3] for f in found])
+    return tuple(
+        Link(url, kind, target, line, sec)
+        for (url, kind, target, line), sec in zip(found, where, strict=True)
+    )
+
+
+def _extract_links_by_line(body: str, sections: Mapping[str, Section], line_offset: int) -> tuple[Link, ...]:
+    """:func:`extract_links` line by line, each line's CO2 template sentence blanked first."""
     found: list[tuple[str, str, str | None, int]] = []
     seen: set[str] = set()
     # only lines holding "http" can hold a URL: jump between them with str.find instead of
@@ -163,8 +221,4 @@ def extract_links(body: str, sections: Mapping[str, Section], line_offset: int =
         if len(found) >= MAX_LINKS or end == -1:
             break
         hit = body.find("http", end)
-    where = _sections_at_lines(sections, [f[3] for f in found])
-    return tuple(
-        Link(url, kind, target, line, sec)
-        for (url, kind, target, line), sec in zip(found, where, strict=True)
-    )
+    return _located(found, sections)

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import functools
 import re
+import re._constants as _sre_constants  # the parsed form of a pattern, to read its literals
+import re._parser as _sre_parser
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import ahocorasick_rs
 
 #: Canonical names follow huggingface_hub's ``modelcard_template.md`` (hf-hub-api.md §5.2);
 #: ``License``, ``Changelog``, ``Prompt Format`` and ``Quantization`` are additions that
@@ -87,6 +91,57 @@ SECTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("Model Sources", r"model sources|^sources$|^links$|^resources$|^repository$|^paper and resources"),
 )
 _SECTION_RES = tuple((name, re.compile(pat)) for name, pat in SECTION_PATTERNS)
+
+
+def _required_literals(items: list[tuple[Any, Any]]) -> list[str] | None:
+    """Strings one of which every match of the parsed regex ``items`` contains; ``None`` if unknown.
+
+    A literal run at the top level of the sequence is required on its own; a top-level
+    alternation requires one of its branches' literals. Of the choices, the one whose
+    shortest string is longest is kept (it lets the fewest headings through).
+    """
+    choices: list[list[str]] = []
+    run: list[str] = []
+    for op, av in [*items, (None, None)]:
+        if op is _sre_constants.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            choices.append(["".join(run)])
+            run = []
+        if op is _sre_constants.BRANCH:
+            union: list[str] = []
+            for branch in av[1]:
+                needed = _required_literals(list(branch))
+                if needed is None:
+                    union = []
+                    break
+                union.extend(needed)
+            if union:
+                choices.append(union)
+        elif op is _sre_constants.SUBPATTERN:
+            needed = _required_literals(list(av[3]))
+            if needed:
+                choices.append(needed)
+    return max(choices, key=lambda c: min(map(len, c))) if choices else None
+
+
+def _section_keys() -> tuple[str, ...] | None:
+    """Literals one of which any heading matching a section pattern contains (``None``: no such set)."""
+    keys: list[str] = []
+    for _, pattern in SECTION_PATTERNS:
+        needed = _required_literals(list(_sre_parser.parse(pattern)))
+        if needed is None:
+            return None
+        keys.extend(needed)
+    return tuple(dict.fromkeys(keys))
+
+
+_SECTION_KEYS = _section_keys()
+#: Most headings ("Model Card for X", "Llama 3.1 8B") name no template section; one
+#: Aho-Corasick pass over the literals the patterns require answers those without trying
+#: the ~30 patterns, ``re`` attempting most of them at every position of the heading.
+_SECTION_KEY_AC = ahocorasick_rs.AhoCorasick(_SECTION_KEYS) if _SECTION_KEYS else None
 CANONICAL_SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(name for name, _ in SECTION_PATTERNS))
 
 _PLACEHOLDER = re.compile(
@@ -109,6 +164,10 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+#: :data:`_HEADING`'s opening; its text is then the rest of the line less a trailing run of
+#: blanks, ``#`` and blanks (what the lazy group leaves), found with ``rstrip`` instead of a
+#: regex that tries the closing sequence after every character of the heading.
+_HEADING_OPEN = re.compile(r"(#{1,6})\s+")
 _HTML_HEADING = re.compile(r"^\s*<h([1-6])[^>]*>(.*?)</h\1>", re.IGNORECASE)
 _BOLD_LABEL = re.compile(r"^\s*(?:\*\*|__)([^*_\n]{2,60}?)(?::\s*)?(?:\*\*|__):?\s*(.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -136,34 +195,58 @@ def canonical_sections(heading: str) -> tuple[str, ...]:
     norm = normalise_heading(heading)
     if not norm or len(norm) > 80:
         return ()
+    if _SECTION_KEY_AC is not None and not _SECTION_KEY_AC.find_matches_as_indexes(norm):
+        return ()
     return tuple(name for name, rx in _SECTION_RES if rx.search(norm))
 
 
 _PLACEHOLDER_KEYS = ("more information", "need more information", "needs more information", "{{", "[optional]",
                      "tbd", "todo", "coming soon", "to be added", "to be updated", "to be announced")  # fmt: skip
+#: For an ASCII line, where ``re.IGNORECASE`` folds exactly as ``str.lower``: a placeholder
+#: match needs one of these in the lower-cased line. Narrower than ``_PLACEHOLDER_KEYS``
+#: ("for more information, see ..." is common prose), so the slow substitution, whose
+#: alternatives ``re`` must try at every position, runs only where it can change the line.
+_PLACEHOLDER_KEYS_ASCII = ("more information needed", "need more information", "needs more information", "{{",
+                           "[optional]", "<!--", "tbd", "todo", "coming soon", "to be added", "to be updated",
+                           "to be announced")  # fmt: skip
 _BOILERPLATE_KEYS = ("lacoste et al", "use the code below", "users (both direct", "pushed on the hub")
 _NON_ALNUM = re.compile(r"[\W_]+")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 #: Does a lower-cased line contain one of the keys? One regex instead of a loop of ``in`` tests.
 _HAS_BOILERPLATE_KEY = re.compile("|".join(map(re.escape, _BOILERPLATE_KEYS)))
 _HAS_PLACEHOLDER_KEY = re.compile("|".join(map(re.escape, _PLACEHOLDER_KEYS)))
+_HAS_PLACEHOLDER_KEY_ASCII = re.compile("|".join(map(re.escape, _PLACEHOLDER_KEYS_ASCII)))
+#: Either kind of key in an ASCII line: one search clears the common line of both.
+_HAS_ANY_KEY_ASCII = re.compile("|".join(map(re.escape, _BOILERPLATE_KEYS + _PLACEHOLDER_KEYS_ASCII)))
+#: Characters of a long line counted first when only ``enough`` matters (see :func:`substance`).
+_PREFIX = 64
 
 
-def iter_lines(text: str, first: int = 32) -> Iterable[str]:
-    """``text.split("\n")``, split lazily past the first lines: callers often stop early."""
-    parts = text.split("\n", first)
-    if len(parts) <= first:
+def iter_lines(text: str, first: int = 4) -> Iterable[str]:
+    """``text.split("\\n")``, split lazily: callers often stop after a line or two.
+
+    The first ``first`` lines are split off, then ever larger batches, so a caller that
+    stops early never copies the rest of a long text line by line.
+    """
+    rest = text
+    batch = first
+    while True:
+        parts = rest.split("\n", batch)
+        if len(parts) <= batch:
+            yield from parts
+            return
+        rest = parts.pop()
         yield from parts
-        return
-    yield from parts[:-1]
-    yield from parts[-1].split("\n")
+        batch *= 4
 
 
 def substance(text: str, enough: int | None = None) -> int:
     """Alphanumeric characters left once placeholders, comments, headings and bare labels go.
 
     Line by line, so a caller that only needs to know whether ``enough`` is reached stops
-    after the first written sentence instead of cleaning a 20 KB section.
+    after the first written sentence instead of cleaning a 20 KB section; such a caller gets
+    some count of at least ``enough`` (not necessarily the whole count), or the whole count
+    when ``enough`` is not reached.
     """
     count = 0
     in_comment = False
@@ -181,12 +264,21 @@ def substance(text: str, enough: int | None = None) -> int:
         if not stripped or stripped[0] == "#":
             continue
         low = stripped.lower()
-        if _HAS_BOILERPLATE_KEY.search(low):
-            stripped = _BOILERPLATE.sub(" ", stripped).strip()
-        if _HAS_PLACEHOLDER_KEY.search(low):
-            stripped = _PLACEHOLDER.sub(" ", stripped).strip()
+        # the narrow keys are exact only while ``low`` is the lower-cased ``stripped``
+        narrow = stripped.isascii()
+        if not narrow or _HAS_ANY_KEY_ASCII.search(low):
+            if _HAS_BOILERPLATE_KEY.search(low):
+                stripped = _BOILERPLATE.sub(" ", stripped).strip()
+                narrow = False
+            if (_HAS_PLACEHOLDER_KEY_ASCII if narrow else _HAS_PLACEHOLDER_KEY).search(low):
+                stripped = _PLACEHOLDER.sub(" ", stripped).strip()
         if not stripped or (len(stripped) < 70 and _LABEL_ONLY_LINE.match(stripped)):
             continue
+        if enough is not None and len(stripped) > _PREFIX:
+            # a prefix's count is at most the line's: when it suffices, the rest is not cleaned
+            head = len(_NON_ALNUM.sub("", stripped[:_PREFIX]))
+            if count + head >= enough:
+                return count + head
         count += len(_NON_ALNUM.sub("", stripped))
         if enough is not None and count >= enough:
             return count
@@ -224,9 +316,9 @@ class _OpenSection:
     heading: str
     level: int
     line: int  # README line of the heading (1-based)
-    start: int  # index in ``lines`` of the first content line
-    first: str | None = None  # replacement for lines[start] (a bold label's rest of line)
-    end: int = 0  # index in ``lines`` one past the last content line
+    start: int  # offset in the body where the content starts (a bold label's: after the label)
+    end: int = 0  # index (0-based body line) of the line that closed the section, or the line count
+    end_off: int = 0  # offset in the body of that line (the body's length + 1 past the end)
 
 
 def _setext_level(line: str, nxt: str | None) -> int | None:
@@ -239,13 +331,17 @@ def _setext_level(line: str, nxt: str | None) -> int | None:
     return None
 
 
-#: A line start (the newline before it) where a heading, bold label or code fence may open:
-#: ``#``, ``*`` or ``_`` first; ``<h1``-``<h6``, a fence, ``**`` or ``__`` after optional blanks;
-#: or a line starting ``=``/``-``, which may underline the line before it (setext). A superset:
-#: :func:`parse_sections` applies its exact tests to the selected lines only (HTML tables, whose
-#: rows start with ``<``, are not selected). The leading newline gives ``re`` a literal to skip
+#: The newline before a line that may open a section or a code fence: a fence, ``**`` or
+#: ``__`` after optional blanks; ``#``; ``<h1``-``<h6`` first or after a space and at most
+#: nine more blanks (what the HTML-heading test accepts); or, zero-width, the newline before
+#: a setext underline (``=`` run, or three or more ``-``, then blanks only), which makes the
+#: line before it a candidate. Exactly the lines on which one of :func:`parse_sections`'s
+#: tests can succeed, so list items, tables and prose lines never reach the Python loop.
+#: ``[^\S\n]`` is ``\s`` within a line. The leading newline gives ``re`` a literal to skip
 #: ahead to (a ``^`` under MULTILINE would be tried at every position of the card).
-_CANDIDATE = re.compile(r"\n(?:[=#*_-]|[^\S\n]*(?:<[hH][1-6]|```|~~~|\*\*|__))")
+_CANDIDATE = re.compile(
+    r"\n(?:[^\S\n]*(?:```|~~~|\*\*|__)|#|(?: [^\S\n]{0,9})?<[hH][1-6]|(?=(?:=+|-{3,})[^\S\n]*(?:\n|\Z)))"
+)
 
 
 def _candidate_lines(body: str) -> list[int]:
@@ -254,43 +350,68 @@ def _candidate_lines(body: str) -> list[int]:
     Every other line is plain content the outline loop would step over; selecting the few
     candidates with one C-level scan spares a Python iteration per line of a long card.
     """
+    return [idx for idx, _ in _candidates(body)]
+
+
+def _candidates(body: str) -> list[tuple[int, int]]:
+    """``(line index, line start offset)`` of every candidate line of ``body``, ascending."""
     text = "\n" + body
-    out: list[int] = []
+    out: list[tuple[int, int]] = []
     count = text.count
     line = -1
     pos = 0
+    last = -1
     for m in _CANDIDATE.finditer(text):
-        start = m.start()
+        start = m.start()  # the newline before the line, i.e. the line's offset in ``body``
         line += count("\n", pos, start + 1)
         pos = start + 1
-        idx = line - 1 if text[pos] in "=-" else line
-        if idx >= 0 and (not out or out[-1] != idx):
-            out.append(idx)
+        if text[pos] in "=-":  # a setext underline: the line before it is the candidate
+            idx = line - 1
+            if idx < 0 or idx == last:
+                continue
+            out.append((idx, body.rfind("\n", 0, start - 1) + 1))
+        else:
+            if line == last:
+                continue
+            idx = line
+            out.append((idx, start))
+        last = idx
     return out
 
 
-def parse_sections(body: str, line_offset: int = 0) -> tuple[dict[str, Section], tuple[str, ...]]:
+def parse_sections(
+    body: str, line_offset: int = 0, low: str | None = None
+) -> tuple[dict[str, Section], tuple[str, ...]]:
     """Map the body onto template sections; returns ``(sections, raw headings)``.
 
     A heading's section runs until the next heading of the same or a higher level, so a
     parent ("Training Details") includes its subsections. Bold labels at the start of a
     line ("**Training Data** ...") open a section only when the label is a known synonym,
     and it runs to the next heading or label. Fenced code is skipped (``# comment`` lines
-    in shell snippets are not headings). Sections are kept as line ranges and joined
-    once at the end: long cards have deep outlines and copying lines per level was slow.
+    in shell snippets are not headings). Only candidate lines (:data:`_CANDIDATE`) are
+    visited, and sections are kept as offsets into the body and sliced once at the end,
+    so the card is never split into lines.
+
+    ``low`` is ``body.lower()`` when the caller has it: each section's :attr:`Section.lower`
+    is then cut from it instead of lower-casing the section again (when that is exact:
+    ``lower()`` kept every character's length and no capital sigma, whose lower case
+    depends on the letters around it, occurs).
     """
-    lines = body.split("\n")
-    n = len(lines)
+    size = len(body)
+    find = body.find
     open_sections: list[_OpenSection] = []
     closed: list[_OpenSection] = []
     headings: list[str] = []
     in_fence = False
     fence_marker = ""
     skip_idx = -1
-    for idx in _candidate_lines(body):
+    for idx, ls in _candidates(body):
         if idx == skip_idx:
             continue
-        line = lines[idx]
+        le = find("\n", ls)
+        if le == -1:
+            le = size
+        line = body[ls:le]
         first = line[:1]
         fence = _FENCE.match(line) if ("`" in line or "~" in line) else None
         if fence:
@@ -302,27 +423,31 @@ def parse_sections(body: str, line_offset: int = 0) -> tuple[dict[str, Section],
         if in_fence:
             continue
         heading: tuple[int, str] | None = None
-        content_start = idx + 1
+        content_start = le + 1  # offset of the next line (``size + 1`` past the end)
         if first == "#":
-            m = _HEADING.match(line)
+            m = _HEADING_OPEN.match(line)
             if m:
-                heading = (len(m.group(1)), m.group(2))
+                heading = (len(m.group(1)), line[m.end() :].rstrip().rstrip("#").rstrip())
         elif first == "<" or (first == " " and "<h" in line[:12].lower()):
             h = _HTML_HEADING.match(line)
             if h:
                 heading = (int(h.group(1)), h.group(2))
-        if heading is None and idx + 1 < n and lines[idx + 1][:1] in ("=", "-"):
-            level = _setext_level(line, lines[idx + 1])
+        if heading is None and body[le + 1 : le + 2] in ("=", "-") and le < size:
+            ne = find("\n", le + 1)
+            if ne == -1:
+                ne = size
+            level = _setext_level(line, body[le + 1 : ne])
             if level is not None:
                 heading = (level, line.strip())
                 skip_idx = idx + 1
-                content_start = idx + 2
+                content_start = ne + 1
         if heading is not None:
             level, text = heading
             headings.append(text)
             while open_sections and open_sections[-1].level >= level:
-                closed.append(open_sections.pop())
-                closed[-1].end = idx
+                sec = open_sections.pop()
+                sec.end, sec.end_off = idx, ls
+                closed.append(sec)
             # an unknown heading (no names) still bounds the sections below it in the outline
             open_sections.append(
                 _OpenSection(canonical_sections(text), text, level, idx + 1 + line_offset, content_start)
@@ -336,33 +461,42 @@ def parse_sections(body: str, line_offset: int = 0) -> tuple[dict[str, Section],
                 names = canonical_sections(b.group(1))
                 if names:
                     while open_sections and open_sections[-1].level >= 7:
-                        closed.append(open_sections.pop())
-                        closed[-1].end = idx
+                        sec = open_sections.pop()
+                        sec.end, sec.end_off = idx, ls
+                        closed.append(sec)
+                    # the section's text starts with the rest of the label's line
                     open_sections.append(
-                        _OpenSection(names, line.strip()[:80], 7, idx + 1 + line_offset, idx, b.group(2))
+                        _OpenSection(names, line.strip()[:80], 7, idx + 1 + line_offset, ls + b.start(2))
                     )
-    for sec in open_sections:
-        sec.end = n
-    closed.extend(open_sections)
+    if open_sections:
+        n = idx + 1 + body.count("\n", ls)  # lines up to the last candidate's, then the rest
+        for sec in open_sections:
+            sec.end, sec.end_off = n, size + 1
+        closed.extend(open_sections)
 
-    merged: dict[str, tuple[list[str], int, list[str], list[tuple[int, int]]]] = {}
+    if low is not None and (len(low) != size or "\u03a3" in body):
+        low = None
+    merged: dict[str, tuple[list[str], int, list[slice], list[tuple[int, int]]]] = {}
     for sec in sorted(closed, key=lambda s: s.line):
         if not sec.names:
             continue
-        if sec.first is not None:
-            text = "\n".join([sec.first, *lines[sec.start + 1 : sec.end]])
-        else:
-            text = "\n".join(lines[sec.start : sec.end])
+        # the content is body[start : end_off - 1] (the newline before the closing line dropped)
+        part = slice(sec.start, sec.end_off - 1 if sec.end_off > sec.start else sec.start)
         for name in sec.names:
             entry = merged.setdefault(name, ([], sec.line, [], []))
             entry[0].append(sec.heading)
-            entry[2].append(text)
+            entry[2].append(part)
             entry[3].append((sec.line, sec.end + line_offset))
     sections: dict[str, Section] = {}
     for name in CANONICAL_SECTIONS:
         if name in merged:
-            heads, first_line, texts, spans = merged[name]
-            text = "\n".join(texts)
+            heads, first_line, parts, spans = merged[name]
+            text = body[parts[0]] if len(parts) == 1 else "\n".join([body[p] for p in parts])
             substantive = substance(text, _MIN_SUBSTANCE) >= _MIN_SUBSTANCE
-            sections[name] = Section(name, tuple(heads), first_line, text, substantive, tuple(spans))
+            section = Section(name, tuple(heads), first_line, text, substantive, tuple(spans))
+            if low is not None:
+                section.__dict__["lower"] = (
+                    low[parts[0]] if len(parts) == 1 else "\n".join([low[p] for p in parts])
+                )
+            sections[name] = section
     return sections, tuple(headings)

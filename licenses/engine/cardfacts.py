@@ -125,8 +125,9 @@ class CardFacts:
     def body_index(self) -> KeyIndex | None:
         """Where every probe keyword occurs in :attr:`body_lower` (one pass for all probes).
 
-        ``None`` for a body probes test whole anyway (``Probe.SMALL``): there a few ``in``
-        tests cost less than the pass.
+        Built for every non-empty body, short ones included: the pass over a short body
+        costs about what a few ``in`` tests do, and every probe then tests its keywords by
+        dict lookups. ``None`` for an empty body.
         """
         return _body_index(self.body_lower)
 
@@ -185,7 +186,7 @@ class CardFacts:
 
 
 def _body_index(low: str) -> KeyIndex | None:
-    return KeyIndex(low) if len(low) > Probe.SMALL else None
+    return KeyIndex(low) if low else None
 
 
 def _chat_template(snapshot: RepoSnapshot) -> str | None:
@@ -200,9 +201,14 @@ def _chat_template(snapshot: RepoSnapshot) -> str | None:
     return None
 
 
+#: ``\d(?<!\w\d)... | (?:p(?<!\wp)arameters?|p(?<!\wp)arams?|m(?<!\wm)odel size)...`` with the first
+#: character taken as one class (``[\dpm]``) and each branch checking it with a lookbehind:
+#: the same matches, but ``re`` can skip to the next digit, ``p`` or ``m`` instead of trying
+#: the digit branch at every position (short cards are scanned whole).
 _PARAM_MENTION = Probe(
-    r"\d(?<!\w\d)\d*(?:[.,]\d+)?\s*(?:[bmk]|billion|million|thousand)\b[\s-]*(?:parameters?|params?)\b"
-    r"|(?:p(?<!\wp)arameters?|p(?<!\wp)arams?|m(?<!\wm)odel size)\s*[:=|]?\s*\**\s*\d+(?:[.,]\d+)?\s*(?:[bmk]|billion|million)\b",
+    r"[\dpm](?:(?<=\d)(?<!\w\d)\d*(?:[.,]\d+)?\s*(?:[bmk]|billion|million|thousand)\b[\s-]*(?:parameters?|params?)\b"
+    r"|(?:(?<=p)(?<!\wp)arameters?|(?<=p)(?<!\wp)arams?|(?<=m)(?<!\wm)odel size)"
+    r"\s*[:=|]?\s*\**\s*\d+(?:[.,]\d+)?\s*(?:[bmk]|billion|million)\b)",
     ("param", "model size"),
 )
 
@@ -260,10 +266,10 @@ def extract_facts(snapshot: RepoSnapshot, front: FrontMatterLike) -> CardFacts:
     meta: dict[str, Any] = front.metadata if isinstance(front.metadata, dict) else {}
     body = front.body or ""
     offset = body_line_offset(snapshot.readme or "", front.raw_yaml is not None)
-    sections, headings = parse_sections(body, offset)
     body_lower = body.lower()
+    sections, headings = parse_sections(body, offset, body_lower)
     index = _body_index(body_lower)
-    links = extract_links(body, sections, offset)
+    links = extract_links(body, sections, offset, body_lower)
     linked = tuple(
         dict.fromkeys(
             link.target

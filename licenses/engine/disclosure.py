@@ -25,11 +25,12 @@ the base model's pretraining data is out of its reach; ``scope`` says so.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from licenses.engine.cardfacts import CardFacts, Probe
 from licenses.engine.datasets import DatasetLicense, DatasetLicenses, bundled
-from licenses.engine.keyword_probe import at_word_start
+from licenses.engine.keyword_probe import KeyIndex, at_word_start
 
 LEVEL_NAMES = ("none", "identified", "described", "licensed", "open")
 
@@ -39,11 +40,49 @@ _TRAINED_ON = Probe(
     + r"\s+(?:\w+\s+){0,3}on\b|training (?:data|corpus|set)",
     ("trained", "tuned", "training"),
 )
+#: Where a ``_TRAINED_ON`` match can start, relative to each occurrence of a keyword that every
+#: match contains: "trained" (t-rained, pre-trained, pretrained), "tuned" (fine-tuned, finetuned,
+#: instruction-tuned), "training".
+_TRAINED_ON_STARTS = (("trained", (0, 3, 4)), ("tuned", (4, 5, 12)), ("training", (0,)))
+
+
+def _trained_on(low: str, index: KeyIndex | None) -> Iterable[re.Match[str]]:
+    """``_TRAINED_ON.finditer(low, index)``, faster on short texts.
+
+    A short text is scanned whole by the probe, and ``re`` then stops at every p, t, f and i
+    of the card (its only way to skip ahead), which made this the dearest search of the
+    disclosure step. Every match contains one of the keywords at a known offset from its
+    start, so the pattern is tried only at those offsets: left to right, a match consuming
+    the text it spans, which is what ``finditer`` over the whole text yields.
+    """
+    if len(low) > Probe.SMALL:
+        return _TRAINED_ON.finditer(low, index)
+    starts: set[int] = set()
+    for key, offsets in _TRAINED_ON_STARTS:
+        i = low.find(key)
+        while i != -1:
+            starts.update(i - k for k in offsets)
+            i = low.find(key, i + 1)
+    found = []
+    last_end = 0
+    match = _TRAINED_ON.rx.match
+    for start in sorted(starts):
+        if start >= last_end:
+            m = match(low, start)
+            if m is not None:
+                found.append(m)
+                last_end = m.end()
+    return found
+
+
 #: What "described" looks for in the training-data text (lower-cased). ``x(?<!\wx)`` is ``\bx``
 #: spelled so re can skip ahead to candidate first characters (see keyword_probe).
 DESCRIPTORS: dict[str, Probe] = {
+    # ``*+`` (possessive): digits or spaces given back could only be taken by a unit (none starts
+    # with a digit, dot, comma or space) or the second ``\s*``, so re skips retries that cannot
+    # change the match; the matches are those of plain ``*``
     "size": Probe(
-        r"\d(?<!\w\d)[\d.,]*\s*(?:k|m|b|t|thousand|million|billion|trillion)?\+?\s*"
+        r"\d(?<!\w\d)[\d.,]*+\s*+(?:k|m|b|t|thousand|million|billion|trillion)?\+?\s*"
         r"(?:tokens?|words|sentences|documents|docs|examples|samples|images|image-text pairs|pairs|hours"
         r"|conversations|dialogues|instructions|rows|records|files|pages|articles|utterances|clips|videos"
         r"|books|gb|tb|mb|gib|tib|pb)\b",
@@ -85,7 +124,7 @@ def training_data_text(facts: CardFacts) -> str:
     low = facts.body_lower
     source = facts.body if len(facts.body) == len(low) else low
     last_end = -1
-    for m in _TRAINED_ON.finditer(low, facts.body_index):
+    for m in _trained_on(low, facts.body_index):
         if m.start() <= last_end:
             continue
         start = low.rfind("\n", 0, m.start()) + 1

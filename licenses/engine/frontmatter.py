@@ -94,7 +94,7 @@ def parse_front_matter(data: str | bytes) -> FrontMatter:
         text, problems = decode_text(data)
     else:
         text = data
-        if "\x00" in text[:_BINARY_SNIFF]:
+        if text.find("\x00", 0, _BINARY_SNIFF) != -1:  # (no 8 KB slice copied)
             problems.append("binary content")
     if "binary content" in problems:
         return FrontMatter({}, "", tuple(problems), None)
@@ -214,12 +214,19 @@ def _may_be_too_deep(raw: str) -> bool:
     indentation plus leading ``-``/``?`` indicators is that long.
     """
     allowed = (MAX_DEPTH - raw.count("[") - raw.count("{") - 1) // 2
-    return allowed <= 0 or _deep_line(allowed).search(raw) is not None
+    if allowed <= 0:
+        return True
+    first, later = _deep_line(allowed)
+    return first.match(raw) is not None or later.search(raw) is not None
 
 
 @functools.lru_cache(maxsize=MAX_DEPTH + 1)
-def _deep_line(columns: int) -> re.Pattern[str]:
-    return re.compile(rf"^(?:[ \t]|[-?](?=[ \t])){{{columns}}}", re.MULTILINE)
+def _deep_line(columns: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """``^(?:[ \t]|[-?](?=[ \t])){columns}`` under MULTILINE, as a match at the start plus a
+    search after each newline: a leading ``^`` makes ``re`` attempt a match at every
+    position, a leading newline lets it skip from one line start to the next."""
+    body = rf"(?:[ \t]|[-?](?=[ \t])){{{columns}}}"
+    return re.compile(body), re.compile("\n" + body)
 
 
 def _check_event_depth(raw: str) -> None:

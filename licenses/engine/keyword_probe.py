@@ -21,7 +21,7 @@ import bisect
 import re
 from collections.abc import Iterable
 
-import ahocorasick
+import ahocorasick_rs
 
 
 def at_word_start(*alternatives: str) -> str:
@@ -49,7 +49,7 @@ class KeyIndex:
 
     A card is asked ~30 questions whose ~190 keywords were each a ``str.find`` over the
     whole body, mostly for words the card never uses: ~190 scans of a 30 KB README. One
-    Aho-Corasick pass (``pyahocorasick``, in C) over the lower-cased body finds them all at
+    Aho-Corasick pass (``ahocorasick_rs``, a DFA in Rust) over the lower-cased body finds them all at
     once, and each :class:`Probe` then reads its keywords' positions from here. Positions
     are the same ``str.find`` would report, overlapping occurrences included, so probes
     answer exactly as before. ``covers`` is the keyword set of the automaton used: a probe
@@ -59,35 +59,42 @@ class KeyIndex:
     __slots__ = ("covers", "positions")
 
     def __init__(self, low: str):
-        automaton, self.covers = _automaton()
+        automaton, keys, self.covers = _automaton()
         positions: dict[str, list[int]] = {}
         if automaton is not None:
-            for end, key in automaton.iter(low):
+            # one call returns every (keyword, start, end), overlapping ones included, ordered
+            # by end, so each keyword's starts come out ascending as ``str.find`` would give them
+            for i, start, _ in automaton.find_matches_as_indexes(low, overlapping=True):
+                key = keys[i]
                 hits = positions.get(key)
                 if hits is None:
-                    positions[key] = [end - len(key) + 1]
+                    positions[key] = [start]
                 else:
-                    hits.append(end - len(key) + 1)
+                    hits.append(start)
         self.positions = positions
 
 
 _REGISTRY: dict[str, None] = {}  # every probe keyword, in registration order
-_AUTOMATON: tuple[ahocorasick.Automaton | None, frozenset[str]] = (None, frozenset())
+#: The automaton, its keywords in pattern-index order, and those keywords as a set.
+_Automaton = tuple[ahocorasick_rs.AhoCorasick | None, tuple[str, ...], frozenset[str]]
+_AUTOMATON: _Automaton = (None, (), frozenset())
 
 
-def _automaton() -> tuple[ahocorasick.Automaton | None, frozenset[str]]:
-    """The automaton over all registered keywords, rebuilt when probes were added since."""
+def _automaton() -> _Automaton:
+    """The automaton over all registered keywords (and its keyword order), rebuilt when probes
+    were added since. A DFA: larger to build than the NFA, and about twice as fast to run."""
     global _AUTOMATON
-    automaton, covers = _AUTOMATON
+    automaton, keys, covers = _AUTOMATON
     if len(covers) != len(_REGISTRY):
-        keys = frozenset(_REGISTRY)
-        automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
-        for key in keys:
-            automaton.add_word(key, key)
-        automaton.make_automaton()
-        _AUTOMATON = (automaton, keys)
-        covers = keys
-    return automaton, covers
+        keys = tuple(_REGISTRY)
+        automaton = ahocorasick_rs.AhoCorasick(
+            keys,
+            matchkind=ahocorasick_rs.MatchKind.Standard,
+            implementation=ahocorasick_rs.Implementation.DFA,
+        )
+        covers = frozenset(keys)
+        _AUTOMATON = (automaton, keys, covers)
+    return automaton, keys, covers
 
 
 class Probe:

@@ -110,8 +110,15 @@ def is_open_license(value: str | None) -> bool:
     return key in OPEN_HF_LICENSES or key in {"cc-by-sa-2.0", "odc-by-1.0", "odbl-1.0", "pddl-1.0", "0bsd"}
 
 
+#: dimension id -> (index's name, category)
+_DIMENSION_INFO: dict[str, tuple[str, str]] = {dim: (name, category) for dim, name, category in DIMENSIONS}
+
+
 def _rating(dim: str, rating: str, evidence: str | None, observable: bool = True) -> dict[str, Any]:
-    return {"rating": rating, "evidence": evidence, "observable": observable, "dimension": dim}
+    """A dimension's entry as it appears in the output (the MOF class reads rating and evidence)."""
+    name, category = _DIMENSION_INFO[dim]
+    return {"dimension": dim, "name": name, "category": category, "rating": rating, "evidence": evidence,
+            "observable": observable}  # fmt: skip
 
 
 def assess_openness(
@@ -159,7 +166,9 @@ def assess_openness(
             "datasources_basemodel", "closed", "base model's data is not visible in this repository", False
         )
     else:
-        ratings["datasources_basemodel"] = {**end_data, "dimension": "datasources_basemodel"}
+        ratings["datasources_basemodel"] = _rating(
+            "datasources_basemodel", end_data["rating"], end_data["evidence"], end_data["observable"]
+        )
 
     # weights
     weights = facts.weights
@@ -176,16 +185,14 @@ def assess_openness(
     else:
         end_w = _rating("weights_endmodel", "closed", None)
     ratings["weights_endmodel"] = end_w
-    ratings["weights_basemodel"] = {
-        **end_w,
-        "dimension": "weights_basemodel",
-        "observable": end_w["observable"] and not derivative,
-        "evidence": (
-            "assumed like the end model; base: " + (", ".join(facts.base_models[:3]) or "named in the card")
-        )
+    ratings["weights_basemodel"] = _rating(
+        "weights_basemodel",
+        end_w["rating"],
+        ("assumed like the end model; base: " + (", ".join(facts.base_models[:3]) or "named in the card"))
         if derivative
         else end_w["evidence"],
-    }
+        end_w["observable"] and not derivative,
+    )
 
     # code
     tcode = ind["training-code"]
@@ -271,11 +278,7 @@ def assess_openness(
             "licenses", "closed", f"{license_key or 'no licence'} ({license_class or 'unknown'})"
         )
 
-    dims = []
-    for dim, name, category in DIMENSIONS:
-        r = ratings[dim]
-        dims.append({"dimension": dim, "name": name, "category": category, "rating": r["rating"],
-                     "evidence": r["evidence"], "observable": r["observable"]})  # fmt: skip
+    dims = [ratings[dim] for dim, _, _ in DIMENSIONS]  # entries are built in output form
     pct = round(100 * sum(RATING_VALUE[d["rating"]] for d in dims) / len(dims), 1)
     return {
         "dimensions": dims,
@@ -320,6 +323,13 @@ def _mof_included(
     }  # fmt: skip
 
 
+#: Component names each class adds, in ``MOF_COMPONENTS`` order.
+_CLASS_NAMES: dict[int, tuple[str, ...]] = {
+    c: tuple(n for n, _, cls in MOF_COMPONENTS if cls == c) for c in (3, 2, 1)
+}
+_CLASS_III_WITH_PAPER = tuple("Research paper" if n == "Technical report" else n for n in _CLASS_NAMES[3])
+
+
 def mof_class(
     facts: CardFacts,
     indicators: dict[str, dict],
@@ -336,34 +346,42 @@ def mof_class(
     included = _mof_included(facts, indicators, ratings, disclosure)
     rows = []
     counts: dict[str, bool] = {}
+    open_memo: dict[str | None, bool] = {}  # most components share the distribution licence
     for name, ctype, cls in MOF_COMPONENTS:
-        lic = comp.get(name) or comp.get(ctype) or comp.get("distribution") or license_key
-        source = "component" if comp.get(name) else ctype if comp.get(ctype) else "distribution"
-        lic_open = is_open_license(lic)
-        ok = bool(included[name]) and lic_open
+        if comp:
+            lic = comp.get(name) or comp.get(ctype) or comp.get("distribution") or license_key
+            source = "component" if comp.get(name) else ctype if comp.get(ctype) else "distribution"
+        else:
+            lic, source = license_key, "distribution"
+        lic_open = open_memo.get(lic)
+        if lic_open is None:
+            lic_open = open_memo[lic] = is_open_license(lic)
+        evidence = included[name]
+        ok = bool(evidence) and lic_open
         counts[name] = ok
-        rows.append({"component": name, "content_type": ctype, "class": cls, "included": bool(included[name]),
-                     "evidence": included[name] or None, "license": lic, "license_from": source,
+        rows.append({"component": name, "content_type": ctype, "class": cls, "included": bool(evidence),
+                     "evidence": evidence or None, "license": lic, "license_from": source,
                      "license_open": lic_open, "counts": ok})  # fmt: skip
 
-    def required(cls: int) -> list[str]:
-        names = [n for n, _, c in MOF_COMPONENTS if c == cls]
-        if cls == 3 and not counts["Technical report"] and counts["Research paper"]:
-            names = [n if n != "Technical report" else "Research paper" for n in names]
-        return names
-
-    def complete(cls: int) -> bool:
-        return all(counts[n] for n in required(cls))
+    # a research paper stands in for a missing technical report in Class III
+    required = {
+        3: _CLASS_III_WITH_PAPER
+        if not counts["Technical report"] and counts["Research paper"]
+        else _CLASS_NAMES[3],
+        2: _CLASS_NAMES[2],
+        1: _CLASS_NAMES[1],
+    }
+    complete = {cls: all(counts[n] for n in names) for cls, names in required.items()}
 
     def progress(cls: int) -> float:
-        if any(not complete(higher) for higher in range(3, cls, -1)):
+        if any(not complete[higher] for higher in range(3, cls, -1)):
             return 0.0
-        names = required(cls)
+        names = required[cls]
         return round(100 * sum(counts[n] for n in names) / len(names), 1)
 
     achieved = None
     for cls in (3, 2, 1):
-        if complete(cls):
+        if complete[cls]:
             achieved = cls
         else:
             break

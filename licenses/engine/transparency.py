@@ -3,9 +3,15 @@
 Each indicator approximates one indicator of the Foundation Model Transparency Index
 that a public repository can show (the table, with FMTI ids, rule text and weights, is
 ``licenses/data/transparency_indicators.yaml``). This module holds one small rule per
-indicator id; each returns whether it is met and the evidence (metadata key, section
-and line, file) so a user can check the verdict. The table and the rules must cover
-the same ids: a mismatch raises at load time rather than silently scoring fewer items.
+indicator id; each returns the evidence (metadata key, section and line, file) when the
+indicator is met and ``None`` otherwise, so a user can check the verdict. The table and
+the rules must cover the same ids: a mismatch raises at load time rather than silently
+scoring fewer items.
+
+Every card is asked all ~36 questions, so the per-card path is kept lean: rules test the
+cheap metadata facts before any text search, sections are looked up in one dict of the
+filled-in ones, every body search reads one keyword index of the card, and the result
+records are copies of per-indicator templates built once from the table.
 """
 
 from __future__ import annotations
@@ -20,22 +26,30 @@ import yaml
 
 from licenses.engine.cardfacts import CardFacts, Probe, Section
 from licenses.engine.disclosure import assess_disclosure, descriptor_matches, training_data_lower
-from licenses.engine.keyword_probe import at_word_start
+from licenses.engine.keyword_probe import KeyIndex, at_word_start
 
 TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "transparency_indicators.yaml"
 
-Result = tuple[bool, str | None]
-Rule = Callable[["_Ctx"], Result]
+Rule = Callable[["_Ctx"], "str | None"]
+
+
+#: Each body probe's keywords as a set, for the one-step "none of them occurs" test in ``_Ctx.grep``.
+_KEYSETS: dict[Probe, frozenset[str]] = {}
 
 
 class _Ctx:
-    """Inputs of one assessment, with the expensive bits computed once."""
+    """Inputs of one assessment, with what several rules read computed once."""
+
+    __slots__ = ("_disclosure", "_index", "facts", "license_class", "license_key", "sections")
 
     def __init__(self, facts: CardFacts, key: str | None, cls: str | None, disclosure: dict | None):
         self.facts = facts
         self.license_key = key
         self.license_class = cls
         self._disclosure = disclosure
+        self._index: KeyIndex | bool | None = False  # False: not built yet
+        # the filled-in sections (what ``CardFacts.section`` answers), looked up by plain dict access
+        self.sections: dict[str, Section] = {n: s for n, s in facts.sections.items() if s.substantive}
 
     @property
     def disclosure(self) -> dict[str, Any]:
@@ -48,32 +62,59 @@ class _Ctx:
         return training_data_lower(self.facts)
 
     def section(self, *names: str) -> Section | None:
+        sections = self.sections
         for name in names:
-            sec = self.facts.section(name)
+            sec = sections.get(name)
             if sec is not None:
                 return sec
         return None
 
+    def body_index(self) -> KeyIndex | None:
+        """The card's keyword index, or one built here when ``CardFacts`` has none for a
+        non-empty body (it once left short bodies unindexed): the dozen body probes then test
+        their keywords by dict lookups instead of one substring scan per keyword
+        (``Probe.search`` answers the same either way)."""
+        index = self._index
+        if index is False:
+            facts = self.facts
+            index = facts.body_index
+            if index is None and facts.body:
+                index = KeyIndex(facts.body_lower)
+            self._index = index
+        return index  # type: ignore[return-value]
+
     def grep(self, probe: Probe, *sections: str) -> str | None:
         """Evidence for the first match of ``probe`` in the named sections, or the whole body."""
         if sections:
+            found = self.sections
             for name in sections:
-                sec = self.facts.section(name)
+                sec = found.get(name)
                 if sec is not None:
                     m = probe.search(sec.lower)
                     if m:
                         return f"section '{sec.headings[0][:60]}' (line {sec.line}): {_snippet(sec.text, sec.lower, m)}"
             return None
         low = self.facts.body_lower
-        m = probe.search(low, self.facts.body_index)
+        if not low:
+            return None
+        index = self.body_index()
+        if index is not None and probe.keys:
+            keys = _KEYSETS.get(probe)
+            if keys is None:
+                keys = _KEYSETS[probe] = frozenset(probe.keys)
+            if keys.isdisjoint(index.positions) and keys <= index.covers:
+                return None  # what ``probe.search`` answers when none of its keywords occurs
+        m = probe.search(low, index)
         if not m:
             return None
         line = low.count("\n", 0, m.start()) + 1 + self.facts.body_line_offset
         return f"README line {line}: {_snippet(self.facts.body, low, m)}"
 
     def files(self, rx: re.Pattern[str]) -> str | None:
-        hit = next((f for f in self.facts.files if rx.search(f)), None)
-        return f"file: {hit}" if hit else None
+        for f in self.facts.files:
+            if rx.search(f):
+                return f"file: {f}"
+        return None
 
 
 def _snippet(text: str, low: str, m: re.Match[str]) -> str:
@@ -85,18 +126,6 @@ def _snippet(text: str, low: str, m: re.Match[str]) -> str:
 
 def _sec_evidence(sec: Section | None) -> str | None:
     return f"section '{sec.headings[0][:60]}' (line {sec.line})" if sec is not None else None
-
-
-def _first(*candidates: Any) -> Result:
-    """The first truthy candidate as evidence. A callable candidate (a body search) is only
-    called when every candidate before it came up empty, so cheap metadata checks spare
-    the scans of the card text."""
-    for c in candidates:
-        if callable(c):
-            c = c()
-        if c:
-            return True, c
-    return False, None
 
 
 # --- patterns ----------------------------------------------------------------------------
@@ -218,253 +247,263 @@ _LICENSE_WORD = Probe(r"licen[cs]e[ds]?\b", ("licen",))
 
 
 # --- rules -------------------------------------------------------------------------------
+# Each rule returns the evidence of the first candidate that holds (metadata before text
+# searches), or ``None``. Evidence is never empty, so "met" is "evidence is not None".
 
 
-def _data_size(c: _Ctx) -> Result:
+def _data_size(c: _Ctx) -> str | None:
     m = descriptor_matches(c.facts)["size"]
-    return (True, f"training data: {m.group(0)}") if m else (False, None)
+    return f"training data: {m.group(0)}" if m else None
 
 
-def _data_sources(c: _Ctx) -> Result:
-    if c.facts.all_datasets:
-        return True, "datasets: " + ", ".join(c.facts.all_datasets[:8])
+def _data_sources(c: _Ctx) -> str | None:
+    named = c.facts.all_datasets
+    if named:
+        return "datasets: " + ", ".join(named[:8])
     sec = c.section("Training Data", "Training Details")
     m = _NAMED_SOURCES.search(sec.lower) if sec else None
-    return (True, f"{_sec_evidence(sec)}: names sources ({m.group(0)})") if m else (False, None)
+    return f"{_sec_evidence(sec)}: names sources ({m.group(0)})" if m else None
 
 
-def _data_license(c: _Ctx) -> Result:
+def _data_license(c: _Ctx) -> str | None:
     if c.disclosure["disclosure_level"] >= 3:
-        return True, "licences of all named datasets known: " + "; ".join(
+        return "licences of all named datasets known: " + "; ".join(
             f"{r['id']}: {r.get('verified') or r['license']}" for r in c.disclosure["dataset_licenses"]
         )
     m = _LICENSE_WORD.search(c.training_lower)
-    return (True, f"training data text mentions {m.group(0)}") if m else (False, None)
+    return f"training data text mentions {m.group(0)}" if m else None
 
 
-def _data_acquisition(c: _Ctx) -> Result:
+def _data_acquisition(c: _Ctx) -> str | None:
     m = descriptor_matches(c.facts)["collection"]
-    return (True, f"training data: {m.group(0)}") if m else (False, None)
+    return f"training data: {m.group(0)}" if m else None
 
 
-def _data_access(c: _Ctx) -> Result:
+def _data_access(c: _Ctx) -> str | None:
     hub = [*c.facts.datasets, *c.facts.linked_datasets]
-    return (True, "Hub datasets: " + ", ".join(dict.fromkeys(hub[:8]))) if hub else (False, None)
+    return "Hub datasets: " + ", ".join(dict.fromkeys(hub[:8])) if hub else None
 
 
-def _compute_usage(c: _Ctx) -> Result:
-    return _first(lambda: c.grep(_COMPUTE))
+def _compute_usage(c: _Ctx) -> str | None:
+    return c.grep(_COMPUTE)
 
 
-def _development_duration(c: _Ctx) -> Result:
-    return _first(lambda: c.grep(_DURATION))
+def _development_duration(c: _Ctx) -> str | None:
+    return c.grep(_DURATION)
 
 
-def _compute_hardware(c: _Ctx) -> Result:
-    co2 = c.facts.co2_eq_emissions or {}
-    return _first(co2.get("hardware_used") and f"co2_eq_emissions.hardware_used: {co2['hardware_used']}",
-                  lambda: c.grep(_HARDWARE))  # fmt: skip
+def _compute_hardware(c: _Ctx) -> str | None:
+    co2 = c.facts.co2_eq_emissions
+    if co2 and co2.get("hardware_used"):
+        return f"co2_eq_emissions.hardware_used: {co2['hardware_used']}"
+    return c.grep(_HARDWARE)
 
 
-def _energy_usage(c: _Ctx) -> Result:
-    return _first(lambda: c.grep(_ENERGY))
+def _energy_usage(c: _Ctx) -> str | None:
+    return c.grep(_ENERGY)
 
 
-def _carbon_emissions(c: _Ctx) -> Result:
-    co2 = c.facts.co2_eq_emissions or {}
-    meta = co2.get("emissions") is not None and f"co2_eq_emissions: {co2['emissions']:g} g"
-    return _first(meta or None, lambda: c.grep(_CO2))
+def _carbon_emissions(c: _Ctx) -> str | None:
+    co2 = c.facts.co2_eq_emissions
+    if co2 and co2.get("emissions") is not None:
+        return f"co2_eq_emissions: {co2['emissions']:g} g"
+    return c.grep(_CO2)
 
 
-def _core_frameworks(c: _Ctx) -> Result:
+def _core_frameworks(c: _Ctx) -> str | None:
+    facts = c.facts
+    if facts.library_name:
+        return f"library_name: {facts.library_name}"
+    if facts.config.get("transformers_version"):
+        return "config.json: transformers_version"
+    hit = c.grep(_FRAMEWORKS, "Compute Infrastructure", "Training Procedure", "Training Details")
+    if hit:
+        return hit
     sec = c.section("Compute Infrastructure")
-    return _first(
-        c.facts.library_name and f"library_name: {c.facts.library_name}",
-        c.facts.config.get("transformers_version") and "config.json: transformers_version",
-        lambda: c.grep(_FRAMEWORKS, "Compute Infrastructure", "Training Procedure", "Training Details"),
-        (sec is not None and "framework" in " ".join(sec.headings).lower() and _sec_evidence(sec)) or None,
-    )
+    if sec is not None and "framework" in " ".join(sec.headings).lower():
+        return _sec_evidence(sec)
+    return None
 
 
-def _training_code(c: _Ctx) -> Result:
-    training_sections = {"Training Details", "Training Procedure", "Training Data", "Model Sources", "Citation",
-                         "Technical Specifications", "Model Details", "Model Description"}  # fmt: skip
-    for link in c.facts.links_of("github"):
-        url = link.url.lower()
-        if link.section in training_sections or "train" in url or "finetun" in url:
-            return True, f"GitHub repository linked: {link.url} (line {link.line})"
-    return _first(lambda: c.files(_TRAIN_FILE))
+_TRAINING_SECTIONS = frozenset({"Training Details", "Training Procedure", "Training Data", "Model Sources",
+                                "Citation", "Technical Specifications", "Model Details", "Model Description"})  # fmt: skip
 
 
-def _input_modality(c: _Ctx) -> Result:
-    return _first(c.facts.pipeline_tag and f"pipeline_tag: {c.facts.pipeline_tag}", lambda: c.grep(_INPUT))
+def _training_code(c: _Ctx) -> str | None:
+    for link in c.facts.links:
+        if link.kind == "github":
+            url = link.url.lower()
+            if link.section in _TRAINING_SECTIONS or "train" in url or "finetun" in url:
+                return f"GitHub repository linked: {link.url} (line {link.line})"
+    return c.files(_TRAIN_FILE)
 
 
-def _output_modality(c: _Ctx) -> Result:
-    return _first(c.facts.pipeline_tag and f"pipeline_tag: {c.facts.pipeline_tag}", lambda: c.grep(_OUTPUT))
+def _input_modality(c: _Ctx) -> str | None:
+    tag = c.facts.pipeline_tag
+    return f"pipeline_tag: {tag}" if tag else c.grep(_INPUT)
 
 
-def _model_components(c: _Ctx) -> Result:
-    cfg = c.facts.config
-    return _first(
-        c.facts.base_models and "base_model: " + ", ".join(c.facts.base_models),
-        cfg.get("_class_name") and f"pipeline config: {cfg['_class_name']}",
-        lambda: c.grep(_FINETUNED_FROM),
-    )
+def _output_modality(c: _Ctx) -> str | None:
+    tag = c.facts.pipeline_tag
+    return f"pipeline_tag: {tag}" if tag else c.grep(_OUTPUT)
 
 
-def _model_size(c: _Ctx) -> Result:
-    w = c.facts.weights
-    name = c.facts.repo_id.rsplit("/", 1)[-1]
-    m = _SIZE_IN_NAME.search(name)
-    return _first(
-        w.parameters and f"{w.parameters:,} parameters ({w.source})",
-        c.facts.parameter_mentions
-        and f"README line {c.facts.parameter_mentions[0][1]}: {c.facts.parameter_mentions[0][0]}",
-        m and f"repository name: {m.group(0)}",
-    )
+def _model_components(c: _Ctx) -> str | None:
+    facts = c.facts
+    if facts.base_models:
+        return "base_model: " + ", ".join(facts.base_models)
+    name = facts.config.get("_class_name")
+    return f"pipeline config: {name}" if name else c.grep(_FINETUNED_FROM)
 
 
-def _model_architecture(c: _Ctx) -> Result:
+def _model_size(c: _Ctx) -> str | None:
+    facts = c.facts
+    w = facts.weights
+    if w.parameters:
+        return f"{w.parameters:,} parameters ({w.source})"
+    if facts.parameter_mentions:
+        text, line = facts.parameter_mentions[0]
+        return f"README line {line}: {text}"
+    m = _SIZE_IN_NAME.search(facts.repo_id.rsplit("/", 1)[-1])
+    return f"repository name: {m.group(0)}" if m else None
+
+
+def _model_architecture(c: _Ctx) -> str | None:
+    sec = c.sections.get("Model Architecture")
+    if sec is not None:
+        return _sec_evidence(sec)
     cfg = c.facts.config
     arch = cfg.get("architectures") or cfg.get("model_type") or cfg.get("_class_name")
-    return _first(
-        _sec_evidence(c.section("Model Architecture")),
-        arch and f"config: {arch}",
-        lambda: c.grep(
-            _ARCH_WORDS,
-            "Model Details",
-            "Model Description",
-            "Technical Specifications",
-            "Model Architecture",
-        ),
+    if arch:
+        return f"config: {arch}"
+    return c.grep(
+        _ARCH_WORDS, "Model Details", "Model Description", "Technical Specifications", "Model Architecture"
     )
 
 
-def _deeper_properties(c: _Ctx) -> Result:
+_DEEP_KEYS = ("num_hidden_layers", "hidden_size", "num_attention_heads", "max_position_embeddings")
+
+
+def _deeper_properties(c: _Ctx) -> str | None:
     cfg = c.facts.config
-    keys = [k for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "max_position_embeddings")
-            if k in cfg]  # fmt: skip
-    return _first(keys and "config.json: " + ", ".join(keys), lambda: c.grep(_DEEP_PROPS))
+    keys = [k for k in _DEEP_KEYS if k in cfg] if cfg else None
+    return "config.json: " + ", ".join(keys) if keys else c.grep(_DEEP_PROPS)
 
 
-def _centralized_documentation(c: _Ctx) -> Result:
-    present = c.facts.present_sections
+def _centralized_documentation(c: _Ctx) -> str | None:
+    present = tuple(c.sections)
     if len(present) >= 4:
-        return True, f"{len(present)} template sections filled: " + ", ".join(present[:8])
-    return False, None
+        return f"{len(present)} template sections filled: " + ", ".join(present[:8])
+    return None
 
 
-def _access_protocol(c: _Ctx) -> Result:
-    return _first(
-        c.facts.gating_fields and "gated access: " + ", ".join(c.facts.gating_fields),
-        _sec_evidence(c.section("How to Get Started")),
-        lambda: c.grep(_LOADING),
-    )
+def _access_protocol(c: _Ctx) -> str | None:
+    gating = c.facts.gating_fields
+    if gating:
+        return "gated access: " + ", ".join(gating)
+    return _sec_evidence(c.sections.get("How to Get Started")) or c.grep(_LOADING)
 
 
-def _open_weights(c: _Ctx) -> Result:
+def _open_weights(c: _Ctx) -> str | None:
     w = c.facts.weights
-    if w.files:
-        return True, f"{len(w.files)} weight file(s): " + ", ".join(w.formats)
-    return False, None
+    return f"{len(w.files)} weight file(s): " + ", ".join(w.formats) if w.files else None
 
 
-def _capabilities_description(c: _Ctx) -> Result:
-    return _first(_sec_evidence(c.section("Uses", "Direct Use", "Model Description")))
+def _capabilities_description(c: _Ctx) -> str | None:
+    return _sec_evidence(c.section("Uses", "Direct Use", "Model Description"))
 
 
-def _capabilities_demonstration(c: _Ctx) -> Result:
-    return _first(
-        c.facts.widget_examples and f"widget: {c.facts.widget_examples} example(s)", lambda: c.grep(_DEMO)
-    )
+def _capabilities_demonstration(c: _Ctx) -> str | None:
+    n = c.facts.widget_examples
+    return f"widget: {n} example(s)" if n else c.grep(_DEMO)
 
 
-def _capabilities_evaluation(c: _Ctx) -> Result:
+def _capabilities_evaluation(c: _Ctx) -> str | None:
     if c.facts.eval_results:
-        return True, f"model-index: {len(c.facts.eval_results)} result(s)"
-    return _first(lambda: c.grep(_NUMBER, "Results", "Evaluation"))
+        return f"model-index: {len(c.facts.eval_results)} result(s)"
+    return c.grep(_NUMBER, "Results", "Evaluation")
 
 
-def _limitations(c: _Ctx) -> Result:
-    return _first(_sec_evidence(c.section("Bias, Risks, and Limitations")))
+def _limitations(c: _Ctx) -> str | None:
+    return _sec_evidence(c.sections.get("Bias, Risks, and Limitations"))
 
 
-def _risks(c: _Ctx) -> Result:
-    return _first(
-        lambda: c.grep(_RISK, "Bias, Risks, and Limitations", "Out-of-Scope Use", "Recommendations")
-    )
+def _risks(c: _Ctx) -> str | None:
+    return c.grep(_RISK, "Bias, Risks, and Limitations", "Out-of-Scope Use", "Recommendations")
 
 
-def _model_license(c: _Ctx) -> Result:
+def _model_license(c: _Ctx) -> str | None:
+    if c.license_key not in (None, "none", "unknown"):
+        return f"licence: {c.license_key}"
     declared = [v for v in c.facts.license if v.lower() not in ("unknown", "none", "")]
-    return _first(
-        c.license_key not in (None, "none", "unknown") and f"licence: {c.license_key}",
-        declared and "license: " + ", ".join(declared),
-        lambda: c.files(_LICENSE_FILE),
-    )
+    return "license: " + ", ".join(declared) if declared else c.files(_LICENSE_FILE)
 
 
-def _permitted_users(c: _Ctx) -> Result:
-    return _first(
-        lambda: c.files(_AUP_FILE),
-        c.facts.gating_fields and "gated access terms: " + ", ".join(c.facts.gating_fields),
-        c.license_class in ("vendor-community", "noncommercial")
-        and f"licence class {c.license_class} limits users",
-        lambda: c.grep(_USERS, "Uses", "Direct Use", "Out-of-Scope Use", "License", "Model Details"),
-    )
+def _permitted_users(c: _Ctx) -> str | None:
+    hit = c.files(_AUP_FILE)
+    if hit:
+        return hit
+    if c.facts.gating_fields:
+        return "gated access terms: " + ", ".join(c.facts.gating_fields)
+    if c.license_class in ("vendor-community", "noncommercial"):
+        return f"licence class {c.license_class} limits users"
+    return c.grep(_USERS, "Uses", "Direct Use", "Out-of-Scope Use", "License", "Model Details")
 
 
-def _permitted_uses(c: _Ctx) -> Result:
-    return _first(
-        _sec_evidence(c.section("Out-of-Scope Use")),
-        lambda: c.files(_AUP_FILE),
-        c.license_class == "rail" and "RAIL licence lists use restrictions",
-        lambda: c.grep(_MUST_NOT, "Uses", "Direct Use", "Bias, Risks, and Limitations"),
-    )
+def _permitted_uses(c: _Ctx) -> str | None:
+    sec = c.sections.get("Out-of-Scope Use")
+    if sec is not None:
+        return _sec_evidence(sec)
+    hit = c.files(_AUP_FILE)
+    if hit:
+        return hit
+    if c.license_class == "rail":
+        return "RAIL licence lists use restrictions"
+    return c.grep(_MUST_NOT, "Uses", "Direct Use", "Bias, Risks, and Limitations")
 
 
-def _versioning(c: _Ctx) -> Result:
+def _versioning(c: _Ctx) -> str | None:
     m = _VERSION_IN_NAME.search(c.facts.repo_id.rsplit("/", 1)[-1])
-    return _first(
-        m and f"repository name: {m.group(0)}",
-        c.facts.new_version and f"new_version: {c.facts.new_version}",
-        lambda: c.grep(_VERSION, "Model Details", "Model Description", "Changelog"),
+    if m:
+        return f"repository name: {m.group(0)}"
+    if c.facts.new_version:
+        return f"new_version: {c.facts.new_version}"
+    return c.grep(_VERSION, "Model Details", "Model Description", "Changelog")
+
+
+def _change_log(c: _Ctx) -> str | None:
+    return _sec_evidence(c.sections.get("Changelog")) or c.files(_CHANGELOG_FILE)
+
+
+def _feedback(c: _Ctx) -> str | None:
+    return _sec_evidence(c.sections.get("Contact")) or c.grep(_FEEDBACK)
+
+
+def _downstream_docs(c: _Ctx) -> str | None:
+    return _sec_evidence(c.section("How to Get Started", "Downstream Use"))
+
+
+def _responsible_use(c: _Ctx) -> str | None:
+    return (
+        _sec_evidence(c.section("Recommendations", "Out-of-Scope Use"))
+        or c.files(_AUP_FILE)
+        or c.grep(_RESPONSIBLE)
     )
 
 
-def _change_log(c: _Ctx) -> Result:
-    return _first(_sec_evidence(c.section("Changelog")), lambda: c.files(_CHANGELOG_FILE))
+def _system_prompt(c: _Ctx) -> str | None:
+    if c.facts.chat_template:
+        return f"chat template: {c.facts.chat_template}"
+    return _sec_evidence(c.sections.get("Prompt Format"))
 
 
-def _feedback(c: _Ctx) -> Result:
-    return _first(_sec_evidence(c.section("Contact")), lambda: c.grep(_FEEDBACK))
-
-
-def _downstream_docs(c: _Ctx) -> Result:
-    return _first(_sec_evidence(c.section("How to Get Started", "Downstream Use")))
-
-
-def _responsible_use(c: _Ctx) -> Result:
-    return _first(
-        _sec_evidence(c.section("Recommendations", "Out-of-Scope Use")),
-        lambda: c.files(_AUP_FILE),
-        lambda: c.grep(_RESPONSIBLE),
-    )
-
-
-def _system_prompt(c: _Ctx) -> Result:
-    return _first(c.facts.chat_template and f"chat template: {c.facts.chat_template}",
-                  _sec_evidence(c.section("Prompt Format")))  # fmt: skip
-
-
-def _quantization(c: _Ctx) -> Result:
+def _quantization(c: _Ctx) -> str | None:
     w = c.facts.weights
-    return _first(
-        w.quantizations and "quantized files: " + ", ".join(w.quantizations[:6]),
-        c.facts.config.get("quantization_config") and "config.json: quantization_config",
-        lambda: c.grep(_QUANT_SECTION, "Quantization"),
-    )
+    if w.quantizations:
+        return "quantized files: " + ", ".join(w.quantizations[:6])
+    if c.facts.config.get("quantization_config"):
+        return "config.json: quantization_config"
+    return c.grep(_QUANT_SECTION, "Quantization")
 
 
 RULES: dict[str, Rule] = {
@@ -526,11 +565,23 @@ def load_indicators(path: Path = TABLE_PATH) -> tuple[dict[str, Any], ...]:
 
 
 @functools.cache
-def _rule_table() -> tuple[tuple[dict[str, Any], Rule, float, Any], ...]:
-    """``(row, rule, weight, fmti_2025_id)`` per indicator, looked up once."""
-    return tuple(
-        (row, RULES[row["id"]], float(row["weight"]), row.get("fmti_2025_id")) for row in load_indicators()
-    )
+def _rule_table() -> tuple[tuple[Rule, float, dict[str, Any], dict[str, Any]], ...]:
+    """``(rule, weight, met template, unmet record)`` per indicator, in table order.
+
+    The records' constant fields (id, FMTI ids, name, rule text, weight) are laid out once
+    here; a card's record is a copy of the template with its evidence filled in. The unmet
+    record is shared by every card that misses the indicator, so it is copied too (callers
+    may edit their result).
+    """
+    table = []
+    for row in load_indicators():
+        record = {"id": row["id"], "fmti_id": row["fmti_id"], "name": row["name"], "met": True,
+                  "evidence": None, "rule": row["rule"], "weight": row["weight"]}  # fmt: skip
+        if row.get("fmti_2025_id"):
+            record["fmti_2025_id"] = row["fmti_2025_id"]
+        unmet = {**record, "met": False}
+        table.append((RULES[row["id"]], float(row["weight"]), record, unmet))
+    return tuple(table)
 
 
 def assess_transparency(
@@ -547,16 +598,20 @@ def assess_transparency(
     """
     ctx = _Ctx(facts, license_key, license_class, disclosure)
     indicators = []
+    append = indicators.append
     got = total = 0.0
-    for row, rule, weight, fmti_2025 in _rule_table():
-        met, evidence = rule(ctx)
+    met = 0
+    for rule, weight, record, unmet in _rule_table():
+        evidence = rule(ctx)
         total += weight
-        got += weight if met else 0.0
-        item = {"id": row["id"], "fmti_id": row["fmti_id"], "name": row["name"], "met": bool(met),
-                "evidence": evidence if met else None, "rule": row["rule"], "weight": row["weight"]}  # fmt: skip
-        if fmti_2025:
-            item["fmti_2025_id"] = fmti_2025
-        indicators.append(item)
+        if evidence:
+            got += weight
+            met += 1
+            item = record.copy()
+            item["evidence"] = evidence
+            append(item)
+        else:
+            append(unmet.copy())
     score = round(100 * got / total) if total else 0
     return {"score": int(score), "indicators": indicators, "max": int(total) if total.is_integer() else total,
-            "met": sum(1 for i in indicators if i["met"])}  # fmt: skip
+            "met": met}  # fmt: skip

@@ -1,0 +1,394 @@
+"""The card parser's shortcuts give exactly what the plain computations they replace give.
+
+Each fast path of the parsing side (outline candidates and offsets, ``Section.lower`` cut
+from the lower-cased body, URL extraction straight from the body, the heading-text strip,
+the section-name prefilter, the narrow placeholder gate, the re-spelled parameter regex,
+the split depth check of the front-matter guard) is compared with a straightforward
+reference: on synthetic edge cases always, and on real cards when ``../shared/corpus`` is
+present (every ``model-cards`` card and the first ``hf-cards-2023`` cards).
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from licenses.engine import card_links, card_sections, cardfacts, frontmatter
+from licenses.engine.card_links import _extract_links_by_line, extract_links
+from licenses.engine.card_sections import (
+    _BOLD_LABEL,
+    _FENCE,
+    _HEADING,
+    _HEADING_OPEN,
+    _HTML_HEADING,
+    _MIN_SUBSTANCE,
+    _SECTION_RES,
+    CANONICAL_SECTIONS,
+    _required_literals,
+    _setext_level,
+    canonical_sections,
+    normalise_heading,
+    parse_sections,
+    substance,
+)
+from licenses.engine.frontmatter import parse_front_matter
+from licenses.engine.keyword_probe import KeyIndex
+
+BULK_SAMPLE = 3000
+
+EDGE_BODIES = (
+    "",
+    "no headings at all, only prose that is long enough to count as written text",
+    "# Title\n## Training Data\nWe trained on public web text in English only.\n## Uses\n",
+    "Title\n===\n===\nText under a setext heading with enough words.\n",
+    "- item\n===\n===\nmore\n",
+    "Training data\n---\n- **Training Data**: a list item, content of the setext section\n---\n",
+    "```\n# comment in a fence\n~~~\n# still fenced\n```\n# Evaluation\nAccuracy 91.2 on test.",
+    "   <h2>Limitations</h2>\nIt fails on long inputs and rare languages.\n\t<h3>Bias</h3>\nx",
+    "           <h2>Too far indented</h2>\n <H3>Uses</H3>\nAnswering questions about docs.",
+    "**Training Data**: The Pile and C4, deduplicated.\n**Evaluation**\nMMLU 45.3\n**Bold sentence.**\n",
+    "__Uses__ research only\n  **Limitations:** many, see the paper for details\n# End",
+    "# Heading ###   \n#NoSpace\n####### seven\n#\t\tTabbed   #  \n## \n text",
+    "line\r\n## Uses\r\nlone\rcarriage returns\n=\n",
+    "İstanbul Σ ΟΔΟΣ\n## Training Data\nΤΟ ΣΎΝΟΛΟ ΔΕΔΟΜΈΝΩΝ ΟΔΟΣ. İİİ written text here\n## Uses\nΣ",
+    "# Uses\n<!-- comment\nspanning -->\n[More Information Needed]\n# Bias\nTBD\n# Citation\n@misc{x}",
+    "Setext at the very end\n---",
+    "**Training Data**",
+    "# A\n# A\n# A\n## Training Data\n## Training Data\nsame heading twice, merged",
+)
+
+
+# --- references: the plain computations -------------------------------------------------
+
+
+def _reference_outline(body: str, line_offset: int = 0) -> tuple[dict, tuple[str, ...]]:
+    """The outline visiting every line and joining lines, as before the shortcuts."""
+    lines = body.split("\n")
+    n = len(lines)
+    open_secs: list[list] = []  # [names, heading, level, line, start, first, end]
+    closed: list[list] = []
+    headings: list[str] = []
+    in_fence, marker, skip = False, "", -1
+    for idx, line in enumerate(lines):
+        if idx == skip:
+            continue
+        first = line[:1]
+        fence = _FENCE.match(line) if ("`" in line or "~" in line) else None
+        if fence:
+            if not in_fence:
+                in_fence, marker = True, fence.group(1)
+            elif fence.group(1) == marker:
+                in_fence = False
+            continue
+        if in_fence:
+            continue
+        heading = None
+        start = idx + 1
+        if first == "#":
+            m = _HEADING.match(line)
+            if m:
+                heading = (len(m.group(1)), m.group(2))
+        elif first == "<" or (first == " " and "<h" in line[:12].lower()):
+            h = _HTML_HEADING.match(line)
+            if h:
+                heading = (int(h.group(1)), h.group(2))
+        if heading is None and idx + 1 < n and lines[idx + 1][:1] in ("=", "-"):
+            level = _setext_level(line, lines[idx + 1])
+            if level is not None:
+                heading, skip, start = (level, line.strip()), idx + 1, idx + 2
+        if heading is not None:
+            headings.append(heading[1])
+            while open_secs and open_secs[-1][2] >= heading[0]:
+                closed.append(open_secs.pop())
+                closed[-1][6] = idx
+            open_secs.append([canonical_sections(heading[1]), heading[1], heading[0], idx + 1 + line_offset,
+                              start, None, 0])  # fmt: skip
+            continue
+        if first in ("*", "_") or (first.isspace() and line.lstrip()[:2] in ("**", "__")):
+            b = _BOLD_LABEL.match(line)
+            if b and len(b.group(1).split()) <= 6 and not b.group(1).rstrip().endswith("."):
+                names = canonical_sections(b.group(1))
+                if names:
+                    while open_secs and open_secs[-1][2] >= 7:
+                        closed.append(open_secs.pop())
+                        closed[-1][6] = idx
+                    open_secs.append([names, line.strip()[:80], 7, idx + 1 + line_offset, idx, b.group(2), 0])
+    for sec in open_secs:
+        sec[6] = n
+    closed.extend(open_secs)
+    merged: dict[str, tuple[list, int, list, list]] = {}
+    for names, heading, _, line, start, first, end in sorted(closed, key=lambda s: s[3]):
+        text = (
+            "\n".join([first, *lines[start + 1 : end]]) if first is not None else "\n".join(lines[start:end])
+        )
+        for name in names:
+            entry = merged.setdefault(name, ([], line, [], []))
+            entry[0].append(heading)
+            entry[2].append(text)
+            entry[3].append((line, end + line_offset))
+    out = {}
+    for name in CANONICAL_SECTIONS:
+        if name in merged:
+            heads, line, texts, spans = merged[name]
+            text = "\n".join(texts)
+            out[name] = (tuple(heads), line, text, substance(text) >= _MIN_SUBSTANCE, tuple(spans))
+    return out, tuple(headings)
+
+
+def _plain_canonical(heading: str) -> tuple[str, ...]:
+    norm = normalise_heading(heading)
+    if not norm or len(norm) > 80:
+        return ()
+    return tuple(name for name, rx in _SECTION_RES if rx.search(norm))
+
+
+#: ``cardfacts._PARAM_MENTION`` as first spelled (its first branch tried at every position).
+_PARAM_PLAIN = re.compile(
+    r"\d(?<!\w\d)\d*(?:[.,]\d+)?\s*(?:[bmk]|billion|million|thousand)\b[\s-]*(?:parameters?|params?)\b"
+    r"|(?:p(?<!\wp)arameters?|p(?<!\wp)arams?|m(?<!\wm)odel size)\s*[:=|]?\s*\**\s*\d+(?:[.,]\d+)?\s*(?:[bmk]|billion|million)\b"
+)
+
+
+def _find_all(text: str, key: str) -> list[int]:
+    out, i = [], text.find(key)
+    while i != -1:
+        out.append(i)
+        i = text.find(key, i + 1)
+    return out
+
+
+# --- corpus ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus_bodies(corpus_dir: Path) -> list[str]:
+    readmes = [p.read_text(encoding="utf-8", errors="replace")
+               for p in sorted(corpus_dir.glob("model-cards/*/README.md"))]  # fmt: skip
+    bulk = corpus_dir / "hf-cards-2023" / "cards.jsonl.gz"
+    if bulk.is_file():
+        with gzip.open(bulk, "rt", encoding="utf-8") as handle:
+            readmes += [json.loads(line)["readme"] for line in itertools.islice(handle, BULK_SAMPLE)]
+    if not readmes:
+        pytest.skip("corpus not available")
+    return [parse_front_matter(r).body for r in readmes]
+
+
+def _outline_view(body: str, line_offset: int = 0, low: str | None = None) -> tuple[dict, tuple[str, ...]]:
+    sections, headings = parse_sections(body, line_offset, low)
+    view = {n: (s.headings, s.line, s.text, s.substantive, s.spans) for n, s in sections.items()}
+    return view, headings
+
+
+# --- outline -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", EDGE_BODIES)
+def test_outline_matches_the_every_line_reference_on_edge_cases(body: str):
+    assert _outline_view(body, 7) == _reference_outline(body, 7)
+    assert _outline_view(body, 7, body.lower()) == _reference_outline(body, 7)
+
+
+def test_outline_matches_the_every_line_reference_on_real_cards(corpus_bodies: list[str]):
+    for body in corpus_bodies:
+        assert _outline_view(body, 3, body.lower()) == _reference_outline(body, 3), body[:80]
+
+
+def test_candidate_lines_are_the_lines_a_test_can_succeed_on():
+    body = "a\n- list\n* item\n_x_\n==\nb\n--\nc\n---\n  **x**\n\t```\n#h\n <h1>\n           <h2>"
+    # "- list" and "* item" are never visited; "==" and "---" make the line above ("_x_", "c") one
+    assert card_sections._candidate_lines(body) == [3, 7, 9, 10, 11, 12]
+
+
+@pytest.mark.parametrize("body", EDGE_BODIES)
+def test_section_lower_is_the_lower_cased_text(body: str):
+    low = body.lower()
+    for sec in parse_sections(body, 0, low)[0].values():
+        assert sec.lower == sec.text.lower()
+
+
+def test_section_lower_is_cut_from_the_body_only_when_that_is_exact():
+    plain = "## Uses\nAnswering Questions About Documentation.\n## Bias\nSome"
+    sec = parse_sections(plain, 0, plain.lower())[0]["Uses"]
+    assert "lower" in sec.__dict__  # filled in by the parser
+    sigma = "## Uses\nΟΔΟΣ ΣΤΟ ΣΠΙΤΙ, written text.\n## Bias\nΣ"  # final sigma depends on context
+    sec = parse_sections(sigma, 0, sigma.lower())[0]["Uses"]
+    assert "lower" not in sec.__dict__ and sec.lower == sec.text.lower()
+    longer = "## Uses\nİstanbul models, written text here.\n"  # lower() lengthens İ
+    sec = parse_sections(longer, 0, longer.lower())[0]["Uses"]
+    assert "lower" not in sec.__dict__ and sec.lower == sec.text.lower()
+
+
+def test_section_lower_on_real_cards(corpus_bodies: list[str]):
+    for body in corpus_bodies:
+        for sec in parse_sections(body, 0, body.lower())[0].values():
+            assert sec.lower == sec.text.lower()
+
+
+def test_heading_text_strip_matches_the_heading_regex():
+    rng = random.Random(4)
+    alphabet = ["#", " ", "\t", "\r", "a", "\u3000", "\x0b", "\x1c", "\u00a0", "b#", "x"]
+    for _ in range(20000):
+        line = "#" * rng.randint(1, 8) + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        m, o = _HEADING_OPEN.match(line), _HEADING.match(line)
+        assert (m is None) == (o is None), repr(line)
+        if m and o:
+            assert line[m.end() :].rstrip().rstrip("#").rstrip() == o.group(2), repr(line)
+            assert len(m.group(1)) == len(o.group(1))
+
+
+# --- section names -----------------------------------------------------------------------
+
+
+def test_required_literals_are_a_necessary_condition():
+    assert card_sections._SECTION_KEYS  # the prefilter is active
+    parse = card_sections._sre_parser.parse
+    assert _required_literals(list(parse(r"^re(?:commendations?$|sponsible (use|x))"))) == [
+        "commendation", "sponsible "]  # fmt: skip
+    assert _required_literals(list(parse(r"^(model )?card authors?\b|^authors?$"))) == [
+        "card author",
+        "author",
+    ]
+    assert _required_literals(list(parse(r"a?b*|c"))) is None  # a branch without any literal
+
+
+def test_section_name_prefilter_answers_as_all_patterns():
+    for heading in ("Model Card for X", "Training Data", "Intended uses & limitations", "BibTeX",
+                    "CO<sub>2</sub> Emissions", "1. Introduction", "What's new", "Model date", "[optional] Uses",
+                    "Authors", "Card Authors", "Recommendations", "Responsible use", "", "x" * 100):  # fmt: skip
+        assert canonical_sections.__wrapped__(heading) == _plain_canonical(heading), heading
+
+
+def test_section_name_prefilter_on_real_lines(corpus_bodies: list[str]):
+    seen: set[str] = set()
+    for body in corpus_bodies:
+        for line in body.split("\n"):
+            text = line.strip("#*_ :")
+            if 0 < len(text) <= 100 and text not in seen:
+                seen.add(text)
+                assert canonical_sections.__wrapped__(text) == _plain_canonical(text), text
+
+
+# --- substance ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plain_substance(monkeypatch: pytest.MonkeyPatch):
+    """``substance`` with the narrow ASCII gates replaced by the broad ones (the old logic)."""
+
+    def run(text: str, enough: int | None = None) -> int:
+        with monkeypatch.context() as m:
+            m.setattr(card_sections, "_HAS_ANY_KEY_ASCII", re.compile(""))
+            m.setattr(card_sections, "_HAS_PLACEHOLDER_KEY_ASCII", card_sections._HAS_PLACEHOLDER_KEY)
+            m.setattr(card_sections, "_PREFIX", 10**9)
+            return substance(text, enough)
+
+    return run
+
+
+SUBSTANCE_LINES = (
+    "For more information, see the paper.",
+    "[More Information Needed]",
+    "Foo: [More Information Needed]",
+    "More information needed",
+    "needs more information ",
+    "TBD",
+    "Release date: to be announced; todo list {{ placeholder }} [optional]",
+    "Use the code below to get started with the model.",
+    "more informationUse the code below to get started with the model.needed",
+    "<!-- hidden --> Visible sentence after a comment.",
+    "**Label:**",
+    "x" * 200,
+    "Ünïcödé text with more information needed and more ınformatıon needed",
+    "# heading only",
+    "",
+)
+
+
+@pytest.mark.parametrize("line", SUBSTANCE_LINES)
+def test_substance_counts_as_the_broad_gates(line: str, plain_substance):
+    for text in (line, f"{line}\n{line}", f"\n\n{line}\nshort\n" * 3):
+        assert substance(text) == plain_substance(text)
+        for enough in (1, 15, 40, 10_000):
+            assert (substance(text, enough) >= enough) == (plain_substance(text) >= enough)
+
+
+def test_substance_on_real_sections(corpus_bodies: list[str], plain_substance):
+    for body in corpus_bodies[:400]:
+        for sec in parse_sections(body)[0].values():
+            full = plain_substance(sec.text)
+            assert substance(sec.text) == full
+            assert (substance(sec.text, _MIN_SUBSTANCE) >= _MIN_SUBSTANCE) == (full >= _MIN_SUBSTANCE)
+
+
+# --- links -------------------------------------------------------------------------------
+
+
+LINK_BODIES = (
+    "",
+    "https://arxiv.org/abs/2307.09288 and http://github.com/a/b, https://arxiv.org/abs/2307.09288.",
+    "httpx is not a link; http:/bad; see https://huggingface.co/datasets/a/b)\nhttps://doi.org/10.1/x",
+    "## Uses\nhttps://hf.co/spaces/x/y\n## Evaluation\nhttps://huggingface.co/datasets/cais/mmlu end",
+    "Carbon emissions can be estimated using the [Machine Learning Impact calculator]"
+    "(https://mlco2.github.io/impact#compute) presented in [Lacoste et al. (2019)](https://arxiv.org/abs/1910.09700).",
+    "http://a.example/1 http://a.example/2\nhttp://a.example/3 http://a.example/4 http://a.example/5\n"
+    "http://a.example/6\nhttp://a.example/7",
+)
+
+
+@pytest.mark.parametrize("body", LINK_BODIES)
+@pytest.mark.parametrize("limit", (3, 4, card_links.MAX_LINKS))
+def test_links_match_the_line_by_line_reading(body: str, limit: int, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(card_links, "MAX_LINKS", limit)  # the limit is checked at the end of a line
+    sections = parse_sections(body, 2)[0]
+    expected = _extract_links_by_line(body, sections, 2)
+    assert extract_links(body, sections, 2) == expected
+    assert extract_links(body, sections, 2, body.lower()) == expected
+
+
+def test_links_on_real_cards(corpus_bodies: list[str]):
+    for body in corpus_bodies:
+        sections = parse_sections(body, 1)[0]
+        assert extract_links(body, sections, 1, body.lower()) == _extract_links_by_line(body, sections, 1)
+
+
+def test_paper_host_test_is_a_substring_test():
+    for url in ("openreview.net/forum?id=x", "github.com/x/nature.com", "example.org/", "aclanthology.org"):
+        assert card_links._names_paper_host(url) == any(h in url for h in card_links._PAPER_HOSTS)
+
+
+# --- card facts ----------------------------------------------------------------------------
+
+
+def test_parameter_regex_matches_its_first_spelling(corpus_bodies: list[str]):
+    synthetic = "a 7b parameters model; x7b params; parameters: 13 billion; model size = **1.5b; ٣b params"
+    for low in [synthetic, *(b.lower() for b in corpus_bodies)]:
+        plain = [m.span() for m in _PARAM_PLAIN.finditer(low)]
+        assert [m.span() for m in cardfacts._PARAM_MENTION.rx.finditer(low)] == plain
+
+
+def test_every_non_empty_body_is_indexed():
+    short = "trained on the pile; not for medical use; 7b parameters"
+    index = cardfacts._body_index(short)
+    assert index is not None and cardfacts._body_index("") is None
+    for key in index.covers:
+        assert index.positions.get(key, []) == _find_all(short, key), key
+    assert isinstance(index, KeyIndex)
+
+
+# --- front matter --------------------------------------------------------------------------
+
+
+def test_depth_check_matches_the_multiline_regex():
+    rng = random.Random(5)
+    for _ in range(20000):
+        raw = "".join(rng.choice([" ", "\t", "-", "?", "\n", "a", "\r"]) for _ in range(rng.randint(0, 12)))
+        cols = rng.randint(1, 4)
+        plain = re.compile(rf"^(?:[ \t]|[-?](?=[ \t])){{{cols}}}", re.MULTILINE).search(raw) is not None
+        first, later = frontmatter._deep_line(cols)
+        assert (first.match(raw) is not None or later.search(raw) is not None) == plain, repr(raw)
