@@ -467,7 +467,7 @@ def _scan_body(body: str, kb: KnowledgeBase) -> tuple[LicenseInfo | None, str] |
     if not body or "icen" not in body:
         return None
     unresolved: str | None = None
-    for kind, snippet in _body_snippets(body):
+    for kind, snippet in _body_snippets_fast(body):
         shown = " ".join(snippet.split())[:160]
         info = _name_in(snippet, kb)
         if info is not None:
@@ -495,6 +495,58 @@ def _body_snippets(body: str) -> Iterable[tuple[str, str]]:
     for pattern in (_SENTENCE, _AGREEMENT_FOR):
         for m in pattern.finditer(body):
             yield "statement", m.group(1)
+
+
+#: Characters ``re.IGNORECASE`` matches to an ASCII letter of the keywords below although
+#: ``str.lower`` does not map them to it (dotted and dotless i); a body holding one takes the plain path.
+_FOLD_SPECIAL = ("\u0130", "\u0131")
+
+
+def _keyword_lines(body: str, lower: str, keyword: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each line of ``body`` whose lower-cased form holds ``keyword``,
+    in order, ``end`` just past the line's newline."""
+    spans: list[tuple[int, int]] = []
+    pos = lower.find(keyword)
+    while pos != -1:
+        start = lower.rfind("\n", 0, pos) + 1
+        end = lower.find("\n", pos)
+        end = len(body) if end == -1 else end + 1
+        spans.append((start, end))
+        pos = lower.find(keyword, end)
+    return spans
+
+
+def _body_snippets_fast(body: str) -> Iterable[tuple[str, str]]:
+    """``_body_snippets``, with each pattern run only over the lines that can hold a match.
+
+    Every match of these patterns lies within one line (``_SECTION``'s ends with its newline)
+    and holds "licen" (the sentence pattern: "under") in any case, so running a pattern line by
+    line over just the lines whose lower-cased form has the keyword yields the same matches in
+    the same order as one scan of the whole body. Offsets of ``body.lower()`` are those of
+    ``body`` unless lower-casing changes a length, which is checked; bodies with a character
+    ``re.IGNORECASE`` folds differently take the plain path.
+    """
+    lower = body.lower()
+    if len(lower) != len(body) or any(c in body for c in _FOLD_SPECIAL):
+        yield from _body_snippets(body)
+        return
+    licen = _keyword_lines(body, lower, "licen")
+    for start, end in licen:
+        for m in _SECTION.finditer(body, start, end):
+            rest = body[m.end() : m.end() + 1500]
+            nxt = _NEXT_HEADING.search(rest)
+            yield "licence section", (m.group(1) + "\n" + (rest[: nxt.start()] if nxt else rest))
+    for start, end in licen:
+        for m in _FIELD.finditer(body, start, end):
+            yield "licence field", m.group(1)
+    for start, end in licen:
+        for m in _BADGE.finditer(body, start, end):
+            message = m.group(1).replace("--", "\0").rsplit("-", 1)[0].replace("\0", "-")
+            yield "licence badge", message.replace("%20", " ").replace("_", " ")
+    for pattern, spans in ((_SENTENCE, _keyword_lines(body, lower, "under")), (_AGREEMENT_FOR, licen)):
+        for start, end in spans:
+            for m in pattern.finditer(body, start, end):
+                yield "statement", m.group(1)
 
 
 def _name_in(snippet: str, kb: KnowledgeBase) -> LicenseInfo | None:

@@ -102,6 +102,14 @@ DESCRIPTORS: dict[str, Probe] = {
         r"|github|books|arxiv|stack ?exchange|reddit|news|forums?|transcri|licensed data",
     ),
 }
+#: Substrings every match of a descriptor holds (each language word; "languag" for the rest):
+#: without one the whole-text search cannot match and is skipped. Only the language descriptor,
+#: a long alternation ``re`` cannot skip through, is gated; the answer is the same either way.
+_DESCRIPTOR_GATES: dict[str, tuple[str, ...]] = {
+    "languages": ("english", "chinese", "mandarin", "french", "german", "spanish", "japanese", "korean",
+                  "russian", "arabic", "hindi", "portuguese", "italian", "dutch", "turkish", "vietnamese",
+                  "indonesian", "polish", "danish", "swedish", "multilingual", "bilingual", "languag"),
+}  # fmt: skip
 _UNDISCLOSED = Probe(
     r"proprietary|internal data|in-house|private data(?:set)?s?|undisclosed|not (?:publicly )?(?:released|disclosed)"
     r"|third-party (?:data|vendors)|licensed from",
@@ -150,8 +158,22 @@ def descriptor_matches(facts: CardFacts) -> dict[str, re.Match[str] | None]:
     found = facts.memo.get("descriptor_matches")
     if found is None:
         low = training_data_lower(facts)
-        found = facts.memo["descriptor_matches"] = {name: rx.search(low) for name, rx in DESCRIPTORS.items()}
+        found = facts.memo["descriptor_matches"] = {
+            name: _gated_search(name, rx, low) for name, rx in DESCRIPTORS.items()
+        }
     return found
+
+
+def _gated_search(name: str, probe: Probe, low: str) -> re.Match[str] | None:
+    """``probe.search(low)``, skipped when none of the descriptor's gate substrings occurs."""
+    gate = _DESCRIPTOR_GATES.get(name)
+    if gate is not None:
+        for key in gate:
+            if key in low:
+                break
+        else:
+            return None
+    return probe.search(low)
 
 
 def _descriptors(facts: CardFacts) -> dict[str, str]:

@@ -124,11 +124,22 @@ def _normalise_version(token: str) -> str:
     return ".".join(parts) + plus
 
 
+#: ``_PHRASES`` by first word, each list in ``_PHRASES`` order: only these can match at a token.
+_PHRASES_BY_FIRST: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    first: tuple(entry for entry in _PHRASES if entry[0][0] == first) for first in {p[0] for p, _ in _PHRASES}
+}
+
+
 def _fold_phrases(tokens: list[str]) -> list[str]:
+    """Each multi-word phrase of ``_PHRASES`` replaced by its short form, leftmost first.
+
+    Only the phrases starting with the current token are tried (``_PHRASES_BY_FIRST``), in
+    ``_PHRASES`` order, which is what trying every phrase in that order would pick.
+    """
     out: list[str] = []
     i = 0
     while i < len(tokens):
-        for phrase, short in _PHRASES:
+        for phrase, short in _PHRASES_BY_FIRST.get(tokens[i], ()):
             if tuple(tokens[i : i + len(phrase)]) == phrase:
                 out.append(short)
                 i += len(phrase)

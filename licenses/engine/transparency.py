@@ -193,9 +193,17 @@ _ARCH_WORDS = Probe(at_word_start("transformer", "decoder-only", "encoder-decode
                     ("transformer", "decoder", "encoder", "regressive", "experts", "moe", "diffusion", "unet", "u-net",
                      "convolutional", "cnn", "lstm", "rnn", "state space", "state-space", "mamba", "vit", "bert",
                      "llama architecture"))  # fmt: skip
-_DEEP_PROPS = Probe(r"\d(?<!\w\d)\d*\s*(?:layers|attention heads|heads)\b|hidden (?:size|dim)[^.\n]{0,10}\d"
+#: What ``_DEEP_PROPS`` matches, as written; the probe runs the same alternatives behind one
+#: leading character class (digit, h, c, v) so ``re`` skips to those characters instead of trying
+#: five alternatives at every position (2x faster per window), each alternative reached only at
+#: its own first character and in the same order, so the matches are the same (tested).
+_DEEP_PROPS_SPEC = (r"\d(?<!\w\d)\d*\s*(?:layers|attention heads|heads)\b|hidden (?:size|dim)[^.\n]{0,10}\d"
                     r"|context (?:length|window)[^.\n]{0,20}\d|vocab(?:ulary)? size[^.\n]{0,10}\d"
-                    r"|\d+k? (?:token )?context", ("layers", "heads", "hidden", "context", "vocab"))  # fmt: skip
+                    r"|\d+k? (?:token )?context")  # fmt: skip
+_DEEP_PROPS = Probe(r"[\dhcv](?:(?<=\d)(?:(?<!\w\d)\d*\s*(?:layers|attention heads|heads)\b|\d*k? (?:token )?context)"
+                    r"|(?<=h)idden (?:size|dim)[^.\n]{0,10}\d|(?<=c)ontext (?:length|window)[^.\n]{0,20}\d"
+                    r"|(?<=v)ocab(?:ulary)? size[^.\n]{0,10}\d)",
+                    ("layers", "heads", "hidden", "context", "vocab"))  # fmt: skip
 _DEMO = Probe(r"example (?:output|generation|conversation|response|prompt)s?|sample outputs?|###\s*(?:response|"
               r"assistant)|<\|assistant\|>|" + at_word_start("output:") + "|" + at_word_start("expected output"),
               ("example output", "example generation", "example conversation", "example response", "example prompt",

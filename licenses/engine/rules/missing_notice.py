@@ -9,6 +9,7 @@ CC-BY) are left out on purpose (D24 declined; see docs/lineage.md).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from licenses.engine.rules._common import PERMISSIVE_CLASSES, all_text, judged_parents, parent_evidence
@@ -34,15 +35,16 @@ class _RepoText:
     dearest step of all rules on long cards. Each word of a normalised phrase is a run of
     word characters, and every such run of the normalised text is a substring of the
     case-folded text; so when some phrase word is missing from the case-folded text (one
-    ``in`` test) the phrase cannot be in the normalised one, and the pass is skipped.
+    ``in`` test) the phrase cannot be in the normalised one, and the pass is skipped. When every
+    word is there, the phrase is looked for in the case-folded text itself (``_phrase_rx``), so
+    the text is never normalised at all.
     """
 
-    __slots__ = ("_folded", "_normalised", "_raw")
+    __slots__ = ("_folded", "_raw")
 
     def __init__(self, raw: str):
         self._raw = raw
         self._folded: str | None = None
-        self._normalised: str | None = None
 
     def contains(self, phrase: str) -> bool:
         """``_norm(phrase) in _norm(text)``."""
@@ -53,9 +55,19 @@ class _RepoText:
         for word in want.split(" "):
             if word not in folded:
                 return False
-        if self._normalised is None:
-            self._normalised = _WS.sub(" ", folded).strip()
-        return want in self._normalised
+        return _phrase_rx(want).search(folded) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _phrase_rx(want: str) -> re.Pattern[str]:
+    """A pattern that finds normalised ``want`` in a case-folded text as ``want in _norm(text)`` would.
+
+    ``_norm`` turns each maximal run of ``[\\s\\W_]`` into one space and strips the ends, and
+    ``want``'s words hold no such character; so ``want`` occurs in the normalised text exactly
+    where its words occur in the folded one separated by runs of those characters (a run between
+    two word characters is maximal, so it is one space after normalising).
+    """
+    return re.compile(r"[\s\W_]+".join(re.escape(word) for word in want.split(" ")))
 
 
 def _phrases(value: object) -> list[str]:
