@@ -99,6 +99,8 @@ def mirror_pass(url: str, *, concurrency: int, limit: int | None) -> tuple[dict,
     result = execute(run.pk)
     elapsed = time.perf_counter() - started
     counts = {k: getattr(result, k) for k in ("status", "listed", "changed", "fetched", "bytes", "failed")}
+    if result.failed:  # say which repositories failed and why, so a failure count is never a mystery
+        counts["first_errors"] = list(result.errors or [])[:5]
     return counts, elapsed
 
 
