@@ -92,8 +92,12 @@ class HashingCounter:
             )
 
 
-def verify_all(contents: Sequence[bytes], expected: Sequence[str | None]) -> list[str]:
-    """The sha256 of every content, raising ChecksumMismatch (before any write) on the first that differs."""
+def verify_all(contents: Sequence[bytes], expected_sha256: Sequence[str | None] | None = None) -> list[str]:
+    """The sha256 of every content, raising ChecksumMismatch (before any write) on the first that
+    differs from ``expected_sha256`` (one entry per content, None to skip; ``put_many``'s argument)."""
+    expected = list(expected_sha256) if expected_sha256 is not None else [None] * len(contents)
+    if len(expected) != len(contents):
+        raise ValueError("expected_sha256 needs one entry per content")
     digests = []
     for content, want in zip(contents, expected, strict=True):
         digest = hashlib.sha256(content).hexdigest()
@@ -132,13 +136,10 @@ class BlobStore(ABC):
         content, None to skip) is checked for every content before anything is written, so a
         mismatch stores nothing.
         """
-        expected = list(expected_sha256) if expected_sha256 is not None else [None] * len(contents)
-        if len(expected) != len(contents):
-            raise ValueError("expected_sha256 needs one entry per content")
-        verify_all(contents, expected)
+        digests = verify_all(contents, expected_sha256)
         return [
-            self.put(io.BytesIO(content), expected_sha256=want)
-            for content, want in zip(contents, expected, strict=True)
+            self.put(io.BytesIO(content), expected_sha256=digest)
+            for content, digest in zip(contents, digests, strict=True)
         ]
 
     @abstractmethod

@@ -79,10 +79,6 @@ def _disk(fn, *args, **kwargs):
         raise _unavailable(exc) from exc
 
 
-def _raise_os_error(err: int) -> None:
-    raise OSError(err, os.strerror(err))
-
-
 class FilesystemBlobStore(BlobStore):
     name = "filesystem"
     batch_durable = True
@@ -132,10 +128,7 @@ class FilesystemBlobStore(BlobStore):
         self, contents: Sequence[bytes], *, expected_sha256: Sequence[str | None] | None = None
     ) -> list[BlobInfo]:
         """Store small contents with one durability step per phase for the whole batch (module docstring)."""
-        expected = list(expected_sha256) if expected_sha256 is not None else [None] * len(contents)
-        if len(expected) != len(contents):
-            raise ValueError("expected_sha256 needs one entry per content")
-        digests = verify_all(contents, expected)
+        digests = verify_all(contents, expected_sha256)
         infos = [BlobInfo(d, len(c)) for d, c in zip(digests, contents, strict=True)]
         todo = {d: c for d, c in zip(digests, contents, strict=True)}  # the same content once
         if not todo:
@@ -230,7 +223,7 @@ class FilesystemBlobStore(BlobStore):
     def _syncfs(fd: int) -> None:
         if _SYNCFS(fd) != 0:
             err = ctypes.get_errno()
-            _disk(_raise_os_error, err)
+            raise _unavailable(OSError(err, os.strerror(err)))
 
     @staticmethod
     def _fsync_all(fds: list[int]) -> None:
