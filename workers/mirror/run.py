@@ -76,6 +76,11 @@ BULK_BATCH = 200
 BLOB_THREADS = 2
 
 
+def _failure_text(exc: BaseException) -> str:
+    """What a run records of a repository's failure: the exception's type and message, bounded."""
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -435,13 +440,11 @@ class Runner:
                 return fetch(self.upstream, info, self.copy, need_info=False, db_lock=self.db_lock)
             return fetch(self.upstream, item, self.copy, need_info=False, db_lock=self.db_lock)
         except GatedRepoError as exc:
-            return Fetched(
-                item.id, Outcome.NEEDS_ACCESS, info=item, error=f"{type(exc).__name__}: {exc}"[:500]
-            )
+            return Fetched(item.id, Outcome.NEEDS_ACCESS, info=item, error=_failure_text(exc))
         except RepositoryNotFoundError as exc:
-            return Fetched(item.id, Outcome.GONE, error=f"{type(exc).__name__}: {exc}"[:500])
+            return Fetched(item.id, Outcome.GONE, error=_failure_text(exc))
         except Exception as exc:
-            return Fetched(item.id, Outcome.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+            return Fetched(item.id, Outcome.FAILED, error=_failure_text(exc))
 
     def _fetch_loop(self, work: queue.SimpleQueue, events: queue.SimpleQueue, need_info: bool) -> None:
         """Fetch the page's items until none is left; every item gets exactly one result."""
@@ -454,7 +457,7 @@ class Runner:
                 try:
                     got = self._fetch(item, need_info)
                 except BaseException as exc:  # the page waits for one result per item, whatever happens
-                    got = Fetched(item.id, Outcome.FAILED, error=f"{type(exc).__name__}: {exc}"[:500])
+                    got = Fetched(item.id, Outcome.FAILED, error=_failure_text(exc))
                 events.put(("fetched", got))
         finally:
             connections.close_all()  # this thread's connection; the loop's thread keeps its own
