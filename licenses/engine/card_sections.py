@@ -344,17 +344,12 @@ _CANDIDATE = re.compile(
 )
 
 
-def _candidate_lines(body: str) -> list[int]:
-    """Indices (in ``body.split("\\n")``) of the lines worth testing, ascending.
+def _candidates(body: str) -> list[tuple[int, int]]:
+    """``(line index, line start offset)`` of every candidate line of ``body``, ascending.
 
     Every other line is plain content the outline loop would step over; selecting the few
     candidates with one C-level scan spares a Python iteration per line of a long card.
     """
-    return [idx for idx, _ in _candidates(body)]
-
-
-def _candidates(body: str) -> list[tuple[int, int]]:
-    """``(line index, line start offset)`` of every candidate line of ``body``, ascending."""
     text = "\n" + body
     out: list[tuple[int, int]] = []
     count = text.count

@@ -467,7 +467,7 @@ def _scan_body(body: str, kb: KnowledgeBase) -> tuple[LicenseInfo | None, str] |
     if not body or "icen" not in body:
         return None
     unresolved: str | None = None
-    for kind, snippet in _body_snippets_fast(body):
+    for kind, snippet in _body_snippets(body):
         shown = " ".join(snippet.split())[:160]
         info = _name_in(snippet, kb)
         if info is not None:
@@ -481,25 +481,26 @@ def _scan_body(body: str, kb: KnowledgeBase) -> tuple[LicenseInfo | None, str] |
     return (None, unresolved) if unresolved else None
 
 
-def _body_snippets(body: str) -> Iterable[tuple[str, str]]:
-    """Candidate statements, strongest kind first."""
-    for m in _SECTION.finditer(body):
-        rest = body[m.end() : m.end() + 1500]
-        nxt = _NEXT_HEADING.search(rest)
-        yield "licence section", (m.group(1) + "\n" + (rest[: nxt.start()] if nxt else rest))
-    for m in _FIELD.finditer(body):
-        yield "licence field", m.group(1)
-    for m in _BADGE.finditer(body):
-        message = m.group(1).replace("--", "\0").rsplit("-", 1)[0].replace("\0", "-")
-        yield "licence badge", message.replace("%20", " ").replace("_", " ")
-    for pattern in (_SENTENCE, _AGREEMENT_FOR):
-        for m in pattern.finditer(body):
-            yield "statement", m.group(1)
-
-
 #: Characters ``re.IGNORECASE`` matches to an ASCII letter of the keywords below although
-#: ``str.lower`` does not map them to it (dotted and dotless i); a body holding one takes the plain path.
+#: ``str.lower`` does not map them to it (dotted and dotless i); a body holding one is scanned whole.
 _FOLD_SPECIAL = ("\u0130", "\u0131")
+
+
+def _body_snippets(body: str) -> Iterable[tuple[str, str]]:
+    """Candidate statements, strongest kind first.
+
+    Every match of these patterns lies within one line (``_SECTION``'s ends with its newline)
+    and holds "licen" (the sentence pattern: "under") in any case, so each pattern runs only
+    over the lines whose lower-cased form has its keyword: the same matches in the same order
+    as one scan of the whole body. Offsets of ``body.lower()`` are those of ``body`` unless
+    lower-casing changes a length, which is checked; a body with a character
+    ``re.IGNORECASE`` folds differently is scanned whole.
+    """
+    lower = body.lower()
+    if len(lower) != len(body) or any(c in body for c in _FOLD_SPECIAL):
+        whole = [(0, len(body))]
+        return _snippets_in(body, whole, whole)
+    return _snippets_in(body, _keyword_lines(body, lower, "licen"), _keyword_lines(body, lower, "under"))
 
 
 def _keyword_lines(body: str, lower: str, keyword: str) -> list[tuple[int, int]]:
@@ -516,21 +517,11 @@ def _keyword_lines(body: str, lower: str, keyword: str) -> list[tuple[int, int]]
     return spans
 
 
-def _body_snippets_fast(body: str) -> Iterable[tuple[str, str]]:
-    """``_body_snippets``, with each pattern run only over the lines that can hold a match.
-
-    Every match of these patterns lies within one line (``_SECTION``'s ends with its newline)
-    and holds "licen" (the sentence pattern: "under") in any case, so running a pattern line by
-    line over just the lines whose lower-cased form has the keyword yields the same matches in
-    the same order as one scan of the whole body. Offsets of ``body.lower()`` are those of
-    ``body`` unless lower-casing changes a length, which is checked; bodies with a character
-    ``re.IGNORECASE`` folds differently take the plain path.
-    """
-    lower = body.lower()
-    if len(lower) != len(body) or any(c in body for c in _FOLD_SPECIAL):
-        yield from _body_snippets(body)
-        return
-    licen = _keyword_lines(body, lower, "licen")
+def _snippets_in(
+    body: str, licen: list[tuple[int, int]], under: list[tuple[int, int]]
+) -> Iterable[tuple[str, str]]:
+    """The candidate statements matched within the ``(start, end)`` spans of ``body`` that may
+    hold them: ``licen`` for the patterns holding "licen", ``under`` for the sentence pattern."""
     for start, end in licen:
         for m in _SECTION.finditer(body, start, end):
             rest = body[m.end() : m.end() + 1500]
@@ -543,7 +534,7 @@ def _body_snippets_fast(body: str) -> Iterable[tuple[str, str]]:
         for m in _BADGE.finditer(body, start, end):
             message = m.group(1).replace("--", "\0").rsplit("-", 1)[0].replace("\0", "-")
             yield "licence badge", message.replace("%20", " ").replace("_", " ")
-    for pattern, spans in ((_SENTENCE, _keyword_lines(body, lower, "under")), (_AGREEMENT_FOR, licen)):
+    for pattern, spans in ((_SENTENCE, under), (_AGREEMENT_FOR, licen)):
         for start, end in spans:
             for m in pattern.finditer(body, start, end):
                 yield "statement", m.group(1)

@@ -114,15 +114,41 @@ class Probe:
     MAX_HITS = 64  # keyword occurrences beyond this: scan the whole text instead
     SMALL = 2048  # texts this short are scanned whole once a keyword is present
 
-    __slots__ = ("keys", "rx")
+    __slots__ = ("keys", "keyset", "rx")
 
     def __init__(self, pattern: str, keys: Iterable[str] = (), flags: int = 0):
         self.rx = re.compile(pattern, flags)
         self.keys = tuple(keys)
+        self.keyset = frozenset(self.keys)
         if "" in self.keys:
             raise ValueError("an empty keyword would gate nothing")
         for key in self.keys:
             _REGISTRY.setdefault(key, None)
+
+    def absent_in(self, index: KeyIndex | None) -> bool:
+        """True when ``index`` knows every keyword and none occurs: nothing can match (``search``
+        answers ``None``), decided with one set test instead of a lookup per keyword."""
+        keys = self.keyset
+        return index is not None and bool(keys) and keys <= index.covers and keys.isdisjoint(index.positions)
+
+    def key_starts(self, low: str, index: KeyIndex | None = None) -> set[int]:
+        """Every offset of ``low`` where one of the keywords starts: read from ``index`` when it
+        knows them all, else one ``str.find`` scan per keyword (the same offsets either way)."""
+        found: set[int] = set()
+        indexed = self._indexed(index)
+        if indexed is not None:
+            positions = indexed.positions
+            for key in self.keys:
+                hits = positions.get(key)
+                if hits:
+                    found.update(hits)
+            return found
+        for key in self.keys:
+            i = low.find(key)
+            while i != -1:
+                found.add(i)
+                i = low.find(key, i + 1)
+        return found
 
     def _indexed(self, index: KeyIndex | None) -> KeyIndex | None:
         """``index`` if it knows every keyword of this probe, else ``None`` (use ``str.find``)."""

@@ -163,12 +163,11 @@ class _Index:
 
     sigs: tuple[Signature, ...]
     phrases: tuple[str, ...]  # distinct normalised phrases (positive and exclude)
-    tokens: tuple[frozenset[str], ...]  # the tokens of each phrase, for the plain ``_present``
     positive: tuple[tuple[tuple[int, float], ...], ...]  # per signature: (phrase index, weight)
     negative: tuple[tuple[tuple[int, float], ...], ...]
     required: tuple[tuple[int, ...], ...]  # per signature: phrase indexes, one of which must be present
     notices: dict[str, str]  # display label -> normalised phrase
-    matcher: ahocorasick_rs.AhoCorasick  # every phrase, found in one pass (see ``_present_fast``)
+    matcher: ahocorasick_rs.AhoCorasick  # every phrase, found in one pass (see ``_present``)
     users: tuple[tuple[int, ...], ...]  # per phrase: the signatures whose score reads it
     zero: tuple[float, ...]  # per signature: its score when none of its phrases is present
 
@@ -185,7 +184,6 @@ def _index() -> _Index:
     negative = tuple(ref(s.exclude) for s in sigs)
     required = tuple(tuple(ids.setdefault(p, len(ids)) for p in s.requires) for s in sigs)
     phrases = tuple(ids)
-    tokens = tuple(frozenset(p.split()) for p in phrases)
     users: list[set[int]] = [set() for _ in phrases]
     for s, entries in enumerate(zip(positive, negative, required, strict=True)):
         pos, neg, req = entries
@@ -198,7 +196,6 @@ def _index() -> _Index:
     return _Index(
         sigs,
         phrases,
-        tokens,
         positive,
         negative,
         required,
@@ -220,17 +217,9 @@ def looks_binary(text: str) -> bool:
 
 
 def _present(index: _Index, norm: str) -> list[bool]:
-    """Which phrases occur in ``norm``. Most name a model or version the text never mentions,
-    so a set lookup of their tokens rules them out before the (linear) substring scan.
-    The reference for ``_present_fast``, which detection uses (tests compare the two)."""
-    vocab = frozenset(norm.split())
-    return [vocab.issuperset(t) and p in norm for p, t in zip(index.phrases, index.tokens, strict=True)]
-
-
-def _present_fast(index: _Index, norm: str) -> list[bool]:
-    """``_present``, from one overlapping Aho-Corasick pass over ``norm`` instead of a set of its
-    tokens and a substring scan per candidate phrase (phrases are space-padded token runs, so an
-    overlapping match is exactly a substring hit)."""
+    """Which phrases occur in ``norm``, from one overlapping Aho-Corasick pass (phrases are
+    space-padded token runs, so an overlapping match is exactly a substring hit). Most phrases
+    name a model or version the text never mentions; the pass finds the few that occur at once."""
     present = [False] * len(index.phrases)
     for i, _, _ in index.matcher.find_matches_as_indexes(norm, overlapping=True):
         present[i] = True
@@ -238,18 +227,9 @@ def _present_fast(index: _Index, norm: str) -> list[bool]:
 
 
 def _scores(index: _Index, present: list[bool]) -> list[float]:
-    """Every signature's score: phrase weights present, minus excluded ones present, 0 without a required one."""
-    return [
-        sum(w for i, w in pos if present[i]) - sum(w for i, w in neg if present[i])
-        if not req or any(present[i] for i in req)
-        else 0.0
-        for pos, neg, req in zip(index.positive, index.negative, index.required, strict=True)
-    ]
-
-
-def _scores_fast(index: _Index, present: list[bool]) -> list[float]:
-    """``_scores``, computing only the signatures one of whose phrases is present (a text touches
-    a few families; every other signature keeps its no-phrase score)."""
+    """Every signature's score: phrase weights present, minus excluded ones present, 0 without a
+    required one. Only the signatures one of whose phrases is present are computed (a text touches
+    a few families); every other one keeps its no-phrase score, ``index.zero``."""
     scores = list(index.zero)
     touched: set[int] = set()
     for i, hit in enumerate(present):
@@ -276,8 +256,8 @@ def detect_license_text(text: str) -> TextDetection:
     if len(norm) < 3:
         return UNKNOWN
     index = _index()
-    present = _present_fast(index, norm)
-    scores = _scores_fast(index, present)
+    present = _present(index, norm)
+    scores = _scores(index, present)
     order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)  # stable: YAML order on ties
     best, best_score = index.sigs[order[0]], scores[order[0]]
     if best_score < MIN_SCORE:

@@ -26,28 +26,23 @@ import yaml
 
 from licenses.engine.cardfacts import CardFacts, Probe, Section
 from licenses.engine.disclosure import assess_disclosure, descriptor_matches, training_data_lower
-from licenses.engine.keyword_probe import KeyIndex, at_word_start
+from licenses.engine.keyword_probe import at_word_start
 
 TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "transparency_indicators.yaml"
 
 Rule = Callable[["_Ctx"], "str | None"]
 
 
-#: Each body probe's keywords as a set, for the one-step "none of them occurs" test in ``_Ctx.grep``.
-_KEYSETS: dict[Probe, frozenset[str]] = {}
-
-
 class _Ctx:
     """Inputs of one assessment, with what several rules read computed once."""
 
-    __slots__ = ("_disclosure", "_index", "facts", "license_class", "license_key", "sections")
+    __slots__ = ("_disclosure", "facts", "license_class", "license_key", "sections")
 
     def __init__(self, facts: CardFacts, key: str | None, cls: str | None, disclosure: dict | None):
         self.facts = facts
         self.license_key = key
         self.license_class = cls
         self._disclosure = disclosure
-        self._index: KeyIndex | bool | None = False  # False: not built yet
         # the filled-in sections (what ``CardFacts.section`` answers), looked up by plain dict access
         self.sections: dict[str, Section] = {n: s for n, s in facts.sections.items() if s.substantive}
 
@@ -69,20 +64,6 @@ class _Ctx:
                 return sec
         return None
 
-    def body_index(self) -> KeyIndex | None:
-        """The card's keyword index, or one built here when ``CardFacts`` has none for a
-        non-empty body (it once left short bodies unindexed): the dozen body probes then test
-        their keywords by dict lookups instead of one substring scan per keyword
-        (``Probe.search`` answers the same either way)."""
-        index = self._index
-        if index is False:
-            facts = self.facts
-            index = facts.body_index
-            if index is None and facts.body:
-                index = KeyIndex(facts.body_lower)
-            self._index = index
-        return index  # type: ignore[return-value]
-
     def grep(self, probe: Probe, *sections: str) -> str | None:
         """Evidence for the first match of ``probe`` in the named sections, or the whole body."""
         if sections:
@@ -97,13 +78,9 @@ class _Ctx:
         low = self.facts.body_lower
         if not low:
             return None
-        index = self.body_index()
-        if index is not None and probe.keys:
-            keys = _KEYSETS.get(probe)
-            if keys is None:
-                keys = _KEYSETS[probe] = frozenset(probe.keys)
-            if keys.isdisjoint(index.positions) and keys <= index.covers:
-                return None  # what ``probe.search`` answers when none of its keywords occurs
+        index = self.facts.body_index
+        if probe.absent_in(index):
+            return None
         m = probe.search(low, index)
         if not m:
             return None

@@ -202,7 +202,10 @@ def test_outline_matches_the_every_line_reference_on_real_cards(corpus_bodies: l
 def test_candidate_lines_are_the_lines_a_test_can_succeed_on():
     body = "a\n- list\n* item\n_x_\n==\nb\n--\nc\n---\n  **x**\n\t```\n#h\n <h1>\n           <h2>"
     # "- list" and "* item" are never visited; "==" and "---" make the line above ("_x_", "c") one
-    assert card_sections._candidate_lines(body) == [3, 7, 9, 10, 11, 12]
+    found = card_sections._candidates(body)
+    assert [idx for idx, _ in found] == [3, 7, 9, 10, 11, 12]
+    starts = [0] + [i + 1 for i, ch in enumerate(body) if ch == "\n"]
+    assert [offset for _, offset in found] == [starts[idx] for idx, _ in found]
 
 
 @pytest.mark.parametrize("body", EDGE_BODIES)

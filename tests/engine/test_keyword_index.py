@@ -78,6 +78,31 @@ def test_probe_with_a_keyword_the_index_lacks_still_finds_it():
     assert [x.group(0) for x in late.finditer(low, index)] == ["zyxwvut marker"]
 
 
+def test_absent_in_only_when_the_index_knows_every_keyword_and_none_occurs():
+    text = ("padding " * 400) + "we trained on 8 a100 gpus"
+    index = KeyIndex(text)
+    for probe in PROBES:
+        absent = probe.absent_in(index)
+        assert absent == (probe.keyset <= index.covers and not any(k in text for k in probe.keys))
+        if absent:
+            assert probe.search(text, index) is None
+    assert any(p.absent_in(index) for p in PROBES) and not all(p.absent_in(index) for p in PROBES)
+    assert not PROBES[0].absent_in(None)
+    late = Probe(r"qwertyzz", ("qwertyzz",))  # registered after the index was built: not known
+    assert not late.absent_in(index)
+    assert not Probe(r"x").absent_in(index)  # keyword-less probes scan the whole text
+
+
+def test_key_starts_are_the_keywords_offsets_with_or_without_index():
+    text = "fine-tuned, finetuned; training data trained on a100a100 " * 30
+    index = KeyIndex(text)
+    for probe in PROBES:
+        want = {i for key in probe.keys for i in _find_all(text, key)}
+        assert probe.key_starts(text, index) == want == probe.key_starts(text)
+    late = Probe(r"zzqq", ("zzqq",))  # unknown to the index: found by scanning
+    assert late.key_starts(text + "zzqq", KeyIndex(text + "zzqq")) == {len(text)}
+
+
 def test_probes_answer_alike_on_real_cards(corpus_dir: Path):
     bodies = _model_card_bodies(corpus_dir)
     if not bodies:

@@ -43,9 +43,22 @@ def _index_words() -> list[str]:
 _TEXT_PIECES = st.sampled_from([*_index_words(), " ", "\n", ".", "**", "#"])
 
 
+def _plain_present(index: textdetect._Index, norm: str) -> list[bool]:
+    """Which phrases occur, by a set lookup of each phrase's tokens and a substring scan."""
+    vocab = frozenset(norm.split())
+    return [vocab.issuperset(p.split()) and p in norm for p in index.phrases]
+
+
 def _plain_scores(norm: str) -> list[float]:
+    """Every signature's score computed in full, from the plain phrase test."""
     index = textdetect._index()
-    return textdetect._scores(index, textdetect._present(index, norm))
+    present = _plain_present(index, norm)
+    return [
+        sum(w for i, w in pos if present[i]) - sum(w for i, w in neg if present[i])
+        if not req or any(present[i] for i in req)
+        else 0.0
+        for pos, neg, req in zip(index.positive, index.negative, index.required, strict=True)
+    ]
 
 
 @settings(max_examples=300, deadline=None)
@@ -53,9 +66,9 @@ def _plain_scores(norm: str) -> list[float]:
 def test_phrases_and_scores_match_the_plain_computation(text: str):
     index = textdetect._index()
     norm = textdetect.normalize(text)
-    present = textdetect._present_fast(index, norm)
-    assert present == textdetect._present(index, norm)
-    fast = textdetect._scores_fast(index, present)
+    present = textdetect._present(index, norm)
+    assert present == _plain_present(index, norm)
+    fast = textdetect._scores(index, present)
     plain = _plain_scores(norm)
     assert fast == plain
     assert [type(x) for x in fast] == [type(x) for x in plain]  # 0 vs 0.0 is kept too
@@ -70,8 +83,8 @@ def test_scores_match_on_every_signatures_own_text():
     index = textdetect._index()
     for text in _signature_texts():
         norm = textdetect.normalize(text)
-        assert textdetect._present_fast(index, norm) == textdetect._present(index, norm)
-        assert textdetect._scores_fast(index, textdetect._present(index, norm)) == _plain_scores(norm)
+        assert textdetect._present(index, norm) == _plain_present(index, norm)
+        assert textdetect._scores(index, _plain_present(index, norm)) == _plain_scores(norm)
 
 
 @pytest.mark.parametrize(
@@ -97,9 +110,9 @@ def test_detection_fast_path_matches_on_the_licence_text_corpus():
     for text in texts:
         norm = textdetect.normalize(text)
         assert textdetect._nfkc(text) == unicodedata.normalize("NFKC", text)
-        present = textdetect._present_fast(index, norm)
-        assert present == textdetect._present(index, norm)
-        assert textdetect._scores_fast(index, present) == _plain_scores(norm)
+        present = textdetect._present(index, norm)
+        assert present == _plain_present(index, norm)
+        assert textdetect._scores(index, present) == _plain_scores(norm)
 
 
 # -- card body --------------------------------------------------------------------------------
@@ -113,7 +126,8 @@ _BODY_PIECES = st.sampled_from(
 
 
 def _same_snippets(body: str) -> None:
-    assert list(classify._body_snippets_fast(body)) == list(classify._body_snippets(body))
+    whole = [(0, len(body))]  # every pattern over the whole body: what a plain scan finds
+    assert list(classify._body_snippets(body)) == list(classify._snippets_in(body, whole, whole))
 
 
 @settings(max_examples=500, deadline=None)

@@ -142,8 +142,9 @@ _TRIGGER = re.compile(r"\b(?:distill|outputs?\b|responses|completions|generation
 _TRIGGER_STARTS = ("distill", "output", "responses", "completions", "generations", "synthetic", "generated")
 
 
-#: Registers the trigger words as probe keywords, so the card's keyword index
-#: (``CardFacts.body_index``) records where they occur in the same pass as every other keyword.
+#: The trigger words as probe keywords: the card's keyword index (``CardFacts.body_index``)
+#: records where they occur in the same pass as every other keyword, and ``key_starts`` reads
+#: them from it (or scans for them when there is no index).
 _TRIGGER_KEYS = Probe("|".join(_TRIGGER_STARTS), _TRIGGER_STARTS)
 
 
@@ -160,20 +161,7 @@ def _trigger_starts(text: str, low: str | None = None, index: KeyIndex | None = 
     # ``re.I`` equates with i or s but ``lower()`` leaves alone (dotless i, long s)
     if len(low) != len(text) or "\u0131" in text or "\u017f" in text:
         return [m.start() for m in _TRIGGER.finditer(text)]
-    found: set[int] = set()
-    if index is not None and index.covers.issuperset(_TRIGGER_STARTS):
-        positions = index.positions
-        for word in _TRIGGER_STARTS:
-            hits = positions.get(word)
-            if hits:
-                found.update(hits)
-    else:
-        for word in _TRIGGER_STARTS:
-            i = low.find(word)
-            while i != -1:
-                found.add(i)
-                i = low.find(word, i + 1)
-    return [i for i in sorted(found) if _TRIGGER.match(text, i)]
+    return [i for i in sorted(_TRIGGER_KEYS.key_starts(low, index)) if _TRIGGER.match(text, i)]
 
 
 def output_source_ids(body: str, low: str | None = None, index: KeyIndex | None = None) -> list[str]:
