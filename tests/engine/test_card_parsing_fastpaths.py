@@ -39,6 +39,7 @@ from licenses.engine.card_sections import (
 )
 from licenses.engine.frontmatter import parse_front_matter
 from licenses.engine.keyword_probe import KeyIndex
+from tests.engine.test_keyword_index import _find_all
 
 BULK_SAMPLE = 3000
 
@@ -153,14 +154,6 @@ _PARAM_PLAIN = re.compile(
     r"\d(?<!\w\d)\d*(?:[.,]\d+)?\s*(?:[bmk]|billion|million|thousand)\b[\s-]*(?:parameters?|params?)\b"
     r"|(?:p(?<!\wp)arameters?|p(?<!\wp)arams?|m(?<!\wm)odel size)\s*[:=|]?\s*\**\s*\d+(?:[.,]\d+)?\s*(?:[bmk]|billion|million)\b"
 )
-
-
-def _find_all(text: str, key: str) -> list[int]:
-    out, i = [], text.find(key)
-    while i != -1:
-        out.append(i)
-        i = text.find(key, i + 1)
-    return out
 
 
 # --- corpus ----------------------------------------------------------------------------
