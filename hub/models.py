@@ -57,7 +57,9 @@ class OrgMembership(models.Model):
         WRITE = "write", "Write"
         ADMIN = "admin", "Admin"
 
-    org = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="memberships")
+    org = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )  # a unique constraint leads with it
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="org_memberships"
     )
@@ -92,7 +94,11 @@ class Repository(models.Model):
         NEEDS_ACCESS = "needs-access", "Needs licence acceptance upstream"
         GONE = "gone", "Gone upstream (kept here)"
 
-    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="repositories")
+    # db_index=False on a foreign key whose column leads a unique constraint: that index already serves
+    # lookups by it, and a second one only costs every insert (the mirror writes millions of rows)
+    namespace = models.ForeignKey(
+        Namespace, on_delete=models.CASCADE, related_name="repositories", db_index=False
+    )
     name = models.CharField(max_length=NAME_MAX)
     repo_type = models.CharField(max_length=8, choices=Type.choices, default=Type.MODEL)
     private = models.BooleanField(default=False)
@@ -231,7 +237,9 @@ class RepoTag(models.Model):
     indexed join on every database, SQLite included.
     """
 
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tag_rows")
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="tag_rows", db_index=False
+    )  # covered by the unique constraint's leading column
     tag = models.CharField(max_length=300)
     position = models.IntegerField(default=0)
 
@@ -251,7 +259,9 @@ class AccessRequest(models.Model):
         ACCEPTED = "accepted", "Accepted"
         REJECTED = "rejected", "Rejected"
 
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="access_requests")
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="access_requests", db_index=False
+    )  # a unique constraint leads with it
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_requests"
     )
@@ -288,7 +298,9 @@ class Blob(models.Model):
 class Commit(models.Model):
     """One revision of a repository; ``sha`` is a 40-hex lowercase id (upstream's, for mirrors)."""
 
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="commits")
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="commits", db_index=False
+    )  # covered by the unique constraint's leading column
     sha = models.CharField(max_length=40)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
@@ -318,7 +330,9 @@ class Ref(models.Model):
         # ``refs/pr/{name}``: the head of pull request number ``name`` (see ``Discussion``).
         PR = "pr", "Pull request"
 
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="refs")
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="refs", db_index=False
+    )  # covered by the unique constraint's leading column
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BRANCH)
     name = models.CharField(max_length=255)
     commit = models.ForeignKey(Commit, on_delete=models.CASCADE, related_name="refs")
@@ -344,7 +358,9 @@ def lfs_pointer(sha256: str, size: int) -> bytes:
 class RepoFile(models.Model):
     """One file of one revision: path, size, git oid, sha256 for LFS files, and its blob."""
 
-    commit = models.ForeignKey(Commit, on_delete=models.CASCADE, related_name="files")
+    commit = models.ForeignKey(
+        Commit, on_delete=models.CASCADE, related_name="files", db_index=False
+    )  # covered by the unique constraint's leading column
     path = models.CharField(max_length=1000)
     size = models.BigIntegerField()
     oid = models.CharField(max_length=40, help_text="git blob sha1 (of the LFS pointer for LFS files)")
@@ -384,7 +400,9 @@ class Discussion(models.Model):
         CLOSED = "closed", "Closed"
         MERGED = "merged", "Merged"
 
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="discussions")
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="discussions", db_index=False
+    )  # a unique constraint leads with it
     num = models.IntegerField()
     title = models.CharField(max_length=200)
     author = models.ForeignKey(
@@ -476,7 +494,9 @@ class RevisionAnalysis(models.Model):
 class FileScan(models.Model):
     """Security/format scan of one weight file of one revision (picklescan, safetensors header)."""
 
-    commit = models.ForeignKey(Commit, on_delete=models.CASCADE, related_name="scans")
+    commit = models.ForeignKey(
+        Commit, on_delete=models.CASCADE, related_name="scans", db_index=False
+    )  # a unique constraint leads with it
     path = models.CharField(max_length=1000)
     blob = models.ForeignKey(Blob, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans")
     file_format = models.CharField(

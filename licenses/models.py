@@ -34,7 +34,9 @@ class LineageEdge(models.Model):
         BUNDLED = "bundled", "Bundled base-model table"
         UNRESOLVED = "unresolved", "Unresolved"
 
-    child = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="parent_edges")
+    child = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="parent_edges", db_index=False
+    )  # a unique constraint leads with it
     child_ref = models.CharField(max_length=200, help_text="lower-cased owner/name of the child")
     parent_ref = models.CharField(max_length=200, help_text="lower-cased owner/name as declared")
     parent_display = models.CharField(max_length=200, help_text="the parent id as the card spells it")
@@ -70,7 +72,9 @@ class Violation(models.Model):
         WARNING = "warning", "Warning"
         INFO = "info", "Info"
 
-    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="violations")
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="violations", db_index=False
+    )  # a unique constraint leads with it
     rule = models.CharField(max_length=60)
     severity = models.CharField(max_length=8, choices=Severity.choices)
     parent_ref = models.CharField(max_length=200, blank=True, default="")
@@ -168,7 +172,9 @@ class Policy(models.Model):
 class PolicyVersion(models.Model):
     """One version of a policy document (the policy file format in the contract, as JSON)."""
 
-    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="versions")
+    policy = models.ForeignKey(
+        Policy, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )  # a unique constraint leads with it
     version = models.PositiveIntegerField()
     document = models.JSONField()
     comment = models.CharField(max_length=300, blank=True)

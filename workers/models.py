@@ -92,7 +92,12 @@ class MirroredRepo(models.Model):
 
     repository = models.OneToOneField("hub.Repository", on_delete=models.CASCADE, related_name="mirror_state")
     spec = models.ForeignKey(
-        MirrorSpec, null=True, blank=True, on_delete=models.SET_NULL, related_name="mirrored_repos"
+        MirrorSpec,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mirrored_repos",
+        db_index=False,  # workers_mirrored_seen_idx leads with spec
     )
     upstream = models.URLField(max_length=300)
     upstream_id = models.CharField(max_length=200)
