@@ -21,6 +21,11 @@ case runs on PyYAML's C loader, guarded by checks that cost a few C-speed scans:
   recursive aliases and a node graph whose alias expansion exceeds ``MAX_NODES``
   (PyYAML shares aliased nodes, but anything that later walks or serialises the result
   would expand them). Prose such as "Q&A" or "R & D" does not look like an anchor.
+
+On the C path, PyYAML's Python constructor used to cost more than libyaml itself, so the
+node tree is converted by ``yaml_construct.construct_tree`` (and scalars resolved by its
+quick resolver), which give exactly SafeConstructor's values and fall back to it for
+anything unusual.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from typing import Any
 import yaml
 from yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
+
+from .yaml_construct import QuickResolverMixin, construct_tree
 
 #: Largest YAML block parsed (characters). Real cards stay far below; the Hub's longest
 #: ``extra_gated_prompt`` licence texts are a few tens of KB.
@@ -49,7 +56,8 @@ _BINARY_SNIFF = 8192
 _ANCHOR_TOKEN = re.compile(r"(?<![^\s\[{,])&[^\s,\[\]{}]")
 _LEADING_TABS = re.compile(r"^[ \t]*\t[ \t]*", re.MULTILINE)
 #: What PyYAML's constructors raise besides YAMLError (impossible dates, huge integers ...).
-_CONSTRUCT_ERRORS = (RecursionError, ValueError, TypeError, OverflowError)
+#: KeyError: an explicit ``!!bool`` on a word that is no boolean (``!!bool maybe``).
+_CONSTRUCT_ERRORS = (RecursionError, ValueError, TypeError, OverflowError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -195,15 +203,44 @@ def _safe_load(raw: str, problems: list[str]) -> Any:
     use_c = yaml.__with_libyaml__ and not anchored
     if use_c and _may_be_too_deep(raw):
         _check_event_depth(raw)
-    loader = (_CLoader if use_c else _BoundedLoader)(raw)
-    try:
-        value = loader.get_single_data()
-    finally:
-        loader.dispose()
-    if loader.duplicates:
-        shown = ", ".join(sorted(loader.duplicates)[:10])
+    if use_c:
+        value, duplicates = _load_c(raw)
+    else:
+        value, duplicates = _load_with(_BoundedLoader, raw)
+    if duplicates:
+        shown = ", ".join(sorted(duplicates)[:10])
         problems.append(f"duplicate keys (last value wins): {shown}")
     return value
+
+
+def _load_c(raw: str) -> tuple[Any, set[str]]:
+    """``_load_with(_CLoader, raw)``, with the node tree converted by ``construct_tree``.
+
+    The C path sees no aliases, so the fast walk applies; anything it leaves to PyYAML
+    (merge keys, non-scalar keys, a constructor error) reruns the document the old way,
+    so values, duplicate reports and exceptions are always the old ones.
+    """
+    loader = _CLoader(raw)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, loader.duplicates
+        try:
+            return construct_tree(node, loader, loader.duplicates), loader.duplicates
+        except Exception:  # the old path below decides the value or the error
+            pass
+    finally:
+        loader.dispose()
+    return _load_with(_CLoader, raw)
+
+
+def _load_with(loader_class: type[_CLoader | _BoundedLoader], raw: str) -> tuple[Any, set[str]]:
+    """PyYAML's own ``get_single_data`` on ``loader_class``: the value and the duplicate keys."""
+    loader = loader_class(raw)
+    try:
+        return loader.get_single_data(), loader.duplicates
+    finally:
+        loader.dispose()
 
 
 def _may_be_too_deep(raw: str) -> bool:
@@ -270,7 +307,9 @@ class _DuplicateKeyMixin:
         return mapping
 
 
-class _CLoader(_DuplicateKeyMixin, yaml.CSafeLoader):
+class _CLoader(QuickResolverMixin, _DuplicateKeyMixin, yaml.CSafeLoader):
+    """libyaml's parser and composer with the quick resolver; ``_load_c`` builds the values."""
+
     def __init__(self, stream: str):
         super().__init__(stream)
         self.duplicates = set()
