@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,6 +11,7 @@ from typing import Any
 
 import ahocorasick_rs
 
+from licenses.engine.card_metadata import frozen_record
 from licenses.engine.card_sections import _BOILERPLATE, CANONICAL_SECTIONS, Section
 
 
@@ -26,6 +29,7 @@ class Link:
 
 
 _URL = re.compile(r"https?://[^\s<>()\[\]\"'`|]+")
+_ARXIV_VERSION = re.compile(r"v\d+$")  # a version suffix of an arXiv id ("2307.09288v2")
 _ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf|html)/([a-z\-./]*\d{4}\.\d{4,5}|[a-z\-]+/\d{7})", re.IGNORECASE)
 _PAPER_HOSTS = (
     "aclanthology.org",
@@ -68,17 +72,58 @@ _HF_RESERVED = frozenset(
 )  # fmt: skip
 
 
+def _url_parts(url: str) -> tuple[str, str, str]:
+    """``(lower-cased URL, its host and path, its host less "www.")``."""
+    low = url.lower()
+    _, sep, host_path = low.partition("://")
+    if not sep:
+        host_path = low
+    return low, host_path, host_path.partition("/")[0].removeprefix("www.")
+
+
 def classify_url(url: str) -> tuple[str, str | None]:
     """``(kind, target)`` for a URL: arXiv id, DOI, GitHub repo, Hub dataset/model id..."""
-    low = url.lower()
-    host_path = low.split("://", 1)[-1]
-    host = host_path.split("/", 1)[0].removeprefix("www.")
-    m = _ARXIV.search(url) if "arx" in low else None  # no case-folding equivalent of a, r, x
+    low, host_path, host = _url_parts(url)
+    return _classify(url, host_path, host, _names_paper_host(host_path), "arx" in low)
+
+
+def _classify_all(urls: list[str]) -> list[tuple[str, str | None]]:
+    """:func:`classify_url` of each of ``urls`` (a card's, none holding a newline).
+
+    The paper-host test runs once over all the URLs joined by newlines instead of once
+    per URL: no host holds a newline, so a host occurs in the joined text exactly where it
+    occurs in one URL, and the automaton's per-call cost is paid once per card.
+    """
+    if len(urls) < 2:
+        return [classify_url(url) for url in urls]
+    parts = [_url_parts(url) for url in urls]
+    host_paths = [host_path for _, host_path, _ in parts]
+    joined = "\n".join(host_paths)
+    if joined.count("\n") != len(urls) - 1:  # a URL with a newline of its own: one at a time
+        return [classify_url(url) for url in urls]
+    paper = [False] * len(urls)
+    matches = _PAPER_HOST_AC.find_matches_as_indexes(joined)
+    if matches:
+        starts = list(itertools.accumulate((len(hp) + 1 for hp in host_paths[:-1]), initial=0))
+        for _, start, _ in matches:
+            paper[bisect.bisect_right(starts, start) - 1] = True
+    return [
+        _classify(url, host_path, host, is_paper, "arx" in low)
+        for url, (low, host_path, host), is_paper in zip(urls, parts, paper, strict=True)
+    ]
+
+
+def _classify(
+    url: str, host_path: str, host: str, names_paper_host: bool, names_arx: bool
+) -> tuple[str, str | None]:
+    """:func:`classify_url` given the URL's parts (:func:`_url_parts`), whether a paper host
+    occurs in its host and path, and whether its lower case holds "arx"."""
+    m = _ARXIV.search(url) if names_arx else None  # no case-folding equivalent of a, r, x
     if m:
-        return "arxiv", re.sub(r"v\d+$", "", m.group(1).removesuffix(".pdf"))
+        return "arxiv", _ARXIV_VERSION.sub("", m.group(1).removesuffix(".pdf"))
     if host in ("doi.org", "dx.doi.org"):
         return "doi", "/".join(_path_parts(url)) or None
-    if _names_paper_host(host_path):
+    if names_paper_host:
         return "paper", None
     if host == "github.com":
         parts = _path_parts(url)
@@ -108,9 +153,9 @@ def classify_url(url: str) -> tuple[str, str | None]:
 
 def _path_parts(url: str) -> list[str]:
     """The non-empty path segments of ``url`` (original case), query and fragment dropped."""
-    rest = url.split("://", 1)[-1]
-    path = rest.split("/", 1)[1] if "/" in rest else ""
-    return [p for p in path.split("?")[0].split("#")[0].split("/") if p]
+    _, sep, rest = url.partition("://")
+    path = (rest if sep else url).partition("/")[2]
+    return [p for p in path.partition("?")[0].partition("#")[0].split("/") if p]
 
 
 _TEMPLATE_ORDER = {name: i for i, name in enumerate(CANONICAL_SECTIONS)}
@@ -123,6 +168,8 @@ def _sections_at_lines(sections: Mapping[str, Section], lines: list[int]) -> lis
     O(spans + lines); a card repeating one heading thousands of times stays linear. Among
     names sharing a heading the one first in template order wins.
     """
+    if not sections:
+        return [None] * len(lines)
     spans = sorted(
         (
             (start, -_TEMPLATE_ORDER[sec.name], end, sec.name)
@@ -166,8 +213,7 @@ def extract_links(
     """
     if "lacoste" in low if low is not None else _LACOSTE.search(body):
         return _extract_links_by_line(body, sections, line_offset)
-    found: list[tuple[str, str, str | None, int]] = []
-    seen: set[str] = set()
+    found: dict[str, int] = {}  # URL -> README line of its first occurrence, in order
     count = body.count
     line = pos = 0  # ``line``: 0-based line number of offset ``pos``
     last_line = -1  # the line on which MAX_LINKS was reached: finish it, then stop
@@ -178,29 +224,29 @@ def extract_links(
         if last_line >= 0 and line != last_line:
             break
         url = m.group().rstrip(".,;:!*_~")
-        if url not in seen:
-            seen.add(url)
-            kind, target = classify_url(url)
-            found.append((url, kind, target, line + 1 + line_offset))
+        if url not in found:
+            found[url] = line + 1 + line_offset
             if last_line < 0 and len(found) >= MAX_LINKS:
                 last_line = line
     return _located(found, sections)
 
 
-def _located(
-    found: list[tuple[str, str, str | None, int]], sections: Mapping[str, Section]
-) -> tuple[Link, ...]:
-    where = _sections_at_lines(sections, [f[3] for f in found])
+def _located(found: dict[str, int], sections: Mapping[str, Section]) -> tuple[Link, ...]:
+    """The links of ``found`` (URL -> line), classified all at once, with their sections."""
+    if not found:  # a card without links: no sections to look up, nothing to classify
+        return ()
+    urls = list(found)
+    lines = list(found.values())
+    where = _sections_at_lines(sections, lines)
     return tuple(
-        Link(url, kind, target, line, sec)
-        for (url, kind, target, line), sec in zip(found, where, strict=True)
+        frozen_record(Link, {"url": url, "kind": kind, "target": target, "line": line, "section": sec})
+        for url, (kind, target), line, sec in zip(urls, _classify_all(urls), lines, where, strict=True)
     )
 
 
 def _extract_links_by_line(body: str, sections: Mapping[str, Section], line_offset: int) -> tuple[Link, ...]:
     """:func:`extract_links` line by line, each line's CO2 template sentence blanked first."""
-    found: list[tuple[str, str, str | None, int]] = []
-    seen: set[str] = set()
+    found: dict[str, int] = {}
     # only lines holding "http" can hold a URL: jump between them with str.find instead of
     # splitting the whole card into lines
     idx = pos = 0  # ``idx``: 0-based line number of the line starting at ``pos``
@@ -213,11 +259,8 @@ def _extract_links_by_line(body: str, sections: Mapping[str, Section], line_offs
         line = body[start:] if end == -1 else body[start:end]
         for m in _URL.finditer(_BOILERPLATE.sub(" ", line) if "lacoste" in line.lower() else line):
             url = m.group(0).rstrip(".,;:!*_~")
-            if url in seen:
-                continue
-            seen.add(url)
-            kind, target = classify_url(url)
-            found.append((url, kind, target, idx + 1 + line_offset))
+            if url not in found:
+                found[url] = idx + 1 + line_offset
         if len(found) >= MAX_LINKS or end == -1:
             break
         hit = body.find("http", end)

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+_Record = TypeVar("_Record")
+
+
+def frozen_record(cls: type[_Record], values: dict[str, Any]) -> _Record:
+    """``cls(**values)`` for a frozen dataclass, ``values`` naming every field in field order.
+
+    A frozen dataclass's ``__init__`` sets each field with ``object.__setattr__``; a card
+    builds dozens of these records (its facts, sections, links, evaluation rows), and the
+    34 calls of :class:`~licenses.engine.cardfacts.CardFacts` alone cost several times
+    what filling the instance dict at once does. Only for classes without ``__slots__``,
+    ``__post_init__`` or ``InitVar`` fields, whose ``__init__`` does nothing else.
+    """
+    record = object.__new__(cls)
+    record.__dict__.update(values)
+    return record
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,12 @@ def as_str_list(value: Any) -> tuple[str, ...]:
 
 
 def _as_str(value: Any) -> str | None:
+    """The first string of :func:`as_str_list`; absent and plain string values, most of them,
+    answered without building the tuple."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
     items = as_str_list(value)
     return items[0] if items else None
 
@@ -71,7 +93,13 @@ def parse_model_index(value: Any) -> tuple[EvalResult, ...]:
                     val = metric.get("value")
                     if not isinstance(val, (int, float, str)) or isinstance(val, bool):
                         val = str(val)
-                    results.append(EvalResult(task, dataset, _named(metric), val))
+                    results.append(
+                        frozen_record(
+                            EvalResult,
+                            {"task": task, "dataset": dataset, "metric": _named(metric), "value": val,
+                             "source": "model-index"},
+                        )
+                    )  # fmt: skip
     return tuple(results)
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import ahocorasick_rs
 
+from licenses.engine.card_metadata import frozen_record
+
 #: Canonical names follow huggingface_hub's ``modelcard_template.md`` (hf-hub-api.md §5.2);
 #: ``License``, ``Changelog``, ``Prompt Format`` and ``Quantization`` are additions that
 #: transparency indicators need. A heading maps to every canonical whose pattern matches,
@@ -126,22 +128,32 @@ def _required_literals(items: list[tuple[Any, Any]]) -> list[str] | None:
     return max(choices, key=lambda c: min(map(len, c))) if choices else None
 
 
+#: Per pattern of :data:`SECTION_PATTERNS`, the literals one of which its every match holds
+#: (``None``: no such set; then no prefilter, every heading tries every pattern).
+_PATTERN_KEYS: tuple[tuple[str, ...] | None, ...] = tuple(
+    None if needed is None else tuple(needed)
+    for needed in (_required_literals(list(_sre_parser.parse(pattern))) for _, pattern in SECTION_PATTERNS)
+)
+
+
 def _section_keys() -> tuple[str, ...] | None:
     """Literals one of which any heading matching a section pattern contains (``None``: no such set)."""
-    keys: list[str] = []
-    for _, pattern in SECTION_PATTERNS:
-        needed = _required_literals(list(_sre_parser.parse(pattern)))
-        if needed is None:
-            return None
-        keys.extend(needed)
-    return tuple(dict.fromkeys(keys))
+    if any(keys is None for keys in _PATTERN_KEYS):
+        return None
+    return tuple(dict.fromkeys(key for keys in _PATTERN_KEYS for key in keys or ()))
 
 
 _SECTION_KEYS = _section_keys()
 #: Most headings ("Model Card for X", "Llama 3.1 8B") name no template section; one
 #: Aho-Corasick pass over the literals the patterns require answers those without trying
 #: the ~30 patterns, ``re`` attempting most of them at every position of the heading.
+#: The literals found also say which patterns can match: only those are tried.
 _SECTION_KEY_AC = ahocorasick_rs.AhoCorasick(_SECTION_KEYS) if _SECTION_KEYS else None
+#: For each literal of :data:`_SECTION_KEYS`, the indexes of the patterns requiring it.
+_KEY_PATTERNS: tuple[tuple[int, ...], ...] = tuple(
+    tuple(i for i, keys in enumerate(_PATTERN_KEYS) if keys is not None and key in keys)
+    for key in _SECTION_KEYS or ()
+)
 CANONICAL_SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(name for name, _ in SECTION_PATTERNS))
 
 _PLACEHOLDER = re.compile(
@@ -174,19 +186,27 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 _MD_LINK_TEXT = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _HEADING_NOISE = re.compile(r"[^a-z0-9&'<>/ ._-]+")
 _NUMBERING = re.compile(r"^(\d+(\.\d+)*\.?|[ivx]+\.|[a-h]\))\s+")
+_TAG = re.compile(r"<[^>]+>")
 #: Dataset links in these sections are benchmarks, not training data.
 EVALUATION_SECTIONS = frozenset({"Evaluation", "Results", "Testing Data, Factors & Metrics"})
 _MIN_SUBSTANCE = 15  # alphanumeric characters a section needs to count as written
 
 
 def normalise_heading(text: str) -> str:
-    """Lower-case a heading and strip Markdown, emoji, numbering and "[optional]"."""
-    text = _MD_LINK_TEXT.sub(r"\1", text)
-    text = re.sub(r"<[^>]+>", " ", text.replace("<sub>2</sub>", "2"))
+    """Lower-case a heading and strip Markdown, emoji, numbering and "[optional]".
+
+    The link and tag substitutions run only when their literal (``](``, ``<``) occurs:
+    most headings hold neither, and each substitution costs more than the test.
+    """
+    if "](" in text:
+        text = _MD_LINK_TEXT.sub(r"\1", text)
+    if "<" in text:
+        text = _TAG.sub(" ", text.replace("<sub>2</sub>", "2"))
     text = text.lower().replace("[optional]", "")
     text = _HEADING_NOISE.sub(" ", text)
     text = " ".join(text.replace("_", " ").split()).strip(" .:-")
-    return _NUMBERING.sub("", text).strip()
+    numbering = _NUMBERING.match(text)  # anchored: the one place ``_NUMBERING.sub`` can replace
+    return (text[numbering.end() :] if numbering else text).strip()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -195,9 +215,14 @@ def canonical_sections(heading: str) -> tuple[str, ...]:
     norm = normalise_heading(heading)
     if not norm or len(norm) > 80:
         return ()
-    if _SECTION_KEY_AC is not None and not _SECTION_KEY_AC.find_matches_as_indexes(norm):
+    if _SECTION_KEY_AC is None:
+        return tuple(name for name, rx in _SECTION_RES if rx.search(norm))
+    found = _SECTION_KEY_AC.find_matches_as_indexes(norm, overlapping=True)
+    if not found:
         return ()
-    return tuple(name for name, rx in _SECTION_RES if rx.search(norm))
+    # only patterns one of whose required literals occurs can match; tried in table order
+    tried = {i for key, _, _ in found for i in _KEY_PATTERNS[key]}
+    return tuple(name for name, rx in (_SECTION_RES[i] for i in sorted(tried)) if rx.search(norm))
 
 
 _PLACEHOLDER_KEYS = ("more information", "need more information", "needs more information", "{{", "[optional]",
@@ -216,8 +241,32 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _HAS_BOILERPLATE_KEY = re.compile("|".join(map(re.escape, _BOILERPLATE_KEYS)))
 _HAS_PLACEHOLDER_KEY = re.compile("|".join(map(re.escape, _PLACEHOLDER_KEYS)))
 _HAS_PLACEHOLDER_KEY_ASCII = re.compile("|".join(map(re.escape, _PLACEHOLDER_KEYS_ASCII)))
-#: Either kind of key in an ASCII line: one search clears the common line of both.
-_HAS_ANY_KEY_ASCII = re.compile("|".join(map(re.escape, _BOILERPLATE_KEYS + _PLACEHOLDER_KEYS_ASCII)))
+#: Either kind of key in an ASCII line: one search clears the common line of both. An
+#: Aho-Corasick DFA rather than a regex alternation: the keys start with common letters
+#: (t, m, n, u, c), so ``re`` tried the alternation at most positions of a long paragraph.
+_ANY_KEY_ASCII_AC = ahocorasick_rs.AhoCorasick(
+    _BOILERPLATE_KEYS + _PLACEHOLDER_KEYS_ASCII, implementation=ahocorasick_rs.Implementation.DFA
+)
+#: Every byte but ASCII letters and digits: deleted, they leave what :data:`_NON_ALNUM` keeps.
+_NOT_ALNUM_BYTES = bytes(b for b in range(256) if not (b < 128 and chr(b).isalnum()))
+
+
+def _has_any_key_ascii(low: str) -> bool:
+    """Does the lower-cased line hold a boilerplate key or a narrow placeholder key?"""
+    return bool(_ANY_KEY_ASCII_AC.find_matches_as_indexes(low))
+
+
+def _alnum_count(text: str) -> int:
+    r"""``len(_NON_ALNUM.sub("", text))``: letters and digits in ``text``.
+
+    For ASCII text (most lines) a byte deletion counts them several times faster than the
+    regex substitution; ``\w`` less ``_`` is exactly ``[A-Za-z0-9]`` there.
+    """
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _NOT_ALNUM_BYTES))
+    return len(_NON_ALNUM.sub("", text))
+
+
 #: Characters of a long line counted first when only ``enough`` matters (see :func:`substance`).
 _PREFIX = 64
 
@@ -266,7 +315,7 @@ def substance(text: str, enough: int | None = None) -> int:
         low = stripped.lower()
         # the narrow keys are exact only while ``low`` is the lower-cased ``stripped``
         narrow = stripped.isascii()
-        if not narrow or _HAS_ANY_KEY_ASCII.search(low):
+        if not narrow or _has_any_key_ascii(low):
             if _HAS_BOILERPLATE_KEY.search(low):
                 stripped = _BOILERPLATE.sub(" ", stripped).strip()
                 narrow = False
@@ -276,10 +325,10 @@ def substance(text: str, enough: int | None = None) -> int:
             continue
         if enough is not None and len(stripped) > _PREFIX:
             # a prefix's count is at most the line's: when it suffices, the rest is not cleaned
-            head = len(_NON_ALNUM.sub("", stripped[:_PREFIX]))
+            head = _alnum_count(stripped[:_PREFIX])
             if count + head >= enough:
                 return count + head
-        count += len(_NON_ALNUM.sub("", stripped))
+        count += _alnum_count(stripped)
         if enough is not None and count >= enough:
             return count
     return count
@@ -338,9 +387,14 @@ def _setext_level(line: str, nxt: str | None) -> int | None:
 #: line before it a candidate. Exactly the lines on which one of :func:`parse_sections`'s
 #: tests can succeed, so list items, tables and prose lines never reach the Python loop.
 #: ``[^\S\n]`` is ``\s`` within a line. The leading newline gives ``re`` a literal to skip
-#: ahead to (a ``^`` under MULTILINE would be tried at every position of the card).
+#: ahead to (a ``^`` under MULTILINE would be tried at every position of the card). The
+#: lookahead after it is implied by the alternatives (each starts with a blank or one of
+#: those characters): it turns the common prose, list and blank line away with one class
+#: test before the four alternatives are tried; the HTML opening is spelled without an
+#: optional group, which ``re`` runs as a general repeat.
 _CANDIDATE = re.compile(
-    r"\n(?:[^\S\n]*(?:```|~~~|\*\*|__)|#|(?: [^\S\n]{0,9})?<[hH][1-6]|(?=(?:=+|-{3,})[^\S\n]*(?:\n|\Z)))"
+    r"\n(?=[^\S\n]|[#<=`~*_-])"
+    r"(?:[^\S\n]*(?:```|~~~|\*\*|__)|#|(?:<| [^\S\n]{0,9}<)[hH][1-6]|(?=(?:=+|-{3,})[^\S\n]*(?:\n|\Z)))"
 )
 
 
@@ -488,7 +542,11 @@ def parse_sections(
             heads, first_line, parts, spans = merged[name]
             text = body[parts[0]] if len(parts) == 1 else "\n".join([body[p] for p in parts])
             substantive = substance(text, _MIN_SUBSTANCE) >= _MIN_SUBSTANCE
-            section = Section(name, tuple(heads), first_line, text, substantive, tuple(spans))
+            section = frozen_record(
+                Section,
+                {"name": name, "headings": tuple(heads), "line": first_line, "text": text,
+                 "substantive": substantive, "spans": tuple(spans)},
+            )  # fmt: skip
             if low is not None:
                 section.__dict__["lower"] = (
                     low[parts[0]] if len(parts) == 1 else "\n".join([low[p] for p in parts])

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from licenses.engine.card_metadata import frozen_record
 from licenses.engine.safetensors_header import HeaderError, read_safetensors_header
 from licenses.engine.types import RepoSnapshot
 
@@ -64,10 +65,17 @@ _QUANT = re.compile(r"(?<![A-Za-z0-9])(I?Q[1-8]_[0-9A-Z_]*[0-9A-Z]|Q[1-8]|F16|BF
 MAX_HEADER_FILES = 256
 
 
+#: Every extension at once: one ``endswith`` call passes over the README, configs and other
+#: non-weight files (most of a repository) instead of one call per extension.
+_WEIGHT_SUFFIXES = tuple(_WEIGHT_FORMATS)
+
+
 def weight_files(files: Iterable[str]) -> list[tuple[str, str]]:
     out = []
     for path in files:
         low = path.lower()
+        if not low.endswith(_WEIGHT_SUFFIXES):
+            continue
         for ext, fmt in _WEIGHT_FORMATS.items():
             if low.endswith(ext) and not _NOT_WEIGHTS.search(low):
                 out.append((path, fmt))
@@ -133,14 +141,17 @@ def read_weights(snapshot: RepoSnapshot) -> WeightsInfo:
             errors.append(f"only the first {MAX_HEADER_FILES} of {len(st_files)} safetensors files were read")
         if read_any:
             parameters, tensors, source = params, count, "safetensors headers"
-    return WeightsInfo(
-        files=tuple(p for p, _ in found),
-        formats=formats,
-        parameters=parameters,
-        tensors=tensors,
-        dtypes=dtypes,
-        total_size=total_size,
-        source=source,
-        quantizations=quants,
-        errors=tuple(errors),
+    return frozen_record(
+        WeightsInfo,
+        {
+            "files": tuple(p for p, _ in found),
+            "formats": formats,
+            "parameters": parameters,
+            "tensors": tensors,
+            "dtypes": dtypes,
+            "total_size": total_size,
+            "source": source,
+            "quantizations": quants,
+            "errors": tuple(errors),
+        },
     )

@@ -1,15 +1,20 @@
 """The card parser's shortcuts give exactly what the plain computations they replace give.
 
-Each fast path of the parsing side (outline candidates and offsets, ``Section.lower`` cut
-from the lower-cased body, URL extraction straight from the body, the heading-text strip,
-the section-name prefilter, the narrow placeholder gate, the re-spelled parameter regex,
-the split depth check of the front-matter guard) is compared with a straightforward
-reference: on synthetic edge cases always, and on real cards when ``../shared/corpus`` is
-present (every ``model-cards`` card and the first ``hf-cards-2023`` cards).
+Each fast path of the parsing side (outline candidates and offsets and the gated candidate
+regex, ``Section.lower`` cut from the lower-cased body, URL extraction straight from the
+body, the heading-text strip, the gated heading normalisation, the section-name prefilter
+and the patterns it picks, the narrow placeholder gate, the key automaton and byte count
+of ``substance``, URLs classified together, the re-spelled parameter regex, the byte-wise
+lower-casing of the body, the weight-suffix prefilter, records built without their
+``__init__``, the split depth check of the front-matter guard) is compared with a
+straightforward reference: on synthetic edge cases always, and on real cards when
+``../shared/corpus`` is present (every ``model-cards`` card and the first ``hf-cards-2023``
+cards).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import itertools
 import json
@@ -19,8 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from licenses.engine import card_links, card_sections, cardfacts, frontmatter
+from licenses.engine import card_links, card_metadata, card_sections, cardfacts, frontmatter, weights
 from licenses.engine.card_links import _extract_links_by_line, extract_links
+from licenses.engine.card_metadata import EvalResult
 from licenses.engine.card_sections import (
     _BOLD_LABEL,
     _FENCE,
@@ -30,6 +36,7 @@ from licenses.engine.card_sections import (
     _MIN_SUBSTANCE,
     _SECTION_RES,
     CANONICAL_SECTIONS,
+    Section,
     _required_literals,
     _setext_level,
     canonical_sections,
@@ -39,6 +46,8 @@ from licenses.engine.card_sections import (
 )
 from licenses.engine.frontmatter import parse_front_matter
 from licenses.engine.keyword_probe import KeyIndex
+from licenses.engine.snapshot import discover_repos, snapshot_from_dir
+from licenses.engine.types import RepoSnapshot
 from tests.engine.test_keyword_index import _find_all
 
 BULK_SAMPLE = 3000
@@ -142,8 +151,19 @@ def _reference_outline(body: str, line_offset: int = 0) -> tuple[dict, tuple[str
     return out, tuple(headings)
 
 
+def _plain_normalise(text: str) -> str:
+    """``normalise_heading`` as first written: every substitution on every heading."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"<[^>]+>", " ", text.replace("<sub>2</sub>", "2"))
+    text = text.lower().replace("[optional]", "")
+    text = re.sub(r"[^a-z0-9&'<>/ ._-]+", " ", text)
+    text = " ".join(text.replace("_", " ").split()).strip(" .:-")
+    return re.sub(r"^(\d+(\.\d+)*\.?|[ivx]+\.|[a-h]\))\s+", "", text).strip()
+
+
 def _plain_canonical(heading: str) -> tuple[str, ...]:
-    norm = normalise_heading(heading)
+    """Every pattern tried on the plainly normalised heading."""
+    norm = _plain_normalise(heading)
     if not norm or len(norm) > 80:
         return ()
     return tuple(name for name, rx in _SECTION_RES if rx.search(norm))
@@ -199,6 +219,21 @@ def test_candidate_lines_are_the_lines_a_test_can_succeed_on():
     assert [idx for idx, _ in found] == [3, 7, 9, 10, 11, 12]
     starts = [0] + [i + 1 for i, ch in enumerate(body) if ch == "\n"]
     assert [offset for _, offset in found] == [starts[idx] for idx, _ in found]
+
+
+#: ``card_sections._CANDIDATE`` as first spelled: no gate, the HTML opening an optional group.
+_CANDIDATE_PLAIN = re.compile(
+    r"\n(?:[^\S\n]*(?:```|~~~|\*\*|__)|#|(?: [^\S\n]{0,9})?<[hH][1-6]|(?=(?:=+|-{3,})[^\S\n]*(?:\n|\Z)))"
+)
+
+
+def test_candidate_regex_matches_its_first_spelling(corpus_bodies: list[str]):
+    rng = random.Random(6)
+    alphabet = ["\n", " ", "\t", "\u3000", "\x85", "#", "<h2", "<H7", "`", "~", "*", "_", "=", "-", "a", "\r"]
+    texts = ["\n" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(20000)]
+    for text in [*texts, *("\n" + body for body in corpus_bodies)]:
+        plain = [m.span() for m in _CANDIDATE_PLAIN.finditer(text)]
+        assert [m.span() for m in card_sections._CANDIDATE.finditer(text)] == plain, repr(text[:80])
 
 
 @pytest.mark.parametrize("body", EDGE_BODIES)
@@ -270,16 +305,74 @@ def test_section_name_prefilter_on_real_lines(corpus_bodies: list[str]):
                 assert canonical_sections.__wrapped__(text) == _plain_canonical(text), text
 
 
+HEADINGS = ("[Training Data](#training-data)", "See [the paper](https://x)] and ](", "CO<sub>2</sub> Emissions",
+            "<b>Uses</b> <i>x", "a < b > c", "1.2. Evaluation", "iv. Results", "c) Limitations", "12 Uses",
+            "ii Uses", "Ⅳ. Uses", "__Training__ _Data_", "  ## [optional] Uses  ", "İstanbul Training Data", "")  # fmt: skip
+
+
+@pytest.mark.parametrize("heading", HEADINGS)
+def test_normalise_heading_matches_every_substitution(heading: str):
+    assert normalise_heading(heading) == _plain_normalise(heading)
+    assert canonical_sections.__wrapped__(heading) == _plain_canonical(heading)
+
+
+def test_normalise_heading_on_real_lines(corpus_bodies: list[str]):
+    for body in corpus_bodies[:1000]:
+        for line in body.split("\n"):
+            if line[:1] in ("#", "*", "<", "_"):
+                assert normalise_heading(line) == _plain_normalise(line), line
+
+
+def test_patterns_tried_are_those_whose_literals_occur():
+    # every pattern requiring a literal is listed under each of its literals, and only there
+    for i, keys in enumerate(card_sections._PATTERN_KEYS):
+        assert keys, SECTION_PATTERNS_NAMES[i]
+        for k, key in enumerate(card_sections._SECTION_KEYS):
+            assert (i in card_sections._KEY_PATTERNS[k]) == (key in keys)
+
+
+SECTION_PATTERNS_NAMES = [name for name, _ in card_sections.SECTION_PATTERNS]
+
+
 # --- substance ---------------------------------------------------------------------------
+
+
+def _plain_key_gate(low: str) -> bool:
+    return any(key in low for key in card_sections._BOILERPLATE_KEYS + card_sections._PLACEHOLDER_KEYS_ASCII)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ("", "_", "a_b-c 9", "x" * 300, "ÜNÏCÖDÉ ǅ ½ ٣ 𝟗 _ é", "tab\tnew\nline", "\x00\x7f~", "ⅷ ² ₂"),
+)
+def test_alnum_count_is_the_regex_count(text: str):
+    assert card_sections._alnum_count(text) == len(re.sub(r"[\W_]+", "", text))
+
+
+def test_key_gate_and_alnum_count_on_real_lines(corpus_bodies: list[str]):
+    for body in corpus_bodies[:1000]:
+        for line in body.split("\n"):
+            low = line.lower()
+            assert card_sections._has_any_key_ascii(low) == _plain_key_gate(low), line
+            assert card_sections._alnum_count(line) == len(re.sub(r"[\W_]+", "", line)), line
+
+
+def test_key_gate_finds_each_key_anywhere():
+    for key in card_sections._BOILERPLATE_KEYS + card_sections._PLACEHOLDER_KEYS_ASCII:
+        for text in (key, f"x{key}", f"{key}y", f"a long line before {key} and after"):
+            assert card_sections._has_any_key_ascii(text)
+    assert not card_sections._has_any_key_ascii("for more information, see the paper")
 
 
 @pytest.fixture
 def plain_substance(monkeypatch: pytest.MonkeyPatch):
-    """``substance`` with the narrow ASCII gates replaced by the broad ones (the old logic)."""
+    """``substance`` with the narrow ASCII gates replaced by the broad ones (the old logic),
+    and letters and digits counted by the regex substitution alone."""
 
     def run(text: str, enough: int | None = None) -> int:
         with monkeypatch.context() as m:
-            m.setattr(card_sections, "_HAS_ANY_KEY_ASCII", re.compile(""))
+            m.setattr(card_sections, "_has_any_key_ascii", lambda low: True)
+            m.setattr(card_sections, "_alnum_count", lambda t: len(card_sections._NON_ALNUM.sub("", t)))
             m.setattr(card_sections, "_HAS_PLACEHOLDER_KEY_ASCII", card_sections._HAS_PLACEHOLDER_KEY)
             m.setattr(card_sections, "_PREFIX", 10**9)
             return substance(text, enough)
@@ -353,6 +446,82 @@ def test_links_on_real_cards(corpus_bodies: list[str]):
         assert extract_links(body, sections, 1, body.lower()) == _extract_links_by_line(body, sections, 1)
 
 
+def _plain_path_parts(url: str) -> list[str]:
+    rest = url.split("://", 1)[-1]
+    path = rest.split("/", 1)[1] if "/" in rest else ""
+    return [p for p in path.split("?")[0].split("#")[0].split("/") if p]
+
+
+def _plain_classify_url(url: str) -> tuple[str, str | None]:
+    """``classify_url`` as first written: splits, a regex ``sub`` and per-URL host tests."""
+    low = url.lower()
+    host_path = low.split("://", 1)[-1]
+    host = host_path.split("/", 1)[0].removeprefix("www.")
+    m = card_links._ARXIV.search(url) if "arx" in low else None
+    if m:
+        return "arxiv", re.sub(r"v\d+$", "", m.group(1).removesuffix(".pdf"))
+    if host in ("doi.org", "dx.doi.org"):
+        return "doi", "/".join(_plain_path_parts(url)) or None
+    if any(h in host_path for h in card_links._PAPER_HOSTS):
+        return "paper", None
+    if host == "github.com":
+        parts = _plain_path_parts(url)
+        return "github", "/".join(parts[:2]) if len(parts) >= 2 else None
+    if host in ("huggingface.co", "hf.co"):
+        parts = _plain_path_parts(url)
+        if parts[:1] == ["datasets"] and len(parts) >= 2:
+            return "hf-dataset", "/".join(parts[1:3]) if len(parts) >= 3 else parts[1]
+        if parts[:1] == ["spaces"]:
+            return "hf-space", "/".join(parts[1:3]) or None
+        if parts[:1] == ["blog"]:
+            return "blog", None
+        if parts[:1] in (["docs"], ["learn"]):
+            return "docs", None
+        if len(parts) >= 2 and parts[0].lower() not in card_links._HF_RESERVED:
+            return "hf-model", f"{parts[0]}/{parts[1]}"
+        return "hf-other", None
+    if ("blog" in host or "/blog" in host_path or host in ("medium.com", "substack.com")
+            or host.endswith((".medium.com", ".substack.com"))):  # fmt: skip
+        return "blog", None
+    return "web", None
+
+
+EDGE_URLS = (
+    "https://arxiv.org/abs/2307.09288v2", "https://ARXIV.org/pdf/2307.09288.pdf", "http://arxiv.org/abs/hep-th/9901001",
+    "https://doi.org/10.1/x?y#z", "https://dx.doi.org/", "https://www.github.com/a/b/tree/main", "https://github.com/a",
+    "https://github.com/x/nature.com", "https://huggingface.co/datasets/a/b/viewer", "https://hf.co/datasets/x",
+    "https://huggingface.co/spaces/", "https://huggingface.co/Blog/x", "https://huggingface.co/learn/x",
+    "https://huggingface.co/Models/x", "https://huggingface.co/a/b?x=1#y", "https://huggingface.co/",
+    "https://x.medium.com/p", "https://example.org/blog/x", "https://openreview.net/forum?id=x", "no-scheme/path",
+    "https://ünï.example/ïnfo/aclanthology.org", "https://İ.example/huggingface.co/papers/1", "aclanthology.org://x",
+    "https://a.substack.com", "http://example.com//a///b", "https://huggingface.co/papers/2307.09288",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("url", EDGE_URLS)
+def test_classify_url_matches_its_first_spelling(url: str):
+    assert card_links.classify_url(url) == _plain_classify_url(url)
+    assert card_links._path_parts(url) == _plain_path_parts(url)
+
+
+def test_urls_are_classified_together_as_one_by_one(corpus_bodies: list[str]):
+    batches = [
+        list(EDGE_URLS),
+        [],
+        ["https://nature.com"],
+        ["a\nb", "https://ssrn.com/x"],
+        list(EDGE_URLS[::-1]),
+    ]
+    for body in corpus_bodies:
+        batches.append(
+            list(dict.fromkeys(m.group().rstrip(".,;:!*_~") for m in card_links._URL.finditer(body)))
+        )
+    for urls in batches:
+        expected = [_plain_classify_url(url) for url in urls]
+        assert card_links._classify_all(urls) == expected
+        assert [card_links.classify_url(url) for url in urls] == expected
+
+
 def test_paper_host_test_is_a_substring_test():
     for url in ("openreview.net/forum?id=x", "github.com/x/nature.com", "example.org/", "aclanthology.org"):
         assert card_links._names_paper_host(url) == any(h in url for h in card_links._PAPER_HOSTS)
@@ -368,6 +537,29 @@ def test_parameter_regex_matches_its_first_spelling(corpus_bodies: list[str]):
         assert [m.span() for m in cardfacts._PARAM_MENTION.rx.finditer(low)] == plain
 
 
+@pytest.mark.parametrize(
+    "value", (None, "", "  ", " mit ", 3, 2.5, True, [], [" a ", "b"], ["", 1], {"a": 1}, ("x",))
+)
+def test_as_str_shortcuts_match_the_list(value: object):
+    items = card_metadata.as_str_list(value)
+    assert card_metadata._as_str(value) == (items[0] if items else None)
+
+
+LOWER_TEXTS = ("", "ASCII Only", "Emoji 😀 and “quotes” — ASCII LETTERS", "ΟΔΟΣ final sigma Σ", "İstanbul",
+               "Kelvin \u212a", "ǅ titlecase", "ß ẞ", "lone \ud800 surrogate", "ÀÉÎ accented", "中文 ＡＢＣ fullwidth",
+               "\x80\xff latin-1 ÿ", "Deseret \U00010400")  # fmt: skip
+
+
+@pytest.mark.parametrize("text", LOWER_TEXTS)
+def test_lower_text_is_str_lower(text: str):
+    assert cardfacts.lower_text(text) == text.lower()
+
+
+def test_lower_text_on_real_cards(corpus_bodies: list[str]):
+    for body in corpus_bodies:
+        assert cardfacts.lower_text(body) == body.lower()
+
+
 def test_every_non_empty_body_is_indexed():
     short = "trained on the pile; not for medical use; 7b parameters"
     index = cardfacts._body_index(short)
@@ -375,6 +567,65 @@ def test_every_non_empty_body_is_indexed():
     for key in index.covers:
         assert index.positions.get(key, []) == _find_all(short, key), key
     assert isinstance(index, KeyIndex)
+
+
+def _plain_weight_files(files: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for path in files:
+        low = path.lower()
+        for ext, fmt in weights._WEIGHT_FORMATS.items():
+            if low.endswith(ext) and not weights._NOT_WEIGHTS.search(low):
+                out.append((path, fmt))
+                break
+    return out
+
+
+def test_weight_files_prefilter_keeps_every_weight_file():
+    names = ["README.md", "gguf", "x.GGUF", "model.safetensors", "tokenizer.bin", "a.pt/b", "x.ckpt", "optimizer.pt",
+             "sub/Model.Q4_K_M.gguf", "x.pth", ".pt", "x.keras.json", "x.nemo", "a.pkl", "x.h5", "x.mlmodel", "x.npz"]  # fmt: skip
+    names += [f"w{ext}" for ext in weights._WEIGHT_FORMATS] + [
+        f"w{ext.upper()}x" for ext in weights._WEIGHT_FORMATS
+    ]
+    assert weights.weight_files(names) == _plain_weight_files(names)
+
+
+def _rebuilt(record: object) -> object:
+    """``record`` built again by its class's own ``__init__``."""
+    cls = type(record)
+    return cls(**{f.name: getattr(record, f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+
+
+def _same_record(fast: object, plain: object) -> None:
+    assert fast == plain
+    names = [f.name for f in dataclasses.fields(type(plain))]  # type: ignore[arg-type]
+    assert list(vars(fast))[: len(names)] == list(vars(plain)) == names
+    for name in names:
+        assert getattr(fast, name) == getattr(plain, name), name
+
+
+@pytest.mark.parametrize(
+    "cls", (cardfacts.CardFacts, Section, card_links.Link, weights.WeightsInfo, EvalResult)
+)
+def test_frozen_record_classes_have_a_plain_init(cls: type):
+    assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert "__slots__" not in vars(cls) and not hasattr(cls, "__post_init__")
+
+
+def test_frozen_records_equal_their_classes_init(corpus_dir: Path):
+    snapshots = [RepoSnapshot(id="x/y", files={"README.md": 1, "model.safetensors": 2},
+                              texts={"README.md": "---\nlicense: mit\nmodel-index:\n- results:\n  - task: {type: t}\n"
+                                     "    metrics: [{type: acc, value: 1}]\n---\n# Uses\nhttps://arxiv.org/abs/1"})]  # fmt: skip
+    assert cardfacts.facts_from_snapshot(snapshots[0]).eval_results  # the synthetic card has every kind
+    if (corpus_dir / "model-cards").is_dir():  # real cards when the corpus is there
+        found = discover_repos([corpus_dir / "model-cards"])
+        snapshots += [snapshot_from_dir(folder, rid) for rid, folder in found][:60]
+    for snapshot in snapshots:
+        facts = cardfacts.facts_from_snapshot(snapshot)
+        _same_record(facts, _rebuilt(facts))
+        assert list(vars(facts))[-2:] == ["body_lower", "body_index"]
+        _same_record(facts.weights, _rebuilt(facts.weights))
+        for record in (*facts.sections.values(), *facts.links, *facts.eval_results):
+            _same_record(record, _rebuilt(record))
 
 
 # --- front matter --------------------------------------------------------------------------
