@@ -24,11 +24,12 @@ the base model's pretraining data is out of its reach; ``scope`` says so.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from typing import Any
 
-from licenses.engine.cardfacts import CardFacts, Probe
+from licenses.engine.cardfacts import CardFacts, Probe, Section
 from licenses.engine.datasets import DatasetLicense, DatasetLicenses, bundled
 from licenses.engine.keyword_probe import KeyIndex, at_word_start
 
@@ -47,31 +48,62 @@ _TRAINED_ON_STARTS = (("trained", (0, 3, 4)), ("tuned", (4, 5, 12)), ("training"
 
 
 def _trained_on(low: str, index: KeyIndex | None) -> Iterable[re.Match[str]]:
-    """``_TRAINED_ON.finditer(low, index)``, faster on short texts.
+    """``_TRAINED_ON.finditer(low, index)``, the same matches found faster.
 
     A short text is scanned whole by the probe, and ``re`` then stops at every p, t, f and i
     of the card (its only way to skip ahead), which made this the dearest search of the
-    disclosure step. Every match contains one of the keywords at a known offset from its
-    start, so the pattern is tried only at those offsets: left to right, a match consuming
-    the text it spans, which is what ``finditer`` over the whole text yields.
+    disclosure step; a long one is scanned the same way in a window around every keyword.
+    Every match contains one of the keywords at a known offset from its start, so the pattern
+    is tried only at those offsets: left to right, a match consuming the text it spans, which
+    is what ``finditer`` over the whole text (or over each window) yields.
     """
-    if len(low) > Probe.SMALL:
-        return _TRAINED_ON.finditer(low, index)
+    if index is not None and not index.covers.issuperset(_TRAINED_ON.keys):
+        index = None  # as the probe does: an index that lacks a keyword is not read
+    starts = sorted(_trained_on_starts(low, index))
+    if not starts:
+        return []
+    if len(low) <= Probe.SMALL:
+        return _matches_from(low, starts, 0, len(low))
+    windows = _TRAINED_ON._windows(low, index)  # the probe's windows: None is the whole text
+    found = []
+    last_end = -1
+    for a, b in windows if windows is not None else ((0, len(low)),):
+        for m in _matches_from(low, starts, a, b):
+            if m.start() >= last_end:  # a match already yielded from the previous window
+                last_end = m.end()
+                found.append(m)
+    return found
+
+
+def _trained_on_starts(low: str, index: KeyIndex | None) -> set[int]:
+    """Every offset where a ``_TRAINED_ON`` match can start, from the keyword positions
+    (``index``: the text's keyword index, knowing every keyword; else ``str.find``)."""
     starts: set[int] = set()
     for key, offsets in _TRAINED_ON_STARTS:
+        if index is not None:
+            for i in index.positions.get(key, ()):
+                starts.update(i - k for k in offsets)
+            continue
         i = low.find(key)
         while i != -1:
             starts.update(i - k for k in offsets)
             i = low.find(key, i + 1)
+    return starts
+
+
+def _matches_from(low: str, starts: list[int], a: int, b: int) -> list[re.Match[str]]:
+    """``_TRAINED_ON.rx.finditer(low, a, b)`` tried only at ``starts`` (sorted) within ``[a, b)``."""
     found = []
-    last_end = 0
+    pos = a
     match = _TRAINED_ON.rx.match
-    for start in sorted(starts):
-        if start >= last_end:
-            m = match(low, start)
+    for start in starts[bisect.bisect_left(starts, a) :]:
+        if start >= b:
+            break
+        if start >= pos:
+            m = match(low, start, b)
             if m is not None:
                 found.append(m)
-                last_end = m.end()
+                pos = m.end()
     return found
 
 
@@ -123,12 +155,22 @@ RULE = (
 )
 
 
+def filled_sections(facts: CardFacts) -> dict[str, Section]:
+    """The sections the card fills in (those ``CardFacts.section`` answers), by name, once per
+    card: the disclosure, transparency and openness rules look many up, by plain dict access."""
+    found = facts.memo.get("filled_sections")
+    if found is None:
+        found = facts.memo["filled_sections"] = {n: s for n, s in facts.sections.items() if s.substantive}
+    return found
+
+
 def training_data_text(facts: CardFacts) -> str:
     """Training Data / Training Details sections plus "trained on ..." lines elsewhere."""
     cached = facts.memo.get("training_data_text")
     if cached is not None:
         return cached
-    parts = [sec.text for name in _DATA_SECTIONS if (sec := facts.section(name)) is not None]
+    filled = filled_sections(facts)
+    parts = [sec.text for name in _DATA_SECTIONS if (sec := filled.get(name)) is not None]
     low = facts.body_lower
     source = facts.body if len(facts.body) == len(low) else low
     last_end = -1
@@ -158,10 +200,15 @@ def descriptor_matches(facts: CardFacts) -> dict[str, re.Match[str] | None]:
     found = facts.memo.get("descriptor_matches")
     if found is None:
         low = training_data_lower(facts)
-        found = facts.memo["descriptor_matches"] = {
-            name: _gated_search(name, rx, low) for name, rx in DESCRIPTORS.items()
-        }
+        # most cards have no training-data text: the answers for "" are computed once
+        found = facts.memo["descriptor_matches"] = (
+            _descriptor_search(low) if low else dict(_EMPTY_TEXT_MATCHES)
+        )
     return found
+
+
+def _descriptor_search(low: str) -> dict[str, re.Match[str] | None]:
+    return {name: _gated_search(name, rx, low) for name, rx in DESCRIPTORS.items()}
 
 
 def _gated_search(name: str, probe: Probe, low: str) -> re.Match[str] | None:
@@ -174,6 +221,9 @@ def _gated_search(name: str, probe: Probe, low: str) -> re.Match[str] | None:
         else:
             return None
     return probe.search(low)
+
+
+_EMPTY_TEXT_MATCHES = _descriptor_search("")
 
 
 def _descriptors(facts: CardFacts) -> dict[str, str]:
@@ -205,7 +255,8 @@ def assess_disclosure(facts: CardFacts, datasets: DatasetLicenses | None = None)
     rows = [_license_row(ds, hits[ds]) for ds in named]
     noncommercial = [ds for ds in named if hits[ds] is not None and hits[ds].commercial == "no"]
 
-    data_section = next((facts.section(n) for n in _DATA_SECTIONS if facts.section(n) is not None), None)
+    filled = filled_sections(facts)
+    data_section = filled.get(_DATA_SECTIONS[0]) or filled.get(_DATA_SECTIONS[1])
     descriptors = _descriptors(facts)
 
     level = 0

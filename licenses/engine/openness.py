@@ -19,13 +19,15 @@ distribution licence (the repository's ``license``).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
-from licenses.engine.cardfacts import EVALUATION_SECTIONS, CardFacts, Probe
+from licenses.engine.cardfacts import EVALUATION_SECTIONS, CardFacts, Link, Probe
 from licenses.engine.datasets import OPEN_HF_LICENSES
 from licenses.engine.disclosure import assess_disclosure
-from licenses.engine.transparency import assess_transparency
+from licenses.engine.disclosure import filled_sections as _filled_sections
+from licenses.engine.transparency import assess_transparency, load_indicators
 
 OPEN_CLASSES = frozenset({"osi-permissive", "osi-copyleft", "open-content", "open-content-sharealike"})
 RATING_VALUE = {"closed": 0.0, "partial": 0.5, "open": 1.0}
@@ -99,6 +101,7 @@ _INTERMEDIATE = Probe(
     r"intermediate checkpoints?|revision=[\"']?step\d+|training checkpoints",
     ("intermediate checkpoint", "revision=", "training checkpoints"),
 )
+_MODELING_FILE = re.compile(r"(^|/)modeling_[^/]*\.py$")
 _CHECKPOINT_FILE = re.compile(r"(^|/)(checkpoint[-_]\d+|step[-_]?\d+)/", re.IGNORECASE)
 
 
@@ -110,6 +113,8 @@ def is_open_license(value: str | None) -> bool:
     return key in OPEN_HF_LICENSES or key in {"cc-by-sa-2.0", "odc-by-1.0", "odbl-1.0", "pddl-1.0", "0bsd"}
 
 
+_DIMENSION_IDS = tuple(dim for dim, _, _ in DIMENSIONS)
+_NOT_VENUE = ("https://huggingface.co/papers", "https://arxiv")
 #: dimension id -> (index's name, category)
 _DIMENSION_INFO: dict[str, tuple[str, str]] = {dim: (name, category) for dim, name, category in DIMENSIONS}
 
@@ -119,6 +124,35 @@ def _rating(dim: str, rating: str, evidence: str | None, observable: bool = True
     name, category = _DIMENSION_INFO[dim]
     return {"dimension": dim, "name": name, "category": category, "rating": rating, "evidence": evidence,
             "observable": observable}  # fmt: skip
+
+
+#: The transparency indicators the ratings and the MOF class read.
+_READ_INDICATORS = ("model-components", "access-protocol", "training-code", "model-architecture",
+                    "compute-hardware", "compute-usage", "capabilities-evaluation", "limitations-description",
+                    "open-weights", "centralized-documentation")  # fmt: skip
+
+
+@functools.cache
+def _indicator_positions() -> tuple[int, tuple[tuple[str, int], ...]]:
+    """The table's length and where each read indicator sits in ``assess_transparency``'s list."""
+    ids = [row["id"] for row in load_indicators()]
+    return len(ids), tuple((i, ids.index(i)) for i in _READ_INDICATORS)
+
+
+def _indicators_read(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The read indicators by id: taken from their table positions when the list is in table
+    order (as ``assess_transparency`` makes it), instead of indexing all ~36; else by id."""
+    size, positions = _indicator_positions()
+    if len(items) == size:
+        found = {}
+        for key, n in positions:
+            item = items[n]
+            if item["id"] != key:
+                break
+            found[key] = item
+        else:
+            return found
+    return {i["id"]: i for i in items}
 
 
 def assess_openness(
@@ -138,7 +172,7 @@ def assess_openness(
     """
     dis = disclosure if disclosure is not None else assess_disclosure(facts)
     tr = transparency or assess_transparency(facts, license_key, license_class, disclosure=dis)
-    ind = {i["id"]: i for i in tr["indicators"]}
+    ind = _indicators_read(tr["indicators"])
     # a derivative declares base_model, or says "fine-tuned from [model]" in prose
     components = ind["model-components"]
     derivative = bool(facts.base_models) or (
@@ -196,7 +230,8 @@ def assess_openness(
 
     # code
     tcode = ind["training-code"]
-    procedure = facts.section("Training Procedure") or facts.section("Training Details")
+    section = _filled_sections(facts).get
+    procedure = section("Training Procedure") or section("Training Details")
     if tcode["met"] and procedure is not None:
         ratings["trainingcode"] = _rating(
             "trainingcode", "open", f"{tcode['evidence']}; training procedure documented"
@@ -205,7 +240,7 @@ def assess_openness(
         ratings["trainingcode"] = _rating("trainingcode", "partial", tcode["evidence"])
     else:
         ratings["trainingcode"] = _rating("trainingcode", "closed", None)
-    start = facts.section("How to Get Started")
+    start = section("How to Get Started")
     docs = [e for e in (tcode["met"] and "training code linked", procedure and "training procedure section",
                         start and "usage section") if e]  # fmt: skip
     ratings["code"] = _rating("code", "open" if len(docs) == 3 else "partial" if docs else "closed",
@@ -219,10 +254,20 @@ def assess_openness(
     else:
         ratings["hardware_architecture"] = _rating("hardware_architecture", "partial" if parts else "closed",
                                                    "; ".join(parts) or None)  # fmt: skip
-    arxiv = facts.links_of("arxiv")
+    # the links by kind, in one pass (as ``links_of`` gives them), and every URL for the datasheet search
+    arxiv: list[Link] = []
+    venue: list[Link] = []
+    urls = []
+    for link in facts.links:
+        urls.append(link.url)
+        kind = link.kind
+        if kind == "arxiv":
+            arxiv.append(link)
+        elif (kind == "paper" or kind == "doi") and not link.url.lower().startswith(_NOT_VENUE):
+            venue.append(link)
     cited = [link for link in arxiv if link.section in ("Citation", "Model Sources", "Model Details",
                                                         "Model Description")]  # fmt: skip
-    if cited or (arxiv and facts.section("Citation")):
+    if cited or (arxiv and section("Citation")):
         link = (cited or arxiv)[0]
         ratings["preprint"] = _rating("preprint", "open", f"arXiv {link.target} (line {link.line})")
     elif arxiv:
@@ -231,8 +276,6 @@ def assess_openness(
         )
     else:
         ratings["preprint"] = _rating("preprint", "closed", None)
-    venue = [link for link in facts.links_of("paper", "doi") if not link.url.lower().startswith(
-        ("https://huggingface.co/papers", "https://arxiv"))]  # fmt: skip
     bib = [t for t in facts.bibtex_types if t in _VENUE_BIBTEX]
     if bib or [link for link in venue if link.section in ("Citation", "Model Sources")]:
         ev = f"BibTeX @{bib[0]}" if bib else f"{venue[0].url} (line {venue[0].line})"
@@ -243,9 +286,9 @@ def assess_openness(
         ratings["paper"] = _rating("paper", "closed", None, False)
     areas = {
         "architecture": arch["met"],
-        "training": facts.section("Training Data") or procedure,
+        "training": section("Training Data") or procedure,
         "evaluation": ind["capabilities-evaluation"]["met"],
-        "uses": facts.section("Uses") or facts.section("Direct Use"),
+        "uses": section("Uses") or section("Direct Use"),
         "limitations": ind["limitations-description"]["met"],
     }
     covered = [k for k, v in areas.items() if v]
@@ -253,9 +296,7 @@ def assess_openness(
     ratings["modelcard"] = _rating(
         "modelcard", card_rating, ("covers " + ", ".join(covered)) if covered else None
     )
-    sheet = _DATASHEET.search(
-        (" ".join(link.url for link in facts.links) + " " + " ".join(facts.headings)).lower()
-    )
+    sheet = _DATASHEET.search((" ".join(urls) + " " + " ".join(facts.headings)).lower())
     if sheet:
         ratings["datasheet"] = _rating("datasheet", "open", f"datasheet referenced ({sheet.group(0)})", False)
     elif hub:
@@ -278,8 +319,11 @@ def assess_openness(
             "licenses", "closed", f"{license_key or 'no licence'} ({license_class or 'unknown'})"
         )
 
-    dims = [ratings[dim] for dim, _, _ in DIMENSIONS]  # entries are built in output form
-    pct = round(100 * sum(RATING_VALUE[d["rating"]] for d in dims) / len(dims), 1)
+    dims = [ratings[dim] for dim in _DIMENSION_IDS]  # entries are built in output form
+    value = 0.0  # 0, ½ and 1 add exactly in any order
+    for d in dims:
+        value += RATING_VALUE[d["rating"]]
+    pct = round(100 * value / len(dims), 1)
     return {
         "dimensions": dims,
         "openness_pct": pct,
@@ -292,7 +336,7 @@ def _mof_included(
 ) -> dict[str, str | None]:
     """Evidence that each MOF component is part of the release (``None``: not shown)."""
     cfg = facts.config
-    modeling = next((f for f in facts.files if re.search(r"(^|/)modeling_[^/]*\.py$", f)), None)
+    modeling = next((f for f in facts.files if _MODELING_FILE.search(f)), None)
     eval_links = [
         link for link in facts.links if link.section in EVALUATION_SECTIONS and link.kind == "hf-dataset"
     ]
@@ -310,7 +354,7 @@ def _mof_included(
         "Evaluation results": ind["capabilities-evaluation"]["evidence"],
         "Training code": ind["training-code"]["evidence"],
         "Inference code": ind["access-protocol"]["evidence"] if not facts.gating_fields else (
-            facts.section("How to Get Started") and "usage section") or None,
+            _filled_sections(facts).get("How to Get Started") and "usage section") or None,
         "Evaluation code": github_eval or (_EVAL_CODE.search(facts.body_lower, facts.body_index) and "evaluation code referenced") or None,
         "Evaluation data": (facts.eval_results and "model-index datasets")
         or (eval_links and "dataset links in evaluation sections") or None,
@@ -371,24 +415,26 @@ def mof_class(
         2: _CLASS_NAMES[2],
         1: _CLASS_NAMES[1],
     }
-    complete = {cls: all(counts[n] for n in names) for cls, names in required.items()}
-
-    def progress(cls: int) -> float:
-        if any(not complete[higher] for higher in range(3, cls, -1)):
-            return 0.0
-        names = required[cls]
-        return round(100 * sum(counts[n] for n in names) / len(names), 1)
-
+    # a class is reached when it and every higher one are complete; below an incomplete class
+    # the progress shown is 0
+    progress: dict[str, float] = {}
     achieved = None
-    for cls in (3, 2, 1):
-        if complete[cls]:
+    blocked = False
+    for cls, key in ((3, "class3"), (2, "class2"), (1, "class1")):
+        names = required[cls]
+        have = 0
+        for name in names:
+            if counts[name]:
+                have += 1
+        progress[key] = 0.0 if blocked else round(100 * have / len(names), 1)
+        if have == len(names) and not blocked:
             achieved = cls
         else:
-            break
+            blocked = True
     return {
         "class": {3: "Class III", 2: "Class II", 1: "Class I"}.get(achieved) if achieved else None,
         "label": MOF_LABELS[achieved] if achieved else "Unclassified",
-        "progress": {"class3": progress(3), "class2": progress(2), "class1": progress(1)},
+        "progress": progress,
         "components": rows,
         "license_source": "component licences" if comp else "distribution licence",
     }

@@ -1,28 +1,45 @@
 """The assessment's fast paths answer exactly like the plain searches they replace.
 
-Disclosure tries the "trained on" pattern only at offsets from its keywords on short texts
-and reads numbers possessively in the size descriptor; transparency tests body keywords
-through the card's keyword index (or one it builds); the indicator records are copies of
-per-indicator templates; the MOF class reads each licence's openness once; the rule
-context takes trigger words from the keyword index; missing-notice skips normalising the
-repository text when a phrase word is absent. Each test compares the fast path with the
-straightforward one over generated inputs (or pins the behaviour the shortcut must keep).
+Disclosure tries the "trained on" pattern only at offsets from its keywords (whole short
+texts, and each keyword window of long ones) and reads numbers possessively in the size
+descriptor; transparency tests body keywords through the card's keyword index (or one it
+builds) and tries the many-alternative body patterns only where one of their literal
+prefixes starts; the indicator records are copies of per-indicator templates; openness
+reads the indicators it needs by table position and the MOF ladder in one pass; the MOF
+class reads each licence's openness once; the rule context takes trigger words from the
+keyword index; missing-notice skips normalising the repository text when a phrase word is
+absent. Each test compares the fast path with the straightforward one (kept here) over
+generated inputs and, where ``../shared/corpus`` is present, real cards (or pins the
+behaviour the shortcut must keep).
 """
 
 from __future__ import annotations
 
+import gzip
+import itertools
+import json
 import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from licenses.engine.disclosure import _TRAINED_ON, DESCRIPTORS, _trained_on
+from licenses.engine import openness, transparency
+from licenses.engine.analyze import analyze_paths
+from licenses.engine.disclosure import (
+    _TRAINED_ON,
+    DESCRIPTORS,
+    _trained_on,
+    descriptor_matches,
+    filled_sections,
+    training_data_lower,
+)
+from licenses.engine.frontmatter import parse_front_matter
 from licenses.engine.keyword_probe import KeyIndex, Probe
 from licenses.engine.openness import assess_openness
 from licenses.engine.rules.context import _TRIGGER, _trigger_starts
 from licenses.engine.rules.missing_notice import _norm, _RepoText
-from licenses.engine.transparency import assess_transparency
+from licenses.engine.transparency import assess_transparency, load_indicators, match_prefixes
 from tests.engine.test_cardfacts import CARD, facts_for
 
 #: Pieces that make and break "trained on" matches: prefixes, keywords inside words,
@@ -168,3 +185,200 @@ notice_texts = st.lists(st.sampled_from(_NOTICE_PIECES), max_size=25).map("".joi
 @given(notice_texts, notice_texts)
 def test_repo_text_contains_like_normalising_both(text: str, phrase: str):
     assert _RepoText(text).contains(phrase) == (_norm(phrase) in _norm(text))
+
+
+# --- anchored body searches, the "trained on" windows, per-card shortcuts ------------------
+# Oracles: the plain computation each fast path replaces, kept here.
+
+
+def _plain_prefix_check(rx: re.Pattern[str], prefixes: tuple[str, ...], text: str) -> None:
+    """Every position where ``rx`` matches starts with one of ``prefixes`` (tried at each position)."""
+    for start in range(len(text) + 1):
+        if rx.match(text, start):
+            assert text.startswith(prefixes, start), (rx.pattern, text[start : start + 20])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"abc", ("abc",)),
+        (r"a(?<!\wa)bc\b", ("abc",)),  # lookbehind and \b consume nothing
+        (r"\bfoo|ba(?:r|z)x", ("foo", "bar", "baz")),
+        (r"x(?:y|z)+w", ("xy", "xz")),
+        (r"a[bc]d", ("ab", "ac")),
+        (r"mi\d{3}", ("mi",)),  # \d takes every Unicode digit: not expanded to 0-9
+        (r"a10g?|a100", ("a10",)),  # a prefix extending another gives no new start
+        (r"a[^b]c", None),  # a single character is too short to anchor on
+        (r"(?i)abc", None),
+        (r"\d+ layers", None),
+        (r"ab|c", None),
+        (r"(?i:ab)c", None),
+    ],
+)
+def test_match_prefixes_edge_cases(pattern: str, expected: tuple[str, ...] | None):
+    assert match_prefixes(pattern) == expected
+
+
+_ANCHOR_TEXTS = ["mi300x", "mi١٢٣", "mi250", "gh200", "a100", "a10g", "a6000", "rtx 4090", "rtx4090", "tpu v4",
+                 "tpuv5", "gaudi2", "xa100", "input text", "outputs images", "generates code", "fine-tuned on [x]",
+                 "based on huggingface.co/x", "### response", "<|assistant|>", "output:", "github.com/a/b/issues",
+                 "discord.gg", "from_pretrained(", "responsible ai", " ", "\n", ".", "x", "-"]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_ANCHOR_TEXTS), max_size=30).map("".join))
+def test_every_match_starts_with_a_prefix(text: str):
+    probes = [p for p in vars(transparency).values() if isinstance(p, Probe)]
+    prefixed = [(p, match_prefixes(p.rx.pattern)) for p in probes]
+    assert all(anchored.probe in dict(prefixed) for anchored in transparency._ANCHORED.values())
+    for probe, prefixes in prefixed:
+        if prefixes is not None:
+            _plain_prefix_check(probe.rx, prefixes, text)
+
+
+def _missing(index: KeyIndex, keys: tuple[str, ...]) -> KeyIndex:
+    """``index`` as if built before ``keys`` were registered: it neither knows nor holds them,
+    so readers must fall back to ``str.find`` for a probe with one of them."""
+    stale = KeyIndex("")
+    stale.covers = index.covers - set(keys)
+    stale.positions = {k: v for k, v in index.positions.items() if k in stale.covers}
+    return stale
+
+
+def _assert_anchored_like_probe(low: str) -> None:
+    index = KeyIndex(low)
+    for probe, anchored in transparency._ANCHORED.items():
+        stale = (_missing(index, probe.keys[:1]), _missing(index, anchored.starts.keys[-1:]))
+        for idx in (index, None, *stale):
+            plain, fast = probe.search(low, idx), anchored.search(low, idx)
+            assert (plain and plain.span()) == (fast and fast.span()), (probe.rx.pattern[:40], low[:80])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(_ANCHOR_TEXTS), max_size=40).map("".join), st.sampled_from([0, 150, 700]))
+def test_anchored_search_answers_like_the_probe(text: str, filler: int):
+    """Short texts (whole-text search), long ones (keyword windows) and many keywords (the
+    whole-text fallback past ``MAX_HITS``)."""
+    low = text + " filler words" * filler
+    _assert_anchored_like_probe(low)
+    if text:
+        _assert_anchored_like_probe(("mi input " * 40) + text * 3 + " words" * 400)
+
+
+@pytest.fixture(scope="module")
+def corpus_lows(corpus_dir) -> list[str]:
+    readmes = [p.read_text(encoding="utf-8", errors="replace")
+               for p in sorted(corpus_dir.glob("model-cards/*/README.md"))]  # fmt: skip
+    bulk = corpus_dir / "hf-cards-2023" / "cards.jsonl.gz"
+    if bulk.is_file():
+        with gzip.open(bulk, "rt", encoding="utf-8") as handle:
+            readmes += [json.loads(line)["readme"] for line in itertools.islice(handle, 3000)]
+    if not readmes:
+        pytest.skip("corpus not available")
+    return [(parse_front_matter(r).body or "").lower() for r in readmes]
+
+
+def test_anchored_search_answers_like_the_probe_on_real_cards(corpus_lows: list[str]):
+    for low in corpus_lows:
+        _assert_anchored_like_probe(low)
+
+
+def test_trained_on_finds_what_the_probe_finds_on_real_cards(corpus_lows: list[str]):
+    for low in corpus_lows:
+        index = KeyIndex(low)
+        for idx in (index, None, _missing(index, ("tuned",))):
+            assert spans(_trained_on(low, idx)) == spans(_TRAINED_ON.finditer(low, idx)), low[:80]
+
+
+@pytest.mark.parametrize("reps", [1, 30, 80])  # few keywords, windows; past MAX_HITS, the whole text
+def test_trained_on_long_texts_with_many_keywords(reps: int):
+    far = " " + "x" * 300 + " "  # keywords out of each other's windows
+    text = (
+        "we pre-trained the model on books." + far + "our training set." + far + "fine-tuned it on chats."
+    ) * reps
+    low = text + " filler" * 400
+    index = KeyIndex(low)
+    for idx in (index, None, _missing(index, ("training",))):
+        assert spans(_trained_on(low, idx)) == spans(_TRAINED_ON.finditer(low, idx))
+
+
+def test_descriptors_of_an_empty_training_text_are_the_plain_searches():
+    facts = facts_for("---\nlicense: mit\n---\n# Model\n\nNothing about data.\n")
+    assert training_data_lower(facts) == ""
+    assert descriptor_matches(facts) == {name: probe.search("") for name, probe in DESCRIPTORS.items()}
+
+
+def test_filled_sections_are_what_cardfacts_section_answers():
+    facts = facts_for(CARD)
+    filled = filled_sections(facts)
+    assert filled == {n: s for n, s in facts.sections.items() if facts.section(n) is not None}
+    assert all(filled.get(n) is facts.section(n) for n in (*facts.sections, "Nope"))
+
+
+def test_openness_reads_indicators_by_table_position_or_by_id():
+    facts = facts_for(CARD)
+    items = assess_transparency(facts, "apache-2.0", "osi-permissive")["indicators"]
+    by_id = {i["id"]: i for i in items}
+    assert openness._indicators_read(items) == {k: by_id[k] for k in openness._READ_INDICATORS}
+    shuffled = items[::-1]  # not in table order: indexed by id
+    assert openness._indicators_read(shuffled) == by_id
+    assert openness._indicators_read(items[:-1]) == {i["id"]: i for i in items[:-1]}
+
+
+def test_total_weight_is_the_in_order_sum():
+    total = 0.0
+    for row in load_indicators():
+        total += float(row["weight"])
+    assert transparency._total_weight() == total
+
+
+def _plain_mof_ladder(counts: dict[str, bool]) -> tuple[int | None, dict[str, float]]:
+    """The MOF class and progress as a closure over per-class completeness computed them."""
+    names = {c: [n for n, _, cls in openness.MOF_COMPONENTS if cls == c] for c in (3, 2, 1)}
+    if not counts["Technical report"] and counts["Research paper"]:
+        names[3] = ["Research paper" if n == "Technical report" else n for n in names[3]]
+    complete = {c: all(counts[n] for n in ns) for c, ns in names.items()}
+
+    def progress(c: int) -> float:
+        if any(not complete[h] for h in range(3, c, -1)):
+            return 0.0
+        return round(100 * sum(counts[n] for n in names[c]) / len(names[c]), 1)
+
+    achieved = None
+    for c in (3, 2, 1):
+        if not complete[c]:
+            break
+        achieved = c
+    return achieved, {"class3": progress(3), "class2": progress(2), "class1": progress(1)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(st.sampled_from([n for n, _, _ in openness.MOF_COMPONENTS])))
+def test_mof_ladder_like_the_plain_computation(shown: set[str]):
+    evidence = {n: ("shown" if n in shown else None) for n, _, _ in openness.MOF_COMPONENTS}
+    original = openness._mof_included
+    openness._mof_included = lambda *_: evidence
+    try:
+        result = openness.mof_class(facts_for(CARD), {}, {}, {}, "mit", None)
+    finally:
+        openness._mof_included = original
+    counts = {r["component"]: r["counts"] for r in result["components"]}
+    assert counts == {n: n in shown for n in counts}
+    achieved, progress = _plain_mof_ladder(counts)
+    assert result["progress"] == progress
+    assert result["label"] == (openness.MOF_LABELS[achieved] if achieved else "Unclassified")
+
+
+def test_mof_ladder_on_real_cards(corpus_dir):
+    folders = sorted(p for p in (corpus_dir / "model-cards").iterdir() if (p / "README.md").is_file())
+    if not folders:
+        pytest.skip("model-cards corpus not available")
+    for result in analyze_paths([corpus_dir / "model-cards"]):
+        mof = result["openness"]["mof"]
+        if not mof["components"]:
+            continue
+        achieved, progress = _plain_mof_ladder({r["component"]: r["counts"] for r in mof["components"]})
+        assert (mof["progress"], mof["label"]) == (
+            progress,
+            openness.MOF_LABELS[achieved] if achieved else "Unclassified",
+        )
