@@ -134,8 +134,13 @@ def analyze_paths(
     snapshots = [snapshot_from_dir(folder, repo_id) for repo_id, folder in discover_repos(paths)]
     fronts = [parse_front_matter(s.readme or "") for s in snapshots]
     findings = [classify(s, f, kb) for s, f in zip(snapshots, fronts, strict=True)]
+    # the resolver reads only the licence's key and class: the full ``to_dict`` is built once, below
     local = LocalResolver(
-        {"id": s.id, "license": finding.to_dict(), "files": sorted(s.files)}
+        {
+            "id": s.id,
+            "license": {"key": finding.key, "class": finding.license_class},
+            "files": sorted(s.files),
+        }
         for s, finding in zip(snapshots, findings, strict=True)
     )
     resolver = ChainResolver(local, registry, BundledBaseModels.load())

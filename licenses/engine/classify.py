@@ -89,7 +89,6 @@ def classify(snapshot: RepoSnapshot, front: FrontMatter, kb: KnowledgeBase | Non
     kb = kb or default_kb()
     declared = _read_metadata(front.metadata, snapshot, kb)
     licence_hits, support_hits = _scan_files(snapshot, kb, declared.link_file)
-    has_licence_file = any(is_license_file(p) for p in snapshot.files)
 
     if declared.licences:
         return _from_metadata(declared, licence_hits, support_hits)
@@ -102,6 +101,8 @@ def classify(snapshot: RepoSnapshot, front: FrontMatter, kb: KnowledgeBase | Non
         evidence = [*_declared_evidence(declared), Evidence("body", detail)]
         confidence = 0.5 + _support_bonus(info, support_hits, evidence)
         return _finding(info, confidence, evidence)
+    # only this answer reads whether a licence file exists: not asked on the paths above
+    has_licence_file = any(is_license_file(p) for p in snapshot.files)
     return _nothing(declared, support_hits, has_licence_file, body[1] if body else None)
 
 

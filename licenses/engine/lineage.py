@@ -143,7 +143,10 @@ def infer_relation(metadata: Mapping[str, Any], snapshot: RepoSnapshot, n_parent
 
 def base_model_refs(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> list[BaseModelRef]:
     """The parents a card declares, de-duplicated, in card order, with their relation."""
-    raw = metadata.get("base_model") if isinstance(metadata, Mapping) else None
+    # most cards declare none: answer before the ``Mapping`` test (an ABC check) and the loop
+    raw = metadata.get("base_model") if isinstance(metadata, dict | Mapping) else None
+    if raw is None:
+        return []
     items: Iterable[Any] = raw if isinstance(raw, list) else [raw]
     ids: list[str] = []
     seen: set[str] = set()

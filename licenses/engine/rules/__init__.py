@@ -1,9 +1,12 @@
 """Violation rules of the contract, one module per rule, run by ``evaluate_violations``.
 
 Each module exposes ``RULE_ID``, ``SEVERITY`` (as in docs/contract.md), ``SPEC`` (the
-licenses.md §3 D-rules it implements) and ``check(ctx) -> list[Violation]``. Rules are
-independent and pure; the registry below is the only place that lists them, so adding a
-rule is adding a module and a line.
+licenses.md §3 D-rules it implements) and ``check(ctx) -> list[Violation]``; optionally
+``NEEDS``, the name of a ``RuleContext`` field (``judged_parents``, ``output_sources``,
+``datasets``, ``scan``) without which the rule can find nothing. Most repositories declare
+no judgeable parent, so most rules would only be called to return ``[]``;
+``evaluate_violations`` skips them instead. Rules are independent and pure; the registry
+below is the only place that lists them, so adding a rule is adding a module and a line.
 """
 
 from __future__ import annotations
@@ -60,13 +63,34 @@ def _sort_key(v: Violation) -> tuple:
     return (_SEVERITY_ORDER.get(v.severity, 9), v.rule, v.parent or "", v.message)
 
 
+#: Per tuple of rules, each rule's ``NEEDS`` (or ``None``) beside the rule; a few tuples exist
+#: (``RULES``, ``LINEAGE_RULES``, a caller's own), so this stays small.
+_PLANS: dict[tuple[ModuleType, ...], tuple[tuple[str | None, ModuleType], ...]] = {}
+
+
+def _plan(rules: tuple[ModuleType, ...]) -> tuple[tuple[str | None, ModuleType], ...]:
+    """``rules`` as ``(needs, rule)`` pairs, in order; read once per tuple, not per call."""
+    plan = _PLANS.get(rules)
+    if plan is None:
+        plan = tuple((getattr(rule, "NEEDS", None), rule) for rule in rules)
+        _PLANS[rules] = plan
+    return plan
+
+
 def evaluate_violations(ctx: RuleContext, rules: tuple[ModuleType, ...] = RULES) -> list[Violation]:
     """Every rule's findings for one repository: errors first, then by rule id, parent and
-    message, so that the output is stable across runs and diffs cleanly."""
+    message, so that the output is stable across runs and diffs cleanly.
+
+    A rule whose ``NEEDS`` field is empty in ``ctx`` is not called: it would return ``[]``.
+    """
     found: list[Violation] = []
-    for rule in rules:
+    for needs, rule in _plan(tuple(rules)):
+        if needs is not None and not getattr(ctx, needs):
+            continue
         found.extend(rule.check(ctx))
-    return sorted(found, key=_sort_key)
+    if len(found) > 1:
+        found.sort(key=_sort_key)
+    return found
 
 
 __all__ = ["LINEAGE_RULES", "RULES", "ResolvedParent", "RuleContext", "build_context", "evaluate_violations"]

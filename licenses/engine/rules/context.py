@@ -9,15 +9,36 @@ and in the one-million-model benchmark where parents come from an in-memory inde
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
 from typing import Any
 
 from licenses.engine.keyword_probe import KeyIndex, Probe
 from licenses.engine.lineage import BaseModelRef, ParentRecord, ParentResolver, base_model_refs
 from licenses.engine.types import LicenseFinding, LicenseInfo, RepoSnapshot
+
+
+class _memo:
+    """``functools.cached_property`` without its lock (Python 3.11 takes an ``RLock`` on every
+    first read): the value is computed once per instance and stored in its ``__dict__``, where
+    later reads find it before this non-data descriptor. Contexts are built and read by one
+    thread, and a racing second computation would give an equal value anyway."""
+
+    def __init__(self, fn: Callable[[Any], Any]):
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value  # frozen dataclass: bypass __setattr__ as cached_property does
+        return value
 
 
 @dataclass(frozen=True)
@@ -55,14 +76,14 @@ class RuleContext:
     output_sources: list[ResolvedParent] = field(default_factory=list)
     body: str = ""
 
-    @cached_property
+    @_memo
     def child_license(self) -> LicenseInfo | None:
         """The knowledge-base entry of the child's declared licence, if it resolves."""
         if self.kb is None or self.license.key in ("none", "unknown"):
             return None
         return self.kb.get(self.license.key)
 
-    @cached_property
+    @_memo
     def judged_parents(self) -> tuple[tuple[ResolvedParent, LicenseInfo], ...]:
         """Parents whose licence the rules can judge, de-duplicated; computed once per context.
 
@@ -131,6 +152,11 @@ _OUTPUT_STATEMENTS = (
     ),
     re.compile(r"\bgenerated\s+(?:by|with|using)\s+" + _MODEL_TOKEN, re.I),
 )
+#: The four statements as one alternation: at a given start ``re`` tries the branches in order
+#: and keeps the first that matches, as a loop over the patterns does, in one call instead of up
+#: to four. Each branch has one group, and the groups of branches that failed stay unset, so the
+#: token is group ``lastindex``.
+_OUTPUT_STATEMENT = re.compile("|".join(p.pattern for p in _OUTPUT_STATEMENTS), re.I)
 
 
 #: The words every statement above starts with: one cheap scan finds where a statement may
@@ -148,8 +174,8 @@ _TRIGGER_STARTS = ("distill", "output", "responses", "completions", "generations
 _TRIGGER_KEYS = Probe("|".join(_TRIGGER_STARTS), _TRIGGER_STARTS)
 
 
-def _trigger_starts(text: str, low: str | None = None, index: KeyIndex | None = None) -> list[int]:
-    """Where ``_TRIGGER`` matches, in order; the same positions as ``_TRIGGER.finditer``.
+def _candidate_starts(text: str, low: str | None = None, index: KeyIndex | None = None) -> list[int]:
+    """Offsets where a trigger word may start, ascending: every ``_TRIGGER`` match among them.
 
     ``low`` is ``text.lower()`` and ``index`` its :class:`KeyIndex` when the caller has them
     (the card body's): the candidates then come from the index instead of one ``str.find``
@@ -161,7 +187,12 @@ def _trigger_starts(text: str, low: str | None = None, index: KeyIndex | None = 
     # ``re.I`` equates with i or s but ``lower()`` leaves alone (dotless i, long s)
     if len(low) != len(text) or "\u0131" in text or "\u017f" in text:
         return [m.start() for m in _TRIGGER.finditer(text)]
-    return [i for i in sorted(_TRIGGER_KEYS.key_starts(low, index)) if _TRIGGER.match(text, i)]
+    return sorted(_TRIGGER_KEYS.key_starts(low, index))
+
+
+def _trigger_starts(text: str, low: str | None = None, index: KeyIndex | None = None) -> list[int]:
+    """Where ``_TRIGGER`` matches, in order; the same positions as ``_TRIGGER.finditer``."""
+    return [i for i in _candidate_starts(text, low, index) if _TRIGGER.match(text, i)]
 
 
 def output_source_ids(body: str, low: str | None = None, index: KeyIndex | None = None) -> list[str]:
@@ -174,16 +205,18 @@ def output_source_ids(body: str, low: str | None = None, index: KeyIndex | None 
     found: list[str] = []
     seen: set[str] = set()
     text = body or ""
-    for start in _trigger_starts(text, low, index):
-        for pattern in _OUTPUT_STATEMENTS:
-            m = pattern.match(text, start)
-            if m is None:
-                continue
-            token = m.group(1).rstrip(".,;:)")
-            if token.lower() not in seen:
-                seen.add(token.lower())
-                found.append(token)
-            break
+    match = _OUTPUT_STATEMENT.match
+    # a statement matching at ``start`` begins with a trigger word there, so the candidates need
+    # no ``_TRIGGER`` test first: one ``match`` decides each
+    for start in _candidate_starts(text, low, index):
+        m = match(text, start)
+        if m is None:
+            continue
+        token = m.group(m.lastindex).rstrip(".,;:)")
+        key = token.lower()
+        if key not in seen:
+            seen.add(key)
+            found.append(token)
     return found
 
 

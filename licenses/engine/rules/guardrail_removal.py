@@ -17,6 +17,9 @@ from licenses.engine.types import Evidence, Violation
 RULE_ID = "guardrail-removal"
 SEVERITY = "error"
 SPEC = ("D21",)
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "judged_parents"
 
 _NAME_MARKERS = re.compile(
     r"\b(abliterat\w*|uncensor\w*|decensor\w*|unaligned|refusal ?(?:free|removed)|jailbr\w*)\b"

@@ -33,6 +33,9 @@ from licenses.engine.types import LicenseInfo, Violation
 RULE_ID = "incompatible-parents"
 SEVERITY = "error"
 SPEC = ("D15", "D16")
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "judged_parents"
 
 
 def _imposes_own_terms(sa: LicenseInfo, other: LicenseInfo) -> bool:

@@ -29,9 +29,14 @@ def _declared(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+_FIELDS = ("license", "license_name", "license_link")
+
+
 def check(ctx: RuleContext) -> list[Violation]:
-    if any(_declared(ctx.metadata.get(k)) for k in ("license", "license_name", "license_link")):
-        return []
+    metadata = ctx.metadata
+    for key in _FIELDS:  # a plain loop costs less than any() over a generator, on every card
+        if _declared(metadata.get(key)):
+            return []
     if any(is_license_file(path.rsplit("/", 1)[-1]) for path in ctx.files):
         return []  # a licence file anywhere in the repository, also in a sub-folder
     if _LICENCE_LINK.search(ctx.body or ""):

@@ -20,6 +20,9 @@ from licenses.engine.types import Evidence, LicenseInfo, Obligation, Violation
 RULE_ID = "missing-notice"
 SEVERITY = "warning"
 SPEC = ("D18", "D19", "D20")
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "judged_parents"
 
 _WS = re.compile(r"[\s\W_]+")
 

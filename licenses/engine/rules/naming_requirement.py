@@ -20,6 +20,9 @@ from licenses.engine.types import Evidence, Violation
 RULE_ID = "naming-requirement"
 SEVERITY = "error"
 SPEC = ("D7", "D8")
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "judged_parents"
 
 
 def _qualifier(text: str, prefix: str) -> str | None:

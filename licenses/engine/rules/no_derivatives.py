@@ -15,6 +15,9 @@ from licenses.engine.types import Violation
 RULE_ID = "no-derivatives"
 SEVERITY = "error"
 SPEC = ("D3",)
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "judged_parents"
 
 _ADAPTING = ("finetune", "adapter", "merge")
 

@@ -15,6 +15,9 @@ from licenses.engine.types import Evidence, Violation
 RULE_ID = "noncommercial-upstream-data"
 SEVERITY = "error"
 SPEC: tuple[str, ...] = ()  # contract rule; D1's reasoning applied to datasets
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "datasets"
 
 
 def check(ctx: RuleContext) -> list[Violation]:

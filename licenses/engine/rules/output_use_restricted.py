@@ -22,6 +22,9 @@ from licenses.engine.types import Evidence, Violation
 RULE_ID = "output-use-restricted"
 SEVERITY = "warning"
 SPEC = ("D9", "D23")
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "output_sources"
 
 
 def check(ctx: RuleContext) -> list[Violation]:

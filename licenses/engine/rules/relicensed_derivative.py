@@ -28,6 +28,9 @@ from licenses.engine.types import LicenseInfo, Violation
 RULE_ID = "relicensed-derivative"
 SEVERITY = "error"
 SPEC = ("D1", "D2", "D6", "D12", "D17")
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "judged_parents"
 
 
 def _message(

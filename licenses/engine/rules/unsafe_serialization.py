@@ -13,6 +13,9 @@ from licenses.engine.types import Evidence, Violation
 RULE_ID = "unsafe-serialization"
 SEVERITY = "error"
 SPEC: tuple[str, ...] = ()  # not a licence rule (contract only)
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "scan"
 
 
 def check(ctx: RuleContext) -> list[Violation]:

@@ -25,6 +25,9 @@ from licenses.engine.types import Violation
 RULE_ID = "use-restrictions-dropped"
 SEVERITY = "error"
 SPEC = ("D4",)
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "judged_parents"
 
 
 def check(ctx: RuleContext) -> list[Violation]:

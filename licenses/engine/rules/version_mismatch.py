@@ -22,6 +22,9 @@ from licenses.engine.types import Violation
 RULE_ID = "version-mismatch"
 SEVERITY = "warning"
 SPEC = ("D10",)
+#: The context field this rule reads its candidates from: with it empty the rule finds nothing,
+#: so ``evaluate_violations`` does not call it.
+NEEDS = "judged_parents"
 
 
 def check(ctx: RuleContext) -> list[Violation]:
