@@ -148,8 +148,17 @@ def stage_costs(
     datas = [assess_disclosure(f) for f in facts]
 
     ctxs = [
-        build_context(s, f, x, resolver, datasets=d.get("dataset_licenses") or (), kb=kb)
-        for s, f, x, d in zip(snapshots, fronts, findings, datas, strict=True)
+        build_context(
+            s,
+            f,
+            x,
+            resolver,
+            datasets=d.get("dataset_licenses") or (),
+            kb=kb,
+            body_lower=c.body_lower,
+            body_index=c.body_index,
+        )
+        for s, f, x, d, c in zip(snapshots, fronts, findings, datas, facts, strict=True)
     ]
     rows = list(
         zip(snapshots, fronts, findings, bodies, offsets, lows, outlines, facts, datas, ctxs, strict=True)
@@ -187,9 +196,17 @@ def stage_costs(
         "disclosure": lambda: assess(1),
         "  + transparency": lambda: assess(2),
         "  + openness": lambda: assess(3),
+        # as analyze_snapshot calls it: with the lower-cased body and keyword index card facts made
         "rule context": each(
             lambda s, f, x, b, o, low, sec, facts, d, c: build_context(
-                s, f, x, resolver, datasets=d.get("dataset_licenses") or (), kb=kb
+                s,
+                f,
+                x,
+                resolver,
+                datasets=d.get("dataset_licenses") or (),
+                kb=kb,
+                body_lower=facts.body_lower,
+                body_index=facts.body_index,
             )
         ),
         "lineage + violations": each(
