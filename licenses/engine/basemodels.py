@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from licenses.engine.datafiles import read_yaml
 from licenses.engine.lineage import ParentRecord, normalise_model_id
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "base_models.yaml"
@@ -144,7 +145,7 @@ class BundledBaseModels:
     @classmethod
     def _from_file(cls, path: Path, known_key: Callable[[str], bool] | None) -> BundledBaseModels:
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            data = read_yaml(path)
         except (OSError, yaml.YAMLError) as exc:
             raise BaseModelTableError(f"{path}: {exc}") from exc
         rows = data.get("models") if isinstance(data, dict) else None

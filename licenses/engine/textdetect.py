@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import ahocorasick_rs
-import yaml
+
+from licenses.engine.datafiles import read_yaml
 
 SIGNATURES_PATH = Path(__file__).resolve().parents[1] / "data" / "signatures.yaml"
 
@@ -126,7 +127,7 @@ def _weighted(mapping: dict[str, float] | None) -> list[tuple[str, str, float]]:
 
 def load_signatures(path: Path = SIGNATURES_PATH) -> tuple[tuple[Signature, ...], dict[str, str]]:
     """Read and normalise the fingerprints; returns (signatures, notice label -> phrase)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     shared = {name: _weighted(phrases) for name, phrases in (data.get("shared") or {}).items()}
     sigs = []
     for sid, spec in data["signatures"].items():
