@@ -91,6 +91,11 @@ class _Ctx:
                     if m:
                         return f"section '{sec.headings[0][:60]}' (line {sec.line}): {_snippet(sec.text, sec.lower, m)}"
             return None
+        return self.grep_body(probe)
+
+    def grep_body(self, probe: Probe) -> str | None:
+        """``grep(probe)`` over the whole body: the call rules make most (a dozen per card,
+        nearly all answered by the keyword index's "no such key"), so it takes no ``*sections``."""
         low = self.low
         if not low:
             return None
@@ -420,9 +425,9 @@ def _data_size(c: _Ctx) -> str | None:
 
 
 def _data_sources(c: _Ctx) -> str | None:
-    named = c.facts.all_datasets
-    if named:
-        return "datasets: " + ", ".join(named[:8])
+    facts = c.facts
+    if facts.datasets or facts.linked_datasets:  # ``all_datasets`` is empty exactly when both are
+        return "datasets: " + ", ".join(facts.all_datasets[:8])
     sec = c.section("Training Data", "Training Details")
     m = _NAMED_SOURCES.search(sec.lower) if sec else None
     return f"{_sec_evidence(sec)}: names sources ({m.group(0)})" if m else None
@@ -433,7 +438,8 @@ def _data_license(c: _Ctx) -> str | None:
         return "licences of all named datasets known: " + "; ".join(
             f"{r['id']}: {r.get('verified') or r['license']}" for r in c.disclosure["dataset_licenses"]
         )
-    m = _LICENSE_WORD.search(c.training_lower)
+    low = c.training_lower  # empty on most cards: nothing to search
+    m = _LICENSE_WORD.search(low) if low else None
     return f"training data text mentions {m.group(0)}" if m else None
 
 
@@ -443,34 +449,37 @@ def _data_acquisition(c: _Ctx) -> str | None:
 
 
 def _data_access(c: _Ctx) -> str | None:
-    hub = [*c.facts.datasets, *c.facts.linked_datasets]
-    return "Hub datasets: " + ", ".join(dict.fromkeys(hub[:8])) if hub else None
+    facts = c.facts
+    if not (facts.datasets or facts.linked_datasets):
+        return None
+    hub = [*facts.datasets, *facts.linked_datasets]
+    return "Hub datasets: " + ", ".join(dict.fromkeys(hub[:8]))
 
 
 def _compute_usage(c: _Ctx) -> str | None:
-    return c.grep(_COMPUTE)
+    return c.grep_body(_COMPUTE)
 
 
 def _development_duration(c: _Ctx) -> str | None:
-    return c.grep(_DURATION)
+    return c.grep_body(_DURATION)
 
 
 def _compute_hardware(c: _Ctx) -> str | None:
     co2 = c.facts.co2_eq_emissions
     if co2 and co2.get("hardware_used"):
         return f"co2_eq_emissions.hardware_used: {co2['hardware_used']}"
-    return c.grep(_HARDWARE)
+    return c.grep_body(_HARDWARE)
 
 
 def _energy_usage(c: _Ctx) -> str | None:
-    return c.grep(_ENERGY)
+    return c.grep_body(_ENERGY)
 
 
 def _carbon_emissions(c: _Ctx) -> str | None:
     co2 = c.facts.co2_eq_emissions
     if co2 and co2.get("emissions") is not None:
         return f"co2_eq_emissions: {co2['emissions']:g} g"
-    return c.grep(_CO2)
+    return c.grep_body(_CO2)
 
 
 def _core_frameworks(c: _Ctx) -> str | None:
@@ -503,12 +512,12 @@ def _training_code(c: _Ctx) -> str | None:
 
 def _input_modality(c: _Ctx) -> str | None:
     tag = c.facts.pipeline_tag
-    return f"pipeline_tag: {tag}" if tag else c.grep(_INPUT)
+    return f"pipeline_tag: {tag}" if tag else c.grep_body(_INPUT)
 
 
 def _output_modality(c: _Ctx) -> str | None:
     tag = c.facts.pipeline_tag
-    return f"pipeline_tag: {tag}" if tag else c.grep(_OUTPUT)
+    return f"pipeline_tag: {tag}" if tag else c.grep_body(_OUTPUT)
 
 
 def _model_components(c: _Ctx) -> str | None:
@@ -516,7 +525,7 @@ def _model_components(c: _Ctx) -> str | None:
     if facts.base_models:
         return "base_model: " + ", ".join(facts.base_models)
     name = facts.config.get("_class_name")
-    return f"pipeline config: {name}" if name else c.grep(_FINETUNED_FROM)
+    return f"pipeline config: {name}" if name else c.grep_body(_FINETUNED_FROM)
 
 
 def _model_size(c: _Ctx) -> str | None:
@@ -550,21 +559,22 @@ _DEEP_KEYS = ("num_hidden_layers", "hidden_size", "num_attention_heads", "max_po
 def _deeper_properties(c: _Ctx) -> str | None:
     cfg = c.facts.config
     keys = [k for k in _DEEP_KEYS if k in cfg] if cfg else None
-    return "config.json: " + ", ".join(keys) if keys else c.grep(_DEEP_PROPS)
+    return "config.json: " + ", ".join(keys) if keys else c.grep_body(_DEEP_PROPS)
 
 
 def _centralized_documentation(c: _Ctx) -> str | None:
-    present = tuple(c.sections)
-    if len(present) >= 4:
-        return f"{len(present)} template sections filled: " + ", ".join(present[:8])
-    return None
+    sections = c.sections
+    if len(sections) < 4:  # most cards: no tuple of names to build
+        return None
+    present = tuple(sections)
+    return f"{len(present)} template sections filled: " + ", ".join(present[:8])
 
 
 def _access_protocol(c: _Ctx) -> str | None:
     gating = c.facts.gating_fields
     if gating:
         return "gated access: " + ", ".join(gating)
-    return _sec_evidence(c.sections.get("How to Get Started")) or c.grep(_LOADING)
+    return _sec_evidence(c.sections.get("How to Get Started")) or c.grep_body(_LOADING)
 
 
 def _open_weights(c: _Ctx) -> str | None:
@@ -578,7 +588,7 @@ def _capabilities_description(c: _Ctx) -> str | None:
 
 def _capabilities_demonstration(c: _Ctx) -> str | None:
     n = c.facts.widget_examples
-    return f"widget: {n} example(s)" if n else c.grep(_DEMO)
+    return f"widget: {n} example(s)" if n else c.grep_body(_DEMO)
 
 
 def _capabilities_evaluation(c: _Ctx) -> str | None:
@@ -639,7 +649,7 @@ def _change_log(c: _Ctx) -> str | None:
 
 
 def _feedback(c: _Ctx) -> str | None:
-    return _sec_evidence(c.sections.get("Contact")) or c.grep(_FEEDBACK)
+    return _sec_evidence(c.sections.get("Contact")) or c.grep_body(_FEEDBACK)
 
 
 def _downstream_docs(c: _Ctx) -> str | None:
@@ -648,7 +658,9 @@ def _downstream_docs(c: _Ctx) -> str | None:
 
 def _responsible_use(c: _Ctx) -> str | None:
     return (
-        _sec_evidence(c.section("Recommendations", "Out-of-Scope Use")) or c.aup_file or c.grep(_RESPONSIBLE)
+        _sec_evidence(c.section("Recommendations", "Out-of-Scope Use"))
+        or c.aup_file
+        or c.grep_body(_RESPONSIBLE)
     )
 
 
