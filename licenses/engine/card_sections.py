@@ -271,22 +271,37 @@ def _alnum_count(text: str) -> int:
 _PREFIX = 64
 
 
-def iter_lines(text: str, first: int = 4) -> Iterable[str]:
+def _is_label_only(stripped: str) -> bool:
+    """``_LABEL_ONLY_LINE.match(stripped)`` for a non-empty line without outer blanks.
+
+    A label ends in ``:``, ``**`` or ``__`` followed only by blanks, ``:`` and ``|``; the
+    line has no trailing blank (``str.strip`` and ``\\s`` agree on blanks), so a last
+    character outside ``:*_|`` rules the regex out: prose lines skip it, and it cost
+    about a microsecond even when failing.
+    """
+    return stripped[-1] in ":*_|" and _LABEL_ONLY_LINE.match(stripped) is not None
+
+
+def iter_lines(text: str, chunk: int = 256) -> Iterable[str]:
     """``text.split("\\n")``, split lazily: callers often stop after a line or two.
 
-    The first ``first`` lines are split off, then ever larger batches, so a caller that
-    stops early never copies the rest of a long text line by line.
+    The text is split a chunk at a time, cut at the chunk's last newline, the chunks
+    growing fourfold, so a caller that stops early touches only the start of a long text.
+    (Splitting the whole rest with a line limit instead copied that rest at every batch,
+    a cost in the size of the text that showed on long, non-Latin-1 sections.)
     """
-    rest = text
-    batch = first
+    pos = 0
+    size = len(text)
     while True:
-        parts = rest.split("\n", batch)
-        if len(parts) <= batch:
-            yield from parts
+        end = pos + chunk
+        if end >= size:
+            yield from text[pos:].split("\n")
             return
-        rest = parts.pop()
-        yield from parts
-        batch *= 4
+        cut = text.rfind("\n", pos, end)
+        chunk *= 4
+        if cut != -1:  # else a line longer than the chunk: look again with a larger one
+            yield from text[pos:cut].split("\n")
+            pos = cut + 1
 
 
 def substance(text: str, enough: int | None = None) -> int:
@@ -321,7 +336,7 @@ def substance(text: str, enough: int | None = None) -> int:
                 narrow = False
             if (_HAS_PLACEHOLDER_KEY_ASCII if narrow else _HAS_PLACEHOLDER_KEY).search(low):
                 stripped = _PLACEHOLDER.sub(" ", stripped).strip()
-        if not stripped or (len(stripped) < 70 and _LABEL_ONLY_LINE.match(stripped)):
+        if not stripped or (len(stripped) < 70 and _is_label_only(stripped)):
             continue
         if enough is not None and len(stripped) > _PREFIX:
             # a prefix's count is at most the line's: when it suffices, the rest is not cleaned
@@ -359,23 +374,34 @@ class Section:
         }
 
 
-@dataclass
-class _OpenSection:
-    names: tuple[str, ...]
-    heading: str
-    level: int
-    line: int  # README line of the heading (1-based)
-    start: int  # offset in the body where the content starts (a bold label's: after the label)
-    end: int = 0  # index (0-based body line) of the line that closed the section, or the line count
-    end_off: int = 0  # offset in the body of that line (the body's length + 1 past the end)
+#: An open section of :func:`parse_sections`, a list rather than an object (a card opens
+#: one per heading, and a dataclass instance cost more than the rest of the heading's
+#: work): ``[names, heading, level, line, start, end, end_off]`` with ``line`` the README
+#: line of the heading (1-based), ``start`` the body offset where the content starts (a
+#: bold label's: after the label), ``end`` the index (0-based body line) of the line that
+#: closed the section (or the line count) and ``end_off`` that line's body offset (the
+#: body's length + 1 past the end).
+_NAMES, _HEAD, _LEVEL, _LINE, _START, _END, _END_OFF = range(7)
+#: Position of each canonical name in :data:`CANONICAL_SECTIONS`: sections are returned in that order.
+_CANONICAL_ORDER = {name: i for i, name in enumerate(CANONICAL_SECTIONS)}
+
+
+_SETEXT_1 = re.compile(r"^=+\s*$")
+_SETEXT_2 = re.compile(r"^-{3,}\s*$")
 
 
 def _setext_level(line: str, nxt: str | None) -> int | None:
+    """The level a setext underline ``nxt`` gives ``line`` (1 for ``=``, 2 for ``---``), or ``None``.
+
+    The underline patterns are compiled once: ``re.match`` with a pattern string looks
+    its compiled form up in ``re``'s cache on every call, and in cards whose paragraphs
+    end above a ``---`` rule that lookup was most of the test.
+    """
     if nxt is None or not line.strip() or line.lstrip()[:1] in "|-*#>+<`":
         return None
-    if re.match(r"^=+\s*$", nxt):
+    if _SETEXT_1.match(nxt):
         return 1
-    if re.match(r"^-{3,}\s*$", nxt):
+    if _SETEXT_2.match(nxt):
         return 2
     return None
 
@@ -428,6 +454,37 @@ def _candidates(body: str) -> list[tuple[int, int]]:
     return out
 
 
+def _by_line(sec: list[Any]) -> int:
+    """Sort key of an open section: its heading's README line."""
+    return sec[_LINE]
+
+
+def _close(open_sections: list[list[Any]], closed: list[list[Any]], level: int, idx: int, ls: int) -> None:
+    """Close the open sections of ``level`` or deeper at the line ``idx`` (body offset ``ls``).
+
+    Only those naming a template section are kept in ``closed``: an unknown heading's
+    section bounds the others but is never merged into the outline.
+    """
+    while open_sections and open_sections[-1][_LEVEL] >= level:
+        sec = open_sections.pop()
+        if sec[_NAMES]:
+            sec[_END], sec[_END_OFF] = idx, ls
+            closed.append(sec)
+
+
+def _content(body: str, low: str | None, parts: list[tuple[int, int]]) -> tuple[str, str | None, bool]:
+    """A section's text (its ``parts`` of ``body`` joined), its lower case cut from ``low``
+    (``None`` without ``low``), and whether it is substantive."""
+    if len(parts) == 1:
+        ((a, b),) = parts
+        text = body[a:b]
+        lower = None if low is None else low[a:b]
+    else:
+        text = "\n".join([body[a:b] for a, b in parts])
+        lower = None if low is None else "\n".join([low[a:b] for a, b in parts])
+    return text, lower, substance(text, _MIN_SUBSTANCE) >= _MIN_SUBSTANCE
+
+
 def parse_sections(
     body: str, line_offset: int = 0, low: str | None = None
 ) -> tuple[dict[str, Section], tuple[str, ...]]:
@@ -448,8 +505,8 @@ def parse_sections(
     """
     size = len(body)
     find = body.find
-    open_sections: list[_OpenSection] = []
-    closed: list[_OpenSection] = []
+    open_sections: list[list[Any]] = []  # see :data:`_NAMES`
+    closed: list[list[Any]] = []  # closed sections that name a template section
     headings: list[str] = []
     in_fence = False
     fence_marker = ""
@@ -493,13 +550,10 @@ def parse_sections(
         if heading is not None:
             level, text = heading
             headings.append(text)
-            while open_sections and open_sections[-1].level >= level:
-                sec = open_sections.pop()
-                sec.end, sec.end_off = idx, ls
-                closed.append(sec)
+            _close(open_sections, closed, level, idx, ls)
             # an unknown heading (no names) still bounds the sections below it in the outline
             open_sections.append(
-                _OpenSection(canonical_sections(text), text, level, idx + 1 + line_offset, content_start)
+                [canonical_sections(text), text, level, idx + 1 + line_offset, content_start, 0, 0]
             )
             continue
         # (a line not starting with whitespace starts with "**"/"__" only if ``first`` says so)
@@ -509,47 +563,50 @@ def parse_sections(
             if b and len(b.group(1).split()) <= 6 and not b.group(1).rstrip().endswith("."):
                 names = canonical_sections(b.group(1))
                 if names:
-                    while open_sections and open_sections[-1].level >= 7:
-                        sec = open_sections.pop()
-                        sec.end, sec.end_off = idx, ls
-                        closed.append(sec)
+                    _close(open_sections, closed, 7, idx, ls)
                     # the section's text starts with the rest of the label's line
                     open_sections.append(
-                        _OpenSection(names, line.strip()[:80], 7, idx + 1 + line_offset, ls + b.start(2))
+                        [names, line.strip()[:80], 7, idx + 1 + line_offset, ls + b.start(2), 0, 0]
                     )
     if open_sections:
         n = idx + 1 + body.count("\n", ls)  # lines up to the last candidate's, then the rest
         for sec in open_sections:
-            sec.end, sec.end_off = n, size + 1
-        closed.extend(open_sections)
+            if sec[_NAMES]:
+                sec[_END], sec[_END_OFF] = n, size + 1
+                closed.append(sec)
 
     if low is not None and (len(low) != size or "\u03a3" in body):
         low = None
-    merged: dict[str, tuple[list[str], int, list[slice], list[tuple[int, int]]]] = {}
-    for sec in sorted(closed, key=lambda s: s.line):
-        if not sec.names:
-            continue
+    merged: dict[str, tuple[list[str], int, list[tuple[int, int]], list[tuple[int, int]]]] = {}
+    closed.sort(key=_by_line)
+    for names, heading_text, _, sec_line, start, end, end_off in closed:
         # the content is body[start : end_off - 1] (the newline before the closing line dropped)
-        part = slice(sec.start, sec.end_off - 1 if sec.end_off > sec.start else sec.start)
-        for name in sec.names:
-            entry = merged.setdefault(name, ([], sec.line, [], []))
-            entry[0].append(sec.heading)
-            entry[2].append(part)
-            entry[3].append((sec.line, sec.end + line_offset))
+        part = (start, end_off - 1 if end_off > start else start)
+        for name in names:
+            entry = merged.get(name)
+            if entry is None:
+                merged[name] = ([heading_text], sec_line, [part], [(sec_line, end + line_offset)])
+            else:
+                entry[0].append(heading_text)
+                entry[2].append(part)
+                entry[3].append((sec_line, end + line_offset))
     sections: dict[str, Section] = {}
-    for name in CANONICAL_SECTIONS:
-        if name in merged:
-            heads, first_line, parts, spans = merged[name]
-            text = body[parts[0]] if len(parts) == 1 else "\n".join([body[p] for p in parts])
-            substantive = substance(text, _MIN_SUBSTANCE) >= _MIN_SUBSTANCE
-            section = frozen_record(
-                Section,
-                {"name": name, "headings": tuple(heads), "line": first_line, "text": text,
-                 "substantive": substantive, "spans": tuple(spans)},
-            )  # fmt: skip
-            if low is not None:
-                section.__dict__["lower"] = (
-                    low[parts[0]] if len(parts) == 1 else "\n".join([low[p] for p in parts])
-                )
-            sections[name] = section
+    # a heading naming several sections ("Intended uses & limitations") gives them the same
+    # parts: their text, lower case and substance are cut and judged once
+    contents: dict[tuple[tuple[int, int], ...], tuple[str, str | None, bool]] = {}
+    for name in sorted(merged, key=_CANONICAL_ORDER.__getitem__):
+        heads, first_line, parts, spans = merged[name]
+        key = tuple(parts)
+        content = contents.get(key)
+        if content is None:
+            content = contents[key] = _content(body, low, parts)
+        text, lower, substantive = content
+        section = frozen_record(
+            Section,
+            {"name": name, "headings": tuple(heads), "line": first_line, "text": text,
+             "substantive": substantive, "spans": tuple(spans)},
+        )  # fmt: skip
+        if lower is not None:
+            section.__dict__["lower"] = lower
+        sections[name] = section
     return sections, tuple(headings)

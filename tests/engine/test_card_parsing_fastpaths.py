@@ -639,3 +639,124 @@ def test_depth_check_matches_the_multiline_regex():
         plain = re.compile(rf"^(?:[ \t]|[-?](?=[ \t])){{{cols}}}", re.MULTILINE).search(raw) is not None
         first, later = frontmatter._deep_line(cols)
         assert (first.match(raw) is not None or later.search(raw) is not None) == plain, repr(raw)
+
+
+# --- outline: sections sharing their parts ---------------------------------------------------
+
+#: Headings that name several template sections at once, so the sections share one text.
+_SHARED_HEADING_BODIES = (
+    "## Intended uses & limitations\nDo not use it for medical advice; it hallucinates facts.\n",
+    "## Evaluation Results\n[More Information Needed]\n## Intended uses & limitations\n",
+    "## Evaluation Results\n| a | b |\n|---|---|\n| 1 | 2 |\n### Limitations\nShort.\n"
+    "## Evaluation Results\nSecond table with enough words in it to count.\n",
+    "**Intended uses & limitations:** research only, never in production systems.\n# Next\n",
+    "## Evaluation Results\nΣ capital sigma and text long enough to be written.\n",
+)
+
+
+def _plain_contents(body: str, section: card_sections.Section) -> tuple[str, str, bool]:
+    """A section's text, lower case and substance from its own parts, sharing nothing."""
+    text = section.text
+    return text, text.lower(), card_sections.substance(text) >= card_sections._MIN_SUBSTANCE
+
+
+def _check_shared_contents(body: str) -> None:
+    for low in (None, body.lower()):
+        sections, _ = parse_sections(body, 2, low)
+        for section in sections.values():
+            assert (section.text, section.lower, section.substantive) == _plain_contents(body, section)
+
+
+@pytest.mark.parametrize("body", [*_SHARED_HEADING_BODIES, *EDGE_BODIES])
+def test_shared_section_contents_match_the_plain_computation(body: str):
+    _check_shared_contents(body)
+    assert _outline_view(body, 2) == _reference_outline(body, 2)
+
+
+def test_shared_section_contents_match_on_real_cards(corpus_bodies: list[str]):
+    shared = 0
+    for body in corpus_bodies:
+        _check_shared_contents(body)
+        sections, _ = parse_sections(body)
+        spans = [section.spans for section in sections.values()]
+        shared += len(spans) - len(set(spans))
+    assert shared > 0  # the corpus does exercise sections that share their parts
+
+
+# --- substance: label-only lines ------------------------------------------------------------
+
+
+def _label_only_plain(stripped: str) -> bool:
+    return card_sections._LABEL_ONLY_LINE.match(stripped) is not None
+
+
+def test_label_only_gate_matches_the_regex_on_edge_cases():
+    rng = random.Random(11)
+    alphabet = [
+        ":",
+        "*",
+        "**",
+        "_",
+        "__",
+        "|",
+        " ",
+        "\t",
+        "\u3000",
+        "\x85",
+        "\x1c",
+        "a",
+        "-",
+        ">",
+        "+",
+        "\r",
+        ".",
+    ]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(30000)]
+    fixed = [
+        "Model type:",
+        "**Model type**",
+        "__Data__ :",
+        "- Developed by: |",
+        "label: | |",
+        "a:\u3000|",
+        "x*",
+    ]
+    for raw in [*texts, *fixed]:
+        stripped = raw.strip()
+        if stripped:
+            assert card_sections._is_label_only(stripped) == _label_only_plain(stripped), repr(stripped)
+
+
+def test_label_only_gate_matches_the_regex_on_real_cards(corpus_bodies: list[str]):
+    labels = 0
+    for body in corpus_bodies:
+        for line in body.split("\n"):
+            stripped = line.strip()
+            if stripped and len(stripped) < 70:
+                plain = _label_only_plain(stripped)
+                assert card_sections._is_label_only(stripped) == plain, repr(stripped)
+                labels += plain
+    assert labels > 0
+
+
+# --- substance: lazy line split -------------------------------------------------------------
+
+
+def test_iter_lines_is_split_on_edge_cases():
+    rng = random.Random(12)
+    texts = ["", "\n", "a", "a\n", "\na", "\n\n\n", "x" * 1000, "x" * 300 + "\n" + "y" * 2000 + "\n"]
+    for _ in range(3000):
+        texts.append(
+            "".join(
+                rng.choice(["\n", "a", "bb", "\u03a3", "\U0001f600", " " * 50])
+                for _ in range(rng.randint(0, 80))
+            )
+        )
+    for text in texts:
+        for chunk in (1, 2, 7, 256):
+            assert list(card_sections.iter_lines(text, chunk)) == text.split("\n"), repr(text[:40])
+
+
+def test_iter_lines_is_split_on_real_cards(corpus_bodies: list[str]):
+    for body in corpus_bodies:
+        assert list(card_sections.iter_lines(body)) == body.split("\n")
