@@ -59,20 +59,15 @@ def _trained_on(low: str, index: KeyIndex | None) -> Iterable[re.Match[str]]:
     """
     if index is not None and not index.covers.issuperset(_TRAINED_ON.keys):
         index = None  # as the probe does: an index that lacks a keyword is not read
-    starts = sorted(_trained_on_starts(low, index))
-    if not starts:
-        return []
-    if len(low) <= Probe.SMALL:
-        return _matches_from(low, starts, 0, len(low))
-    windows = _TRAINED_ON._windows(low, index)  # the probe's windows: None is the whole text
-    found = []
-    last_end = -1
-    for a, b in windows if windows is not None else ((0, len(low)),):
-        for m in _matches_from(low, starts, a, b):
-            if m.start() >= last_end:  # a match already yielded from the previous window
-                last_end = m.end()
-                found.append(m)
-    return found
+    starts: list[int] | None = None
+
+    def scan(a: int, b: int) -> list[re.Match[str]]:
+        nonlocal starts
+        if starts is None:
+            starts = sorted(_trained_on_starts(low, index))
+        return _matches_from(low, starts, a, b)
+
+    return list(_TRAINED_ON.finditer(low, index, scan))
 
 
 def _trained_on_starts(low: str, index: KeyIndex | None) -> set[int]:

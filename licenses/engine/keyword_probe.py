@@ -18,8 +18,9 @@ word character ``x``, ``\\d(?<!\\w\\d)`` is ``\\b\\d``, and ``s(?<![^\\n]s)`` is
 from __future__ import annotations
 
 import bisect
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import ahocorasick_rs
 
@@ -194,57 +195,75 @@ class Probe:
                 windows.append([a, b])
         return windows
 
-    def finditer(self, low: str, index: KeyIndex | None = None) -> Iterable[re.Match[str]]:
+    def finditer(
+        self,
+        low: str,
+        index: KeyIndex | None = None,
+        scan: Callable[[int, int], Iterable[re.Match[str]]] | None = None,
+    ) -> Iterable[re.Match[str]]:
         """Matches in ``low`` as ``rx.finditer`` would give them near the keywords.
 
         ``index`` is ``low``'s :class:`KeyIndex` when the caller has one (the card body).
+        ``scan(a, b)``, when given, stands for ``rx.finditer(low, a, b)``: a caller that knows
+        where matches can start tries the pattern only there, in the same windows.
         """
+        if scan is None:
+            scan = functools.partial(self.rx.finditer, low)
         if not self.keys:
-            yield from self.rx.finditer(low)
+            yield from scan(0, len(low))
             return
         index = self._indexed(index)
         if len(low) <= self.SMALL:
             if self._has_key(low, index):
-                yield from self.rx.finditer(low)
+                yield from scan(0, len(low))
             return
         windows = self._windows(low, index)
         if windows is None:
-            yield from self.rx.finditer(low)
+            yield from scan(0, len(low))
             return
         last_end = -1
         for a, b in windows:
-            for m in self.rx.finditer(low, a, b):
+            for m in scan(a, b):
                 if m.start() >= last_end:
                     last_end = m.end()
                     yield m
 
-    def search(self, low: str, index: KeyIndex | None = None) -> re.Match[str] | None:
+    def search(
+        self,
+        low: str,
+        index: KeyIndex | None = None,
+        find: Callable[[int, int], re.Match[str] | None] | None = None,
+    ) -> re.Match[str] | None:
         """A match (not necessarily the first one): evidence needs one, and stopping at
         the first keyword window that matches avoids enumerating every occurrence.
 
         ``index`` is ``low``'s :class:`KeyIndex` when the caller has one (the card body).
+        ``find(a, b)``, when given, stands for ``rx.search(low, a, b)`` (see :meth:`finditer`).
         """
+        search = find if find is not None else functools.partial(self.rx.search, low)
         if not self.keys:
-            return self.rx.search(low)
+            return search(0, len(low))
         index = self._indexed(index)
         if len(low) <= self.SMALL:
-            return self.rx.search(low) if self._has_key(low, index) else None
+            return search(0, len(low)) if self._has_key(low, index) else None
         if index is not None:
-            return self._search_indexed(low, index)
+            return self._search_indexed(low, index, search)
         tried = 0
         for key in self.keys:
             i = low.find(key)
             while i != -1:
-                m = self.rx.search(low, max(0, i - self.BEFORE), min(len(low), i + self.AFTER))
+                m = search(max(0, i - self.BEFORE), min(len(low), i + self.AFTER))
                 if m:
                     return m
                 tried += 1
                 if tried > self.MAX_HITS:
-                    return self.rx.search(low)
+                    return search(0, len(low))
                 i = low.find(key, i + self.AFTER - 100)  # matches starting earlier were tried
         return None
 
-    def _search_indexed(self, low: str, index: KeyIndex) -> re.Match[str] | None:
+    def _search_indexed(
+        self, low: str, index: KeyIndex, search: Callable[[int, int], re.Match[str] | None]
+    ) -> re.Match[str] | None:
         """:meth:`search` over known keyword positions: the same windows, in the same order."""
         tried = 0
         skip = self.AFTER - 100
@@ -255,11 +274,11 @@ class Probe:
             k = 0
             while k < len(hits):
                 i = hits[k]
-                m = self.rx.search(low, max(0, i - self.BEFORE), min(len(low), i + self.AFTER))
+                m = search(max(0, i - self.BEFORE), min(len(low), i + self.AFTER))
                 if m:
                     return m
                 tried += 1
                 if tried > self.MAX_HITS:
-                    return self.rx.search(low)
+                    return search(0, len(low))
                 k = bisect.bisect_left(hits, i + skip, k + 1)  # matches starting earlier were tried
         return None

@@ -340,36 +340,17 @@ class _Anchored:
         self.starts = Probe(probe.rx.pattern, prefixes)  # registers the prefixes with the index
 
     def search(self, low: str, index: KeyIndex | None) -> re.Match[str] | None:
-        """``self.probe.search(low, index)`` for a probe with keywords, the same match."""
-        probe = self.probe
-        if index is None or not index.covers.issuperset(probe.keys) or not probe.keys:
-            return probe.search(low, index)
-        positions = index.positions
-        if len(low) <= Probe.SMALL:
-            for key in probe.keys:
-                if key in positions:
-                    return self._first(low, sorted(self.starts.key_starts(low, index)), 0, len(low))
-            return None
+        """``self.probe.search(low, index)``, the same match: the probe's own windows, each
+        searched only at the candidate starts (found once, when a window is first searched)."""
         starts: list[int] | None = None
-        tried = 0
-        skip = Probe.AFTER - 100
-        for key in probe.keys:
-            hits = positions.get(key)
-            if not hits:
-                continue
+
+        def first(a: int, b: int) -> re.Match[str] | None:
+            nonlocal starts
             if starts is None:
                 starts = sorted(self.starts.key_starts(low, index))
-            k = 0
-            while k < len(hits):
-                i = hits[k]
-                m = self._first(low, starts, max(0, i - Probe.BEFORE), min(len(low), i + Probe.AFTER))
-                if m:
-                    return m
-                tried += 1
-                if tried > Probe.MAX_HITS:
-                    return self._first(low, starts, 0, len(low))
-                k = bisect.bisect_left(hits, i + skip, k + 1)
-        return None
+            return self._first(low, starts, a, b)
+
+        return self.probe.search(low, index, first)
 
     def _first(self, low: str, starts: list[int], a: int, b: int) -> re.Match[str] | None:
         """``rx.search(low, a, b)``: the match at the first candidate start in ``[a, b)`` that has one."""
