@@ -37,10 +37,11 @@ from licenses.engine.disclosure import (
 from licenses.engine.frontmatter import parse_front_matter
 from licenses.engine.keyword_probe import KeyIndex, Probe
 from licenses.engine.openness import assess_openness
-from licenses.engine.rules.context import _TRIGGER, _trigger_starts
+from licenses.engine.rules.context import _TRIGGER
 from licenses.engine.rules.missing_notice import _norm, _RepoText
 from licenses.engine.transparency import assess_transparency, load_indicators, match_prefixes
 from tests.engine.test_cardfacts import CARD, facts_for
+from tests.engine.test_keyword_index import _trigger_starts
 
 #: Pieces that make and break "trained on" matches: prefixes, keywords inside words,
 #: separators, and the phrases of the training-data alternative.

@@ -15,7 +15,7 @@ import pytest
 from licenses.engine import cardfacts, disclosure, openness, transparency
 from licenses.engine.card_sections import parse_sections
 from licenses.engine.keyword_probe import KeyIndex, Probe
-from licenses.engine.rules.context import _TRIGGER, _trigger_starts
+from licenses.engine.rules.context import _TRIGGER, _candidate_starts
 
 PROBES = [
     value
@@ -150,6 +150,12 @@ SYNTHETIC_TRIGGERS = (
     "d\u0131stilled from x; \u017fynthetic data by y",  # re.I equates these with i and s; lower() does not
     "",
 )
+
+
+def _trigger_starts(text: str, low: str | None = None, index: KeyIndex | None = None) -> list[int]:
+    """The candidates ``output_source_ids`` tries, kept where ``_TRIGGER`` matches: these must be
+    exactly ``_TRIGGER.finditer``'s starts (no trigger match may be missing from the candidates)."""
+    return [i for i in _candidate_starts(text, low, index) if _TRIGGER.match(text, i)]
 
 
 @pytest.mark.parametrize("text", SYNTHETIC_TRIGGERS)

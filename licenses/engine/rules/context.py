@@ -190,11 +190,6 @@ def _candidate_starts(text: str, low: str | None = None, index: KeyIndex | None 
     return sorted(_TRIGGER_KEYS.key_starts(low, index))
 
 
-def _trigger_starts(text: str, low: str | None = None, index: KeyIndex | None = None) -> list[int]:
-    """Where ``_TRIGGER`` matches, in order; the same positions as ``_TRIGGER.finditer``."""
-    return [i for i in _candidate_starts(text, low, index) if _TRIGGER.match(text, i)]
-
-
 def output_source_ids(body: str, low: str | None = None, index: KeyIndex | None = None) -> list[str]:
     """Model ids or names the card says it used the *outputs* of, in order of mention.
 
