@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from hub.blobstore.filesystem import FilesystemBlobStore
 from hub.models import RepoFile, Repository
 from hub.services.cards import card_data, card_data_json
 from workers.mirror import bulk, sync
-from workers.mirror.sync import Fetched, FetchedFile, Outcome, PendingBlob, store_pending
+from workers.mirror.sync import Fetched, FetchedFile, Outcome, PendingBlob, prepare_batch, store_pending
 from workers.models import MirroredRepo, MirrorRun
 
 from .test_mirror import mirror
@@ -140,6 +141,42 @@ def _readmes(corpus_dir: Path, limit: int = 400) -> list[bytes]:
     if not folder.is_dir():
         pytest.skip("corpus absent")
     return [p.read_bytes() for p in sorted(folder.rglob("README.md"))[:limit]]
+
+
+def test_prepare_batch_parses_each_card_once_and_drops_the_readme_bytes():
+    readme = b"---\nlicense: mit\ntags: [a, b]\n---\n# Card\n"
+    batch = [_fetched("acme/one", readme), _fetched("acme/two", b"no front matter")]
+    for got in batch:
+        got.readme = got.pending[0].content
+    prepare_batch(batch)
+    assert [(g.card, g.card_json) for g in batch] == [card_data_json(readme), ({}, "{}")]
+    assert all(g.readme is None and g.pending == [] for g in batch)
+    batch[0].card = {"kept": True}
+    batch[0].read_card()  # nothing left to parse: the card stays as it is
+    assert batch[0].card == {"kept": True}
+
+
+def test_cards_are_parsed_with_their_batch_and_the_columns_match_each_readme(upstream, monkeypatch):
+    """The fetch threads only download; the blob thread parses a batch's cards back to back."""
+    parsed_on: list[str] = []
+    real = Fetched.read_card
+
+    def read_card(self):
+        if self.readme is not None:
+            parsed_on.append(threading.current_thread().name)
+        real(self)
+
+    monkeypatch.setattr(Fetched, "read_card", read_card)
+    state = upstream.state
+    run = mirror(upstream, "--files", "none")
+    assert run.changed == len(state.repos) and run.failed == 0
+    with_readme = sorted(rid for rid, r in state.repos.items() if "README.md" in r.head.files)
+    assert len(parsed_on) == len(with_readme) >= 100
+    assert {name.split("_")[0] for name in parsed_on} == {"mirror-blobs"}
+    for rid in with_readme:
+        owner, name = rid.split("/")
+        repo = Repository.objects.get(namespace__name=owner, name=name)
+        assert repo.card_data == card_data(state.repos[rid].head.files["README.md"]), rid
 
 
 def test_card_json_text_is_what_the_json_column_would_store(corpus_dir):

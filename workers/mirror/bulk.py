@@ -48,8 +48,8 @@ from workers.mirror.sync import (
     Outcome,
     listed_gating,
     metadata_of,
+    prepare_batch,
     split_repo_id,
-    store_pending,
 )
 from workers.models import MirroredRepo, MirrorRun, MirrorSpec
 
@@ -100,7 +100,7 @@ def import_new(
     """Write the repositories of ``batch`` that are new here; returns (imported, left for one-by-one)."""
     from workers.tasks import analyze_commits
 
-    store_pending(batch)  # blobs durable before any row references them (no-op when done by the caller)
+    prepare_batch(batch)  # cards parsed, blobs durable before any row references them (no-op when done)
     candidates: dict[tuple[str, str], Fetched] = {}
     rest: list[Fetched] = []
     for got in batch:

@@ -13,9 +13,9 @@ Network work runs on a thread pool of ``max_concurrency`` (the per-upstream thro
 caps it again across runs of this process); finished fetches come back on a queue and
 database writes stay on this thread — one transaction per batch of new repositories
 (``bulk.py``) and per changed one — which keeps SQLite happy and PostgreSQL simple.
-Results are grouped in batches of ``BULK_BATCH``: the small files of a batch (READMEs,
-configs) are made durable together on a blob thread (``store_pending`` →
-``BlobStore.put_many``, one durability step instead of one per file) while this thread
+Results are grouped in batches of ``BULK_BATCH``: on a blob thread (``prepare_batch``) a
+batch's cards are parsed back to back and its small files (READMEs, configs) made durable
+together (``BlobStore.put_many``, one durability step instead of one per file) while this thread
 writes the rows of the batches before it, and a batch's rows are written only once its
 files are durable. The next page's fetches start as soon as every fetch of the current
 page is back, before its last rows are written, so the upstream is never left idle between
@@ -61,7 +61,7 @@ from workers.mirror.sync import (
     apply,
     fetch,
     local_states,
-    store_pending,
+    prepare_batch,
     touch_unchanged,
     unchanged,
 )
@@ -345,8 +345,8 @@ class Runner:
     def pump(self, page: PageWork, *, until_written: bool) -> None:
         """Take the page's results until all are back (or, ``until_written``, all written).
 
-        Results are grouped in batches; a batch's small files are made durable in one step on a
-        blob thread (``store_pending``) while this thread keeps taking results and writing the
+        Results are grouped in batches; a batch's cards are parsed and its small files made durable
+        in one step on a blob thread (``prepare_batch``) while this thread keeps taking results and writing the
         rows of earlier batches; a batch's rows are written once its files are durable, in order.
         """
         while page.remaining or (until_written and page.storing):
@@ -366,7 +366,7 @@ class Runner:
                 if got is not None:
                     page.held.append(got)
                 if page.held and (len(page.held) >= BULK_BATCH or not page.remaining):
-                    stored = self.blob_writer.submit(store_pending, page.held)
+                    stored = self.blob_writer.submit(prepare_batch, page.held)
                     stored.add_done_callback(lambda f, q=page.events: q.put(("stored", f)))
                     page.storing.append((stored, page.held))
                     page.held = []

@@ -121,11 +121,32 @@ class Fetched:
     fetched: int = 0
     bytes: int = 0
     error: str = ""
-    card: dict[str, Any] | None = None  # the README's metadata, parsed here rather than on the write path
+    card: dict[str, Any] | None = None  # the README's metadata (``read_card``), parsed off the write path
     card_json: str | None = None  # ``card`` as JSON text, encoded once (``card_data_json``)
+    #: the README's bytes until ``read_card`` has parsed them into ``card``
+    readme: bytes | None = None
     #: small files fetched but not yet in the blob store: ``store_pending`` writes a whole batch's
     #: with one durability step, before the transaction that references them
     pending: list[PendingBlob] = field(default_factory=list)
+
+    def read_card(self) -> None:
+        """Parse the README held by ``fetch`` into ``card`` and ``card_json`` (once; then drop the bytes)."""
+        if self.readme is not None:
+            self.card, self.card_json = card_data_json(self.readme)
+            self.readme = None
+
+
+def prepare_batch(batch: Sequence[Fetched]) -> None:
+    """Everything a batch needs before its rows are written: its cards parsed, its small files stored.
+
+    The cards are parsed here, one after another, rather than in the fetch threads as each README
+    arrives: interleaved with the HTTP client's work, the parse cost about twice its cost back to
+    back (the parser's code and tables fall out of the CPU caches between cards). See
+    docs/BENCHMARKS.md, "Mirroring".
+    """
+    for got in batch:
+        got.read_card()
+    store_pending(batch)
 
 
 def store_pending(batch: Sequence[Fetched]) -> None:
@@ -267,7 +288,7 @@ def fetch(
                 )
                 oid = verify_git_oid(f.path, content, f.blob_id)
                 if f.path == "README.md" and len(content) <= MAX_README_FOR_CARD:
-                    result.card, result.card_json = card_data_json(content)
+                    result.readme = content  # parsed with its batch (``prepare_batch``)
                 digest = sha256_hex(content)
                 if held + len(content) <= budget:  # stored with its batch, just before its rows
                     result.pending.append(PendingBlob(content, digest))
