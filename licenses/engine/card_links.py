@@ -11,8 +11,8 @@ from typing import Any
 
 import ahocorasick_rs
 
-from licenses.engine.card_metadata import frozen_record
 from licenses.engine.card_sections import _BOILERPLATE, CANONICAL_SECTIONS, Section
+from licenses.engine.keyword_probe import KeyIndex, Probe
 
 
 @dataclass(frozen=True)
@@ -117,29 +117,37 @@ def _classify(
     url: str, host_path: str, host: str, names_paper_host: bool, names_arx: bool
 ) -> tuple[str, str | None]:
     """:func:`classify_url` given the URL's parts (:func:`_url_parts`), whether a paper host
-    occurs in its host and path, and whether its lower case holds "arx"."""
+    occurs in its host and path, and whether its lower case holds "arx".
+
+    The Hub branch reads the first path segment once instead of comparing a slice of the
+    segments with a fresh one-item list per kind (``parts[:1] == ["datasets"]`` ...), and an
+    arXiv id goes through the version-suffix ``sub`` only when it holds a ``v``.
+    """
     m = _ARXIV.search(url) if names_arx else None  # no case-folding equivalent of a, r, x
     if m:
-        return "arxiv", _ARXIV_VERSION.sub("", m.group(1).removesuffix(".pdf"))
+        arxiv_id = m.group(1).removesuffix(".pdf")
+        return "arxiv", _ARXIV_VERSION.sub("", arxiv_id) if "v" in arxiv_id else arxiv_id
     if host in ("doi.org", "dx.doi.org"):
         return "doi", "/".join(_path_parts(url)) or None
     if names_paper_host:
         return "paper", None
     if host == "github.com":
         parts = _path_parts(url)
-        return "github", "/".join(parts[:2]) if len(parts) >= 2 else None
+        return "github", f"{parts[0]}/{parts[1]}" if len(parts) >= 2 else None
     if host in ("huggingface.co", "hf.co"):
         parts = _path_parts(url)
-        if parts[:1] == ["datasets"] and len(parts) >= 2:
-            return "hf-dataset", "/".join(parts[1:3]) if len(parts) >= 3 else parts[1]
-        if parts[:1] == ["spaces"]:
+        n = len(parts)
+        first = parts[0] if n else ""
+        if first == "datasets" and n >= 2:
+            return "hf-dataset", f"{parts[1]}/{parts[2]}" if n >= 3 else parts[1]
+        if first == "spaces":
             return "hf-space", "/".join(parts[1:3]) or None
-        if parts[:1] == ["blog"]:
+        if first == "blog":
             return "blog", None
-        if parts[:1] in (["docs"], ["learn"]):
+        if first in ("docs", "learn"):
             return "docs", None
-        if len(parts) >= 2 and parts[0].lower() not in _HF_RESERVED:
-            return "hf-model", f"{parts[0]}/{parts[1]}"
+        if n >= 2 and first.lower() not in _HF_RESERVED:
+            return "hf-model", f"{first}/{parts[1]}"
         return "hf-other", None
     if (
         "blog" in host
@@ -155,7 +163,7 @@ def _path_parts(url: str) -> list[str]:
     """The non-empty path segments of ``url`` (original case), query and fragment dropped."""
     _, sep, rest = url.partition("://")
     path = (rest if sep else url).partition("/")[2]
-    return [p for p in path.partition("?")[0].partition("#")[0].split("/") if p]
+    return list(filter(None, path.partition("?")[0].partition("#")[0].split("/")))
 
 
 _TEMPLATE_ORDER = {name: i for i, name in enumerate(CANONICAL_SECTIONS)}
@@ -198,50 +206,76 @@ MAX_LINKS = 2000
 #: citation) is read line by line; ``re.IGNORECASE`` also accepts a few non-ASCII letters
 #: that ``str.lower`` does not fold, so this finds a superset of those cards.
 _LACOSTE = re.compile("lacoste", re.IGNORECASE)
+#: "lacoste" among the keywords of the card's :class:`KeyIndex` (built before the links):
+#: whether the body holds it is then a dict lookup instead of a scan of the lower-cased body.
+_LACOSTE_KEY = Probe("lacoste", ("lacoste",))
 
 
 def extract_links(
-    body: str, sections: Mapping[str, Section], line_offset: int = 0, low: str | None = None
+    body: str,
+    sections: Mapping[str, Section],
+    line_offset: int = 0,
+    low: str | None = None,
+    index: KeyIndex | None = None,
 ) -> tuple[Link, ...]:
     """Every distinct URL of ``body`` (first occurrence), classified, with line and section.
 
     URLs never span lines, so they are taken straight from the body in one regex scan, and
-    the line number is counted up between hits. Only a card quoting the template's CO2
-    sentence goes line by line, with the sentence blanked out. ``low`` is ``body.lower()``
-    when the caller has it (it spares that check a scan). At most :data:`MAX_LINKS`,
-    counted at the end of a line.
+    the line number is counted up from one new URL to the next (repeats are not counted).
+    Only a card quoting the template's CO2 sentence goes line by line, with the sentence
+    blanked out. ``low`` is ``body.lower()`` when the caller has it (it spares that check a
+    scan), and ``index`` its keyword index (which answers the check outright). At most
+    :data:`MAX_LINKS`, counted at the end of a line.
     """
-    if "lacoste" in low if low is not None else _LACOSTE.search(body):
+    if index is not None and _LACOSTE_KEY.keyset <= index.covers:
+        template = "lacoste" in index.positions
+    else:
+        template = "lacoste" in low if low is not None else _LACOSTE.search(body) is not None
+    if template:
         return _extract_links_by_line(body, sections, line_offset)
     found: dict[str, int] = {}  # URL -> README line of its first occurrence, in order
     count = body.count
-    line = pos = 0  # ``line``: 0-based line number of offset ``pos``
-    last_line = -1  # the line on which MAX_LINKS was reached: finish it, then stop
-    for m in _URL.finditer(body):
-        hit = m.start()
-        line += count("\n", pos, hit)
-        pos = hit
-        if last_line >= 0 and line != last_line:
-            break
+    line = 1 + line_offset  # README line of offset ``pos``, counted on at each new URL only
+    pos = 0
+    matches = _URL.finditer(body)
+    for m in matches:
         url = m.group().rstrip(".,;:!*_~")
         if url not in found:
-            found[url] = line + 1 + line_offset
-            if last_line < 0 and len(found) >= MAX_LINKS:
-                last_line = line
+            hit = m.start()
+            line += count("\n", pos, hit)
+            pos = hit
+            found[url] = line
+            if len(found) >= MAX_LINKS:  # finish this line, then stop
+                stop = body.find("\n", hit)
+                for m in matches:
+                    if stop != -1 and m.start() > stop:
+                        break
+                    url = m.group().rstrip(".,;:!*_~")
+                    if url not in found:
+                        found[url] = line
+                break
     return _located(found, sections)
 
 
 def _located(found: dict[str, int], sections: Mapping[str, Section]) -> tuple[Link, ...]:
-    """The links of ``found`` (URL -> line), classified all at once, with their sections."""
+    """The links of ``found`` (URL -> line), classified all at once, with their sections.
+
+    Each :class:`Link` is filled in directly (what :func:`frozen_record` does, without a
+    call per link).
+    """
     if not found:  # a card without links: no sections to look up, nothing to classify
         return ()
     urls = list(found)
     lines = list(found.values())
     where = _sections_at_lines(sections, lines)
-    return tuple(
-        frozen_record(Link, {"url": url, "kind": kind, "target": target, "line": line, "section": sec})
-        for url, (kind, target), line, sec in zip(urls, _classify_all(urls), lines, where, strict=True)
-    )
+    new = object.__new__
+    out: list[Link] = []
+    append = out.append
+    for url, (kind, target), line, sec in zip(urls, _classify_all(urls), lines, where, strict=True):
+        link = new(Link)
+        link.__dict__.update(url=url, kind=kind, target=target, line=line, section=sec)
+        append(link)
+    return tuple(out)
 
 
 def _extract_links_by_line(body: str, sections: Mapping[str, Section], line_offset: int) -> tuple[Link, ...]:

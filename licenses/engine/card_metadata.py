@@ -45,6 +45,10 @@ def as_str_list(value: Any) -> tuple[str, ...]:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return (str(value),)
     if isinstance(value, (list, tuple)):
+        try:  # a list of strings (tags, languages, datasets ...): stripped in one C-level pass
+            return tuple(filter(None, map(str.strip, value)))
+        except TypeError:  # an item that is not a string: item by item
+            pass
         out: list[str] = []
         for item in value:
             if isinstance(item, str) and item.strip():
@@ -77,6 +81,7 @@ def parse_model_index(value: Any) -> tuple[EvalResult, ...]:
     results: list[EvalResult] = []
     if not isinstance(value, list):
         return ()
+    new = object.__new__
     for entry in value[:50]:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("results"), list):
             continue
@@ -93,13 +98,11 @@ def parse_model_index(value: Any) -> tuple[EvalResult, ...]:
                     val = metric.get("value")
                     if not isinstance(val, (int, float, str)) or isinstance(val, bool):
                         val = str(val)
-                    results.append(
-                        frozen_record(
-                            EvalResult,
-                            {"task": task, "dataset": dataset, "metric": _named(metric), "value": val,
-                             "source": "model-index"},
-                        )
-                    )  # fmt: skip
+                    # what frozen_record does, without a call per row (cards list hundreds)
+                    row = new(EvalResult)
+                    row.__dict__.update(task=task, dataset=dataset, metric=_named(metric), value=val,
+                                        source="model-index")  # fmt: skip
+                    results.append(row)
     return tuple(results)
 
 

@@ -11,11 +11,13 @@ absent, because an unfilled template discloses nothing.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import re._constants as _sre_constants  # the parsed form of a pattern, to read its literals
 import re._parser as _sre_parser
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import ahocorasick_rs
@@ -251,6 +253,16 @@ _ANY_KEY_ASCII_AC = ahocorasick_rs.AhoCorasick(
 _NOT_ALNUM_BYTES = bytes(b for b in range(256) if not (b < 128 and chr(b).isalnum()))
 
 
+#: The only non-ASCII characters that ``re.IGNORECASE`` matches with an ASCII letter or whose
+#: ``str.lower`` holds one (İ, dotless ı, long ſ, the Kelvin sign). A line without them, ASCII
+#: or not (a curly quote, an emoji), holds a placeholder or boilerplate match only where its
+#: lower case holds one of the narrow keys: those keys are runs of ASCII characters, which
+#: the patterns then match with ASCII characters only. Such a line, common in long cards,
+#: takes the narrow gate instead of the two wide key regexes, which ``re`` tries at almost
+#: every position of a long paragraph.
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
 def _has_any_key_ascii(low: str) -> bool:
     """Does the lower-cased line hold a boilerplate key or a narrow placeholder key?"""
     return bool(_ANY_KEY_ASCII_AC.find_matches_as_indexes(low))
@@ -269,6 +281,23 @@ def _alnum_count(text: str) -> int:
 
 #: Characters of a long line counted first when only ``enough`` matters (see :func:`substance`).
 _PREFIX = 64
+#: What every match of :data:`_PLACEHOLDER` and :data:`_BOILERPLATE` starts with, in a line
+#: where the narrow keys are exact (lower-cased): the literal opening the pattern, or for
+#: ``\[?\s*more information needed`` and ``\[?\s*needs? more information`` the first words,
+#: before which such a match holds only a bracket and blanks. If no boilerplate match starts
+#: before ``_PREFIX + K`` (K: the longest key), the placeholder pass sees the line unchanged
+#: there, so a placeholder match taking a letter or digit from the first :data:`_PREFIX`
+#: characters has its key within ``_PREFIX + K`` of the original; and a boilerplate match
+#: starting before ``_PREFIX + K`` has its key within ``_PREFIX + 2K``. So when no key lies
+#: in the first :data:`_WINDOW` characters, cleaning keeps every letter and digit of the
+#: prefix, whose count is then a lower bound of the cleaned line's: a long written line is
+#: judged from its prefix without lower-casing it and looking for keys along all of it.
+_MATCH_START_KEYS = ("carbon emissions can be", "use the code below", "users (both direct", "this is the model card",
+                     "more information needed", "need more information", "needs more information", "{{",
+                     "[optional]", "<!--", "tbd", "todo", "coming soon", "to be added", "to be updated",
+                     "to be announced")  # fmt: skip
+_MATCH_START_AC = ahocorasick_rs.AhoCorasick(_MATCH_START_KEYS)
+_WINDOW = _PREFIX + 2 * max(map(len, _MATCH_START_KEYS))
 
 
 def _is_label_only(stripped: str) -> bool:
@@ -314,7 +343,17 @@ def substance(text: str, enough: int | None = None) -> int:
     """
     count = 0
     in_comment = False
-    for line in iter_lines(text):
+    # lines found one at a time: most calls stop at the first written line, and a generator
+    # over split chunks cost more to start than the few ``find`` calls they need
+    find = text.find
+    size = len(text)
+    pos = 0
+    while pos <= size:
+        end = find("\n", pos)
+        if end == -1:
+            end = size
+        line = text[pos:end]
+        pos = end + 1
         if in_comment:
             end = line.find("-->")
             if end == -1:
@@ -327,9 +366,21 @@ def substance(text: str, enough: int | None = None) -> int:
         stripped = line.strip()
         if not stripped or stripped[0] == "#":
             continue
+        # the narrow keys are exact only while ``re.IGNORECASE`` matches ASCII letters with
+        # ASCII letters only (see _FOLDS_TO_ASCII)
+        narrow = stripped.isascii() or _FOLDS_TO_ASCII.search(stripped) is None
+        if (
+            narrow
+            and enough is not None
+            and len(stripped) > _WINDOW
+            and not _MATCH_START_AC.find_matches_as_indexes(stripped[:_WINDOW].lower())
+        ):
+            # no match of the cleaning patterns takes a letter or digit from the prefix
+            # (see _MATCH_START_KEYS): the prefix's count is at most the cleaned line's
+            head = _alnum_count(stripped[:_PREFIX])
+            if count + head >= enough:
+                return count + head
         low = stripped.lower()
-        # the narrow keys are exact only while ``low`` is the lower-cased ``stripped``
-        narrow = stripped.isascii()
         if not narrow or _has_any_key_ascii(low):
             if _HAS_BOILERPLATE_KEY.search(low):
                 stripped = _BOILERPLATE.sub(" ", stripped).strip()
@@ -346,6 +397,7 @@ def substance(text: str, enough: int | None = None) -> int:
         count += _alnum_count(stripped)
         if enough is not None and count >= enough:
             return count
+    return count
     return count
 
 
@@ -424,8 +476,18 @@ _CANDIDATE = re.compile(
 )
 
 
+#: :data:`_CANDIDATE` for the body's first line, which has no newline before it: the same
+#: alternatives but the setext one (an underline on the first line names no line).
+_CANDIDATE_FIRST = re.compile(r"[^\S\n]*(?:```|~~~|\*\*|__)|#|(?:<| [^\S\n]{0,9}<)[hH][1-6]")
+_ONE = 1
+_START = operator.methodcaller("start")
+
+
 def _candidates(body: str) -> list[tuple[int, int]]:
     """``(line index, line start offset)`` of every candidate line of ``body``, ascending.
+
+    :func:`parse_sections` reads the same lines straight from the scan (offsets only, lines
+    counted where a section opens); this listing is the plain form its tests compare with.
 
     Every other line is plain content the outline loop would step over; selecting the few
     candidates with one C-level scan spares a Python iteration per line of a long card.
@@ -505,21 +567,35 @@ def parse_sections(
     """
     size = len(body)
     find = body.find
+    count = body.count
     open_sections: list[list[Any]] = []  # see :data:`_NAMES`
     closed: list[list[Any]] = []  # closed sections that name a template section
     headings: list[str] = []
     in_fence = False
     fence_marker = ""
-    skip_idx = -1
-    for idx, ls in _candidates(body):
-        if idx == skip_idx:
+    skip = -1  # offset of a setext underline already read with its heading
+    last = -1  # offset of the last candidate line (a setext underline names the line before it)
+    # 0-based index of the line at offset ``at``, counted up only when a section opens or closes
+    idx = at = 0
+    # the offsets of the candidate lines: the first line's (no newline before it to match, and
+    # no line before it for a setext underline to name), then one past each match's newline
+    starts = map(_ONE.__add__, map(_START, _CANDIDATE.finditer(body)))
+    for ls in chain((0,), starts) if _CANDIDATE_FIRST.match(body) else starts:
+        if body[ls] in "=-":  # a setext underline: the line before it is the candidate
+            ls = body.rfind("\n", 0, ls - 1) + 1
+            if ls == last:
+                continue
+        last = ls
+        if ls == skip:
             continue
         le = find("\n", ls)
         if le == -1:
             le = size
         line = body[ls:le]
         first = line[:1]
-        fence = _FENCE.match(line) if ("`" in line or "~" in line) else None
+        # (a fence opens with a blank, "`" or "~": the one-character test spares two scans of
+        # a long label line)
+        fence = _FENCE.match(line) if (first in "`~" or first.isspace()) else None
         if fence:
             if not in_fence:
                 in_fence, fence_marker = True, fence.group(1)
@@ -528,32 +604,46 @@ def parse_sections(
             continue
         if in_fence:
             continue
-        heading: tuple[int, str] | None = None
+        level = 0  # the heading's level, 0: the line is no heading
         content_start = le + 1  # offset of the next line (``size + 1`` past the end)
         if first == "#":
-            m = _HEADING_OPEN.match(line)
-            if m:
-                heading = (len(m.group(1)), line[m.end() :].rstrip().rstrip("#").rstrip())
+            h = _HEADING_OPEN.match(line)
+            if h:
+                level, heading_text = len(h.group(1)), line[h.end() :].rstrip().rstrip("#").rstrip()
         elif first == "<" or (first == " " and "<h" in line[:12].lower()):
             h = _HTML_HEADING.match(line)
             if h:
-                heading = (int(h.group(1)), h.group(2))
-        if heading is None and body[le + 1 : le + 2] in ("=", "-") and le < size:
+                level, heading_text = int(h.group(1)), h.group(2)
+        if not level and body[le + 1 : le + 2] in ("=", "-") and le < size:
             ne = find("\n", le + 1)
             if ne == -1:
                 ne = size
-            level = _setext_level(line, body[le + 1 : ne])
-            if level is not None:
-                heading = (level, line.strip())
-                skip_idx = idx + 1
+            setext = _setext_level(line, body[le + 1 : ne])
+            if setext is not None:
+                level, heading_text = setext, line.strip()
+                skip = le + 1
                 content_start = ne + 1
-        if heading is not None:
-            level, text = heading
-            headings.append(text)
-            _close(open_sections, closed, level, idx, ls)
+        if level:
+            headings.append(heading_text)
+            idx += count("\n", at, ls)
+            at = ls
+            # close the open sections of this level or deeper (see :func:`_close`)
+            while open_sections and open_sections[-1][_LEVEL] >= level:
+                sec = open_sections.pop()
+                if sec[_NAMES]:
+                    sec[_END], sec[_END_OFF] = idx, ls
+                    closed.append(sec)
             # an unknown heading (no names) still bounds the sections below it in the outline
             open_sections.append(
-                [canonical_sections(text), text, level, idx + 1 + line_offset, content_start, 0, 0]
+                [
+                    canonical_sections(heading_text),
+                    heading_text,
+                    level,
+                    idx + 1 + line_offset,
+                    content_start,
+                    0,
+                    0,
+                ]
             )
             continue
         # (a line not starting with whitespace starts with "**"/"__" only if ``first`` says so)
@@ -563,13 +653,15 @@ def parse_sections(
             if b and len(b.group(1).split()) <= 6 and not b.group(1).rstrip().endswith("."):
                 names = canonical_sections(b.group(1))
                 if names:
+                    idx += count("\n", at, ls)
+                    at = ls
                     _close(open_sections, closed, 7, idx, ls)
                     # the section's text starts with the rest of the label's line
                     open_sections.append(
                         [names, line.strip()[:80], 7, idx + 1 + line_offset, ls + b.start(2), 0, 0]
                     )
     if open_sections:
-        n = idx + 1 + body.count("\n", ls)  # lines up to the last candidate's, then the rest
+        n = idx + 1 + count("\n", at)  # the line count
         for sec in open_sections:
             if sec[_NAMES]:
                 sec[_END], sec[_END_OFF] = n, size + 1

@@ -243,8 +243,14 @@ def _parameter_mentions(
 ) -> tuple[tuple[str, int], ...]:
     found: list[tuple[str, int]] = []
     source = body if len(body) == len(low) else low
+    # matches come in ascending order: count lines on from the previous one, not from the start
+    line = 1 + line_offset
+    pos = 0
     for m in _PARAM_MENTION.finditer(low, index):
-        found.append((source[m.start() : m.end()][:80], low.count("\n", 0, m.start()) + 1 + line_offset))
+        start = m.start()
+        line += low.count("\n", pos, start)
+        pos = start
+        found.append((source[start : m.end()][:80], line))
         if len(found) >= 5:
             break
     return tuple(found)
@@ -294,7 +300,7 @@ def extract_facts(snapshot: RepoSnapshot, front: FrontMatterLike) -> CardFacts:
     body_lower = lower_text(body)
     sections, headings = parse_sections(body, offset, body_lower)
     index = _body_index(body_lower)
-    links = extract_links(body, sections, offset, body_lower)
+    links = extract_links(body, sections, offset, body_lower, index)
     linked = tuple(
         dict.fromkeys(
             link.target
