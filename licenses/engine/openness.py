@@ -320,9 +320,9 @@ def assess_openness(
         )
 
     dims = [ratings[dim] for dim in _DIMENSION_IDS]  # entries are built in output form
-    value = 0.0  # 0, ½ and 1 add exactly in any order
-    for d in dims:
-        value += RATING_VALUE[d["rating"]]
+    # the sum of RATING_VALUE over the dimensions, counted (0, ½ and 1 add exactly in any order)
+    rated = [d["rating"] for d in dims]
+    value = RATING_VALUE["open"] * rated.count("open") + RATING_VALUE["partial"] * rated.count("partial")
     pct = round(100 * value / len(dims), 1)
     return {
         "dimensions": dims,
@@ -337,10 +337,17 @@ def _mof_included(
     """Evidence that each MOF component is part of the release (``None``: not shown)."""
     cfg = facts.config
     modeling = next((f for f in facts.files if _MODELING_FILE.search(f)), None)
-    eval_links = [
-        link for link in facts.links if link.section in EVALUATION_SECTIONS and link.kind == "hf-dataset"
-    ]
-    github_eval = next((link.url for link in facts.links_of("github") if "eval" in link.url.lower()), None)
+    # the links read in one pass: is a dataset linked from an evaluation section, and the first
+    # GitHub repository whose URL mentions "eval"
+    eval_links = False
+    github_eval = None
+    for link in facts.links:
+        kind = link.kind
+        if kind == "hf-dataset":
+            if not eval_links and link.section in EVALUATION_SECTIONS:
+                eval_links = True
+        elif kind == "github" and github_eval is None and "eval" in link.url.lower():
+            github_eval = link.url
     paper = ratings["paper"]
     report = ratings["preprint"]["rating"] != "closed" or paper["rating"] != "closed"
     return {
@@ -355,16 +362,25 @@ def _mof_included(
         "Training code": ind["training-code"]["evidence"],
         "Inference code": ind["access-protocol"]["evidence"] if not facts.gating_fields else (
             _filled_sections(facts).get("How to Get Started") and "usage section") or None,
-        "Evaluation code": github_eval or (_EVAL_CODE.search(facts.body_lower, facts.body_index) and "evaluation code referenced") or None,
+        "Evaluation code": github_eval or (_body_search(facts, _EVAL_CODE) and "evaluation code referenced") or None,
         "Evaluation data": (facts.eval_results and "model-index datasets")
         or (eval_links and "dataset links in evaluation sections") or None,
         "Datasets": (dis["disclosure_level"] == 4 and "all training datasets openly licensed") or None,
-        "Data preprocessing code": (_PREPROC.search(facts.body_lower, facts.body_index) and "preprocessing code referenced") or None,
+        "Data preprocessing code": (_body_search(facts, _PREPROC) and "preprocessing code referenced") or None,
         "Model parameters (Intermediate)": next((f"file: {f}" for f in facts.files if _CHECKPOINT_FILE.search(f)),
-                                                None) or (_INTERMEDIATE.search(facts.body_lower, facts.body_index)
+                                                None) or (_body_search(facts, _INTERMEDIATE)
                                                           and "intermediate checkpoints referenced") or None,
         "Research paper": paper["evidence"] if paper["rating"] == "open" else None,
     }  # fmt: skip
+
+
+def _body_search(facts: CardFacts, probe: Probe) -> re.Match[str] | None:
+    """``probe.search`` over the card body, answered ``None`` by the keyword index when none of
+    the probe's keywords occurs (most cards, for the three MOF probes) without entering it."""
+    index = facts.body_index
+    if index is not None and probe.absent_in(index):
+        return None
+    return probe.search(facts.body_lower, index)
 
 
 #: Component names each class adds, in ``MOF_COMPONENTS`` order.
@@ -391,15 +407,16 @@ def mof_class(
     rows = []
     counts: dict[str, bool] = {}
     open_memo: dict[str | None, bool] = {}  # most components share the distribution licence
+    lic, source = license_key, "distribution"  # every component's, without component licences
+    lic_open = is_open_license(lic)
     for name, ctype, cls in MOF_COMPONENTS:
         if comp:
             lic = comp.get(name) or comp.get(ctype) or comp.get("distribution") or license_key
             source = "component" if comp.get(name) else ctype if comp.get(ctype) else "distribution"
-        else:
-            lic, source = license_key, "distribution"
-        lic_open = open_memo.get(lic)
-        if lic_open is None:
-            lic_open = open_memo[lic] = is_open_license(lic)
+            known = open_memo.get(lic)
+            if known is None:
+                known = open_memo[lic] = is_open_license(lic)
+            lic_open = known
         evidence = included[name]
         ok = bool(evidence) and lic_open
         counts[name] = ok

@@ -12,8 +12,8 @@ Every card is asked all ~36 questions, so the per-card path is kept lean: rules 
 cheap metadata facts before any text search, sections are looked up in one dict of the
 filled-in ones, every body search reads one keyword index of the card, and the result
 records are copies of per-indicator templates built once from the table. The body probes
-whose patterns open with many alternatives are tried only where a match can start
-(:class:`_Anchored`), found in that same index.
+whose patterns open with many alternatives, or with a number, are tried only where a match
+can start (:class:`_Anchored`), found in that same index.
 """
 
 from __future__ import annotations
@@ -192,7 +192,11 @@ _OUTPUT = Probe(at_word_start("outputs?") + r"\b[^.\n]{0,50}\b(?:text|images?|au
 _FINETUNED_FROM = Probe(r"(?:fine-?tuned|finetuned|based on|derived from|built on|merge of|quantized "
                         r"(?:version )?of|trained from)[^.\n]{0,60}(?:huggingface\.co/|\[)",
                         ("tuned", "based on", "derived from", "built on", "merge of", "quantized", "trained from"))  # fmt: skip
-_SIZE_IN_NAME = re.compile(r"(?<![a-z0-9])\d+(?:\.\d+)?(?:x\d+)?[bm](?![a-z0-9])", _I)
+#: What ``_SIZE_IN_NAME`` matches, as written; the compiled form takes the first digit before the
+#: lookbehind (``\d(?<![a-z0-9]\d)`` is ``(?<![a-z0-9])\d``), so ``re`` skips to digits instead
+#: of testing the lookbehind at every character of the name (the same matches; tested).
+_SIZE_IN_NAME_SPEC = r"(?<![a-z0-9])\d+(?:\.\d+)?(?:x\d+)?[bm](?![a-z0-9])"
+_SIZE_IN_NAME = re.compile(r"\d(?<![a-z0-9]\d)\d*(?:\.\d+)?(?:x\d+)?[bm](?![a-z0-9])", _I)
 _ARCH_WORDS = Probe(at_word_start("transformer", "decoder-only", "encoder-decoder", "auto-?regressive",
                                   "mixture[- ]of[- ]experts", r"moe\b", "diffusion", "u-?net", "convolutional",
                                   r"cnn\b", "lstm", r"rnn\b", "state[- ]space", "mamba", r"vit\b", "bert",
@@ -241,8 +245,13 @@ _MUST_NOT = Probe(r"should not|must not|not (?:be )?(?:intended|suitable|used)|p
 # ``s(?<![^\n]s)tatus`` is ``^status`` under re.MULTILINE
 _VERSION = Probe(r"v(?<!\wv)(?:ersion)?\s?\d+(?:\.\d+)*\b|model dates?|2(?<!\w2)0\d\d-\d\d(?:-\d\d)?\b release"
                  r"|s(?<![^\n]s)tatus\b")  # fmt: skip
-_VERSION_IN_NAME = re.compile(r"(?<![a-z0-9])v\d+(?:\.\d+)*(?![a-z0-9])|[-_.](?:19|20)\d\d(?:[-_.]?\d\d)?(?![0-9])",
-                              _I)  # fmt: skip
+#: What ``_VERSION_IN_NAME`` matches, as written (case-insensitive). The compiled form opens with
+#: one class of the possible first characters, each branch checking it by lookbehind, and scopes
+#: the case-insensitivity to the letter classes: a global ``re.I`` on a pattern opening with a
+#: letter stops ``re`` from skipping ahead, so it tried every character of the name (2x slower).
+_VERSION_IN_NAME_SPEC = r"(?<![a-z0-9])v\d+(?:\.\d+)*(?![a-z0-9])|[-_.](?:19|20)\d\d(?:[-_.]?\d\d)?(?![0-9])"
+_VERSION_IN_NAME = re.compile(r"[-_.vV](?:(?<=[vV])(?<!(?i:[a-z0-9])[vV])\d+(?:\.\d+)*(?!(?i:[a-z0-9]))"
+                              r"|(?<=[-_.])(?:19|20)\d\d(?:[-_.]?\d\d)?(?![0-9]))")  # fmt: skip
 _FEEDBACK = Probe(r"feedback|github\.com/[^\s)]+/issues|/discussions|discord\.(?:gg|com)|report (?:issues|bugs|a "
                   r"bug)|open an issue|contact us|reach out",
                   ("feedback", "/issues", "/discussions", "discord", "report issues", "report bugs", "report a bug",
@@ -321,6 +330,19 @@ def _set_chars(items: list[tuple[Any, Any]]) -> list[str] | None:
     return chars
 
 
+def _key_starts(probe: Probe, low: str, index: KeyIndex | None) -> set[int]:
+    """``probe.key_starts(low, index)``: with an index knowing every keyword, only the keywords
+    the card holds are read, found by one set intersection instead of a lookup per keyword
+    (two dozen for the hardware names, nearly all absent)."""
+    if index is None or not probe.keyset <= index.covers:
+        return probe.key_starts(low, index)
+    positions = index.positions
+    found: set[int] = set()
+    for key in positions.keys() & probe.keyset:
+        found.update(positions[key])
+    return found
+
+
 class _Anchored:
     """A body probe whose pattern is tried only where a match can start.
 
@@ -341,16 +363,16 @@ class _Anchored:
 
     def search(self, low: str, index: KeyIndex | None) -> re.Match[str] | None:
         """``self.probe.search(low, index)``, the same match: the probe's own windows, each
-        searched only at the candidate starts (found once, when a window is first searched)."""
-        starts: list[int] | None = None
+        searched only at the candidate starts (found once; with none, nothing can match, and
+        the probe's windows are not walked)."""
+        starts = sorted(self.candidates(low, index))
+        if not starts:
+            return None
+        return self.probe.search(low, index, functools.partial(self._first, low, starts))
 
-        def first(a: int, b: int) -> re.Match[str] | None:
-            nonlocal starts
-            if starts is None:
-                starts = sorted(self.starts.key_starts(low, index))
-            return self._first(low, starts, a, b)
-
-        return self.probe.search(low, index, first)
+    def candidates(self, low: str, index: KeyIndex | None) -> set[int]:
+        """Every offset where a match can start (more do no harm: they fail to match)."""
+        return _key_starts(self.starts, low, index)
 
     def _first(self, low: str, starts: list[int], a: int, b: int) -> re.Match[str] | None:
         """``rx.search(low, a, b)``: the match at the first candidate start in ``[a, b)`` that has one."""
@@ -368,20 +390,83 @@ class _Anchored:
         return None
 
 
-def _anchor(*probes: Probe) -> dict[Probe, _Anchored]:
-    """:class:`_Anchored` searches for the probes whose matches start with known literals."""
+class _KeywordAnchored(_Anchored):
+    """A body probe tried only where a match can start, found from its own keywords.
+
+    Some patterns have no literal prefix: their matches open with a number ("32 layers",
+    "4k context", "120 kWh", "3 days of training") and ``re`` stops at every digit of a
+    window (tables of numbers are common), or they open with ``\\b``, where ``re`` stops
+    everywhere. But each match holds one of the probe's keywords and either starts at it
+    or in the run just before it made of digits, spaces and the few characters ``extra``
+    lists (a unit, "attention ", "token "). The candidates are the keyword positions and
+    every position of that run, walked back over a superset of those characters.
+    """
+
+    __slots__ = ("extra",)
+
+    def __init__(self, probe: Probe, extra: str):
+        self.probe = self.starts = probe
+        self.extra = extra
+
+    def candidates(self, low: str, index: KeyIndex | None) -> set[int]:
+        starts = _key_starts(self.probe, low, index)
+        extra = self.extra
+        for q in tuple(starts):
+            j = q
+            while j > 0 and ((ch := low[j - 1]).isspace() or ch.isdigit() or ch in extra):
+                j -= 1
+                starts.add(j)
+        return starts
+
+
+class _WordAnchored(_Anchored):
+    """An :class:`_Anchored` probe whose every alternative starts a word (``at_word_start``).
+
+    Its prefixes also occur inside words ("tpu" in every "output", "t4" in "gpt4"), where
+    the pattern cannot match: those candidates are dropped before any window is walked, which
+    on most cards leaves none. A start is kept when the character before it is not one
+    ``\\w`` matches (alphanumeric or "_"), the test the pattern's lookbehind makes.
+    """
+
+    __slots__ = ()
+
+    def candidates(self, low: str, index: KeyIndex | None) -> set[int]:
+        return {
+            s
+            for s in _key_starts(self.starts, low, index)
+            if s == 0 or not ((ch := low[s - 1]).isalnum() or ch == "_")
+        }
+
+
+def _anchor(*probes: Probe, word_start: bool = False) -> dict[Probe, _Anchored]:
+    """:class:`_Anchored` searches for the probes whose matches start with known literals
+    (:class:`_WordAnchored` ones when every alternative starts a word)."""
+    kind = _WordAnchored if word_start else _Anchored
     found = {}
     for probe in probes:
         prefixes = match_prefixes(probe.rx.pattern)
         if prefixes is not None and probe.keys:
-            found[probe] = _Anchored(probe, prefixes)
+            found[probe] = kind(probe, prefixes)
     return found
 
 
 #: Anchored: the body probes whose patterns open with many alternatives (measured 2-3x faster on
 #: long cards). A pattern opening with one literal ("input") is already skipped to by ``re``'s
 #: own literal search, and frequent prefixes ("###") would only swell the keyword index.
-_ANCHORED = _anchor(_HARDWARE, _OUTPUT, _FINETUNED_FROM, _RESPONSIBLE)
+#: :data:`_LOADING`'s prefixes are its keywords (five common first letters, where re stopped).
+#: The number-led patterns have no literal prefix; their candidates come from their keywords.
+_ANCHORED = {
+    **_anchor(_FINETUNED_FROM, _RESPONSIBLE, _LOADING),
+    **_anchor(_HARDWARE, _OUTPUT, word_start=True),
+    # "32 attention heads", "4k token context"
+    _DEEP_PROPS: _KeywordAnchored(_DEEP_PROPS, "attentiokn"),
+    # "3.5 days of training" (one alternative opens with \b: re tried every position of the window)
+    _DURATION: _KeywordAnchored(_DURATION, "."),
+    # "1,200.5 kwh"
+    _ENERGY: _KeywordAnchored(_ENERGY, ".,"),
+    # "12.5 metric tons of co2", "3 tonnes co2"
+    _CO2: _KeywordAnchored(_CO2, ".,tkgonesmricf"),
+}
 
 
 @functools.lru_cache(maxsize=4)
