@@ -30,7 +30,7 @@ from licenses.engine.lineage import ChainResolver, LocalResolver, ParentResolver
 from licenses.engine.openness import assess_openness
 from licenses.engine.rules import build_context, evaluate_violations
 from licenses.engine.rules.context import RuleContext
-from licenses.engine.snapshot import discover_repos, snapshot_from_dir
+from licenses.engine.snapshot import discover_snapshots
 from licenses.engine.transparency import assess_transparency
 from licenses.engine.types import LicenseFinding, RepoSnapshot
 
@@ -131,7 +131,7 @@ def analyze_paths(
     ``discover_repos`` for bad paths.
     """
     kb = kb or default_kb()
-    snapshots = [snapshot_from_dir(folder, repo_id) for repo_id, folder in discover_repos(paths)]
+    snapshots = discover_snapshots(paths)
     fronts = [parse_front_matter(s.readme or "") for s in snapshots]
     findings = [classify(s, f, kb) for s, f in zip(snapshots, fronts, strict=True)]
     # the resolver reads only the licence's key and class: the full ``to_dict`` is built once, below

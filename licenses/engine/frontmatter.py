@@ -30,6 +30,7 @@ anything unusual.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
 from dataclasses import dataclass
@@ -85,12 +86,16 @@ def decode_text(data: bytes) -> tuple[str, list[str]]:
     problems: list[str] = []
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace"), ["README is UTF-16 encoded"]
-    if b"\x00" in data[:_BINARY_SNIFF]:
+    if data.find(b"\x00", 0, _BINARY_SNIFF) != -1:  # (no 8 KB slice copied)
         problems.append("binary content")
+    # ``data.decode("utf-8-sig")`` exactly (offsets count from after the BOM, as its codec's),
+    # without the trip through that codec's Python wrapper
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[3:]
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        text = data.decode("utf-8-sig", errors="replace")
+        text = data.decode("utf-8", errors="replace")
         problems.append(f"not valid UTF-8 (first bad byte at offset {exc.start}); decoded with replacement")
     return text, problems
 

@@ -69,8 +69,9 @@ def normalise_model_id(raw: Any) -> str | None:
     if not isinstance(raw, str):
         return None
     s = raw.strip().strip("\"'")
+    lowered = s.lower()  # (once, not once per prefix)
     for prefix in _HUB_PREFIXES:
-        if s.lower().startswith(prefix):
+        if lowered.startswith(prefix):
             s = s[len(prefix) :]
             break
     s = s.split("?", 1)[0].split("#", 1)[0].strip("/")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -57,9 +58,15 @@ def is_terms_file(name: str) -> bool:
     upper = name.upper()
     if upper.startswith(_LICENSE_PREFIXES + _POLICY_PREFIXES):
         return True
-    return (
-        name != README and Path(name).suffix.lower() in _TEXTUAL_SUFFIXES and bool(_LICENSE_WORD.search(name))
-    )
+    return name != README and _suffix(name).lower() in _TEXTUAL_SUFFIXES and bool(_LICENSE_WORD.search(name))
+
+
+def _suffix(name: str) -> str:
+    """``Path(name).suffix`` of a name without ``/``, without building a path (the CLI asks
+    for every file of every repository): the part from the last dot, unless that dot starts
+    or ends the name."""
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 def _wanted(name: str) -> int:
@@ -93,20 +100,32 @@ def snapshot_from_dir(path: Path, repo_id: str) -> RepoSnapshot:
     decoded as UTF-8 with replacement; decoding problems and truncations are recorded in
     ``extra["text_problems"]`` (path -> list of messages).
     """
-    root = Path(os.path.abspath(path))
+    return _snapshot(os.path.abspath(path), repo_id, None)
+
+
+def discover_snapshots(paths: list[Path]) -> list[RepoSnapshot]:
+    """``snapshot_from_dir`` of every repository ``discover_repos(paths)`` names, in its order.
+
+    Discovery has already listed each repository folder it found by walking: the snapshot
+    starts from that listing instead of reading the folder a second time.
+    """
+    return [_snapshot(folder, repo_id, listing) for repo_id, folder, listing in _discover(paths)]
+
+
+def _snapshot(root: str, repo_id: str, listing: list[os.DirEntry] | None) -> RepoSnapshot:
+    """``snapshot_from_dir`` of the absolute folder ``root``; ``listing``: its entries, when known."""
     real_root = _RealRoot(root)
     files: dict[str, int] = {}
     texts: dict[str, str] = {}
     problems: dict[str, list[str]] = {}
-    for rel, full, size in _walk(root, real_root):
+    for rel, full, size in _walk(root, real_root, listing):
         files[rel] = size
         cap = _wanted(rel)
         if not cap:
             continue
         try:
-            with open(full, "rb") as handle:
-                # read(n) allocates n bytes up front, so ask for the size, not the cap
-                data = handle.read(min(size, cap) + 1)
+            # read(n) allocates n bytes up front, so ask for the size, not the cap
+            data = _read_head(full, min(size, cap) + 1, size)
         except OSError as exc:
             problems.setdefault(rel, []).append(f"unreadable: {exc.strerror or exc}")
             continue
@@ -117,46 +136,79 @@ def snapshot_from_dir(path: Path, repo_id: str) -> RepoSnapshot:
     def open_file(name: str) -> BinaryIO:
         if name not in files:
             raise FileNotFoundError(name)
-        target = (root / name).resolve()
+        target = (Path(root) / name).resolve()
         if not target.is_relative_to(real_root()):
             raise PermissionError(f"{name} points outside the repository")
         return open(target, "rb")
 
-    extra: dict = {"path": str(root)}
+    extra: dict = {"path": root}
     if problems:
         extra["text_problems"] = problems
     return RepoSnapshot(id=repo_id, files=files, texts=texts, open_file=open_file, extra=extra)
+
+
+def _read_head(path: str, limit: int, size: int) -> bytes:
+    """The first ``limit`` bytes of the file ``path`` (fewer at its end) of ``size`` bytes by its stat.
+
+    ``open(path, "rb").read(limit)`` costs seven system calls (a buffered reader asks
+    for the block size, whether it is a terminal and its position, then reads until a
+    read returns nothing); an unbuffered descriptor needs three. A regular file gives
+    all it has in one read; only a read shorter than ``size`` (the file shrank, or a
+    short read) goes on until the end or ``limit``.
+    """
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        data = os.read(fd, limit)
+        if len(data) < min(size, limit):
+            chunks = [data]
+            got = len(data)
+            while got < limit:
+                chunk = os.read(fd, limit - got)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+            data = b"".join(chunks)
+        return data
+    finally:
+        os.close(fd)
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # (Python makes descriptors close-on-exec)
 
 
 class _RealRoot:
     """The repository's resolved path, computed on first use: resolving costs a system call
     per path component, and only symlinks and ``open_file`` need it."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: str):
         self._root = root
         self._real: Path | None = None
 
     def __call__(self) -> Path:
         if self._real is None:
-            self._real = self._root.resolve()
+            self._real = Path(self._root).resolve()
         return self._real
 
 
-def _walk(root: Path, real_root: _RealRoot):
+def _walk(root: str, real_root: _RealRoot, listing: list[os.DirEntry] | None = None):
     """Yield ``(relative posix path, absolute path, size)`` of regular files inside ``root``.
 
-    ``os.scandir`` keeps this to one system call per directory plus one per symlink.
-    Symlinked directories are not entered; symlinked files count only when they resolve
-    to a regular file inside ``root``.
+    ``os.scandir`` keeps this to one system call per directory plus one per symlink
+    (``listing``, when given, is ``root``'s own scan). Symlinked directories are not
+    entered; symlinked files count only when they resolve to a regular file inside ``root``.
     """
-    stack = [(str(root), "")]
+    stack = [(root, "")]
     while stack:
         directory, prefix = stack.pop()
-        try:
-            with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            continue
+        if listing is not None:
+            entries, listing = sorted(listing, key=_name), None
+        else:
+            try:
+                with os.scandir(directory) as it:
+                    entries = sorted(it, key=_name)
+            except OSError:
+                continue
         for entry in reversed(entries):
             rel = prefix + entry.name
             if entry.is_symlink():
@@ -176,6 +228,10 @@ def _walk(root: Path, real_root: _RealRoot):
                     continue
 
 
+def _name(entry: os.DirEntry) -> str:
+    return entry.name
+
+
 def discover_repos(paths: list[Path]) -> list[tuple[str, Path]]:
     """Repositories named by the CLI's PATH arguments, as ``(id, folder)`` pairs.
 
@@ -188,29 +244,89 @@ def discover_repos(paths: list[Path]) -> list[tuple[str, Path]]:
     ``FileNotFoundError`` for a PATH that does not exist and ``ValueError`` for a file
     that is not a README.md. Duplicate folders are reported once.
     """
-    found: dict[Path, str] = {}
+    return [(repo_id, Path(folder)) for repo_id, folder, _ in _discover(paths)]
+
+
+def _discover(paths: list[Path]) -> list[tuple[str, str, list[os.DirEntry] | None]]:
+    """``discover_repos`` with folders as strings, each with its entries as the walk listed
+    them (None for a folder named by its README). Strings, because a ``Path`` costs more to
+    build and hash than the rest of a folder's discovery; they are the normalised absolute
+    paths the ``Path`` objects would print as, so they compare and sort alike."""
+    found: dict[str, str] = {}
+    listings: dict[str, list[os.DirEntry]] = {}
     for given in paths:
         if not given.exists():
             raise FileNotFoundError(f"no such file or directory: {given}")
         if given.is_file():
             if given.name != README:
                 raise ValueError(f"not a README.md or a folder: {given}")
-            folder = given.resolve().parent
+            folder = str(given.resolve().parent)
             found.setdefault(folder, _repo_id(folder, None))
             continue
-        root = given.resolve()
-        for folder in _repo_folders(root):
+        root = str(given.resolve())
+        for folder, entries in _repo_folders(root):
             found.setdefault(folder, _repo_id(folder, root))
-    return sorted(((rid, folder) for folder, rid in found.items()), key=lambda pair: (pair[0], str(pair[1])))
+            listings.setdefault(folder, entries)
+    return sorted(((rid, folder, listings.get(folder)) for folder, rid in found.items()), key=_id_and_folder)
 
 
-def _repo_folders(root: Path):
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        if README in filenames:
-            dirnames[:] = []
-            yield Path(dirpath)
+def _id_and_folder(row: tuple[str, str, object]) -> tuple[str, str]:
+    return row[0], row[1]
+
+
+def _repo_folders(top: str) -> Iterator[tuple[str, list[os.DirEntry]]]:
+    """Folders holding a README.md at or below ``top``, with their entries; not below them.
+
+    What ``os.walk(top, followlinks=False)`` pruned to sorted non-hidden subfolders would
+    find, in its order, keeping the entries it lists and drops: a folder that cannot be
+    listed (or fails midway) is skipped; an entry is a folder when ``is_dir()`` says so
+    through symlinks (errors: not a folder), and a symlinked folder is not entered. A stack,
+    not recursion, so no depth of folders can exhaust Python's.
+    """
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        entries = _listing(folder)
+        if entries is None:
             continue
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirs = [entry for entry in entries if _is_dir(entry)]
+        if any(entry.name == README for entry in entries) and README not in {d.name for d in dirs}:
+            yield folder, entries
+            continue
+        below = sorted((d for d in dirs if not d.name.startswith(".")), key=_name, reverse=True)
+        stack.extend(os.path.join(folder, d.name) for d in below if not _is_symlink(d))
+
+
+def _listing(folder: str) -> list[os.DirEntry] | None:
+    """Every entry of ``folder``, or None when it cannot be listed to the end."""
+    try:
+        scan = os.scandir(folder)
+    except OSError:
+        return None
+    entries: list[os.DirEntry] = []
+    with scan:
+        while True:
+            try:
+                entry = next(scan)
+            except StopIteration:
+                return entries
+            except OSError:
+                return None
+            entries.append(entry)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_symlink(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
 
 
 def _id_part(part: str) -> bool:
@@ -222,13 +338,15 @@ def _id_part(part: str) -> bool:
     return bool(part.strip()) and part.strip(".") != ""
 
 
-def _repo_id(folder: Path, root: Path | None) -> str:
-    name = folder.name
+def _repo_id(folder: str, root: str | None) -> str:
+    """The id of ``folder`` (found walking ``root``, or named by its README when None);
+    both are normalised absolute paths, ``folder`` at or below ``root``."""
+    name = os.path.basename(folder)
     owner, sep, rest = name.partition("__")
     if sep and _id_part(owner) and _id_part(rest):
         return f"{owner}/{rest}"
     if root is not None and folder != root:
-        rel = folder.relative_to(root).parts
+        rel = folder[len(root) :].lstrip("/").split("/")  # Path.relative_to(root).parts
         if len(rel) >= 2 and _id_part(rel[-2]) and _id_part(rel[-1]):
             return f"{rel[-2]}/{rel[-1]}"
     return name

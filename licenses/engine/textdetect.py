@@ -46,6 +46,7 @@ NOTICE_MAX_TOKENS = 150
 FULL_MARGIN = 0.5
 
 _TOKEN = re.compile(r"[a-z0-9+]+(?:\.[0-9]+)*")
+_TOKEN_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789+."
 _HTML_TAG = re.compile(r"<[^<>\n]{0,300}>")
 _LINK_TARGET = re.compile(r"\]\([^()\s]{0,500}\)")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
@@ -103,15 +104,56 @@ def normalize(text: str) -> str:
     formatted. Dotted numbers ("3.1", "v1.0") and "++" stay whole tokens because they carry
     the version. The leading/trailing space lets callers match whole tokens with ``in``.
     """
-    text = _nfkc(text[:MAX_CHARS]).lower().replace("\\", "")  # markdown escapes: 3\.3
+    text = _nfkc(text[:MAX_CHARS])
+    if _LOWER_TO_ASCII[0] in text or _LOWER_TO_ASCII[1] in text:
+        text = text.lower()  # else ``_tokens`` lower-cases (see ``_LOWER_TO_ASCII``)
+    text = text.replace("\\", "")  # markdown escapes: 3\.3
     text = _LINK_TARGET.sub("] ", _HTML_TAG.sub(" ", text))
-    return " " + " ".join(_TOKEN.findall(text)) + " "
+    return " " + _tokens(text) + " "
+
+
+#: The only characters beyond ASCII that ``str.lower`` maps to ASCII (dotted I -> "i" + U+0307,
+#: Kelvin sign -> "k"); the dotted I is also the only one it maps to two characters. Without
+#: them, lower-casing keeps every offset, turns no character into one the markup patterns
+#: look for, and changes the tokens only through ASCII letters: ``_TOKEN_BYTES`` folds those,
+#: which spares ``str.lower`` a copy of the text (slow on non-ASCII text).
+_LOWER_TO_ASCII = ("\u0130", "\u212a")
+#: Bytes that can be part of a ``_TOKEN``, ASCII capitals lower-cased; every other byte becomes a space.
+_TOKEN_BYTES = bytes(ord(chr(c).lower()) if chr(c).lower() in _TOKEN_CHARS else 32 for c in range(256))
+#: A dot no token can hold: one not between a token character and a digit.
+_LONE_DOT = re.compile(rb"\.(?:(?![0-9])|(?<![a-z0-9+]\.))")
+#: Where ``_TOKEN`` splits a run of token characters: letters or ``+`` after a dotted number.
+_DOT_TAIL = re.compile(rb"\.[0-9]+[a-z+]")
+_TOKEN_B = re.compile(_TOKEN.pattern.encode())
+
+
+def _tokens(text: str) -> str:
+    """``" ".join(_TOKEN.findall(text.lower()))`` at C speed: a regex match per token made the
+    tokens cost more than the rest of detection.
+
+    ``_TOKEN`` holds only ASCII, so every other character (as ``?``) is a separator like
+    any byte outside its class; a dot is kept only where ``_TOKEN`` can take it (after a
+    token character, before a digit). What remains splits on spaces into runs that are each
+    one token, except a run where letters or ``+`` follow a dotted number ("1.0beta" is two
+    tokens): only runs with a dot can be such, and those few go through ``_TOKEN`` itself.
+    """
+    data = text.encode("ascii", "replace").translate(_TOKEN_BYTES)
+    if b"." in data:
+        data = _LONE_DOT.sub(b" ", data)
+    parts = data.split()
+    if b"." in data and _DOT_TAIL.search(data):
+        parts = [token for part in parts for token in (_TOKEN_B.findall(part) if b"." in part else (part,))]
+    return b" ".join(parts).decode("ascii")
 
 
 def _nfkc(text: str) -> str:
     """``text`` in NFKC; on text that already is (most licence files) the quick check costs a
-    tenth of ``unicodedata.normalize``, which copies the text even when nothing changes."""
-    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+    tenth of ``unicodedata.normalize``, which copies the text even when nothing changes; ASCII
+    text (every ASCII character is its own NFKC form), which ``isascii`` tells without a scan,
+    skips even the check."""
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
 
 
 def _phrase(raw: str) -> str:
@@ -214,7 +256,18 @@ def looks_binary(text: str) -> bool:
     loses its Chinese part, not its English one, and they produce no tokens anyway.
     """
     head = text[:4096]
-    return "\x00" in head or len(_CONTROL.findall(head)) > len(head) * 0.05
+    return "\x00" in head or _count_controls(head) > len(head) * 0.05
+
+
+#: Every byte but the control characters of ``_CONTROL``: deleting them leaves the controls.
+_NOT_CONTROL = bytes(c for c in range(256) if not _CONTROL.match(chr(c)))
+
+
+def _count_controls(head: str) -> int:
+    """``len(_CONTROL.findall(head))`` without a regex step per character: the controls are
+    ASCII, so in the ASCII bytes of ``head`` (anything else as ``?``) they are what remains
+    once every other byte is deleted."""
+    return len(head.encode("ascii", "replace").translate(None, _NOT_CONTROL))
 
 
 def _present(index: _Index, norm: str) -> list[bool]:

@@ -54,8 +54,9 @@ class QuickResolverMixin:
     """``Resolver.resolve`` without its generic detours, for loaders built on libyaml's parser.
 
     libyaml's composer calls ``resolve`` once per node; the generic version builds two
-    lists and checks path resolvers each time. Path resolvers are never consulted by the
-    C composer (it does not call ``descend_resolver``), and the safe resolver has none, so
+    lists and checks path resolvers each time. The safe resolver has no path resolvers,
+    and this one never consults them (so ``descend_resolver`` / ``ascend_resolver``, which
+    the composer calls around every node only to track them, do nothing here), so
     the answer reduces to: the first implicit resolver for the scalar's first character
     whose pattern matches, else the default tag of the node kind. That answer depends on
     the text alone, and cards repeat the same plain scalars (keys, tags, licence ids)
@@ -82,6 +83,13 @@ class QuickResolverMixin:
                 return tag
             return _STR
         return _SEQ if kind is SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: Node | None, current_index: Any) -> None:
+        """No path resolvers to track (see the class docstring); the inherited method looks
+        them up on every node, twice with ``ascend_resolver``."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers to track (see the class docstring)."""
 
     def _resolve_plain(self, value: str) -> str:
         resolvers = self._quick_implicit.get(value[:1], self._quick_wildcard)

@@ -53,12 +53,36 @@ class _RepoText:
         """``_norm(phrase) in _norm(text)``."""
         want = _norm(phrase)
         if self._folded is None:
-            self._folded = self._raw.casefold()
+            self._folded = _casefold(self._raw)
         folded = self._folded
         for word in want.split(" "):
             if word not in folded:
                 return False
         return _phrase_rx(want).search(folded) is not None
+
+
+_ASCII_BYTES = bytes(range(128))
+
+
+def _casefold(text: str) -> str:
+    """``text.casefold()``, faster for text that is ASCII but for a few caseless characters.
+
+    One curly quote or CJK character sends ``str.casefold`` down its per-character Unicode
+    path for the whole text (a card plus a licence: a fifth of a millisecond). Case folding
+    maps each character on its own and never to less than one character, so when the
+    non-ASCII characters, taken together, are their own case fold, each one is; folding the
+    UTF-8 bytes, which changes ASCII capitals only, then gives the same string.
+    """
+    if text.isascii():
+        return text.lower()  # ASCII case folding is lower-casing
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return text.casefold()
+    others = raw.translate(None, _ASCII_BYTES).decode("utf-8")  # the non-ASCII characters, in order
+    if others.casefold() != others:
+        return text.casefold()
+    return raw.lower().decode("utf-8")
 
 
 @functools.lru_cache(maxsize=256)
