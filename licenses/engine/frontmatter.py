@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from yaml.cyaml import CParser
 from yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
 
@@ -253,11 +254,17 @@ def _may_be_too_deep(raw: str) -> bool:
 
     Flow brackets are counted; what remains of the budget (halved, for sequences sharing
     their parent's column) is checked with one regex that looks for a line whose
-    indentation plus leading ``-``/``?`` indicators is that long.
+    indentation plus leading ``-``/``?`` indicators is that long. Every character that
+    regex matches is a space, tab, ``-`` or ``?``, so a line start followed by that many
+    of them is necessary for a match: a single-class run (which ``re`` scans several times
+    faster than the exact alternation) rules most documents out first.
     """
     allowed = (MAX_DEPTH - raw.count("[") - raw.count("{") - 1) // 2
     if allowed <= 0:
         return True
+    quick_first, quick_later = _deep_line_quick(allowed)
+    if quick_first.match(raw) is None and quick_later.search(raw) is None:
+        return False
     first, later = _deep_line(allowed)
     return first.match(raw) is not None or later.search(raw) is not None
 
@@ -268,6 +275,13 @@ def _deep_line(columns: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
     search after each newline: a leading ``^`` makes ``re`` attempt a match at every
     position, a leading newline lets it skip from one line start to the next."""
     body = rf"(?:[ \t]|[-?](?=[ \t])){{{columns}}}"
+    return re.compile(body), re.compile("\n" + body)
+
+
+@functools.lru_cache(maxsize=MAX_DEPTH + 1)
+def _deep_line_quick(columns: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """``_deep_line``'s necessary condition ``[ \t?-]{columns}``, at the start and after newlines."""
+    body = rf"[ \t?\-]{{{columns}}}"
     return re.compile(body), re.compile("\n" + body)
 
 
@@ -316,7 +330,16 @@ class _CLoader(QuickResolverMixin, _DuplicateKeyMixin, yaml.CSafeLoader):
     """libyaml's parser and composer with the quick resolver; ``_load_c`` builds the values."""
 
     def __init__(self, stream: str):
-        super().__init__(stream)
+        # CSafeLoader.__init__ with its two Python-level parent initialisers inlined (one
+        # per card, ~2 us of calls on a typical card); test_yaml_loader_fastpath checks
+        # that the attributes equal those of a plainly initialised CSafeLoader.
+        CParser.__init__(self, stream)
+        self.constructed_objects = {}  # BaseConstructor.__init__
+        self.recursive_objects = {}
+        self.state_generators = []
+        self.deep_construct = False
+        self.resolver_exact_paths = []  # BaseResolver.__init__
+        self.resolver_prefix_paths = []
         self.duplicates = set()
         self._merged = set()
 

@@ -32,10 +32,16 @@ _MAP = "tag:yaml.org,2002:map"
 #: Keys that ``SafeConstructor.flatten_mapping`` rewrites or expands.
 _FLATTENED_KEY_TAGS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
 _BOOL_VALUES = SafeConstructor.bool_values
+#: Characters of floats that ``float()`` reads exactly as ``construct_yaml_float`` does.
+_PLAIN_FLOAT_CHARS = "0123456789.eE+-"
 #: Plain scalars up to this length have their resolved tag memoised ...
 _MEMO_VALUE_CHARS = 64
 #: ... in a memo emptied when it holds this many (a few hundred KB at most).
 _MEMO_LIMIT = 4096
+
+
+#: Never holds anything: its ``get`` and ``clear`` serve as the no-op path-resolver hooks.
+_NO_PATHS: dict[Any, Any] = {}
 
 
 class NeedsFullConstructor(Exception):
@@ -56,7 +62,7 @@ class QuickResolverMixin:
     libyaml's composer calls ``resolve`` once per node; the generic version builds two
     lists and checks path resolvers each time. The safe resolver has no path resolvers,
     and this one never consults them (so ``descend_resolver`` / ``ascend_resolver``, which
-    the composer calls around every node only to track them, do nothing here), so
+    the composer calls around every node only to track them, do nothing here, in C), so
     the answer reduces to: the first implicit resolver for the scalar's first character
     whose pattern matches, else the default tag of the node kind. That answer depends on
     the text alone, and cards repeat the same plain scalars (keys, tags, licence ids)
@@ -84,12 +90,13 @@ class QuickResolverMixin:
             return _STR
         return _SEQ if kind is SequenceNode else _MAP
 
-    def descend_resolver(self, current_node: Node | None, current_index: Any) -> None:
-        """No path resolvers to track (see the class docstring); the inherited method looks
-        them up on every node, twice with ``ascend_resolver``."""
-
-    def ascend_resolver(self) -> None:
-        """No path resolvers to track (see the class docstring)."""
+    #: No path resolvers to track (see the class docstring), yet libyaml's composer calls
+    #: these two around every node (the inherited ones look the node up in resolver
+    #: tables each time). Bound methods of an always-empty dict are C callables with the
+    #: right arities that do nothing observable, so the composer's calls never enter a
+    #: Python frame: ``get(parent, index)`` returns ``index`` and ``clear()`` keeps it empty.
+    descend_resolver = _NO_PATHS.get
+    ascend_resolver = _NO_PATHS.clear
 
     def _resolve_plain(self, value: str) -> str:
         resolvers = self._quick_implicit.get(value[:1], self._quick_wildcard)
@@ -170,5 +177,14 @@ def _scalar(node: ScalarNode, loader: SafeConstructor) -> Any:
     if tag == "tag:yaml.org,2002:null":
         return None
     if tag == "tag:yaml.org,2002:float":
+        value = node.value
+        if not value.strip(_PLAIN_FLOAT_CHARS):
+            # construct_yaml_float strips ``_``, lower-cases and splits off the sign before
+            # ``sign * float(rest)``: for digits, ``.``, exponent and signs only, that is
+            # ``float(value)`` (IEEE negation is exact); ``_``, ``:``, ``.inf``, ``.nan`` go the long way
+            try:
+                return float(value)
+            except ValueError:
+                pass
         return SafeConstructor.construct_yaml_float(loader, node)
     return loader.construct_object(node, deep=True)
