@@ -667,6 +667,8 @@ def parse_sections(
                 sec[_END], sec[_END_OFF] = n, size + 1
                 closed.append(sec)
 
+    if not closed:  # no heading or label names a template section (over half of typical cards)
+        return {}, tuple(headings)
     if low is not None and (len(low) != size or "\u03a3" in body):
         low = None
     merged: dict[str, tuple[list[str], int, list[tuple[int, int]], list[tuple[int, int]]]] = {}

@@ -94,6 +94,19 @@ def json_object(texts: Mapping[str, str], name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+_SHARD_INDEX = "model.safetensors.index.json"
+
+
+def _no_weights() -> WeightsInfo:
+    """What :func:`read_weights` finds in a snapshot without weight files or a shard index
+    (a fresh record each time: ``dtypes`` is a mutable dict)."""
+    return frozen_record(
+        WeightsInfo,
+        {"files": (), "formats": (), "parameters": None, "tensors": None, "dtypes": {}, "total_size": None,
+         "source": None, "quantizations": (), "errors": ()},
+    )  # fmt: skip
+
+
 def read_weights(snapshot: RepoSnapshot) -> WeightsInfo:
     """Weight formats from file names; parameters from safetensors headers or the shard index.
 
@@ -101,6 +114,14 @@ def read_weights(snapshot: RepoSnapshot) -> WeightsInfo:
     ``snapshot.open_file``; a header that lies is reported in ``errors`` and ignored.
     """
     found = weight_files(snapshot.files)
+    if not found:
+        for name in snapshot.texts:
+            if name.endswith(_SHARD_INDEX):
+                break
+        else:
+            # no weight file and no shard index (every README-only snapshot): nothing below
+            # would find anything, and its generators and loops cost more than this record
+            return _no_weights()
     formats = tuple(dict.fromkeys(fmt for _, fmt in found))
     quants = tuple(
         dict.fromkeys(
@@ -110,7 +131,7 @@ def read_weights(snapshot: RepoSnapshot) -> WeightsInfo:
     errors: list[str] = []
     total_size: int | None = None
     for name in snapshot.texts:
-        if name.endswith("model.safetensors.index.json"):
+        if name.endswith(_SHARD_INDEX):
             index = json_object(snapshot.texts, name)
             meta = index.get("metadata")
             if isinstance(meta, Mapping) and isinstance(meta.get("total_size"), (int, float)):
