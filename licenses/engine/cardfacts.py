@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -189,25 +189,32 @@ class CardFacts:
 _ASCII_BYTES = bytes(range(128))
 
 
-def lower_text(text: str) -> str:
-    """``text.lower()``, faster for text that is ASCII but for a few caseless characters.
+def fold_via_bytes(text: str, fold: Callable[[str], str]) -> str:
+    """``fold(text)`` for ``str.lower`` or ``str.casefold``, faster for text that is ASCII but for
+    a few caseless characters.
 
-    One emoji or curly quote sends ``str.lower`` down its per-character Unicode path for
-    the whole card (about 5x the ASCII cost on real cards). When every non-ASCII character
-    is its own lower case (no Greek, Cyrillic or accented capitals: then no sigma, whose
-    lower case depends on its neighbours, and no ``İ``, which lengthens), lower-casing the
-    UTF-8 bytes, which changes ASCII letters only, gives the same string.
+    One emoji, curly quote or CJK character sends the fold down its per-character Unicode path
+    for the whole text (about 5x the ASCII cost on real cards). Both folds map characters on
+    their own (``lower``'s one exception, final sigma, is a cased letter) and never to less than
+    one character, so when the non-ASCII characters, taken together, are their own fold, each one
+    is (no Greek, Cyrillic or accented capitals, no ``İ``, which lengthens); folding the UTF-8
+    bytes, which changes ASCII capitals only, then gives the same string.
     """
     if text.isascii():
-        return text.lower()
+        return text.lower()  # ASCII case folding is lower-casing
     try:
         raw = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate
-        return text.lower()
+        return fold(text)
     others = raw.translate(None, _ASCII_BYTES).decode("utf-8")  # the non-ASCII characters, in order
-    if others.lower() != others:
-        return text.lower()
+    if fold(others) != others:
+        return fold(text)
     return raw.lower().decode("utf-8")
+
+
+def lower_text(text: str) -> str:
+    """``text.lower()`` by way of ``fold_via_bytes``."""
+    return fold_via_bytes(text, str.lower)
 
 
 def _body_index(low: str) -> KeyIndex | None:
