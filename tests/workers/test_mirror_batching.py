@@ -215,3 +215,29 @@ def test_a_store_without_a_batch_step_is_written_from_the_fetch_threads(upstream
     store = get_blob_store()
     for row in RepoFile.objects.all():
         assert store.stat(row.sha256).size == row.size
+
+
+def test_a_mirror_run_writes_its_rows_with_the_bulk_writer_settings(upstream, monkeypatch):
+    """The run loop's database writes happen inside ``rows.bulk_writes`` (SQLite: bigger page cache)."""
+    from django.db import connection
+
+    from workers.mirror import run as run_module
+    from workers.mirror.rows import BULK_CACHE_KIB
+
+    seen: list[int | None] = []
+    real = run_module.import_new
+
+    def import_new(*args, **kwargs):
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA cache_size")
+                seen.append(cursor.fetchone()[0])
+        else:
+            seen.append(None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "import_new", import_new)
+    run = mirror(upstream, "--files", "none")
+    assert run.changed > 0 and seen
+    if connection.vendor == "sqlite":
+        assert set(seen) == {-BULK_CACHE_KIB}

@@ -81,3 +81,56 @@ def test_json_text_is_written_as_the_value_it_encodes():
     assert (
         Repository.objects.filter(card_data__license="apache-2.0").count() == 2
     )  # a real JSON value, not a string
+
+
+def _statements(connection) -> list[str]:
+    """Start counting what the SQLite driver steps (the trace callback sees every step's SQL)."""
+    seen: list[str] = []
+    connection.ensure_connection()
+    connection.connection.set_trace_callback(seen.append)
+    return seen
+
+
+def test_sqlite_writes_a_chunk_of_rows_with_one_statement():
+    """One step per chunk, not per row: ``executemany`` let go of the GIL around every row's step,
+    and each time the mirror's fetch threads took it (the hand-overs cost more than the inserts)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite path; PostgreSQL writes these rows with COPY")
+    ns = Namespace.objects.create(name="chunks", kind=Namespace.Kind.ORG)
+    [rid] = insert(Repository, [{"namespace_id": ns.pk, "name": "r"}], returning=True)
+    seen = _statements(connection)
+    try:
+        insert(Commit, [{"repository_id": rid, "sha": f"{i:040x}", "created_at": WHEN} for i in range(1200)])
+        insert(Blob, [{"sha256": f"{i:064x}", "size": i} for i in range(3)], ignore_conflicts=True)
+    finally:
+        connection.connection.set_trace_callback(None)
+    inserts = [s for s in seen if s.startswith("INSERT")]
+    assert len(inserts) == 4  # 1,200 commits in chunks of 500 at most, the three blobs in one
+    assert Commit.objects.filter(repository_id=rid).count() == 1200
+    assert Blob.objects.filter(size__lt=3).count() == 3
+
+
+def test_bulk_writes_tunes_sqlite_for_the_run_and_restores_it():
+    from django.db import connection
+
+    from workers.mirror.rows import BULK_CACHE_KIB, BULK_CHECKPOINT_PAGES, bulk_writes
+
+    def pragmas() -> tuple[int, int] | None:
+        if connection.vendor != "sqlite":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            cache = cursor.fetchone()[0]
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cache, cursor.fetchone()[0]
+
+    before = pragmas()
+    with bulk_writes():
+        during = pragmas()
+    assert pragmas() == before
+    if connection.vendor == "sqlite":
+        assert during == (-BULK_CACHE_KIB, BULK_CHECKPOINT_PAGES) != before
+    else:
+        assert during is None  # nothing to tune, and the context still runs its body

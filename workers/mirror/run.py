@@ -49,6 +49,7 @@ from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 from workers.mirror.bulk import import_new
 from workers.mirror.files import CopyOptions
 from workers.mirror.politeness import RetryPolicy
+from workers.mirror.rows import bulk_writes
 from workers.mirror.selection import (
     SelectionOptions,
     descendant_source,
@@ -71,7 +72,10 @@ from workers.models import MirroredRepo, MirrorRun, MirrorSpec
 log = logging.getLogger(__name__)
 COUNTERS = ("listed", "changed", "fetched", "bytes", "failed")
 MAX_ERRORS = 500
-BULK_BATCH = 200
+#: New repositories written per transaction: a whole listing page by default. Each COMMIT writes
+#: every index page the batch touched, so on SQLite 200 per batch wrote 2.2 GB for a first mirror
+#: of 25,109 cards and 500 wrote 1.4 GB (docs/BENCHMARKS.md, "Mirroring").
+BULK_BATCH = 500
 #: Batches whose files are being made durable at once (each waits on the disk, not on the CPU).
 BLOB_THREADS = 2
 
@@ -488,6 +492,7 @@ class Runner:
         cursor = self.load_cursor()
         self.flush(force=True)
         with (
+            bulk_writes(),
             ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mirror") as pool,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-list") as lister,
             ThreadPoolExecutor(max_workers=BLOB_THREADS, thread_name_prefix="mirror-blobs") as blobs,
