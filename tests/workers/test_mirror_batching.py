@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import threading
@@ -218,16 +219,19 @@ def test_a_store_without_a_batch_step_is_written_from_the_fetch_threads(upstream
 
 
 def test_a_mirror_run_writes_its_rows_with_the_bulk_writer_settings(upstream, monkeypatch):
-    """The run loop's database writes happen inside ``rows.bulk_writes`` (SQLite: bigger page cache)."""
+    """The run loop's writes happen inside ``rows.bulk_writes`` (SQLite: bigger page cache) with the
+    process's long-lived objects frozen out of the cyclic collector, and both are undone after."""
     from django.db import connection
 
     from workers.mirror import run as run_module
     from workers.mirror.rows import BULK_CACHE_KIB
 
     seen: list[int | None] = []
+    frozen: list[int] = []
     real = run_module.import_new
 
     def import_new(*args, **kwargs):
+        frozen.append(gc.get_freeze_count())
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA cache_size")
@@ -237,7 +241,10 @@ def test_a_mirror_run_writes_its_rows_with_the_bulk_writer_settings(upstream, mo
         return real(*args, **kwargs)
 
     monkeypatch.setattr(run_module, "import_new", import_new)
+    assert gc.get_freeze_count() == 0
     run = mirror(upstream, "--files", "none")
     assert run.changed > 0 and seen
     if connection.vendor == "sqlite":
         assert set(seen) == {-BULK_CACHE_KIB}
+    # the long-lived objects were out of the collector's sight while rows were written, and back after
+    assert min(frozen) > 1000 and gc.get_freeze_count() == 0

@@ -223,7 +223,8 @@ def _sqlite_values(
     repositories (~8 rows each) cost more than the inserts. One statement per chunk is one step.
     The SQL is written with the driver's own ``?`` placeholders, so Django's per-call rewrite
     of ``%s`` (``SQLiteCursorWrapper.convert_query``, a regex over the whole statement) is skipped;
-    errors still come out as Django's (``wrap_database_errors``).
+    errors still come out as Django's (``wrap_database_errors``), but Django's execute wrappers and
+    debug query log do not see these statements.
     """
     qn = connection.ops.quote_name
     one = "(" + ", ".join(["?"] * width) + ")"
