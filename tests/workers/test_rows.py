@@ -117,20 +117,22 @@ def test_bulk_writes_tunes_sqlite_for_the_run_and_restores_it():
 
     from workers.mirror.rows import BULK_CACHE_KIB, BULK_CHECKPOINT_PAGES, bulk_writes
 
-    def pragmas() -> tuple[int, int] | None:
+    def pragmas() -> tuple[int, int, int] | None:
         if connection.vendor != "sqlite":
             return None
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size")
             cache = cursor.fetchone()[0]
             cursor.execute("PRAGMA wal_autocheckpoint")
-            return cache, cursor.fetchone()[0]
+            checkpoint = cursor.fetchone()[0]
+            cursor.execute("PRAGMA temp_store")
+            return cache, checkpoint, cursor.fetchone()[0]
 
     before = pragmas()
     with bulk_writes():
         during = pragmas()
     assert pragmas() == before
     if connection.vendor == "sqlite":
-        assert during == (-BULK_CACHE_KIB, BULK_CHECKPOINT_PAGES) != before
+        assert during == (-BULK_CACHE_KIB, BULK_CHECKPOINT_PAGES, 2) != before  # 2: MEMORY
     else:
         assert during is None  # nothing to tune, and the context still runs its body
