@@ -50,6 +50,25 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def usage_now() -> tuple[float, float, int, int]:
+    """User and system CPU seconds and voluntary / involuntary context switches of this process.
+
+    Printed per phase because runs of the same code differ in how their CPU splits: much system
+    time and many voluntary switches point at threads handing the GIL to one another.
+    """
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime, u.ru_stime, u.ru_nvcsw, u.ru_nivcsw
+
+
+def usage_delta(before: tuple[float, float, int, int], after: tuple[float, float, int, int]) -> dict:
+    return {
+        "user_s": round(after[0] - before[0], 2),
+        "sys_s": round(after[1] - before[1], 2),
+        "voluntary_switches": after[2] - before[2],
+        "involuntary_switches": after[3] - before[3],
+    }
+
+
 def start_upstream(limit: int | None, port: int, latency_ms: float) -> subprocess.Popen:
     server = "tests.fixtures.upstream.server"
     cmd = [sys.executable, "-m", server, "--port", str(port), "--cards-jsonl", str(CARDS)]
@@ -154,14 +173,14 @@ def main() -> None:
         # floor, mirror, floor again: on a shared machine the load drifts within minutes, and the
         # mirror is compared with the mean of the floor just before and just after it
         loads = [os.getloadavg()[0]]
-        cpu0 = cpu_s()
+        cpu0, use0 = cpu_s(), usage_now()
         n_floor, floor_before_s = floor(
             url, concurrency=args.concurrency, page_size=args.page_size, limit=args.limit
         )
-        cpu1 = cpu_s()
+        cpu1, use1 = cpu_s(), usage_now()
         loads.append(os.getloadavg()[0])
         counts, mirror_s = mirror_pass(url, concurrency=args.concurrency, limit=args.limit)
-        cpu2 = cpu_s()
+        cpu2, use2 = cpu_s(), usage_now()
         loads.append(os.getloadavg()[0])
         _, floor_after_s = floor(
             url, concurrency=args.concurrency, page_size=args.page_size, limit=args.limit
@@ -193,6 +212,8 @@ def main() -> None:
         "floor_cpu_s": round(floor_cpu, 2),
         "mirror_cpu_s": round(cpu2 - cpu1, 2),
         "cpu_ratio_to_floor": round(((cpu2 - cpu1) / n) / (floor_cpu / n_floor), 2),
+        "floor_before_usage": usage_delta(use0, use1),
+        "mirror_usage": usage_delta(use1, use2),
         "noop_rerun_s": round(noop_s, 2),
         "noop_models_per_s": round(again["listed"] / noop_s, 1),
         "projected_2m_first_pass_h": round(PROJECTED / (n / mirror_s) / 3600, 2),
@@ -212,6 +233,8 @@ def main() -> None:
         f"  no-op re-run:               {figures['noop_models_per_s']:>8} models/s  ({noop_s:.1f} s)\n"
         f"  projected for 2,000,000 models: first pass {figures['projected_2m_first_pass_h']} h,"
         f" no-op pass {figures['projected_2m_noop_pass_h']} h\n"
+        f"  floor before / mirror, user + sys CPU s and voluntary context switches: "
+        f"{figures['floor_before_usage']} / {figures['mirror_usage']}\n"
         f"  load average at each step: {figures['load_average']}\n"
         f"  run: {counts}  re-run: {again}"
     )
