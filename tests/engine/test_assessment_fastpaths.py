@@ -40,6 +40,7 @@ from licenses.engine.openness import assess_openness
 from licenses.engine.rules.context import _TRIGGER
 from licenses.engine.rules.missing_notice import _norm, _RepoText
 from licenses.engine.transparency import assess_transparency, load_indicators, match_prefixes
+from tests.engine.real_cards import real_readmes
 from tests.engine.test_cardfacts import CARD, facts_for
 from tests.engine.test_keyword_index import _trigger_starts
 
@@ -268,15 +269,7 @@ def test_anchored_search_answers_like_the_probe(text: str, filler: int):
 
 @pytest.fixture(scope="module")
 def corpus_lows(corpus_dir) -> list[str]:
-    readmes = [p.read_text(encoding="utf-8", errors="replace")
-               for p in sorted(corpus_dir.glob("model-cards/*/README.md"))]  # fmt: skip
-    bulk = corpus_dir / "hf-cards-2023" / "cards.jsonl.gz"
-    if bulk.is_file():
-        with gzip.open(bulk, "rt", encoding="utf-8") as handle:
-            readmes += [json.loads(line)["readme"] for line in itertools.islice(handle, 3000)]
-    if not readmes:
-        pytest.skip("corpus not available")
-    return [(parse_front_matter(r).body or "").lower() for r in readmes]
+    return [(parse_front_matter(r).body or "").lower() for r in real_readmes(corpus_dir, 3000)]
 
 
 def test_anchored_search_answers_like_the_probe_on_real_cards(corpus_lows: list[str]):

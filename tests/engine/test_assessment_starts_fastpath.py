@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from licenses.engine.frontmatter import parse_front_matter
 from licenses.engine.keyword_probe import KeyIndex, Probe
 from licenses.engine.openness import assess_openness
 from licenses.engine.transparency import assess_transparency
+from tests.engine.real_cards import real_readmes
 from tests.engine.test_cardfacts import CARD, facts_for
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -39,22 +39,7 @@ def _span(m):
 
 
 def _card_lows(limit: int) -> list[str]:
-    lows: list[str] = []
-    folder = CORPUS / "model-cards"
-    if folder.is_dir():
-        lows += [
-            parse_front_matter(p.read_text(encoding="utf-8", errors="replace")).body.lower()
-            for p in sorted(folder.rglob("README.md"))
-        ]
-    cards = CORPUS / "hf-cards-2023" / "cards.jsonl.gz"
-    if cards.is_file():
-        with gzip.open(cards, "rt", encoding="utf-8") as handle:
-            lows += [
-                parse_front_matter(json.loads(line)["readme"]).body.lower() for line in islice(handle, limit)
-            ]
-    if not lows:
-        pytest.skip(f"no cards under {CORPUS}")
-    return lows
+    return [parse_front_matter(r).body.lower() for r in real_readmes(CORPUS, limit)]
 
 
 # -- disclosure: the language descriptor ------------------------------------------------------
@@ -330,15 +315,7 @@ def test_openness_like_plain_on_hand_written_cards(readme: str | None, key: str 
 
 
 def test_openness_like_plain_on_corpus_cards():
-    cards = CORPUS / "hf-cards-2023" / "cards.jsonl.gz"
-    folder = CORPUS / "model-cards"
-    if not cards.is_file() and not folder.is_dir():
-        pytest.skip(f"no cards under {CORPUS}")
-    readmes = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.rglob("README.md"))]
-    if cards.is_file():
-        with gzip.open(cards, "rt", encoding="utf-8") as handle:
-            readmes += [json.loads(line)["readme"] for line in islice(handle, 1500)]
-    for readme in readmes:
+    for readme in real_readmes(CORPUS, 1500):
         facts = facts_for(readme)
         _check_openness(facts, "apache-2.0", "osi-permissive")
 

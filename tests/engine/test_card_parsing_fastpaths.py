@@ -15,9 +15,6 @@ cards).
 from __future__ import annotations
 
 import dataclasses
-import gzip
-import itertools
-import json
 import random
 import re
 from pathlib import Path
@@ -48,6 +45,7 @@ from licenses.engine.frontmatter import parse_front_matter
 from licenses.engine.keyword_probe import KeyIndex
 from licenses.engine.snapshot import discover_repos, snapshot_from_dir
 from licenses.engine.types import RepoSnapshot
+from tests.engine.real_cards import real_readmes
 from tests.engine.test_keyword_index import _find_all
 
 BULK_SAMPLE = 3000
@@ -181,15 +179,7 @@ _PARAM_PLAIN = re.compile(
 
 @pytest.fixture(scope="module")
 def corpus_bodies(corpus_dir: Path) -> list[str]:
-    readmes = [p.read_text(encoding="utf-8", errors="replace")
-               for p in sorted(corpus_dir.glob("model-cards/*/README.md"))]  # fmt: skip
-    bulk = corpus_dir / "hf-cards-2023" / "cards.jsonl.gz"
-    if bulk.is_file():
-        with gzip.open(bulk, "rt", encoding="utf-8") as handle:
-            readmes += [json.loads(line)["readme"] for line in itertools.islice(handle, BULK_SAMPLE)]
-    if not readmes:
-        pytest.skip("corpus not available")
-    return [parse_front_matter(r).body for r in readmes]
+    return [parse_front_matter(r).body for r in real_readmes(corpus_dir, BULK_SAMPLE)]
 
 
 def _outline_view(body: str, line_offset: int = 0, low: str | None = None) -> tuple[dict, tuple[str, ...]]:

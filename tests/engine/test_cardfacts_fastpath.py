@@ -30,6 +30,7 @@ from licenses.engine.card_sections import (
     parse_sections,
 )
 from licenses.engine.frontmatter import parse_front_matter
+from tests.engine.real_cards import real_readmes
 from tests.engine.test_card_parsing_fastpaths import (
     _outline_view,
     _plain_classify_url,
@@ -370,15 +371,7 @@ def test_parameter_mentions_on_real_cards(corpus_bodies: list[str]):
 
 @pytest.fixture(scope="module")
 def corpus_bodies(corpus_dir: Path) -> list[str]:
-    readmes = [p.read_text(encoding="utf-8", errors="replace")
-               for p in sorted(corpus_dir.glob("model-cards/*/README.md"))]  # fmt: skip
-    bulk = corpus_dir / "hf-cards-2023" / "cards.jsonl.gz"
-    if bulk.is_file():
-        with gzip.open(bulk, "rt", encoding="utf-8") as handle:
-            readmes += [json.loads(line)["readme"] for line in itertools.islice(handle, BULK_SAMPLE)]
-    if not readmes:
-        pytest.skip("corpus not available")
-    return [parse_front_matter(r).body for r in readmes]
+    return [parse_front_matter(r).body for r in real_readmes(corpus_dir, BULK_SAMPLE)]
 
 
 # --- metadata ---------------------------------------------------------------------------------

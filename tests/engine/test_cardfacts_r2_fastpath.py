@@ -9,9 +9,7 @@ when ``../shared/corpus`` is present, on real cards.
 
 from __future__ import annotations
 
-import gzip
 import itertools
-import json
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from licenses.engine.card_sections import EVALUATION_SECTIONS
 from licenses.engine.frontmatter import parse_front_matter
 from licenses.engine.types import RepoSnapshot
 from licenses.engine.weights import WeightsInfo, read_weights
+from tests.engine.real_cards import real_readmes
 
 BULK_SAMPLE = 2000
 
@@ -137,24 +136,8 @@ def test_linked_datasets_match_the_plain_reading():
 
 
 @pytest.fixture(scope="module")
-def corpus_readmes() -> list[str]:
-    root = Path(__file__).resolve().parents[2]
-    corpus = next(
-        (c for c in (root.parent / "shared" / "corpus", Path("/work/shared/corpus")) if c.is_dir()), None
-    )
-    if corpus is None:
-        pytest.skip("corpus not available")
-    readmes = [
-        p.read_text(encoding="utf-8", errors="replace")
-        for p in sorted(corpus.glob("model-cards/*/README.md"))
-    ]
-    bulk = corpus / "hf-cards-2023" / "cards.jsonl.gz"
-    if bulk.is_file():
-        with gzip.open(bulk, "rt", encoding="utf-8") as handle:
-            readmes += [json.loads(line)["readme"] for line in itertools.islice(handle, BULK_SAMPLE)]
-    if not readmes:
-        pytest.skip("corpus not available")
-    return readmes
+def corpus_readmes(corpus_dir: Path) -> list[str]:
+    return real_readmes(corpus_dir, BULK_SAMPLE)
 
 
 def test_shortcuts_on_real_cards(corpus_readmes: list[str], monkeypatch: pytest.MonkeyPatch):
