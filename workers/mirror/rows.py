@@ -199,54 +199,46 @@ def insert(
             return pks
     qn = connection.ops.quote_name
     head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "
-    if connection.vendor == "sqlite":
-        return _sqlite_values(connection, model, head, len(fields), values, returning, ignore_conflicts)
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    with connection.cursor() as cursor:
-        if not returning:  # one statement prepared once, stepped per row by the driver
-            cursor.executemany(head + one + tail, values)
-            return []
-        tail += f" RETURNING {qn(model._meta.pk.column)}"
-        per = max(1, min(MAX_ROWS, _max_params(connection) // len(fields)))
-        pks: list[Any] = []
-        for start in range(0, len(values), per):
-            chunk = values[start : start + per]
-            cursor.execute(head + ", ".join([one] * len(chunk)) + tail, [v for row in chunk for v in row])
-            pks.extend(r[0] for r in cursor.fetchall())
-    return pks
-
-
-def _sqlite_values(
-    connection, model, head: str, width: int, values: list[tuple], returning: bool, ignore_conflicts: bool
-) -> list[Any]:
-    """SQLite: each chunk as one multi-row ``INSERT … VALUES`` handed to the driver as it is.
-
-    ``executemany`` steps the statement once per row and the driver lets go of the GIL around
-    every step; with the mirror's fetch threads waiting for it, each of those is a hand-over of
-    the GIL and back (a futex wake-up and a context switch), which on a first import of 25,000
-    repositories (~8 rows each) cost more than the inserts. One statement per chunk is one step.
-    The SQL is written with the driver's own ``?`` placeholders, so Django's per-call rewrite
-    of ``%s`` (``SQLiteCursorWrapper.convert_query``, a regex over the whole statement) is skipped;
-    errors still come out as Django's (``wrap_database_errors``), but Django's execute wrappers and
-    debug query log do not see these statements.
-    """
-    qn = connection.ops.quote_name
-    one = "(" + ", ".join(["?"] * width) + ")"
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     if returning:
         tail += f" RETURNING {qn(model._meta.pk.column)}"
-    per = max(1, min(MAX_ROWS, _max_params(connection) // width))
+    sqlite = connection.vendor == "sqlite"
+    one = "(" + ", ".join(["?" if sqlite else "%s"] * len(fields)) + ")"
     pks: list[Any] = []
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        raw = cursor.cursor  # the driver's cursor under Django's wrapper
-        execute = sqlite3.Cursor.execute
+    with connection.cursor() as cursor:
+        if not sqlite and not returning:  # one statement prepared once, stepped per row by the driver
+            cursor.executemany(head + one + tail, values)
+            return []
+        execute = _sqlite_execute(connection, cursor) if sqlite else cursor.execute
+        per = max(1, min(MAX_ROWS, _max_params(connection) // len(fields)))
         for start in range(0, len(values), per):
             chunk = values[start : start + per]
-            execute(raw, head + ", ".join([one] * len(chunk)) + tail, [v for row in chunk for v in row])
+            execute(head + ", ".join([one] * len(chunk)) + tail, [v for row in chunk for v in row])
             if returning:
-                pks.extend(r[0] for r in raw.fetchall())
+                pks.extend(r[0] for r in cursor.fetchall())
     return pks
+
+
+def _sqlite_execute(connection, cursor) -> Callable[[str, list[Any]], Any]:
+    """SQLite: run a ``?``-placeholder statement on the driver's cursor under Django's wrapper.
+
+    Every chunk on SQLite is one multi-row statement, returning or not: ``executemany`` steps
+    the statement once per row and the driver lets go of the GIL around every step; with the
+    mirror's fetch threads waiting for it, each of those is a hand-over of the GIL and back (a
+    futex wake-up and a context switch), which on a first import of 25,000 repositories (~8 rows
+    each) cost more than the inserts. One statement per chunk is one step. Handing the driver
+    its own ``?`` placeholders skips Django's per-call rewrite of ``%s``
+    (``SQLiteCursorWrapper.convert_query``, a regex over the whole statement); errors still come
+    out as Django's (``wrap_database_errors``), but Django's execute wrappers and debug query log
+    do not see these statements. Rows come back through Django's cursor as usual.
+    """
+    raw = cursor.cursor  # the driver's cursor under Django's wrapper
+
+    def execute(sql: str, params: list[Any]) -> Any:
+        with connection.wrap_database_errors:
+            return sqlite3.Cursor.execute(raw, sql, params)
+
+    return execute
 
 
 def _copy(
