@@ -38,34 +38,43 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = ROOT.parent / "shared" / "corpus" / "hf-cards-2023" / "cards.jsonl.gz"
 PROJECTED = 2_000_000
 
 
-def cpu_s() -> float:
-    """CPU seconds of this process (all threads): less sensitive than wall time to a loaded machine."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+class Usage(NamedTuple):
+    """This process's resource use so far (all threads).
 
-
-def usage_now() -> tuple[float, float, int, int]:
-    """User and system CPU seconds and voluntary / involuntary context switches of this process.
-
-    Printed per phase because runs of the same code differ in how their CPU splits: much system
-    time and many voluntary switches point at threads handing the GIL to one another.
+    CPU time is less sensitive than wall time to a loaded machine. Its user/system split and the
+    context switches are printed per phase because runs of the same code differ in how their CPU
+    splits: much system time and many voluntary switches point at threads handing the GIL to one
+    another, or at the kernel's own work.
     """
+
+    user: float
+    sys: float
+    voluntary: int
+    involuntary: int
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.sys
+
+
+def usage_now() -> Usage:
     u = resource.getrusage(resource.RUSAGE_SELF)
-    return u.ru_utime, u.ru_stime, u.ru_nvcsw, u.ru_nivcsw
+    return Usage(u.ru_utime, u.ru_stime, u.ru_nvcsw, u.ru_nivcsw)
 
 
-def usage_delta(before: tuple[float, float, int, int], after: tuple[float, float, int, int]) -> dict:
+def usage_delta(before: Usage, after: Usage) -> dict:
     return {
-        "user_s": round(after[0] - before[0], 2),
-        "sys_s": round(after[1] - before[1], 2),
-        "voluntary_switches": after[2] - before[2],
-        "involuntary_switches": after[3] - before[3],
+        "user_s": round(after.user - before.user, 2),
+        "sys_s": round(after.sys - before.sys, 2),
+        "voluntary_switches": after.voluntary - before.voluntary,
+        "involuntary_switches": after.involuntary - before.involuntary,
     }
 
 
@@ -173,19 +182,19 @@ def main() -> None:
         # floor, mirror, floor again: on a shared machine the load drifts within minutes, and the
         # mirror is compared with the mean of the floor just before and just after it
         loads = [os.getloadavg()[0]]
-        cpu0, use0 = cpu_s(), usage_now()
+        use0 = usage_now()
         n_floor, floor_before_s = floor(
             url, concurrency=args.concurrency, page_size=args.page_size, limit=args.limit
         )
-        cpu1, use1 = cpu_s(), usage_now()
+        use1 = usage_now()
         loads.append(os.getloadavg()[0])
         counts, mirror_s = mirror_pass(url, concurrency=args.concurrency, limit=args.limit)
-        cpu2, use2 = cpu_s(), usage_now()
+        use2 = usage_now()
         loads.append(os.getloadavg()[0])
         _, floor_after_s = floor(
             url, concurrency=args.concurrency, page_size=args.page_size, limit=args.limit
         )
-        cpu3 = cpu_s()
+        use3 = usage_now()
         loads.append(os.getloadavg()[0])
         again, noop_s = mirror_pass(url, concurrency=args.concurrency, limit=args.limit)
     finally:
@@ -193,7 +202,7 @@ def main() -> None:
         upstream.wait(timeout=20)
     n = counts["listed"]
     floor_s = (floor_before_s + floor_after_s) / 2
-    floor_cpu = ((cpu1 - cpu0) + (cpu3 - cpu2)) / 2
+    floor_cpu = ((use1.cpu - use0.cpu) + (use3.cpu - use2.cpu)) / 2
     figures = {
         "models": n,
         "database": connection.vendor,
@@ -210,8 +219,8 @@ def main() -> None:
         "mirror_models_per_s": round(n / mirror_s, 1),
         "ratio_to_floor": round((mirror_s / n) / (floor_s / n_floor), 2),
         "floor_cpu_s": round(floor_cpu, 2),
-        "mirror_cpu_s": round(cpu2 - cpu1, 2),
-        "cpu_ratio_to_floor": round(((cpu2 - cpu1) / n) / (floor_cpu / n_floor), 2),
+        "mirror_cpu_s": round(use2.cpu - use1.cpu, 2),
+        "cpu_ratio_to_floor": round(((use2.cpu - use1.cpu) / n) / (floor_cpu / n_floor), 2),
         "floor_before_usage": usage_delta(use0, use1),
         "mirror_usage": usage_delta(use1, use2),
         "noop_rerun_s": round(noop_s, 2),
