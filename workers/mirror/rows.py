@@ -137,19 +137,16 @@ def bulk_writes(using: str = "default") -> Iterator[None]:
         return
     connection.ensure_connection()
     raw = connection.connection
-    cache = raw.execute("PRAGMA cache_size").fetchone()[0]
-    checkpoint = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    temp_store = raw.execute("PRAGMA temp_store").fetchone()[0]
-    raw.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
-    raw.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
-    raw.execute("PRAGMA temp_store = MEMORY")
+    tuned = {"cache_size": -BULK_CACHE_KIB, "wal_autocheckpoint": BULK_CHECKPOINT_PAGES, "temp_store": 2}
+    before = {name: int(raw.execute(f"PRAGMA {name}").fetchone()[0]) for name in tuned}
+    for name, value in tuned.items():  # temp_store 2: MEMORY
+        raw.execute(f"PRAGMA {name} = {value}")
     try:
         yield
     finally:
         if connection.connection is raw:  # still the same connection (not closed and reopened)
-            raw.execute(f"PRAGMA cache_size = {int(cache)}")
-            raw.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
-            raw.execute(f"PRAGMA temp_store = {int(temp_store)}")
+            for name, value in before.items():
+                raw.execute(f"PRAGMA {name} = {value}")
 
 
 def insert(
