@@ -252,16 +252,25 @@ class FilesystemBlobStore(BlobStore):
         with ThreadPoolExecutor(min(FSYNC_THREADS, len(fds)), thread_name_prefix="blob-fsync") as pool:
             list(pool.map(lambda fd: _disk(os.fsync, fd), fds))  # the waits overlap; errors re-raised here
 
+    def _lookup_paths(self, sha256: str) -> tuple[Path, Path, Path]:
+        """Where a reader looks, in order: the current path, the old one, then the current again.
+
+        The third look covers ``migrate_layout`` renaming the object after the first look missed
+        it and before the second: the rename is atomic, so one of the three finds it.
+        """
+        current = self.path_for(sha256)
+        return current, self.legacy_path_for(sha256), current
+
     def open(self, sha256: str) -> BinaryIO:
-        for path in (self.path_for(sha256), self.legacy_path_for(sha256)):
+        for path in self._lookup_paths(sha256):
             try:
                 return open(path, "rb")
             except FileNotFoundError:
-                continue  # a migration may move it between the two tries: the current path comes first
+                continue
         raise BlobNotFound(f"blob {sha256} is not stored")
 
     def stat(self, sha256: str) -> BlobInfo | None:
-        for path in (self.path_for(sha256), self.legacy_path_for(sha256)):
+        for path in self._lookup_paths(sha256):
             try:
                 return BlobInfo(sha256, path.stat().st_size)
             except FileNotFoundError:

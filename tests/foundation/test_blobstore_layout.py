@@ -123,3 +123,29 @@ def test_migrate_layout_command_refuses_s3(settings, moto_s3_endpoint, s3_bucket
             call_command("blobstore", "migrate-layout")
     finally:
         get_blob_store.cache_clear()
+
+
+def test_a_read_racing_the_migration_still_finds_the_object(tmp_path, monkeypatch):
+    """The object moves to the new path after the reader's first look missed it there."""
+    from hub.blobstore import filesystem
+
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    old = _plant_legacy(store, b"moved mid-read")
+    digest = sha(b"moved mid-read")
+    real_open = open
+    looked: list[str] = []
+
+    def racing_open(path, mode="r", *args, **kwargs):
+        looked.append(str(path))
+        if len(looked) == 1:  # the first look (new path) misses; the migration then moves the object
+            try:
+                return real_open(path, mode, *args, **kwargs)
+            finally:
+                store.migrate_layout()
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(filesystem, "open", racing_open, raising=False)
+    with store.open(digest) as fh:
+        assert fh.read() == b"moved mid-read"
+    assert not old.exists()
+    assert looked == [str(store.path_for(digest)), str(old), str(store.path_for(digest))]
