@@ -149,3 +149,22 @@ def test_a_read_racing_the_migration_still_finds_the_object(tmp_path, monkeypatc
         assert fh.read() == b"moved mid-read"
     assert not old.exists()
     assert looked == [str(store.path_for(digest)), str(old), str(store.path_for(digest))]
+
+
+def test_migrate_layout_reports_progress_every_thousand_objects(tmp_path, settings):
+    from hub.blobstore import get_blob_store
+
+    settings.BLOB_STORE = "filesystem"
+    settings.BLOB_ROOT = tmp_path / "blobs"
+    get_blob_store.cache_clear()
+    try:
+        store = get_blob_store()
+        for i in range(2_100):
+            _plant_legacy(store, f"object {i}".encode())
+        out, err = io.StringIO(), io.StringIO()
+        call_command("blobstore", "migrate-layout", stdout=out, stderr=err)
+        assert err.getvalue().splitlines() == ["1,000 objects so far", "2,000 objects so far"]
+        assert "moved 2,100 objects" in out.getvalue()
+        assert sum(1 for _ in store.objects.glob("??/*")) == 2_100  # all in the one-level layout
+    finally:
+        get_blob_store.cache_clear()
