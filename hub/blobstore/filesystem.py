@@ -278,6 +278,9 @@ class FilesystemBlobStore(BlobStore):
         return None
 
     def delete(self, sha256: str) -> None:
+        # A migration running at the same moment can move the old copy into place after the
+        # first unlink: the object then outlives this call as an unreferenced file (space, not
+        # wrong content, since its address is its hash); the next delete removes it.
         for path in (self.path_for(sha256), self.legacy_path_for(sha256)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
