@@ -285,6 +285,12 @@ def _deep_line_quick(columns: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
     return re.compile(body), re.compile("\n" + body)
 
 
+#: libyaml's own refusal of deep nesting (``yaml_set_max_nest_level``, 1,000 levels by default;
+#: the libyaml that PyYAML 6.0.4's wheels carry enforces it while scanning ahead, before the
+#: parser has handed over the event at depth ``MAX_DEPTH``). Any depth it refuses is beyond ours.
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
+
+
 def _check_event_depth(raw: str) -> None:
     """Measure the real depth with libyaml's non-recursive event parser; raise when too deep."""
     parser = yaml.CSafeLoader(raw)
@@ -298,6 +304,10 @@ def _check_event_depth(raw: str) -> None:
                     raise FrontMatterLimit(f"nesting deeper than {MAX_DEPTH} levels")
             elif isinstance(event, (SequenceEndEvent, MappingEndEvent)):
                 depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        if exc.problem == _LIBYAML_TOO_DEEP:
+            raise FrontMatterLimit(f"nesting deeper than {MAX_DEPTH} levels") from exc
+        raise
     finally:
         parser.dispose()
 

@@ -198,3 +198,28 @@ def test_twenty_megabyte_readme_is_bounded(tmp_path):
 def test_degenerate_inputs_never_raise(data):
     fm = parse_front_matter(data)
     assert isinstance(fm.metadata, dict)
+
+
+@pytest.mark.parametrize(
+    ("problem", "expected"),
+    [
+        ("exceeded maximum nesting depth", f"front matter rejected: nesting deeper than {MAX_DEPTH} levels"),
+        ("found unexpected end of stream", "invalid YAML:"),
+    ],
+)
+def test_libyaml_refusing_deep_nesting_itself_reads_as_our_limit(monkeypatch, problem, expected):
+    """Whichever libyaml PyYAML carries, its own depth refusal is reported as the nesting limit,
+    and any other scanner error still as invalid YAML (libyaml here may or may not enforce a depth)."""
+    import yaml
+
+    from licenses.engine import frontmatter
+
+    class Refusing(yaml.CSafeLoader):
+        def check_event(self, *choices):
+            raise yaml.scanner.ScannerError("while increasing flow level", None, problem, None)
+
+    monkeypatch.setattr(frontmatter.yaml, "CSafeLoader", Refusing)
+    deep = "a: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)  # deep enough to be measured by events
+    fm = parse_front_matter(f"---\n{deep}\n---\nbody")
+    assert fm.metadata == {}
+    assert len(fm.problems) == 1 and fm.problems[0].startswith(expected)
