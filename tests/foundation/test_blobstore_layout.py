@@ -93,36 +93,35 @@ def test_migrate_layout_on_an_empty_store(tmp_path):
     assert tuple(FilesystemBlobStore(tmp_path / "none").migrate_layout()) == (0, 0, 0)
 
 
-def test_migrate_layout_command(tmp_path, settings):
+@pytest.fixture
+def configured_store(settings):
+    """Point the hub's configured store (``get_blob_store``) at a setting, rebuilt before and after."""
     from hub.blobstore import get_blob_store
 
-    settings.BLOB_STORE = "filesystem"
-    settings.BLOB_ROOT = tmp_path / "blobs"
-    get_blob_store.cache_clear()
-    try:
-        store = get_blob_store()
-        for i in range(3):
-            _plant_legacy(store, f"legacy {i}".encode())
-        out = io.StringIO()
-        call_command("blobstore", "migrate-layout", stdout=out)
-        assert "moved 3 objects" in out.getvalue()
-        assert all(store.path_for(sha(f"legacy {i}".encode())).is_file() for i in range(3))
-    finally:
+    def configure(**values):
+        for name, value in values.items():
+            setattr(settings, name, value)
         get_blob_store.cache_clear()
+        return get_blob_store()
 
-
-def test_migrate_layout_command_refuses_s3(settings, moto_s3_endpoint, s3_bucket):
-    from hub.blobstore import get_blob_store
-
-    settings.BLOB_STORE = "s3"
-    settings.S3_BUCKET = s3_bucket
-    settings.S3_ENDPOINT_URL = moto_s3_endpoint
+    yield configure
     get_blob_store.cache_clear()
-    try:
-        with pytest.raises(CommandError, match="one layout only"):
-            call_command("blobstore", "migrate-layout")
-    finally:
-        get_blob_store.cache_clear()
+
+
+def test_migrate_layout_command(tmp_path, configured_store):
+    store = configured_store(BLOB_STORE="filesystem", BLOB_ROOT=tmp_path / "blobs")
+    for i in range(3):
+        _plant_legacy(store, f"legacy {i}".encode())
+    out = io.StringIO()
+    call_command("blobstore", "migrate-layout", stdout=out)
+    assert "moved 3 objects" in out.getvalue()
+    assert all(store.path_for(sha(f"legacy {i}".encode())).is_file() for i in range(3))
+
+
+def test_migrate_layout_command_refuses_s3(configured_store, moto_s3_endpoint, s3_bucket):
+    configured_store(BLOB_STORE="s3", S3_BUCKET=s3_bucket, S3_ENDPOINT_URL=moto_s3_endpoint)
+    with pytest.raises(CommandError, match="one layout only"):
+        call_command("blobstore", "migrate-layout")
 
 
 def test_a_read_racing_the_migration_still_finds_the_object(tmp_path, monkeypatch):
@@ -151,20 +150,12 @@ def test_a_read_racing_the_migration_still_finds_the_object(tmp_path, monkeypatc
     assert looked == [str(store.path_for(digest)), str(old), str(store.path_for(digest))]
 
 
-def test_migrate_layout_reports_progress_every_thousand_objects(tmp_path, settings):
-    from hub.blobstore import get_blob_store
-
-    settings.BLOB_STORE = "filesystem"
-    settings.BLOB_ROOT = tmp_path / "blobs"
-    get_blob_store.cache_clear()
-    try:
-        store = get_blob_store()
-        for i in range(2_100):
-            _plant_legacy(store, f"object {i}".encode())
-        out, err = io.StringIO(), io.StringIO()
-        call_command("blobstore", "migrate-layout", stdout=out, stderr=err)
-        assert err.getvalue().splitlines() == ["1,000 objects so far", "2,000 objects so far"]
-        assert "moved 2,100 objects" in out.getvalue()
-        assert sum(1 for _ in store.objects.glob("??/*")) == 2_100  # all in the one-level layout
-    finally:
-        get_blob_store.cache_clear()
+def test_migrate_layout_reports_progress_every_thousand_objects(tmp_path, configured_store):
+    store = configured_store(BLOB_STORE="filesystem", BLOB_ROOT=tmp_path / "blobs")
+    for i in range(2_100):
+        _plant_legacy(store, f"object {i}".encode())
+    out, err = io.StringIO(), io.StringIO()
+    call_command("blobstore", "migrate-layout", stdout=out, stderr=err)
+    assert err.getvalue().splitlines() == ["1,000 objects so far", "2,000 objects so far"]
+    assert "moved 2,100 objects" in out.getvalue()
+    assert sum(1 for _ in store.objects.glob("??/*")) == 2_100  # all in the one-level layout
