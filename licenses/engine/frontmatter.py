@@ -50,6 +50,8 @@ MAX_YAML_CHARS = 256 * 1024
 MAX_BODY_CHARS = 1024 * 1024
 #: Deepest nesting accepted by the bounded loader.
 MAX_DEPTH = 64
+#: What a document nested deeper than ``MAX_DEPTH`` is refused with, whichever check finds it.
+_TOO_DEEP = f"nesting deeper than {MAX_DEPTH} levels"
 #: Largest node graph (aliases expanded) accepted by the bounded loader.
 MAX_NODES = 100_000
 #: Bytes inspected for NUL characters when deciding that input is binary.
@@ -301,12 +303,12 @@ def _check_event_depth(raw: str) -> None:
             if isinstance(event, (SequenceStartEvent, MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise FrontMatterLimit(f"nesting deeper than {MAX_DEPTH} levels")
+                    raise FrontMatterLimit(_TOO_DEEP)
             elif isinstance(event, (SequenceEndEvent, MappingEndEvent)):
                 depth -= 1
     except yaml.MarkedYAMLError as exc:
         if exc.problem == _LIBYAML_TOO_DEEP:
-            raise FrontMatterLimit(f"nesting deeper than {MAX_DEPTH} levels") from exc
+            raise FrontMatterLimit(_TOO_DEEP) from exc
         raise
     finally:
         parser.dispose()
@@ -367,7 +369,7 @@ class _BoundedLoader(_DuplicateKeyMixin, yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise FrontMatterLimit(f"nesting deeper than {MAX_DEPTH} levels")
+                raise FrontMatterLimit(_TOO_DEEP)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1

@@ -151,8 +151,7 @@ def test_worker_killed_mid_run_is_finished_by_the_next_one(tmp_path, model_cards
         objects = [p for p in (tmp_path / "var" / "blobs" / "sha256").rglob("*") if p.is_file()]
         assert objects and all(hashlib.sha256(p.read_bytes()).hexdigest() == p.name for p in objects)
         for (sha,) in _query(db, "SELECT sha256 FROM hub_blob"):
-            assert (
-                tmp_path / "var" / "blobs" / "sha256" / sha[:2] / sha
-            ).is_file()  # one level: sha256/ab/<digest>
+            # one level: sha256/ab/<digest>
+            assert (tmp_path / "var" / "blobs" / "sha256" / sha[:2] / sha).is_file()
         statuses = [s for _, _, s in state.log]
         assert statuses.count(429) == 1 and statuses.count(503) == 3
