@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import QueryDict
 
-from hub.models import Namespace, OrgMembership, Repository
+from hub.models import Namespace, Repository
 from hub.services.access import visible_repositories
 from licenses.models import Violation
-from licenses.services.violations import set_violation_status
-
-WRITE_ROLES = (OrgMembership.Role.WRITE, OrgMembership.Role.ADMIN)
+from licenses.services.violations import set_violation_status, triageable
 
 
 @dataclass(frozen=True)
@@ -63,13 +61,8 @@ def queue(user, f: QueueFilters) -> QuerySet[Violation]:
 
 
 def writable(user, qs: QuerySet[Violation]) -> QuerySet[Violation]:
-    """The violations in ``qs`` whose model ``user`` may change (owner, org writer/admin, superuser)."""
-    if not user.is_authenticated:
-        return qs.none()
-    if user.is_superuser:
-        return qs
-    orgs = OrgMembership.objects.filter(user=user, role__in=WRITE_ROLES).values("org")
-    return qs.filter(Q(repository__namespace__user=user) | Q(repository__namespace__in=orgs))
+    """The violations in ``qs`` whose model ``user`` may change (see ``triageable``)."""
+    return triageable(user, qs)
 
 
 def triage(user, ids: list[int], status: str, reason: str) -> tuple[list[Violation], int]:

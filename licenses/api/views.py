@@ -31,7 +31,7 @@ from licenses.services.compliance import (
     resolve_policy,
 )
 from licenses.services.lineage import ancestors, descendants, descendants_of_license_classes, repositories_for
-from licenses.services.violations import TriageError, set_violation_status
+from licenses.services.violations import TriageError, set_violation_status, triageable
 
 #: Deepest JSON body walked for NUL characters; deeper bodies are refused outright.
 MAX_BODY_DEPTH = 64
@@ -328,6 +328,17 @@ class ViolationTriageView(LicensesAPIView):
         missing = sorted(set(data["ids"]) - {v.pk for v in found})
         if missing:
             raise ApiError("not-found", f"no violations with ids {missing}", 404)
+        allowed = {
+            v.pk for v in triageable(request.user, Violation.objects.filter(pk__in=[v.pk for v in found]))
+        }
+        refused = sorted({v.pk for v in found} - allowed)
+        if refused:  # all or nothing: a bulk request never half-applies
+            raise ApiError(
+                "permission-denied",
+                f"violations {refused} are on models you cannot write to; only the owner or an "
+                "organisation writer or admin may triage them",
+                403,
+            )
         try:
             set_violation_status(found, data["status"], request.user, data["reason"])
         except TriageError as exc:

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from hub.models import Commit, Repository
+from hub.models import Commit, OrgMembership, Repository
+from hub.services.access import WRITE_ROLES
 from licenses.models import Violation, ViolationEvent
 from licenses.services.bulk_update import update_rows
 
@@ -34,6 +35,21 @@ REASON_REQUIRED = {Violation.Status.ACKNOWLEDGED, Violation.Status.FALSE_POSITIV
 
 class TriageError(ValueError):
     """A triage request that cannot be carried out; the message says why."""
+
+
+def triageable(user, qs: QuerySet[Violation]) -> QuerySet[Violation]:
+    """The violations in ``qs`` whose status ``user`` may change: those on models the user owns
+    or may write as an organisation writer or admin (superusers: all).
+
+    One rule for the web queue and the API: seeing a violation (reading its model) is not
+    enough to dismiss it, or anyone could mark a public model's finding a false positive.
+    """
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    orgs = OrgMembership.objects.filter(user=user, role__in=WRITE_ROLES).values("org")
+    return qs.filter(Q(repository__namespace__user=user) | Q(repository__namespace__in=orgs))
 
 
 @dataclass

@@ -157,8 +157,13 @@ def test_triage_through_the_api(api, models):
         models["private"], None, [{"rule": "missing-license", "severity": "error", "message": "m"}]
     )
     user = get_user_model().objects.create_user("triager")
+    OrgMembership.objects.create(org=models["permissive"].namespace, user=user, role=OrgMembership.Role.WRITE)
     read_token, _ = mint_token(user, scope=ApiToken.Scope.READ)
     write_token, _ = mint_token(user, scope=ApiToken.Scope.WRITE)
+    # a signed-in stranger with a write token sees the public model's finding but may not dismiss it
+    stranger_token, _ = mint_token(
+        get_user_model().objects.create_user("stranger"), scope=ApiToken.Scope.WRITE
+    )
 
     listing = api.get("/api/v1/violations").json()
     assert [v["model"] for v in listing["results"]] == ["acme/bert-ft"]  # the private one is invisible
@@ -170,6 +175,12 @@ def test_triage_through_the_api(api, models):
         "/api/v1/violations/triage", body, format="json", HTTP_AUTHORIZATION=f"Bearer {read_token}"
     )
     assert resp.status_code == 403
+    resp = api.post(
+        "/api/v1/violations/triage", body, format="json", HTTP_AUTHORIZATION=f"Bearer {stranger_token}"
+    )
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "permission-denied"
+    assert str(vid) in resp.json()["error"]["message"]
+    assert Violation.objects.get(pk=vid).status == Violation.Status.OPEN  # nothing changed
     no_reason = {**body, "reason": ""}
     resp = api.post(
         "/api/v1/violations/triage", no_reason, format="json", HTTP_AUTHORIZATION=f"Bearer {write_token}"
