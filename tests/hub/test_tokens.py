@@ -35,6 +35,18 @@ def test_command_create_and_revoke(alice):
     assert lookup_token(token) is None
 
 
+def test_command_revoke_checks_more_than_the_prefix_as_the_whole_token(alice):
+    token, _ = mint_token(alice, scope="write")
+    wrong = token[:10] + "not-the-rest-of-it"
+    with pytest.raises(CommandError, match="give the whole token"):
+        call_command("token", "revoke", wrong, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="give the whole token"):
+        call_command("token", "revoke", token[:-1], stdout=io.StringIO())  # one character short
+    assert lookup_token(token) is not None  # still active
+    call_command("token", "revoke", token, stdout=io.StringIO())
+    assert lookup_token(token) is None
+
+
 def test_command_create_user_flag(django_user_model):
     with pytest.raises(CommandError):
         call_command("token", "create", "carol", stdout=io.StringIO())

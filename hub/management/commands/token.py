@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from hub.auth import get_or_create_user, mint_token
+from hub.auth import PREFIX_LENGTH, get_or_create_user, hash_token, mint_token
 from hub.models import ApiToken
 
 
@@ -39,11 +39,20 @@ class Command(BaseCommand):
         if len(prefix) < 7:
             raise CommandError("give at least the first 7 characters of the token")
         rows = ApiToken.objects.filter(revoked_at__isnull=True)
-        matches = [r for r in rows.filter(prefix__startswith=prefix[:10]) if r.prefix.startswith(prefix[:10])]
-        if len(prefix) > 10:  # more than the stored prefix: compare against the full token hash
-            from hub.auth import hash_token
-
-            matches = [r for r in matches if r.token_hash == hash_token(prefix)] or matches
+        matches = [
+            r
+            for r in rows.filter(prefix__startswith=prefix[:PREFIX_LENGTH])
+            if r.prefix.startswith(prefix[:PREFIX_LENGTH])
+        ]
+        if len(prefix) > PREFIX_LENGTH:
+            # more than the stored prefix can only be checked as the whole token: a mistyped
+            # or partial token must not revoke whichever token shares its first characters
+            matches = [r for r in matches if r.token_hash == hash_token(prefix)]
+            if not matches:
+                raise CommandError(
+                    f"no active token is {prefix[:PREFIX_LENGTH]}…: give the whole token or only its "
+                    f"first {PREFIX_LENGTH} characters"
+                )
         if not matches:
             raise CommandError(f"no active token starts with {prefix!r}")
         if len(matches) > 1:
