@@ -312,6 +312,8 @@ class S3BlobStore(BlobStore):
         if filename:
             safe = filename.replace('"', "").replace("\r", "").replace("\n", "")
             params["ResponseContentDisposition"] = f'attachment; filename="{safe}"'
+        # the object's stored type is whatever the uploader's PUT said: never let it be a page
+        params["ResponseContentType"] = "application/octet-stream"
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
     # -- direct client uploads (LFS) -----------------------------------------------------

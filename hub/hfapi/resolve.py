@@ -118,11 +118,7 @@ def resolve(request: HttpRequest, caller: Caller, ns: str, name: str, tail: str,
         return response
     start, end = span if span else (0, row.size - 1)
     length = max(0, end - start + 1)
-    content_type = "application/octet-stream"
-    if not row.lfs:
-        guessed, _ = mimetypes.guess_type(filename)
-        if guessed and (guessed.startswith("text/") or guessed == "application/json"):
-            content_type = f"{guessed}; charset=utf-8"
+    content_type = served_type(filename) if not row.lfs else "application/octet-stream"
     if request.method == "HEAD":
         response = HttpResponse(status=206 if span else 200, content_type=content_type)
     else:
@@ -133,5 +129,29 @@ def resolve(request: HttpRequest, caller: Caller, ns: str, name: str, tail: str,
     if span:
         response["Content-Range"] = f"bytes {start}-{end}/{row.size}"
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
+    # whatever a browser makes of the bytes, they run no script and load nothing in the hub's origin
+    response["Content-Security-Policy"] = FILE_CSP
     _metadata_headers(response, commit.sha, row)
     return response
+
+
+#: Sent with every file the hub serves itself: an uploaded file shares the catalogue's origin,
+#: so even a type a browser renders must not script, frame or fetch in a signed-in reader's session.
+FILE_CSP = "default-src 'none'; sandbox"
+
+
+def served_type(filename: str) -> str:
+    """The Content-Type a repository file is served with: text as ``text/plain``, JSON as JSON,
+    everything else as bytes.
+
+    Never the guessed type itself: a file is whatever its uploader wrote, and served from the
+    hub's own origin as ``text/html`` (``.html``, ``.htm``, ``.shtml``), ``image/svg+xml`` or
+    XML it would be a page running the uploader's script in the reader's session. As
+    ``text/plain`` (with ``nosniff``, set for every response) a browser shows the source.
+    """
+    guessed, _ = mimetypes.guess_type(filename)
+    if guessed == "application/json":
+        return "application/json; charset=utf-8"
+    if guessed and (guessed.startswith("text/") or guessed.endswith(("+xml", "/xml"))):
+        return "text/plain; charset=utf-8"
+    return "application/octet-stream"

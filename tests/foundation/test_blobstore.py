@@ -123,6 +123,19 @@ def test_s3_presigned_get_serves_the_blob(moto_s3_endpoint, s3_bucket):
     assert "model.safetensors" in resp.headers.get("Content-Disposition", "")
 
 
+def test_s3_presigned_get_never_serves_a_page(moto_s3_endpoint, s3_bucket):
+    """An uploader's PUT chooses the object's stored type; the link overrides it with bytes."""
+    store = S3BlobStore(s3_bucket, endpoint_url=moto_s3_endpoint)
+    page = b"<html><script>alert(1)</script></html>"
+    store.client.put_object(
+        Bucket=s3_bucket, Key=store.key_for(sha(page)), Body=page, ContentType="text/html"
+    )
+    resp = requests.get(store.url(sha(page), expires=60, filename="x.html"), timeout=10)
+    assert resp.status_code == 200 and resp.content == page
+    assert resp.headers["Content-Type"] == "application/octet-stream"
+    assert resp.headers["Content-Disposition"].startswith("attachment")
+
+
 def test_s3_presigned_put_is_verified_before_publishing(moto_s3_endpoint, s3_bucket):
     store = S3BlobStore(s3_bucket, endpoint_url=moto_s3_endpoint)
     good = b"uploaded by a client"

@@ -97,6 +97,39 @@ def test_resolve_headers_range_and_errors(client, repo):
     assert norepo.status_code == 404 and norepo["X-Error-Code"] == "RepoNotFound"
 
 
+PAGE = b"<html><body><script>alert(document.cookie)</script></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("path", "served"),
+    [
+        ("x.html", "text/plain; charset=utf-8"),
+        ("x.htm", "text/plain; charset=utf-8"),
+        ("x.shtml", "text/plain; charset=utf-8"),
+        ("x.svg", "text/plain; charset=utf-8"),  # image/svg+xml runs script when opened
+        ("x.xml", "text/plain; charset=utf-8"),
+        ("x.xhtml", "text/plain; charset=utf-8"),
+        ("notes.md", "text/plain; charset=utf-8"),
+        ("config.json", "application/json; charset=utf-8"),
+        ("x.png", "application/octet-stream"),
+        ("x", "application/octet-stream"),
+    ],
+)
+def test_uploaded_files_are_never_served_as_pages(client, alice, fs_store, path, served):
+    """A file shares the catalogue's origin: served as a page, an uploaded .html would run its
+    script in every signed-in reader's session. Text is served as text, in a sandbox."""
+    make_repo(alice, "pages", {path: PAGE})
+    for response in (
+        client.head(f"/alice/pages/resolve/main/{path}"),
+        client.get(f"/alice/pages/resolve/main/{path}"),
+    ):
+        assert response.status_code == 200
+        assert response["Content-Type"] == served
+        assert response["X-Content-Type-Options"] == "nosniff"
+        csp = response["Content-Security-Policy"]
+        assert "sandbox" in csp and "default-src 'none'" in csp
+
+
 def test_branch_names_with_slashes_resolve(client, repo):
     create_ref(repo, Ref.Kind.BRANCH, "feature/x", "main")
     resp = client.head("/alice/llama-ft/resolve/feature/x/w/model.safetensors")
