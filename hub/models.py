@@ -295,6 +295,24 @@ class Blob(models.Model):
         return self.sha256
 
 
+class BlobGrant(models.Model):
+    """Content a repository's uploader proved to hold: its bytes were hashed in an upload to it.
+
+    Blobs are shared by every repository holding the same content, so knowing a sha256 must not
+    be enough to put that content in one's own repository (the hash of a gated or private file
+    can be public, and the commit would then serve the file to anyone). A commit may name
+    content already in its repository's history, content its author may download from another
+    repository, or content granted here.
+    """
+
+    repository = models.ForeignKey("Repository", on_delete=models.CASCADE, related_name="+", db_index=False)
+    blob = models.ForeignKey(Blob, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "blob"], name="hub_blobgrant_unique")]
+
+
 class Commit(models.Model):
     """One revision of a repository; ``sha`` is a 40-hex lowercase id (upstream's, for mirrors)."""
 

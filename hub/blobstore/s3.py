@@ -388,19 +388,22 @@ class S3BlobStore(BlobStore):
                 Bucket=self.bucket, Key=self.key_for(sha256), UploadId=upload_id
             )
 
-    def finalize_upload(self, sha256: str) -> BlobInfo:
+    def finalize_upload(self, sha256: str, *, staged_only: bool = False) -> BlobInfo:
         """Check an uploaded object's sha256; only a matching object stays.
 
         A single PUT went to the staging key: hashed there, copied to the content address if it
         matches. A multipart upload sits at the content address: hashed in place, deleted if it
         does not match. Raises BlobNotFound when nothing arrived, ChecksumMismatch when the bytes
-        are wrong.
+        are wrong. ``staged_only`` accepts only a staged PUT (the content address may hold
+        someone else's upload, which proves nothing about this caller's).
         """
         staging = self.staging_key_for(sha256)
         try:
             head = self._head_raw(staging)
             if head is not None:
                 return self._publish_staged(sha256, staging, head)
+            if staged_only:
+                raise BlobNotFound(f"no upload arrived for {sha256}")
             head = self._head_raw(self.key_for(sha256))  # one HEAD: the mark and the ETag to pin
             if head is None:
                 raise BlobNotFound(f"no upload arrived for {sha256}")

@@ -7,7 +7,9 @@ object). ``verify`` hashes the object (copying a staged one to its address) and 
 only if its sha256 matches. On the filesystem store the
 PUT URL points back at this server, which streams the body into the store while hashing.
 Either way a ``Blob`` row exists only for content whose sha256 has been checked, and the
-commit endpoint accepts ``lfsFile`` entries only for such content.
+commit endpoint accepts ``lfsFile`` entries only for such content, and only when the committer
+may use it in the repository (``hub.services.blob_access``): "already stored" is never
+answered for content the caller cannot read, which is asked for (and hashed) like new content.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from hub.hfapi.http import endpoint, hub_view, read_json
 from hub.hfapi.write import PREFIX
 from hub.models import Repository
 from hub.services.access import get_contributor
+from hub.services.blob_access import grant, unavailable
 from hub.services.blobs import blob_present, record_blob, store_stream
 from hub.services.errors import BadRequest, HubError, TooLarge, Unprocessable
 
@@ -101,10 +104,14 @@ def batch(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = 
         total += size
         if total > settings.MAX_COMMIT_SIZE:
             raise TooLarge(f"this upload exceeds the per-commit limit of {settings.MAX_COMMIT_SIZE} bytes")
-        if blob_present(oid) is not None:
+        stored = blob_present(oid) is not None
+        if stored and not unavailable(caller, repo, {oid}):
             out.append({"oid": oid, "size": size})
         else:
-            actions = _upload_actions(request, repo, oid, size, transfers)
+            # Content stored for others is asked for like new content (the answer must not tell
+            # what a caller cannot read exists), by one PUT to a staging key: a multipart upload
+            # is assembled at the content address, which already holds the right bytes.
+            actions = _upload_actions(request, repo, oid, size, [] if stored else transfers)
             out.append({"oid": oid, "size": size, "authenticated": True, "actions": actions})
     chosen = "multipart" if "multipart" in transfers else "basic"
     return lfs_response({"transfer": chosen, "objects": out, "hash_algo": "sha256"})
@@ -124,6 +131,7 @@ def upload(request: HttpRequest, caller: Caller, token: str):
     store_stream(
         request, expected_sha256=claim["oid"], expected_size=claim["size"], max_bytes=settings.MAX_FILE_SIZE
     )
+    grant(claim["repo"], claim["oid"])  # the body hashed to the oid: its sender holds the content
     return lfs_response({"oid": claim["oid"], "size": claim["size"]})
 
 
@@ -159,22 +167,24 @@ def complete_multipart(request: HttpRequest, caller: Caller, token: str):
 def verify(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = "models"):
     from hub.hfapi.read import TYPES
 
-    get_contributor(caller, TYPES[kind], ns, name)
+    repo = get_contributor(caller, TYPES[kind], ns, name)
     body = read_json(request)
     oid, size = str(body.get("oid") or "").lower(), body.get("size")
     if not SHA256_RE.match(oid):
         raise BadRequest("oid must be a sha256 hex digest")
     blob = blob_present(oid)
-    if blob is None:
+    if blob is None or unavailable(caller, repo, {oid}):
         store = get_blob_store()
-        if not hasattr(store, "finalize_upload"):
+        if not hasattr(store, "finalize_upload"):  # the filesystem store's upload endpoint granted it
             raise Unprocessable(f"object {oid} was not uploaded")
         try:
-            blob = record_blob(store.finalize_upload(oid))
+            # stored already: only this caller's staged PUT proves the bytes (never the stored copy)
+            blob = record_blob(store.finalize_upload(oid, staged_only=blob is not None))
         except BlobNotFound as exc:
             raise Unprocessable(f"object {oid} was not uploaded") from exc
         except ChecksumMismatch as exc:
             raise Unprocessable(str(exc)) from exc
+        grant(repo.pk, oid)
     if isinstance(size, int) and blob.size != size:
         raise Unprocessable(f"object {oid} is {blob.size} bytes, not {size}")
     return lfs_response({"oid": oid, "size": blob.size})

@@ -15,8 +15,9 @@ from hub.models import AccessRequest, OrgMembership, Ref, RepoFile, Repository
 from hub.services import discussions
 from hub.services import refs as ref_service
 from hub.services.access import can_write, get_contributor, get_readable, get_writable
+from hub.services.blob_access import unavailable
 from hub.services.blobs import should_be_lfs
-from hub.services.commits import create_commit
+from hub.services.commits import AddFile, CommitRequest, create_commit, not_uploaded
 from hub.services.errors import BadRequest, Forbidden, RevisionNotFound
 from hub.services.paths import validate_path
 from hub.services.repos import create_repository
@@ -172,6 +173,19 @@ def preupload(request: HttpRequest, caller: Caller, kind: str, ns: str, name: st
     return JsonResponse({"files": out, "commitOid": ref.commit.sha if ref else None})
 
 
+def _parse_commit(request: HttpRequest, caller: Caller, repo) -> CommitRequest:
+    """The NDJSON commit, refused (422) if it names content by sha256 that ``caller`` may not use
+    in ``repo`` (see ``hub.services.blob_access``), with the answer for content never uploaded:
+    the refusal must not tell that the content exists."""
+    parsed = parse_commit_stream(request)
+    named = [op for op in parsed.operations if isinstance(op, AddFile) and op.lfs]
+    refused = unavailable(caller, repo, {op.sha256 for op in named})
+    for op in named:
+        if op.sha256 in refused:
+            raise not_uploaded(op)
+    return parsed
+
+
 @hub_view(("POST",))
 def commit(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, rev: str):
     """The NDJSON commit, to a branch, to a new pull request (``create_pr=1``) or to ``refs/pr/N``."""
@@ -181,20 +195,20 @@ def commit(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, 
     if flag(request, "create_pr"):
         if ref_kind != Ref.Kind.BRANCH:
             raise BadRequest("a pull request targets a branch, not another pull request")
-        parsed = parse_commit_stream(request)
+        parsed = _parse_commit(request, caller, repo)
         disc, new = discussions.commit_as_new_pull_request(repo, ref_name, parsed, caller.user)
         pr_url = f"{repo_url(request, repo)}/discussions/{disc.num}"
     elif ref_kind == Ref.Kind.PR:
         disc = discussions.pull_request_for_ref(repo, ref_name)
         if not (can_write(caller.user, repo) or disc.author_id == caller.user.pk):
             raise Forbidden(f"only the author of pull request #{disc.num} or a writer can push to it")
-        new = discussions.push_to_pull_request(repo, disc, parse_commit_stream(request), caller.user)
+        new = discussions.push_to_pull_request(repo, disc, _parse_commit(request, caller, repo), caller.user)
     else:
         if not Ref.objects.filter(repository=repo, kind=Ref.Kind.BRANCH, name=ref_name).exists():
             raise RevisionNotFound(
                 f"Invalid rev id: {rev} (commits go to an existing branch; create it first)"
             )
-        new = create_commit(repo, ref_name, parse_commit_stream(request), author=caller.user)
+        new = create_commit(repo, ref_name, _parse_commit(request, caller, repo), author=caller.user)
     return JsonResponse(
         {
             "success": True,

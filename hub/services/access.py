@@ -119,7 +119,8 @@ def get_contributor(caller: Caller, repo_type: str, namespace: str, name: str) -
 
     As on the Hub, proposing needs only read access (plus a write-scoped token and, on a gated
     repository, access to its files): the changes land on ``refs/pr/N``, never on a branch, and
-    uploading content-addressed blobs grants nothing until a commit a caller may make names them.
+    uploading content-addressed blobs grants nothing until a commit a caller may make names them
+    (and naming stored content by hash needs the right to it: ``hub.services.blob_access``).
     """
     if caller.user is None:
         if caller.bad_token:

@@ -110,6 +110,12 @@ def _check_caps(ops: list[Operation], blobs: dict[str, Blob]) -> None:
         )
 
 
+def not_uploaded(op: AddFile) -> Unprocessable:
+    """The refusal of content that is not there for this commit: also the answer for content
+    the committer may not use, so a refusal never tells that the content exists."""
+    return Unprocessable(f"{op.path}: content {op.sha256} was never uploaded (or failed verification)")
+
+
 def _resolve_blobs(ops: list[Operation]) -> dict[str, Blob]:
     wanted = {op.sha256 for op in ops if isinstance(op, AddFile)}
     blobs = {b.sha256: b for b in Blob.objects.filter(sha256__in=wanted)}
@@ -118,7 +124,7 @@ def _resolve_blobs(ops: list[Operation]) -> dict[str, Blob]:
             continue
         blob = blobs.get(op.sha256)
         if blob is None:
-            raise Unprocessable(f"{op.path}: content {op.sha256} was never uploaded (or failed verification)")
+            raise not_uploaded(op)
         if op.size is not None and blob.size != op.size:
             raise Unprocessable(
                 f"{op.path}: announced size {op.size} but the stored content is {blob.size} bytes"

@@ -122,6 +122,13 @@ def test_lfs_upload_with_wrong_content_is_not_stored(client, auth, repo):
     assert client.generic("PUT", forged, b"the real thing").status_code == 403
 
 
+def test_unusual_but_safe_filenames_are_kept(client, auth, repo):
+    """Non-ASCII names in either normal form (macOS writes NFD) and 255-byte names are fine."""
+    for path in ("caf\u00e9.txt", "cafe\u0301.txt", "n" * 251 + ".txt", "\u65e5\u672c/\u8a9e.md"):
+        resp = post_commit(client, auth, ndjson(header(), inline(path, b"x")))
+        assert resp.status_code == 200, (path, resp.content)
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -132,6 +139,13 @@ def test_lfs_upload_with_wrong_content_is_not_stored(client, auth, repo):
         "nul\u0000.txt",
         "bell\u0007.txt",
         ".git/x",
+        ".GIT/config",
+        "sub/.Git/hooks/post-checkout",
+        ".g\u200cit/config",  # zero-width: the same name as .git on HFS+
+        "csi\u009b.txt",  # C1 control
+        "rtl\u202etxt.exe",  # bidi override: lists as "rtlexe.txt"
+        "zero\u200bwidth.txt",
+        "x" * 256 + ".txt",  # longer than any filesystem's name limit
     ],
 )
 def test_unsafe_filenames_are_refused(client, auth, repo, path):

@@ -172,7 +172,9 @@ def test_verification_spares_an_object_replaced_meanwhile(s3):
 def test_completion_endpoint_aborts_when_the_blob_was_verified_meanwhile(client, settings, s3_store, alice):
     """Through the LFS API: a client holding a multipart upload of an oid that became a verified blob
     meanwhile (another client, another route) completes to 200 without its bytes being assembled;
-    its upload is aborted and verify answers with the verified blob."""
+    its upload is aborted. Its bytes were never hashed, so verify does not vouch for them (422,
+    "not uploaded"; a retry is asked for a staged PUT) unless the caller may use the stored
+    content anyway: here once it is in a repository the caller can read."""
     import io
     import json
 
@@ -203,6 +205,12 @@ def test_completion_endpoint_aborts_when_the_blob_was_verified_meanwhile(client,
     assert done.status_code == 200, done.content
     assert s3_store.client.list_multipart_uploads(Bucket=s3_store.bucket).get("Uploads", []) == []
     assert stored_bytes(s3_store, digest) == data
+    verify = client.post(
+        actions["verify"]["href"].replace("http://testserver", ""),
+        data=json.dumps({"oid": digest, "size": len(data)}), **lfs,
+    )  # fmt: skip
+    assert verify.status_code == 422 and "was not uploaded" in verify.json()["error"]
+    make_repo(alice, "holder", {"w.bin": data}, lfs=("w.bin",))
     verify = client.post(
         actions["verify"]["href"].replace("http://testserver", ""),
         data=json.dumps({"oid": digest, "size": len(data)}), **lfs,
