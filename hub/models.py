@@ -22,6 +22,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from hub.signals import visibility_changed
+
 NAME_MAX = 96
 
 
@@ -224,6 +226,19 @@ class Repository(models.Model):
             self.copy_analysis_columns()  # loads the analysis if only its id was set
             kwargs["update_fields"] = {*fields, *self.ANALYSIS_COLUMNS}
         super().save(*args, **kwargs)
+        loaded = self.__dict__.get("_loaded_private")
+        if loaded is not None and loaded != self.private and (fields is None or "private" in fields):
+            # whatever route changed it (Hub API settings, native API, admin): what others may
+            # see of this repository through their lineage changed with it
+            visibility_changed.send(sender=Repository, repository=self)
+        self._loaded_private = self.private
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """Remember the stored visibility, so ``save`` can tell when it changes."""
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_private = instance.__dict__.get("private")  # None when deferred
+        return instance
 
     @property
     def repo_id(self) -> str:

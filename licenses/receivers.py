@@ -6,7 +6,7 @@ import logging
 
 from django.dispatch import receiver
 
-from hub.signals import revision_analysed
+from hub.signals import revision_analysed, visibility_changed
 from licenses.services.lineage import record_lineage
 from licenses.services.violations import sync_violations
 from workers.enqueue import enqueue_on_commit
@@ -37,3 +37,17 @@ def on_revision_analysed(sender, analysis, is_head: bool, previous_license_key: 
     if previous_license_key != analysis.license_key:
         log.info("licence of %s changed %s → %s", repo.repo_id, previous_license_key, analysis.license_key)
         enqueue_on_commit(reevaluate_descendants, repo.repo_id)
+
+
+@receiver(visibility_changed, dispatch_uid="licenses.on_visibility_changed")
+def on_visibility_changed(sender, repository, **kwargs) -> None:
+    """Re-judge every descendant when a repository becomes private or public.
+
+    Descendants resolve only public parents: made private, a parent's licence must stop showing
+    (and stop deciding violations) through its public children's lineage, analysis, violations and
+    compliance answers; made public, it must start to.
+    """
+    from licenses.tasks import reevaluate_descendants
+
+    log.info("visibility of %s changed (private=%s)", repository.repo_id, repository.private)
+    enqueue_on_commit(reevaluate_descendants, repository.repo_id)

@@ -146,6 +146,49 @@ def test_relicensing_to_noncommercial_opens_violations_on_every_level(caller):
     assert opened.filter(violation__rule="relicensed-derivative").count() == 1
 
 
+@pytest.mark.parametrize("route", ["hub-api", "native-api", "save"])
+def test_a_parent_made_private_stops_showing_through_its_children(family, caller, client, route):
+    """Children resolve only public parents: when a parent becomes private afterwards, its licence
+    must leave the children's lineage, edges and violations as if it had been private from the
+    start, whichever route changed the visibility; made public again, it comes back."""
+    from hub.auth import mint_token
+
+    child, root = family["child"], family["root"]
+    assert ("relicensed-derivative", "base/research-model") in rules(child)
+    token, _ = mint_token(caller.user, scope="write")
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    def set_private(private: bool) -> None:
+        if route == "hub-api":
+            resp = client.put("/api/models/base/research-model/settings", {"private": private},
+                              content_type="application/json", **bearer)  # fmt: skip
+        elif route == "native-api":
+            resp = client.patch("/api/v1/repos/base/research-model", {"private": private},
+                                content_type="application/json", **bearer)  # fmt: skip
+        else:
+            repo = Repository.objects.get(pk=root.pk)
+            repo.private = private
+            repo.save()
+            return
+        assert resp.status_code == 200, resp.content
+
+    set_private(True)
+    parent = next(
+        p for p in state([child])[child.repo_id]["lineage"]["base_models"] if p["id"] == "base/research-model"
+    )
+    assert parent["license_key"] is None and parent["source"] == "unresolved"
+    assert ("relicensed-derivative", "base/research-model") not in rules(child)
+    edge = LineageEdge.objects.get(child=child, parent_ref="base/research-model")
+    assert edge.parent_license_key in (None, "")
+
+    set_private(False)
+    assert ("relicensed-derivative", "base/research-model") in rules(child)
+    parent = next(
+        p for p in state([child])[child.repo_id]["lineage"]["base_models"] if p["id"] == "base/research-model"
+    )
+    assert parent["license_key"] == "cc-by-nc-4.0"
+
+
 def test_triaged_violations_reopen_only_when_evidence_changed(family, caller):
     child, root = family["child"], family["root"]
     violation = Violation.objects.get(repository=child, rule="relicensed-derivative")
