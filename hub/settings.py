@@ -192,8 +192,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "hub.api.drf.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_PARSER_CLASSES": ["hub.api.drf.JSONBodyParser"],
     # One error body for the whole native API: {"error": {"code", "message", "detail"}}.
     "EXCEPTION_HANDLER": "licenses.api.errors.api_exception_handler",
 }

@@ -1,0 +1,87 @@
+"""Requests at the edges of the native API's parsing and paging: answered with a 4xx in the API's
+error format or a bounded page, never a 500 (found by exploratory testing, session 8)."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from hub.api.drf import MAX_PAGE_SIZE
+from tests.licenses.factories import analysed_model
+
+pytestmark = pytest.mark.django_db
+
+WRITE_ENDPOINTS = ["/api/v1/compliance/check", "/api/v1/compliance/bom", "/api/v1/violations/triage"]
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def signed_in(api, django_user_model):
+    """Signed in, so the write endpoints get as far as reading the body (the compliance check
+    reads it anonymously too)."""
+    api.force_authenticate(django_user_model.objects.create_user("writer"))
+    return api
+
+
+@pytest.mark.parametrize("path", WRITE_ENDPOINTS)
+def test_absurdly_nested_json_is_a_malformed_request(signed_in, path):
+    api = signed_in
+    body = "[" * 5000 + "]" * 5000  # 10 KB that json.loads cannot decode without recursing 5000 deep
+    resp = api.generic("POST", path, body, content_type="application/json")
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "malformed-request"
+
+
+def test_the_compliance_check_refuses_deep_json_anonymously(api):
+    resp = api.generic(
+        "POST", "/api/v1/compliance/check", "[" * 5000 + "]" * 5000, content_type="application/json"
+    )
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "malformed-request"
+
+
+@pytest.mark.parametrize("path", WRITE_ENDPOINTS)
+def test_bodies_are_json_only(signed_in, path):
+    """A form body cannot express the endpoints' lists: refused as unsupported, not half-read."""
+    resp = signed_in.post(path, {"models": ["a/b", "c/d"]}, format="multipart")
+    assert resp.status_code == 415
+    assert resp.json()["error"]["code"] == "unsupported-media-type"
+
+
+def test_schema_advertises_json_bodies_only(api):
+    schema = api.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if body:
+                assert set(body["content"]) == {"application/json"}, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("query", "rows"),
+    [
+        ("limit=99999999999999999999", 3),  # past any database integer: capped, not a 500
+        (f"limit={MAX_PAGE_SIZE * 10}", 3),
+        ("offset=99999999999999999999", 0),  # far past the end: an empty page
+        ("limit=2", 2),
+    ],
+)
+def test_list_paging_is_bounded(api, query, rows):
+    for i in range(3):
+        analysed_model(f"acme/m{i}", "mit", "osi-permissive", "yes")
+    resp = api.get(f"/api/v1/repos?{query}")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["count"] == 3 and len(body["results"]) == rows
+
+
+def test_page_size_is_capped(api, monkeypatch):
+    import hub.api.drf as drf
+
+    monkeypatch.setattr(drf.BoundedLimitOffsetPagination, "max_limit", 2)
+    for i in range(3):
+        analysed_model(f"acme/m{i}", "mit", "osi-permissive", "yes")
+    assert len(api.get("/api/v1/repos?limit=1000").json()["results"]) == 2
