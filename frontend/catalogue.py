@@ -42,7 +42,7 @@ _SORT_KEYS = {
 def _int(value: str | None, low: int, high: int) -> int | None:
     try:
         number = int(float(value or ""))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number; or inf, 1e309: no integer at all
         return None
     return max(low, min(high, number))
 

@@ -67,10 +67,11 @@ def writable(user, qs: QuerySet[Violation]) -> QuerySet[Violation]:
 
 def triage(user, ids: list[int], status: str, reason: str) -> tuple[list[Violation], int]:
     """Apply ``status`` to the chosen violations the user may change; returns (changed, refused count)."""
-    chosen = visible_violations(user).filter(pk__in=ids)
+    chosen = visible_violations(user).filter(pk__in=set(ids))
     allowed = list(writable(user, chosen))
     changed = set_violation_status(allowed, status, user, reason)
-    return changed, len(ids) - len(allowed)
+    # refused: seen but not changeable (ids that name nothing visible are not a permission matter)
+    return changed, chosen.count() - len(allowed)
 
 
 def organisations_with_violations(user) -> list[str]:

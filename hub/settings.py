@@ -178,6 +178,11 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# An embedded instance serves the apps' static files straight from their folders, with or without
+# DEBUG (scripts/serve.sh runs without it; nothing has run collectstatic there); production
+# serves the collected, hashed copies only.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG and not PRODUCTION
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

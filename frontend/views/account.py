@@ -47,19 +47,31 @@ def organisations(request: HttpRequest) -> HttpResponse:
     """The user's organisations and their members; admins add, change and remove members here."""
     memberships = OrgMembership.objects.filter(user=request.user).select_related("org").order_by("org__name")
     if request.method == "POST":
-        org = get_object_or_404(Namespace, pk=request.POST.get("org"), kind=Namespace.Kind.ORG)
+        org_pk, remove = request.POST.get("org", ""), request.POST.get("remove", "")
+        if not org_pk.isdecimal() or (remove and not remove.isdecimal()):
+            raise Http404("No such organisation or member")
+        org = get_object_or_404(Namespace, pk=int(org_pk), kind=Namespace.Kind.ORG)
         if not OrgMembership.objects.filter(
             org=org, user=request.user, role=OrgMembership.Role.ADMIN
         ).exists():
             raise Http404("Not an admin of this organisation")
-        if request.POST.get("remove"):
-            removed = OrgMembership.objects.filter(org=org, pk=request.POST["remove"]).exclude(
-                user=request.user
-            )
+        if remove:
+            removed = OrgMembership.objects.filter(org=org, pk=int(remove)).exclude(user=request.user)
             if removed.delete()[0]:
                 messages.success(request, "Member removed.")
             return redirect("frontend:organisations")
         form = MemberForm(request.POST)
+        if (
+            form.is_valid()
+            and form.cleaned_data["username"] == request.user
+            and form.cleaned_data["role"] != OrgMembership.Role.ADMIN
+            and not OrgMembership.objects.filter(org=org, role=OrgMembership.Role.ADMIN)
+            .exclude(user=request.user)
+            .exists()
+        ):
+            # the last admin stepping down would leave nobody able to manage the members
+            messages.error(request, f"You are the only admin of {org}; make another member admin first.")
+            return redirect("frontend:organisations")
         if form.is_valid():
             OrgMembership.objects.update_or_create(
                 org=org, user=form.cleaned_data["username"], defaults={"role": form.cleaned_data["role"]}

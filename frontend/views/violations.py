@@ -49,8 +49,11 @@ def queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def triage(request: HttpRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
-    form = TriageForm(request.POST, choices=ids)
+    # isdecimal, not isdigit: "²" is a digit that int() refuses
+    ids = list(dict.fromkeys(int(i) for i in request.POST.getlist("ids") if i.isdecimal() and len(i) < 19))
+    data = request.POST.copy()
+    data.setlist("ids", [str(i) for i in ids])  # odd ids dropped rather than failing the whole form
+    form = TriageForm(data, choices=ids)
     back = request.POST.get("next", "")
     target = f"/violations?{back}" if back and not back.startswith(("/", "http")) else "/violations"
     if not form.is_valid():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 from django.db.models import Max
 from django.shortcuts import get_object_or_404
@@ -35,6 +37,8 @@ from licenses.services.violations import TriageError, set_violation_status, tria
 
 #: Deepest JSON body walked for NUL characters; deeper bodies are refused outright.
 MAX_BODY_DEPTH = 64
+#: What ``<slug:name>`` in the policy URLs matches (Django's slug converter).
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def _has_nul(value, depth: int = 0) -> bool:
@@ -183,6 +187,13 @@ class PolicyListView(LicensesAPIView, generics.ListAPIView):
     def post(self, request):
         data = _validated(s.PolicyWriteSerializer, request)
         policy_doc = _checked_policy(data["document"])
+        if not SLUG.fullmatch(str(policy_doc["name"])):  # stored policies are addressed by name in URLs
+            raise ApiError(
+                "invalid-policy",
+                f"name: {policy_doc['name']!r} cannot name a stored policy; use letters, digits, '-' and '_' "
+                "(it becomes /api/v1/policies/<name>)",
+                400,
+            )
         if Policy.objects.filter(name=policy_doc["name"]).exists():
             raise ApiError("policy-exists", f"policy {policy_doc['name']!r} exists; PUT a new version", 409)
         with transaction.atomic():
