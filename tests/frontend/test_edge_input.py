@@ -65,3 +65,11 @@ def test_sign_in_link_on_the_login_page_does_not_point_back_to_itself(client, ca
     html = client.get("/login").content.decode()
     assert "next=/login" not in html and "next=%2Flogin" not in html
     assert "next=/models" in client.get("/models").content.decode().replace("%2F", "/")
+
+
+def test_static_files_are_served_without_debug(client, settings):
+    """scripts/serve.sh runs without DEBUG and nothing ran collectstatic: pages must still get their CSS."""
+    assert settings.DEBUG is False
+    response = client.get("/static/frontend/site.css")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content if response.streaming else [response.content])

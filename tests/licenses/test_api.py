@@ -142,6 +142,9 @@ def test_policies_are_versioned_and_staff_only(api, models):
         "/api/v1/policies/commercial-saas", {"document": {"licenses": {"unknown": "x"}}}, format="json"
     )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid-policy"
+    for name in ("my.policy", "with space", "\u00fcn\u00ef"):  # never addressable as /api/v1/policies/<name>
+        unaddressable = api.post("/api/v1/policies", {"document": {**SAAS, "name": name}}, format="json")
+        assert unaddressable.status_code == 400 and unaddressable.json()["error"]["code"] == "invalid-policy"
 
     api.force_authenticate(None)
     resp = check(api, ["acme/Llama-3.1-bot"], policy="commercial-saas")
