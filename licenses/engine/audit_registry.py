@@ -75,6 +75,23 @@ class JsonCache:
             pass  # a read-only cache slows the next run down; it must not fail this one
 
 
+VERDICTS = ("allow", "warn", "deny")
+
+
+def malformed_result(result: Mapping[str, Any]) -> str | None:
+    """What is wrong with one compliance-check result (contract shape), or None when it is usable."""
+    if result.get("verdict") not in VERDICTS:
+        return f"verdict {result.get('verdict')!r} is not one of {', '.join(VERDICTS)}"
+    reasons = result.get("reasons", [])
+    if not isinstance(reasons, list) or not all(
+        isinstance(r, Mapping) and isinstance(r.get("code"), str) for r in reasons
+    ):
+        return "reasons must be a list of objects with a string 'code'"
+    if not isinstance(result.get("obligations", []), list):
+        return "obligations must be a list"
+    return None
+
+
 class RegistryClient:
     """Minimal HTTP client (stdlib only, so the audit installs with the engine's own deps)."""
 
@@ -85,13 +102,14 @@ class RegistryClient:
 
     def _request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = json.dumps(body).encode("utf-8") if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        req.add_header("Accept", "application/json")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if self.token:
-            req.add_header("Authorization", f"Bearer {self.token}")
         try:
+            # built inside the try: a malformed --registry URL ("http://[::1") raises here
+            req = urllib.request.Request(self.base + path, data=data, method=method)
+            req.add_header("Accept", "application/json")
+            if data is not None:
+                req.add_header("Content-Type", "application/json")
+            if self.token:
+                req.add_header("Authorization", f"Bearer {self.token}")
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 return resp.status, json.loads(resp.read().decode("utf-8") or "null")
         except urllib.error.HTTPError as exc:
@@ -113,7 +131,12 @@ class RegistryClient:
             return None
         if status != 200 or not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
             raise RegistryError(f"compliance check answered HTTP {status}")
-        return {str(r.get("model")): r for r in payload["results"] if isinstance(r, dict)}
+        results = {str(r.get("model")): r for r in payload["results"] if isinstance(r, dict)}
+        for model, result in results.items():
+            problem = malformed_result(result)
+            if problem:  # a gate must not pass (or crash) on an answer it cannot read
+                raise RegistryError(f"compliance check answered a malformed result for {model}: {problem}")
+        return results
 
     def model_report(self, model_id: str) -> dict | None:
         """The analyze-shaped report of one model; None when the registry does not hold it."""

@@ -202,6 +202,25 @@ def _load(raw: str, problems: list[str]) -> dict:
     return value
 
 
+def load_yaml_document(text: str) -> Any:
+    """One YAML (or JSON) document parsed with the front matter's limits: size, nesting depth,
+    alias expansion, safe types only. For other small documents users hand us (policy files),
+    which deserve the same care: a 300-byte alias bomb must not take minutes and gigabytes.
+
+    Raises ``ValueError`` saying what was wrong; never another exception.
+    """
+    if len(text) > MAX_YAML_CHARS:
+        raise ValueError(f"{len(text):,} characters; at most {MAX_YAML_CHARS:,} are read")
+    try:
+        return _safe_load(text, [])
+    except FrontMatterLimit as exc:
+        raise ValueError(str(exc)) from exc
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML/JSON: {_one_line(exc)}") from exc
+    except _CONSTRUCT_ERRORS as exc:
+        raise ValueError(f"not valid YAML/JSON: {type(exc).__name__}: {_one_line(exc)}") from exc
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
 

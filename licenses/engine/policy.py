@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
-import yaml
 
+from licenses.engine.frontmatter import load_yaml_document
 from licenses.engine.types import LicenseInfo
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.schema.json"
@@ -246,14 +246,16 @@ def _read_source(source: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
             text = Path(source).read_text(encoding="utf-8")
         except OSError as exc:
             raise PolicyError("", f"cannot read {source}: {exc.strerror or exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise PolicyError("", f"{source} is not UTF-8 text (a policy is a YAML or JSON file)") from exc
     elif isinstance(source, str) and ("\n" in source or ":" in source or source.lstrip().startswith("{")):
         text = source
     else:
         raise PolicyError("", f"no such policy file: {source}")
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError("", f"not valid YAML/JSON: {exc}") from exc
+        data = load_yaml_document(text)
+    except ValueError as exc:
+        raise PolicyError("", str(exc)) from exc
     if not isinstance(data, Mapping):
         raise PolicyError("", "must be a mapping with at least 'name'")
     return data

@@ -103,15 +103,22 @@ def scanner_for(path: Path) -> Scanner | None:
 
 
 def _is_venv(path: Path) -> bool:
-    return (path / "pyvenv.cfg").is_file()
+    try:
+        return (path / "pyvenv.cfg").is_file()
+    except OSError:  # a folder we may not look into is not known to be a venv: the walk reports it
+        return False
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Files under ``root`` in a stable order, pruning skipped folders and virtual environments."""
+def iter_files(root: Path, on_error: Callable[[OSError], None] | None = None) -> Iterator[Path]:
+    """Files under ``root`` in a stable order, pruning skipped folders and virtual environments.
+
+    ``on_error`` receives each folder that cannot be listed (``os.walk`` would skip it silently):
+    an audit must say which part of the tree it did not see.
+    """
     if root.is_file():
         yield root
         return
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
         dp = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not _is_venv(dp / d))
         for f in sorted(filenames):
@@ -144,8 +151,13 @@ def scan_paths(
         root = first if first.is_dir() else first.parent
     root_path = Path(root).resolve()
     result = ScanResult()
+
+    def unlisted(exc: OSError) -> None:
+        folder = Path(exc.filename) if exc.filename else Path(".")
+        result.errors.append(ScanError(_rel(folder, root_path), f"cannot list folder: {exc.strerror or exc}"))
+
     for top in path_list:
-        for path in iter_files(top):
+        for path in iter_files(top, unlisted):
             scanner = scanner_for(path)
             if scanner is None:
                 continue

@@ -290,10 +290,10 @@ RENDERERS: dict[str, Callable[[AuditResult], str]] = {
 
 
 def render(result: AuditResult, fmt: str) -> str:
-    try:
-        return RENDERERS[fmt](result)
-    except KeyError:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
+    renderer = RENDERERS.get(fmt)  # looked up first: a KeyError inside a renderer is a bug, not a format
+    if renderer is None:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return renderer(result)
 
 
 def append_step_summary(result: AuditResult, env: dict[str, str] | None = None) -> Path | None:

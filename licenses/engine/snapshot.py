@@ -260,10 +260,15 @@ def _discover(paths: list[Path]) -> list[tuple[str, str, list[os.DirEntry] | Non
         if given.is_file():
             if given.name != README:
                 raise ValueError(f"not a README.md or a folder: {given}")
-            folder = str(given.resolve().parent)
+            # the folder the README is in, not the one a symlinked README points into
+            folder = str(given.absolute().parent.resolve())
             found.setdefault(folder, _repo_id(folder, None))
             continue
         root = str(given.resolve())
+        if (
+            _listing(root) is None
+        ):  # below it a folder that cannot be listed is skipped; it itself is the input
+            raise PermissionError(f"cannot list {given}")
         for folder, entries in _repo_folders(root):
             found.setdefault(folder, _repo_id(folder, root))
             listings.setdefault(folder, entries)

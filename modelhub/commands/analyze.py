@@ -60,6 +60,16 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_markdown(results))
     else:
         sys.stdout.write(render_table(results))
+    unreadable = [
+        f"{r['id']}: {problem}"
+        for r in results
+        for problem in r["card"]["problems"]
+        if ": unreadable: " in problem
+    ]
+    if unreadable:  # judged without files it could not read: the answer is not to be trusted
+        for line in unreadable[:10]:
+            print(f"modelhub analyze: could not read {line}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

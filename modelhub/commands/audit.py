@@ -8,6 +8,7 @@ reports everything but exits 0, for rolling the gate out before enforcing it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -56,6 +57,13 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         return _error(f"cannot read {args.path}: no such file or folder")
+    try:  # the PATH itself must be readable: an audit that saw nothing must not pass
+        if path.is_dir():
+            os.listdir(path)
+        else:
+            path.open("rb").close()
+    except OSError as exc:
+        return _error(f"cannot read {args.path}: {exc.strerror or exc}")
     if args.update_baseline and not args.baseline:
         return _error("--update-baseline needs --baseline FILE")
     baseline: set[str] = set()
@@ -77,7 +85,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _error(str(exc))
     if args.update_baseline:
-        n = write_baseline(Path(args.baseline), result)
+        try:
+            n = write_baseline(Path(args.baseline), result)
+        except OSError as exc:
+            return _error(f"cannot write baseline {args.baseline}: {exc.strerror or exc}")
         print(f"modelhub audit: wrote {n} accepted findings to {args.baseline}", file=sys.stderr)
         return 0
     text = render(result, args.format)
@@ -90,5 +101,11 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(render(result, "text"))
     else:
         sys.stdout.write(text)
-    append_step_summary(result)
+    try:
+        append_step_summary(result)
+    except OSError as exc:  # the job summary is a courtesy: it must not change the gate's verdict
+        print(
+            f"modelhub audit: warning: cannot append to $GITHUB_STEP_SUMMARY: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
     return result.exit_code(args.warn_only)

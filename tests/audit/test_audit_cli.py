@@ -204,7 +204,7 @@ def test_bad_baseline_exits_2(capsys, tmp_path, codebase, pass_policy):
 class _Registry:
     """A fake registry on loopback: compliance check (or 404 for it) and model reports."""
 
-    def __init__(self, compliance: bool = True):
+    def __init__(self, compliance: bool = True, tamper: dict | None = None):
         self.requests: list[tuple[str, str, str | None, dict | None]] = []
         registry = self
 
@@ -236,6 +236,7 @@ class _Registry:
                     else:
                         unknown = [{"code": "unknown-model", "message": "not held", "clause": ""}]
                         results.append({"model": m, "verdict": "deny", "reasons": unknown, "obligations": []})
+                results = [{**r, **(tamper or {})} for r in results]  # a registry answering off-contract
                 self._send(200, {"policy": body["policy"]["name"], "results": results})
 
             def do_GET(self):

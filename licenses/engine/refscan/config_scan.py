@@ -59,12 +59,26 @@ def _norm(key: Any) -> str:
     return str(key).strip().lower().replace("-", "_")
 
 
-def _yaml_hits(node: yaml.Node, key: str | None = None) -> Iterator[tuple[str, str, int, int, str]]:
-    """(key, value, line, column, style) for every scalar under a known key, depth first."""
+def _yaml_hits(
+    node: yaml.Node, key: str | None = None, seen: set[tuple[int, str | None]] | None = None
+) -> Iterator[tuple[str, str, int, int, str]]:
+    """(key, value, line, column, style) for every scalar under a known key, depth first.
+
+    Each collection node is walked once per key it sits under: an alias is the very node its
+    anchor composed, so a 300-byte "billion laughs" file (aliases of aliases, nine levels) is a
+    few dozen visits instead of 9**9, and an alias yields no hit its anchor did not already.
+    """
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        if seen is None:
+            seen = set()
+        mark = (id(node), key)
+        if mark in seen:
+            return
+        seen.add(mark)
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             kname = _norm(k.value) if isinstance(k, yaml.ScalarNode) else None
-            yield from _yaml_hits(v, kname)
+            yield from _yaml_hits(v, kname, seen)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             if isinstance(item, yaml.MappingNode) and key == "datasets":
@@ -81,9 +95,9 @@ def _yaml_hits(node: yaml.Node, key: str | None = None) -> Iterator[tuple[str, s
                             v.start_mark.column + 1,
                             v.style or "",
                         )
-                yield from _yaml_hits(item, None)
+                yield from _yaml_hits(item, None, seen)
             else:
-                yield from _yaml_hits(item, key)
+                yield from _yaml_hits(item, key, seen)
     elif (
         isinstance(node, yaml.ScalarNode)
         and (key in KEYS or key in SHELL_KEYS)
