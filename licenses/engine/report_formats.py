@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -117,11 +119,21 @@ def _sarif_location(file: str, line: int, column: int, message: str | None = Non
     if column and column > 0:
         region["startColumn"] = column
     loc: dict[str, Any] = {
-        "physicalLocation": {"artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"}, "region": region}
+        # a relative URI reference: "my dir/train #2.py" must not read as a fragment "#2.py"
+        "physicalLocation": {
+            "artifactLocation": {"uri": urllib.parse.quote(file), "uriBaseId": "%SRCROOT%"},
+            "region": region,
+        }
     }
     if message:
         loc["message"] = {"text": message}
     return loc
+
+
+def _source_root(root: str | Path) -> Path:
+    """The folder result paths are relative to: the audited folder, or an audited file's folder."""
+    path = Path(root).resolve()
+    return path if path.is_dir() else path.parent
 
 
 def render_sarif(result: AuditResult) -> str:
@@ -195,7 +207,7 @@ def render_sarif(result: AuditResult) -> str:
                         "rules": list(rules.values()),
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(result.root).resolve().as_uri() + "/"}},
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": _source_root(result.root).as_uri() + "/"}},
                 "invocations": [{"executionSuccessful": True}],
                 "results": results,
                 "properties": {"policy": result.policy},
@@ -241,8 +253,20 @@ def render_junit(result: AuditResult) -> str:
         "testsuites", name="modelhub-audit", tests=str(total), failures=str(failures), errors="0"
     )
     root.append(suite)
+    for element in root.iter():  # scanned files can hold characters XML 1.0 has no way to write
+        element.text = _xml_text(element.text)
+        for key, value in element.attrib.items():
+            element.attrib[key] = _xml_text(value)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+#: Characters XML 1.0 cannot hold in any form (C0 controls but tab/newline/CR, surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str | None) -> str | None:
+    return _NOT_XML.sub("\ufffd", text) if text else text
 
 
 # --------------------------------------------------------------------------- markdown

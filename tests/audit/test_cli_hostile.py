@@ -227,3 +227,53 @@ def test_a_closed_pipe_is_no_traceback(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141
     assert "Traceback" not in err
+
+
+def test_nbformat_3_notebooks_are_scanned(tmp_path):
+    nb = {
+        "nbformat": 3,
+        "worksheets": [
+            {
+                "cells": [
+                    {"cell_type": "markdown", "source": ["# Explore\n"]},
+                    {
+                        "cell_type": "code",
+                        "input": ["M = 'CohereForAI/aya-expanse-32b'\n", "AutoModel.from_pretrained(M)\n"],
+                    },
+                ]
+            }
+        ],
+    }
+    (tmp_path / "old.ipynb").write_text(json.dumps(nb, indent=1))
+    (ref,) = scan_paths([tmp_path]).references
+    raw = (tmp_path / "old.ipynb").read_text().splitlines()
+    assert (ref.model, ref.cell, ref.cell_line) == ("CohereForAI/aya-expanse-32b", 2, 2)
+    assert "from_pretrained" in raw[ref.line - 1]  # the line in the .ipynb file holding that source line
+
+
+def test_sarif_locations_resolve_for_a_file_path_and_odd_names(capsys, tmp_path):
+    from urllib.parse import unquote, urljoin, urlparse
+
+    folder = tmp_path / "my dir"
+    folder.mkdir()
+    target = folder / "train #2.py"
+    target.write_text("A.from_pretrained('someorg/unknown-model')\n")  # unknown: a warning result
+    policy = ROOT / "tests" / "fixtures" / "policies" / "pass.yaml"
+    for audited in (target, folder):
+        main(["audit", str(audited), "--policy", str(policy), "--offline", "--format", "sarif"])
+        run = json.loads(capsys.readouterr().out)["runs"][0]
+        base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
+        assert uris == {"train%20%232.py"}
+        resolved = Path(unquote(urlparse(urljoin(base, uris.pop())).path))
+        assert resolved == target.resolve()
+
+
+def test_junit_is_well_formed_whatever_the_scanned_files_hold(capsys, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    (tmp_path / "a.sh").write_bytes(b"huggingface-cli download $UNSET\x01\x02abc\n")
+    policy = ROOT / "tests" / "fixtures" / "policies" / "pass.yaml"
+    main(["audit", str(tmp_path), "--policy", str(policy), "--offline", "--format", "junit"])
+    suite = ET.fromstring(capsys.readouterr().out.split("\n", 1)[1])
+    assert suite.find(".//skipped") is not None

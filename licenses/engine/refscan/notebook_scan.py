@@ -21,12 +21,29 @@ from licenses.engine.refscan.python_scan import mentions_loader, scan_python_sou
 from licenses.engine.refscan.shell_scan import scan_shell_text
 
 _SOURCE_KEY = re.compile(r'"source"\s*:')
+#: nbformat 3 (before 2015): code cells keep their text under "input", markdown cells under "source".
+_V3_SOURCE_KEY = re.compile(r'"(?:source|input)"\s*:')
 
 
-def _json_lines_of_sources(text: str, cells: list[dict]) -> list[list[int] | int]:
+def _cells(nb: dict) -> tuple[list[dict], re.Pattern[str]]:
+    """The notebook's cells in order, each with its text under "source", and the key pattern that
+    finds their text in the file. nbformat 4 lists "cells"; nbformat 3 nests them in "worksheets"."""
+    if "cells" in nb or "worksheets" not in nb:
+        return nb.get("cells") or [], _SOURCE_KEY
+    cells = [c for ws in nb.get("worksheets") or [] if isinstance(ws, dict) for c in ws.get("cells") or []]
+    return [
+        {**c, "source": c.get("input", "")} if c.get("cell_type") == "code" else c
+        for c in cells
+        if isinstance(c, dict)
+    ], _V3_SOURCE_KEY
+
+
+def _json_lines_of_sources(
+    text: str, cells: list[dict], key: re.Pattern[str] = _SOURCE_KEY
+) -> list[list[int] | int]:
     """For each cell, the .ipynb line of every source line (or the line of its "source" key)."""
     raw = text.splitlines()
-    key_lines = [i for i, line in enumerate(raw, 1) if _SOURCE_KEY.search(line)]
+    key_lines = [i for i, line in enumerate(raw, 1) if key.search(line)]
     out: list[list[int] | int] = []
     for idx, cell in enumerate(cells):
         if idx >= len(key_lines):
@@ -48,8 +65,8 @@ def _json_lines_of_sources(text: str, cells: list[dict]) -> list[list[int] | int
 
 def scan_notebook_text(text: str, file: str, file_dir: Path, root: Path) -> list[Reference]:
     nb = json.loads(text)
-    cells = nb.get("cells") or []
-    json_lines = _json_lines_of_sources(text, cells)
+    cells, key = _cells(nb) if isinstance(nb, dict) else ([], _SOURCE_KEY)
+    json_lines = _json_lines_of_sources(text, cells, key)
     virtual: list[str] = []
     origin: list[tuple[int, int]] = []  # virtual line → (cell index, line in cell)
     refs: list[Reference] = []
