@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -9,6 +11,23 @@ from frontend import catalogue
 from frontend.pagination import keyset_page
 from frontend.vocab import CLASS_LABELS, PAGE_SIZE
 from licenses.engine.kb import default_kb
+
+#: The contract's two keys that name no licence text: every model page links its key, so they need
+#: pages too (listing the models a licensing engineer has to chase). SPDX's words for the same.
+NO_LICENCE = {
+    "none": SimpleNamespace(
+        key="none", name="No licence declared", license_class="unknown", commercial_use="unknown",
+        spdx="NONE", osi_approved=False, url="", obligations=[],
+        summary="The card declares no licence and no licence file was found. Without a licence nobody "
+        "may use, copy or modify the weights: ask the publisher to add one.",
+    ),
+    "unknown": SimpleNamespace(
+        key="unknown", name="Licence not resolved", license_class="unknown", commercial_use="unknown",
+        spdx="NOASSERTION", osi_approved=False, url="", obligations=[],
+        summary="A licence is named (\"other\", \"unknown\", a family name, a custom file) but its terms "
+        "could not be matched to a known licence. Read the licence file in the repository before use.",
+    ),
+}  # fmt: skip
 
 
 def licence_list(request: HttpRequest) -> HttpResponse:
@@ -21,7 +40,7 @@ def licence_list(request: HttpRequest) -> HttpResponse:
 
 
 def licence_detail(request: HttpRequest, key: str) -> HttpResponse:
-    info = default_kb().get(key.lower())
+    info = default_kb().get(key.lower()) or NO_LICENCE.get(key.lower())
     if info is None:
         raise Http404("No such licence in the knowledge base")
     qs = catalogue.base_queryset(request.user).filter(license_key=info.key)

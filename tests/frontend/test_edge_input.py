@@ -73,3 +73,20 @@ def test_static_files_are_served_without_debug(client, settings):
     response = client.get("/static/frontend/site.css")
     assert response.status_code == 200
     assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+@pytest.mark.parametrize(("key", "spdx"), [("none", "NONE"), ("unknown", "NOASSERTION")])
+def test_the_no_licence_keys_have_pages(client, catalogue, key, spdx):
+    """Model pages link every licence key, and the contract's none/unknown name no licence text."""
+    response = client.get(f"/licenses/{key}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"<code>{spdx}</code>" in html
+
+
+def test_every_licence_link_on_a_model_page_resolves(client, catalogue):
+    import re
+
+    html = client.get("/someone/no-license-model").content.decode()
+    links = set(re.findall(r'href="(/licenses/[^"?#]+)"', html))
+    assert links and all(client.get(link).status_code == 200 for link in links)
