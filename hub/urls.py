@@ -20,3 +20,6 @@ urlpatterns = [
 
 # The web catalogue last: its two-segment /{owner}/{name} route must not shadow API or file routes.
 urlpatterns += [path("", include("frontend.urls"))]
+
+handler400 = "hub.errors_http.bad_request"
+handler404 = "hub.errors_http.not_found"

@@ -85,3 +85,26 @@ def test_page_size_is_capped(api, monkeypatch):
     for i in range(3):
         analysed_model(f"acme/m{i}", "mit", "osi-permissive", "yes")
     assert len(api.get("/api/v1/repos?limit=1000").json()["results"]) == 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/nonexistent", "/api/v1/violations/abc", "/api/v1/policies/a.b", "/api/v1/mirror/runs/abc"],
+)
+def test_unrouted_api_paths_answer_in_the_api_error_format(api, path):
+    resp = api.get(path)
+    assert resp.status_code == 404 and resp["Content-Type"] == "application/json"
+    assert resp.json()["error"]["code"] == "not-found"
+
+
+def test_a_body_over_djangos_limit_answers_in_the_api_error_format(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    resp = api.generic("POST", "/api/v1/compliance/check", '{"models": ["' + "a" * 4096 + '"]}',
+                       content_type="application/json")  # fmt: skip
+    assert resp.status_code == 400 and resp["Content-Type"] == "application/json"
+    assert resp.json()["error"]["code"] == "malformed-request"
+
+
+def test_pages_outside_the_api_keep_html_errors(client):
+    resp = client.get("/no/such/page/here")
+    assert resp.status_code == 404 and resp["Content-Type"].startswith("text/html")
