@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.crypto import salted_hmac
+
 from hub.hfapi.http import iso
 from hub.models import Commit, FileScan, RepoFile, Repository
 from hub.services import gitobj
@@ -16,6 +18,16 @@ EXPANDABLE = {
     "downloadsAllTime", "gated", "lastModified", "library_name", "likes", "pipeline_tag", "private",
     "safetensors", "sha", "siblings", "spaces", "tags", "trendingScore", "usedStorage", "inference",
 }  # fmt: skip
+
+
+def opaque_id(pk: int) -> str:
+    """The Hub's ``_id``: 24 hex characters, stable per repository, telling nothing.
+
+    The primary key in hex counted every repository: the gaps in a public listing were exactly
+    the private ones, and the values dated them. An HMAC of the key under the instance's secret
+    keeps the shape clients expect without that.
+    """
+    return salted_hmac("modelhub.repo-id", str(pk)).hexdigest()[:24]
 
 
 def gated_value(repo: Repository) -> bool | str:
@@ -58,7 +70,7 @@ def repo_info(
     meta, tags = _card_and_tags(repo, commit, files)
     rid = repo.repo_id
     full: dict[str, Any] = {
-        "_id": f"{repo.pk:024x}",
+        "_id": opaque_id(repo.pk),
         "id": rid,
         "author": repo.namespace.name,
         "sha": commit.sha if commit else None,
@@ -109,7 +121,7 @@ def list_entry(
     """One element of the list_models / list_datasets array (cheap: no per-repo queries)."""
     rid = repo.repo_id
     entry: dict[str, Any] = {
-        "_id": f"{repo.pk:024x}",
+        "_id": opaque_id(repo.pk),
         "id": rid,
         "likes": repo.likes,
         "downloads": repo.downloads,

@@ -50,6 +50,17 @@ def test_model_info_shape(client, repo):
     assert body["baseModels"] == {"relation": "finetune", "models": [{"id": "meta-llama/Llama-3.1-8B"}]}
 
 
+def test_ids_are_opaque_and_stable(client, alice, fs_store):
+    """``_id`` must not count repositories: sequential ids showed where the private ones were."""
+    for name in ("one", "two", "three"):
+        make_repo(alice, name, {"README.md": b"# x\n"})
+    first = {m["id"]: m["_id"] for m in client.get("/api/models?author=alice").json()}
+    assert len(set(first.values())) == 3 and all(len(v) == 24 and int(v, 16) >= 0 for v in first.values())
+    pks = sorted(int(v, 16) for v in first.values())
+    assert pks[-1] - pks[0] > 1000  # not consecutive counters
+    assert client.get("/api/models/alice/two").json()["_id"] == first["alice/two"]  # the same in both views
+
+
 def test_blobs_and_expand(client, repo):
     sib = {s["rfilename"]: s for s in client.get("/api/models/alice/llama-ft?blobs=true").json()["siblings"]}
     lfs = sib["w/model.safetensors"]
