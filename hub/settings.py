@@ -215,6 +215,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Repositories, licence analysis, compliance checks and AI-BOMs.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # the default hook, then every operation's error responses in the one error body
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hub.api.schema.add_error_responses",
+    ],
     # Swagger UI assets from the installed sidecar package: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -108,3 +108,30 @@ def test_a_body_over_djangos_limit_answers_in_the_api_error_format(api, settings
 def test_pages_outside_the_api_keep_html_errors(client):
     resp = client.get("/no/such/page/here")
     assert resp.status_code == 404 and resp["Content-Type"].startswith("text/html")
+
+
+def test_schema_documents_the_errors_of_every_operation(api):
+    schema = api.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
+    operations = [
+        (path, method, op)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+    assert len(operations) > 20
+    for path, method, op in operations:
+        assert {"400", "401", "429"} <= set(op["responses"]), (method, path)
+        if "{" in path:
+            assert "404" in op["responses"], (method, path)
+        if method != "get":
+            assert "403" in op["responses"], (method, path)
+
+
+def test_documented_error_body_is_what_the_api_answers(api):
+    """The schema's Error matches a real error response (required keys and their types)."""
+    schema = api.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+    error = schema["components"]["schemas"]["Error"]["properties"]["error"]
+    body = api.get("/api/v1/violations/999999").json()
+    assert set(error["required"]) <= set(body["error"])
+    assert all(isinstance(body["error"][k], str) for k in error["required"])
