@@ -33,13 +33,6 @@ def audit_json(capsys, *args: str) -> tuple[int, dict]:
     return code, json.loads(capsys.readouterr().out)
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    monkeypatch.delenv("MODELHUB_TOKEN", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-
-
 def test_passing_policy_exits_0(capsys, codebase, pass_policy):
     code, data = audit_json(capsys, str(codebase), "--policy", str(pass_policy), "--offline")
     assert code == 0
@@ -257,16 +250,6 @@ class _Registry:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def private_code(tmp_path):
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "m.py").write_text(
-        "A.from_pretrained('acme/private-model')\nA.from_pretrained('microsoft/phi-2')\n"
-    )
-    return code
 
 
 def test_registry_compliance_check_then_cache(monkeypatch, capsys, tmp_path, private_code, pass_policy):

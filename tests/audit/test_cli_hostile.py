@@ -25,13 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 REPOS = ROOT / "tests" / "fixtures" / "repos"
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    monkeypatch.delenv("MODELHUB_TOKEN", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-
-
 def alias_bomb(levels: int, key: str = "model") -> str:
     """``levels`` lists of nine aliases of the list before: 9**levels scalars once expanded."""
     lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
@@ -93,16 +86,6 @@ def test_an_unreadable_path_fails_the_audit(monkeypatch, capsys, tmp_path):
     assert "cannot read" in capsys.readouterr().err
 
 
-@pytest.fixture
-def code(tmp_path):
-    folder = tmp_path / "code"
-    folder.mkdir()
-    (folder / "m.py").write_text(
-        "A.from_pretrained('acme/private-model')\nA.from_pretrained('microsoft/phi-2')\n"
-    )
-    return folder
-
-
 @pytest.mark.parametrize(
     "tamper",
     [
@@ -113,11 +96,11 @@ def code(tmp_path):
     ],
 )
 @pytest.mark.parametrize("fmt", ["json", "sarif", "junit", "text"])
-def test_a_malformed_registry_answer_is_a_registry_error(capsys, tmp_path, code, tamper, fmt):
+def test_a_malformed_registry_answer_is_a_registry_error(capsys, tmp_path, private_code, tamper, fmt):
     """Not a traceback, and not a pass: the answer is reported and the models judged offline."""
     policy = tmp_path / "policy.yaml"
     policy.write_text("name: strict\nuse: {commercial: true}\nlicenses: {unknown: deny}\n")
-    args = [str(code), "--policy", str(policy), "--cache-dir", str(tmp_path / "c")]
+    args = [str(private_code), "--policy", str(policy), "--cache-dir", str(tmp_path / "c")]
     with _Registry(tamper=tamper) as reg:
         exit_code = main(["audit", *args, "--registry", reg.url, "--format", fmt])
     out = capsys.readouterr().out
@@ -128,11 +111,11 @@ def test_a_malformed_registry_answer_is_a_registry_error(capsys, tmp_path, code,
         assert {f["model"]: f["source"] for f in data["findings"]}["acme/private-model"] == "unknown"
 
 
-def test_a_malformed_registry_url_is_reported_not_fatal(capsys, tmp_path, code):
+def test_a_malformed_registry_url_is_reported_not_fatal(capsys, tmp_path, private_code):
     policy = ROOT / "tests" / "fixtures" / "policies" / "pass.yaml"
     exit_code, data = audit_json(
         capsys,
-        str(code),
+        str(private_code),
         "--policy",
         str(policy),
         "--registry",
@@ -143,7 +126,8 @@ def test_a_malformed_registry_url_is_reported_not_fatal(capsys, tmp_path, code):
     assert exit_code == 0 and data["registry_errors"]
 
 
-def test_an_unwritable_baseline_or_summary_is_a_clear_error(monkeypatch, capsys, tmp_path, code):
+def test_an_unwritable_baseline_or_summary_is_a_clear_error(monkeypatch, capsys, tmp_path, private_code):
+    code = private_code
     policy = ROOT / "tests" / "fixtures" / "policies" / "pass.yaml"
     for target in (tmp_path / "missing" / "bl.json", tmp_path):
         args = ["audit", str(code), "--policy", str(policy), "--offline", "--baseline", str(target)]
@@ -164,10 +148,10 @@ def test_an_unwritable_baseline_or_summary_is_a_clear_error(monkeypatch, capsys,
         (alias_bomb(9, "name").encode(), "alias expansion"),
     ],
 )
-def test_a_hostile_policy_file_exits_2_naming_the_problem(capsys, tmp_path, code, content, needle):
+def test_a_hostile_policy_file_exits_2_naming_the_problem(capsys, tmp_path, private_code, content, needle):
     policy = tmp_path / "policy.yaml"
     policy.write_bytes(content)
-    assert main(["audit", str(code), "--policy", str(policy), "--offline"]) == 2
+    assert main(["audit", str(private_code), "--policy", str(policy), "--offline"]) == 2
     assert needle in capsys.readouterr().err
 
 
