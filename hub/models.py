@@ -225,20 +225,16 @@ class Repository(models.Model):
         elif {"latest_analysis", "latest_analysis_id"} & set(fields):
             self.copy_analysis_columns()  # loads the analysis if only its id was set
             kwargs["update_fields"] = {*fields, *self.ANALYSIS_COLUMNS}
+        # the stored visibility, read when this save writes it: an instance's own loaded value can
+        # be stale (another request toggled it since), and a missed change leaves descendants
+        # judged with a parent they can no longer (or can now) see
+        before = None
+        if self.pk is not None and (fields is None or "private" in fields) and "private" in self.__dict__:
+            before = Repository.objects.filter(pk=self.pk).values_list("private", flat=True).first()
         super().save(*args, **kwargs)
-        loaded = self.__dict__.get("_loaded_private")
-        if loaded is not None and loaded != self.private and (fields is None or "private" in fields):
-            # whatever route changed it (Hub API settings, native API, admin): what others may
-            # see of this repository through their lineage changed with it
+        if before is not None and before != self.private:
+            # whatever route changed it (Hub API settings, native API, admin)
             visibility_changed.send(sender=Repository, repository=self)
-        self._loaded_private = self.private
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        """Remember the stored visibility, so ``save`` can tell when it changes."""
-        instance = super().from_db(db, field_names, values)
-        instance._loaded_private = instance.__dict__.get("private")  # None when deferred
-        return instance
 
     @property
     def repo_id(self) -> str:

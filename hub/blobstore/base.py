@@ -159,8 +159,10 @@ class BlobStore(ABC):
         """A time-limited URL a client can GET directly, or None when the store streams itself."""
         return None
 
-    def upload_url(self, sha256: str, size: int, *, expires: int = 900) -> str | None:
-        """A time-limited URL a client can PUT this blob to, or None when uploads go through us."""
+    def upload_url(self, sha256: str, size: int, *, expires: int = 900, ticket: str = "") -> str | None:
+        """A time-limited URL a client can PUT this blob to, or None when uploads go through us.
+
+        ``ticket`` names this one upload, so verification credits its bytes and no other's."""
         return None
 
     @abstractmethod

@@ -17,6 +17,13 @@ hashed by ``finalize_upload`` with reads pinned to the ETag, and deleted on a mi
 if still the same ETag. A single presigned PUT can be replayed until it expires, so those
 go to a staging key and are copied once verified: a URL to the content address would let a
 stale link overwrite a verified blob.
+
+Tickets: every upload the LFS batch hands out carries a random ``ticket``, and verification
+accepts only that upload's bytes: its own staging key (``incoming/<sha256>.<ticket>``) or a
+multipart upload assembled at the address whose object carries the ticket in its metadata.
+Without it, whoever called verify first would be credited with another client's upload of the
+same content (a staging key shared per hash, or the object at the address), and could name in
+a commit content they never held.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ VERIFY_RANGE = 8 * 1024 * 1024  # ranged reads when hashing an uploaded object
 PREFETCH = 4
 MAX_SINGLE_COPY = 5 * 1024**3  # CopyObject's limit; larger objects need a multipart copy
 MARK = "modelhub-sha256"  # user metadata on objects whose bytes the hub hashed before writing
+TICKET = "modelhub-upload"  # user metadata naming the upload (ticket) a client's multipart object came from
 REFUSED_CONDITION = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
 
@@ -172,9 +180,11 @@ class S3BlobStore(BlobStore):
         check_sha256(sha256)
         return f"{self.prefix}sha256/{sha256[:2]}/{sha256}"
 
-    def staging_key_for(self, sha256: str) -> str:
+    def staging_key_for(self, sha256: str, ticket: str = "") -> str:
         check_sha256(sha256)
-        return f"{self.prefix}incoming/{sha256}"
+        if ticket and not ticket.replace("-", "").replace("_", "").isalnum():
+            raise ValueError("an upload ticket is URL-safe base64")
+        return f"{self.prefix}incoming/{sha256}" + (f".{ticket}" if ticket else "")
 
     # -- writing -----------------------------------------------------------------------
     def put(
@@ -291,6 +301,11 @@ class S3BlobStore(BlobStore):
         except BotoCoreError as exc:
             raise BlobStoreUnavailable(f"S3 could not be reached: {exc}") from exc
 
+    def occupied(self, sha256: str) -> bool:
+        """Whether any object holds the content address (verified or not): a multipart upload
+        cannot be assembled there then, so it goes to its staging key."""
+        return self._head_raw(self.key_for(sha256)) is not None
+
     def _trusted(self, sha256: str) -> BlobInfo | None:
         """The object at the content address if the hub itself wrote it (hashed first), else None.
 
@@ -317,16 +332,23 @@ class S3BlobStore(BlobStore):
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
     # -- direct client uploads (LFS) -----------------------------------------------------
-    def upload_url(self, sha256: str, size: int, *, expires: int = 900) -> str | None:
-        """Presigned PUT to a staging key; ``finalize_upload`` verifies and publishes it."""
+    def upload_url(self, sha256: str, size: int, *, expires: int = 900, ticket: str = "") -> str | None:
+        """Presigned PUT to this upload's staging key; ``finalize_upload`` verifies and publishes it."""
         return self.client.generate_presigned_url(
             "put_object",
-            Params={"Bucket": self.bucket, "Key": self.staging_key_for(sha256)},
+            Params={"Bucket": self.bucket, "Key": self.staging_key_for(sha256, ticket)},
             ExpiresIn=expires,
         )
 
     def start_multipart_upload(
-        self, sha256: str, size: int, part_size: int, *, expires: int = 900
+        self,
+        sha256: str,
+        size: int,
+        part_size: int,
+        *,
+        expires: int = 900,
+        ticket: str = "",
+        staged: bool = False,
     ) -> tuple[str, list[str]]:
         """Open a multipart upload of the content address; (upload id, one presigned PUT URL per part).
 
@@ -334,13 +356,18 @@ class S3BlobStore(BlobStore):
         asks us to complete the upload, which only we can do; ``finalize_upload`` then hashes the
         object in place. A part URL is dead once its upload is completed or aborted, so a stale
         one cannot touch the object. S3 needs parts of at least 5 MiB but the last.
+
+        ``ticket`` names the upload in the object's metadata (verification accepts only its own);
+        ``staged`` assembles at the ticket's staging key instead of the address (content already
+        stored, which a client upload must not replace).
         """
-        key = self.key_for(sha256)
+        key = self._upload_key(sha256, ticket, staged)
         count = max(1, -(-size // part_size))
         if count > 10_000:
             raise BlobStoreError(f"{size} bytes in parts of {part_size} needs more than 10,000 parts")
         try:
-            upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+            extra = {"Metadata": {TICKET: ticket}} if ticket else {}
+            upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=key, **extra)["UploadId"]
         except (BotoCoreError, ClientError) as exc:
             raise BlobStoreUnavailable(f"S3 refused to start a multipart upload: {exc}") from exc
         urls = [
@@ -353,11 +380,22 @@ class S3BlobStore(BlobStore):
         ]
         return upload_id, urls
 
-    def complete_multipart_upload(self, sha256: str, upload_id: str, parts: list[tuple[int, str]]) -> bool:
+    def _upload_key(self, sha256: str, ticket: str, staged: bool) -> str:
+        return self.staging_key_for(sha256, ticket) if staged else self.key_for(sha256)
+
+    def complete_multipart_upload(
+        self,
+        sha256: str,
+        upload_id: str,
+        parts: list[tuple[int, str]],
+        *,
+        ticket: str = "",
+        staged: bool = False,
+    ) -> bool:
         """Assemble the client's parts ((number, etag) pairs) at the content address, unless an object
         is there already (verified, or another client's upload awaiting verification): then the upload
         is aborted and nothing is overwritten. True when this upload became the object."""
-        key = self.key_for(sha256)
+        key = self._upload_key(sha256, ticket, staged)
         try:
             self.client.complete_multipart_upload(
                 Bucket=self.bucket,
@@ -369,7 +407,7 @@ class S3BlobStore(BlobStore):
             return True
         except ClientError as exc:
             if _code(exc) in REFUSED_CONDITION:
-                self.abort_multipart_upload(sha256, upload_id)
+                self.abort_multipart_upload(sha256, upload_id, ticket=ticket, staged=staged)
                 return False
             if _server_side(exc):
                 # S3 itself failed: keep the upload (and the client's parts) so a retry completes it.
@@ -380,34 +418,43 @@ class S3BlobStore(BlobStore):
         except BotoCoreError as exc:
             raise BlobStoreUnavailable(f"S3 could not be reached: {exc}") from exc
 
-    def abort_multipart_upload(self, sha256: str, upload_id: str) -> None:
+    def abort_multipart_upload(
+        self, sha256: str, upload_id: str, *, ticket: str = "", staged: bool = False
+    ) -> None:
         """Drop an upload and its parts; its part URLs stop working. Best effort (S3 lifecycle rules
         for incomplete uploads are the backstop)."""
         with contextlib.suppress(BotoCoreError, ClientError):
             self.client.abort_multipart_upload(
-                Bucket=self.bucket, Key=self.key_for(sha256), UploadId=upload_id
+                Bucket=self.bucket, Key=self._upload_key(sha256, ticket, staged), UploadId=upload_id
             )
 
-    def finalize_upload(self, sha256: str, *, staged_only: bool = False) -> BlobInfo:
+    def finalize_upload(self, sha256: str, *, ticket: str = "") -> BlobInfo:
         """Check an uploaded object's sha256; only a matching object stays.
 
-        A single PUT went to the staging key: hashed there, copied to the content address if it
-        matches. A multipart upload sits at the content address: hashed in place, deleted if it
-        does not match. Raises BlobNotFound when nothing arrived, ChecksumMismatch when the bytes
-        are wrong. ``staged_only`` accepts only a staged PUT (the content address may hold
-        someone else's upload, which proves nothing about this caller's).
+        A single PUT (or a staged multipart upload) went to the staging key: hashed there, then
+        copied to the content address if it matches, or just dropped when the address already
+        holds verified bytes. A multipart upload sits at the content address: hashed in place,
+        deleted if it does not match. Raises BlobNotFound when nothing arrived, ChecksumMismatch
+        when the bytes are wrong.
+
+        With a ``ticket`` only that upload counts: its own staging key, or an object at the
+        address carrying the ticket. Anything else there is someone else's upload (or verified
+        content), which proves nothing about this caller's.
         """
-        staging = self.staging_key_for(sha256)
+        staging = self.staging_key_for(sha256, ticket)
         try:
             head = self._head_raw(staging)
             if head is not None:
                 return self._publish_staged(sha256, staging, head)
-            if staged_only:
-                raise BlobNotFound(f"no upload arrived for {sha256}")
             head = self._head_raw(self.key_for(sha256))  # one HEAD: the mark and the ETag to pin
             if head is None:
                 raise BlobNotFound(f"no upload arrived for {sha256}")
-            if (head.get("Metadata") or {}).get(MARK) == sha256:  # the hub wrote it: hashed already
+            metadata = head.get("Metadata") or {}
+            if ticket:
+                if metadata.get(TICKET) != ticket:
+                    raise BlobNotFound(f"no upload arrived for {sha256} under this ticket")
+                return self._verify_in_place(sha256, head)
+            if metadata.get(MARK) == sha256:  # the hub wrote it: hashed already
                 return BlobInfo(sha256, int(head["ContentLength"]))
             return self._verify_in_place(sha256, head)
         except (BotoCoreError, ClientError) as exc:
@@ -427,6 +474,9 @@ class S3BlobStore(BlobStore):
             raise ChecksumMismatch(
                 f"uploaded content hashes to {digest}, not {sha256}; the upload was discarded"
             )
+        if self._trusted(sha256) is not None:  # the address holds these bytes already: keep them
+            self.client.delete_object(Bucket=self.bucket, Key=staging)
+            return BlobInfo(sha256, size)
         source = {"Bucket": self.bucket, "Key": staging}
         # Copy the very bytes hashed: a replay of the presigned PUT meanwhile makes the copy fail (412).
         mark = {"Metadata": {MARK: sha256}, "MetadataDirective": "REPLACE", "CopySourceIfMatch": head["ETag"]}

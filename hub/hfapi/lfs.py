@@ -14,6 +14,8 @@ answered for content the caller cannot read, which is asked for (and hashed) lik
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, JsonResponse
@@ -32,6 +34,7 @@ from hub.services.errors import BadRequest, HubError, TooLarge, Unprocessable
 LFS_JSON = "application/vnd.git-lfs+json"
 SALT_UPLOAD = "hub.lfs.upload"
 SALT_COMPLETE = "hub.lfs.complete"
+SALT_VERIFY = "hub.lfs.verify"
 MAX_OBJECTS = 1000
 
 
@@ -50,20 +53,45 @@ def lfs_response(data: dict, status: int = 200) -> JsonResponse:
 
 
 def _upload_actions(
-    request: HttpRequest, repo: Repository, oid: str, size: int, transfers: list[str]
+    request: HttpRequest, repo: Repository, oid: str, size: int, transfers: list[str], *, stored: bool
 ) -> dict:
+    """Where to send one object's bytes, and the verify link that credits this upload alone.
+
+    Each upload gets a random ticket, carried (signed) in its verify link and, on S3, in its
+    staging key or its multipart object's metadata: verify hashes that upload's bytes and no
+    one else's. ``stored``: the content is on the hub already (for others), so a multipart
+    upload is assembled at the ticket's staging key, never over the stored object; the answer
+    has the same shape either way.
+    """
     store = get_blob_store()
     base = endpoint(request)
-    verify = {"href": f"{base}/{PREFIX[repo.repo_type]}{repo.repo_id}.git/info/lfs/objects/verify"}
+    ticket = secrets.token_urlsafe(12)
+    proof = signing.dumps({"oid": oid, "repo": repo.pk, "ticket": ticket}, salt=SALT_VERIFY)
+    verify = {
+        "href": f"{base}/{PREFIX[repo.repo_type]}{repo.repo_id}.git/info/lfs/objects/verify?ticket={proof}"
+    }
     ttl = link_ttl()
     if hasattr(store, "start_multipart_upload") and "multipart" in transfers and size > chunk_size():
-        upload_id, urls = store.start_multipart_upload(oid, size, chunk_size(), expires=ttl)
+        # staged as well when an unverified upload holds the address (a client that never came back
+        # to verify): this one could not be assembled there, and would never be credited
+        staged = stored or store.occupied(oid)
+        upload_id, urls = store.start_multipart_upload(
+            oid, size, chunk_size(), expires=ttl, ticket=ticket, staged=staged
+        )
         token = signing.dumps(
-            {"oid": oid, "size": size, "upload": upload_id, "repo": repo.pk}, salt=SALT_COMPLETE
+            {
+                "oid": oid,
+                "size": size,
+                "upload": upload_id,
+                "repo": repo.pk,
+                "ticket": ticket,
+                "staged": staged,
+            },
+            salt=SALT_COMPLETE,
         )
         header = {"chunk_size": str(chunk_size())} | {f"{i:05d}": url for i, url in enumerate(urls, start=1)}
         return {"upload": {"href": f"{base}/api/lfs/complete/{token}", "header": header}, "verify": verify}
-    url = store.upload_url(oid, size, expires=ttl)
+    url = store.upload_url(oid, size, expires=ttl, ticket=ticket)
     if url is None:
         token = signing.dumps({"oid": oid, "size": size, "repo": repo.pk}, salt=SALT_UPLOAD)
         url = f"{base}/api/lfs/upload/{token}"
@@ -84,12 +112,12 @@ def batch(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = 
         raise BadRequest(f"objects must be a list of at most {MAX_OBJECTS}")
     transfers = [t for t in body.get("transfers") or ["basic"] if isinstance(t, str)]
     total = 0
-    out = []
+    entries: list[dict | tuple[str, int]] = []  # in request order: an error, or an object to answer
     for obj in objects:
         oid = str((obj or {}).get("oid") or "").lower()
         size = (obj or {}).get("size")
         if not SHA256_RE.match(oid) or not isinstance(size, int) or size < 0:
-            out.append(
+            entries.append(
                 {
                     "oid": oid,
                     "size": size,
@@ -104,17 +132,36 @@ def batch(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = 
         total += size
         if total > settings.MAX_COMMIT_SIZE:
             raise TooLarge(f"this upload exceeds the per-commit limit of {settings.MAX_COMMIT_SIZE} bytes")
-        stored = blob_present(oid) is not None
-        if stored and not unavailable(caller, repo, {oid}):
+        entries.append((oid, size))
+    # one question for the whole batch: which stored objects may this caller use here?
+    stored = {e[0] for e in entries if isinstance(e, tuple) and blob_present(e[0]) is not None}
+    refused = unavailable(caller, repo, stored)
+    out = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            out.append(entry)
+            continue
+        oid, size = entry
+        if oid in stored and oid not in refused:
             out.append({"oid": oid, "size": size})
         else:
-            # Content stored for others is asked for like new content (the answer must not tell
-            # what a caller cannot read exists), by one PUT to a staging key: a multipart upload
-            # is assembled at the content address, which already holds the right bytes.
-            actions = _upload_actions(request, repo, oid, size, [] if stored else transfers)
+            # content stored for others is asked for like new content: the answer must not tell
+            # that content the caller cannot read exists
+            actions = _upload_actions(request, repo, oid, size, transfers, stored=oid in stored)
             out.append({"oid": oid, "size": size, "authenticated": True, "actions": actions})
     chosen = "multipart" if "multipart" in transfers else "basic"
     return lfs_response({"transfer": chosen, "objects": out, "hash_algo": "sha256"})
+
+
+def _verify_claim(request: HttpRequest, oid: str, repo: Repository) -> dict | None:
+    """The signed ticket of the verify link the batch issued (None without one)."""
+    token = request.GET.get("ticket")
+    if not token:
+        return None
+    claim = _unsign(token, SALT_VERIFY)
+    if claim.get("oid") != oid or claim.get("repo") != repo.pk:
+        raise BadRequest("this verify link belongs to another object or repository")
+    return claim
 
 
 def _unsign(token: str, salt: str) -> dict:
@@ -150,12 +197,15 @@ def complete_multipart(request: HttpRequest, caller: Caller, token: str):
     if sorted(n for n, _ in parts) != list(range(1, expected + 1)):
         raise BadRequest(f"expected parts 1..{expected}")
     store = get_blob_store()
+    ticket, staged = claim.get("ticket", ""), bool(claim.get("staged"))
     try:
-        if blob_present(claim["oid"]) is not None:
+        if not staged and blob_present(claim["oid"]) is not None:
             # Verified content is there already: never assemble over it (the store refuses too).
-            store.abort_multipart_upload(claim["oid"], claim["upload"])
+            store.abort_multipart_upload(claim["oid"], claim["upload"], ticket=ticket)
         else:
-            store.complete_multipart_upload(claim["oid"], claim["upload"], parts)
+            store.complete_multipart_upload(
+                claim["oid"], claim["upload"], parts, ticket=ticket, staged=staged
+            )
     except BlobStoreUnavailable:
         raise  # S3 failing or slow: a 503 the client retries, not a 422 it gives up on
     except BlobStoreError as exc:
@@ -172,19 +222,25 @@ def verify(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str =
     oid, size = str(body.get("oid") or "").lower(), body.get("size")
     if not SHA256_RE.match(oid):
         raise BadRequest("oid must be a sha256 hex digest")
-    blob = blob_present(oid)
-    if blob is None or unavailable(caller, repo, {oid}):
-        store = get_blob_store()
-        if not hasattr(store, "finalize_upload"):  # the filesystem store's upload endpoint granted it
-            raise Unprocessable(f"object {oid} was not uploaded")
+    proof = _verify_claim(request, oid, repo)
+    store = get_blob_store()
+    blob = None
+    if proof is not None and hasattr(store, "finalize_upload"):
+        # this upload's own bytes, hashed: never another client's upload of the same content
         try:
-            # stored already: only this caller's staged PUT proves the bytes (never the stored copy)
-            blob = record_blob(store.finalize_upload(oid, staged_only=blob is not None))
-        except BlobNotFound as exc:
-            raise Unprocessable(f"object {oid} was not uploaded") from exc
+            blob = record_blob(store.finalize_upload(oid, ticket=proof["ticket"]))
+            grant(repo.pk, oid)
+        except BlobNotFound:
+            blob = (
+                None  # nothing arrived under this ticket: fine only if the caller may use the content anyway
+            )
         except ChecksumMismatch as exc:
             raise Unprocessable(str(exc)) from exc
-        grant(repo.pk, oid)
+    if blob is None:
+        # the filesystem store's upload endpoint hashed and granted what it received
+        blob = blob_present(oid)
+        if blob is None or unavailable(caller, repo, {oid}):
+            raise Unprocessable(f"object {oid} was not uploaded")
     if isinstance(size, int) and blob.size != size:
         raise Unprocessable(f"object {oid} is {blob.size} bytes, not {size}")
     return lfs_response({"oid": oid, "size": blob.size})

@@ -104,7 +104,7 @@ def parse_commit_stream(stream: BinaryIO) -> CommitRequest:
                 raise BadRequest(f"{path}: invalid size")
             ops.append(AddFile(path, oid, size, lfs=True))
         elif key == "deletedFile":
-            ops.append(DeleteFile(validate_path(value.get("path"))))
+            ops.append(DeleteFile(validate_path(value.get("path"), removing=True)))
         elif key == "deletedFolder":
             ops.append(DeleteFolder(validate_folder(value.get("path"))))
         else:

@@ -43,13 +43,15 @@ def unavailable(caller: Caller, repo: Repository, shas: Iterable[str]) -> set[st
             .values_list("blob_id", "commit__repository")
             .distinct()
         )
+        holders = list(holders)
+        # the holding repositories in one query; only gated ones cost a check of their own
+        repos = Repository.objects.select_related("namespace").in_bulk({pk for _, pk in holders})
         readable: dict[int, bool] = {}  # per holding repository: may the caller download from it?
         for sha, repo_pk in holders:
             if sha not in missing:
                 continue
             if repo_pk not in readable:
-                holder = Repository.objects.select_related("namespace").get(pk=repo_pk)
-                readable[repo_pk] = _may_download(caller, holder)
+                readable[repo_pk] = _may_download(caller, repos[repo_pk])
             if readable[repo_pk]:
                 missing.discard(sha)
     return missing

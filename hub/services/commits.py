@@ -157,7 +157,7 @@ def create_commit(
         if isinstance(op, DeleteFolder):
             validate_folder(op.path)
         else:
-            validate_path(op.path)
+            validate_path(op.path, removing=isinstance(op, DeleteFile))
     blobs = _resolve_blobs(ops)
     _check_caps(ops, blobs)
     from hub.tasks import analyze_revision  # the task module imports services; import late

@@ -37,6 +37,7 @@ class HubWire:
     base: str
     token: str
     session: requests.Session = field(default_factory=requests.Session)
+    verify_links: dict[str, str] = field(default_factory=dict)  # oid → the batch's verify href
 
     def __post_init__(self) -> None:
         self.session.headers["Authorization"] = f"Bearer {self.token}"
@@ -77,6 +78,7 @@ class HubWire:
         if not actions:
             return  # already stored and verified
         upload = actions["upload"]
+        self.verify_links[oid] = actions["verify"]["href"]  # as the client does: the link the batch gave
         header = upload.get("header") or {}
         if "chunk_size" in header:
             chunk = int(header["chunk_size"])
@@ -98,8 +100,9 @@ class HubWire:
         self.verify(repo_id, data)
 
     def verify(self, repo_id: str, data: bytes) -> None:
+        """POST the verify link the batch issued for this content (its signed upload ticket)."""
         resp = self.session.post(
-            f"{self.base}/{repo_id}.git/info/lfs/objects/verify",
+            self.verify_links.get(sha(data), f"{self.base}/{repo_id}.git/info/lfs/objects/verify"),
             json={"oid": sha(data), "size": len(data)},
             timeout=TIMEOUT,
         )

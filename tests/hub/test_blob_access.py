@@ -15,6 +15,7 @@ import requests
 
 from hub.models import AccessRequest, BlobGrant, Commit, RepoFile
 from tests.hub.conftest import make_repo, token_for
+from tests.hub.test_s3_multipart import put_parts, stored_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -133,18 +134,89 @@ def test_content_in_the_repositorys_own_history_can_be_named_again(client, bob, 
     assert commit_lfs(client, token_for(bob), "bob/hist", SECRET, "copy.bin").status_code == 200
 
 
-def test_s3_stored_content_is_asked_for_as_a_staged_put(client, settings, s3_store, alice, bob):
-    """On S3 a multipart upload would be assembled at the content address, which holds the stored
-    copy: the batch asks for one staged PUT instead, and verify never vouches for the stored copy."""
+def upload_through(client, actions, content):
+    """What huggingface_hub does with a batch answer: one PUT, or parts then the completion call."""
+    upload = actions["upload"]
+    header = upload.get("header")
+    if not header:
+        href = upload["href"]
+        if href.startswith("http://testserver"):
+            return client.generic("PUT", href.replace("http://testserver", ""), content).status_code
+        return requests.put(href, data=content, timeout=30).status_code
+    urls = [header[k] for k in sorted(header) if k != "chunk_size"]
+    parts = put_parts(urls, content, int(header["chunk_size"]))
+    done = client.post(
+        upload["href"].replace("http://testserver", ""),
+        data=json.dumps({"oid": oid(content), "parts": [{"partNumber": n, "etag": e} for n, e in parts]}),
+        content_type="application/json",
+    )
+    return done.status_code
+
+
+@pytest.mark.parametrize("size", ["single", "multipart"])
+def test_s3_stored_content_is_asked_for_like_new_content(client, settings, s3_store, alice, bob, size):
+    """On S3 the answer for stored-but-unreadable content has the shape of new content's (no
+    oracle), a multipart one is assembled at a staging key (never over the stored object), and
+    verify vouches only for this upload's bytes."""
     settings.MODELHUB_LFS_CHUNK_SIZE = 5 * 1024 * 1024
-    big = SECRET * 6000  # over one part, so new content would be multipart
-    make_repo(alice, "secret", {"w.bin": big}, lfs=("w.bin",), private=True)
+    content = SECRET * (6000 if size == "multipart" else 1)
+    make_repo(alice, "secret", {"w.bin": content}, lfs=("w.bin",), private=True)
     make_repo(bob, "mine", {"README.md": b"# mine\n"})
     token = token_for(bob)
-    answer = batch(client, token, "bob/mine", big)
-    upload = answer["actions"]["upload"]
-    assert "header" not in upload  # one PUT, not parts
-    assert verify(client, token, answer["actions"], big).status_code == 422  # nothing staged: no proof
-    assert requests.put(upload["href"], data=big, timeout=30).status_code == 200
-    assert verify(client, token, answer["actions"], big).status_code == 200
-    assert commit_lfs(client, token, "bob/mine", big).status_code == 200
+    stored_answer = batch(client, token, "bob/mine", content)
+    new_answer = batch(client, token, "bob/mine", content[::-1])  # never uploaded
+    assert ("header" in stored_answer["actions"]["upload"]) == ("header" in new_answer["actions"]["upload"])
+    assert ("header" in stored_answer["actions"]["upload"]) == (size == "multipart")
+    assert verify(client, token, stored_answer["actions"], content).status_code == 422  # nothing uploaded yet
+    assert upload_through(client, stored_answer["actions"], content) == 200
+    assert verify(client, token, stored_answer["actions"], content).status_code == 200
+    assert commit_lfs(client, token, "bob/mine", content).status_code == 200
+    assert stored_bytes(s3_store, oid(content)) == content  # the stored object is intact
+    assert s3_store.client.list_objects_v2(Bucket=s3_store.bucket, Prefix="incoming/")["KeyCount"] == 0
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_s3_verify_credits_no_one_but_the_uploader(
+    client, settings, s3_store, alice, bob, django_user_model, stored
+):
+    """Bob uploads content (that he holds) but has not verified yet; Mallory, who knows its hash,
+    verifies with her own batch's link: nothing of hers arrived, so she gets nothing, and Bob's
+    own verify still succeeds. (Before tickets, whoever verified first was credited.)"""
+    settings.MODELHUB_LFS_CHUNK_SIZE = 5 * 1024 * 1024
+    content = b"weights bob really has" * 100
+    if stored:
+        make_repo(alice, "gated", {"w.bin": content}, lfs=("w.bin",), gated="manual")
+    make_repo(bob, "mine", {"README.md": b"# mine\n"})
+    mallory = django_user_model.objects.create_user("mallory")
+    make_repo(mallory, "pub", {"README.md": b"# pub\n"})
+    bob_token, mallory_token = token_for(bob), token_for(mallory)
+    bobs = batch(client, bob_token, "bob/mine", content)
+    assert upload_through(client, bobs["actions"], content) == 200
+    mallorys = batch(client, mallory_token, "mallory/pub", content)
+    assert verify(client, mallory_token, mallorys["actions"], content).status_code == 422
+    assert commit_lfs(client, mallory_token, "mallory/pub", content).status_code == 422
+    assert verify(client, bob_token, bobs["actions"], content).status_code == 200
+    assert commit_lfs(client, bob_token, "bob/mine", content).status_code == 200
+    # a verify link works only for its own object and repository
+    wrong = client.post(
+        bobs["actions"]["verify"]["href"].replace("http://testserver", "").replace("bob/mine", "mallory/pub"),
+        data=json.dumps({"oid": oid(content), "size": len(content)}),
+        content_type=LFS, HTTP_AUTHORIZATION=f"Bearer {mallory_token}",
+    )  # fmt: skip
+    assert wrong.status_code == 400
+
+
+def test_batch_costs_a_bounded_number_of_queries(client, alice, bob, bob_repo, django_assert_max_num_queries):
+    """Which of many stored objects the caller may use is one question, not one per object."""
+    contents = [b"shared %d" % i * 50 for i in range(60)]
+    make_repo(
+        alice,
+        "open",
+        {f"f{i}.bin": c for i, c in enumerate(contents)},
+        lfs=tuple(f"f{i}.bin" for i in range(60)),
+    )
+    body = json.dumps({"operation": "upload", "objects": [{"oid": oid(c), "size": len(c)} for c in contents]})
+    with django_assert_max_num_queries(60 + 20):  # one stored-check per object, plus a fixed few
+        answer = client.post("/bob/mine.git/info/lfs/objects/batch", data=body, content_type=LFS,
+                             HTTP_AUTHORIZATION=f"Bearer {token_for(bob)}").json()  # fmt: skip
+    assert all("actions" not in o for o in answer["objects"])

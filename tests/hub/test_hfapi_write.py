@@ -237,3 +237,19 @@ def test_ndjson_line_length_is_capped(client, auth, repo, settings):
     line = b'{"key": "file", "value": {"path": "x", "content": "' + b"A" * 100_000 + b'"}}'
     resp = post_commit(client, auth, ndjson(header()) + line + b"\n")
     assert resp.status_code == 413
+
+
+def test_files_stored_before_the_path_rules_can_still_be_deleted(client, auth, alice, fs_store):
+    """A name the hub accepted before the invisible-character rule is removable (deleting writes
+    no name to anyone's disk), while adding it again is refused."""
+    from hub.models import RepoFile
+    from tests.hub.conftest import make_repo
+
+    old = "docs/note\u200b.md"
+    make_repo(alice, "up", {"README.md": b"# v1\n", "docs/note.md": b"x"})
+    RepoFile.objects.filter(path="docs/note.md").update(path=old)  # as a file stored before the rule
+    refused = post_commit(client, auth, ndjson(header(), inline(old, b"y")))
+    assert refused.status_code == 400
+    deleted = post_commit(client, auth, ndjson(header(), {"key": "deletedFile", "value": {"path": old}}))
+    assert deleted.status_code == 200, deleted.content
+    assert not RepoFile.objects.filter(commit__sha=deleted.json()["commitOid"], path=old).exists()

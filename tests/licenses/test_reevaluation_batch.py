@@ -333,3 +333,33 @@ def test_update_json_keys_replaces_only_the_named_keys(family):
         assert got.result["lineage"]["unresolved"] == [f"x/{i}"]
         assert got.result["license"] == originals[a.pk]["license"]
         assert got.result["transparency"] == originals[a.pk]["transparency"]
+
+
+def test_visibility_changes_are_seen_whatever_the_instance_loaded(family):
+    """Two requests load the same repository; one makes it private, the other public again. The
+    second change must be announced too, though its instance loaded "public" (as must a change
+    after refresh_from_db); a save that leaves it as stored announces nothing."""
+    from hub.signals import visibility_changed
+
+    seen: list[bool] = []
+
+    def record(sender, repository, **kwargs):
+        seen.append(repository.private)
+
+    visibility_changed.connect(record, dispatch_uid="test-visibility")
+    try:
+        root = family["root"]
+        first, second = Repository.objects.get(pk=root.pk), Repository.objects.get(pk=root.pk)
+        first.private = True
+        first.save(update_fields=["private"])
+        second.private = False  # loaded as public, but the database says private by now
+        second.save(update_fields=["private"])
+        third = Repository.objects.get(pk=root.pk)
+        third.refresh_from_db()
+        third.private = True
+        third.save()
+        third.save()  # unchanged: no announcement
+        third.save(update_fields=["downloads"])  # visibility not written: no announcement
+    finally:
+        visibility_changed.disconnect(dispatch_uid="test-visibility")
+    assert seen == [True, False, True]
