@@ -497,3 +497,58 @@ def test_the_command_fails_when_the_upstream_cannot_be_listed(fast_retries):
         )
     run = MirrorRun.objects.latest("pk")
     assert run.status == "failed" and "gave up" in run.error
+
+
+def test_a_next_page_link_to_another_host_is_not_followed_with_the_token(upstream, settings, monkeypatch):
+    """Every listing request carries the upstream token: a Link naming another origin must fail
+    the run with the reason, not hand the token to that host (or list its answer as upstream's)."""
+    thief_seen: list[str | None] = []
+
+    class Thief(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            thief_seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    thief = ThreadingHTTPServer(("127.0.0.1", free_port()), Thief)
+    threading.Thread(target=thief.serve_forever, daemon=True).start()
+    settings.MIRROR_PAGE_SIZE = 20
+    monkeypatch.setenv("UPSTREAM_TOKEN_FOR_TEST", "secret-upstream-token")
+    upstream.state.tokens.add("secret-upstream-token")
+    upstream.state.rewrite_next = lambda url: url.replace(
+        f"127.0.0.1:{upstream.server_address[1]}", f"127.0.0.1:{thief.server_address[1]}"
+    )
+    try:
+        from django.core.management.base import CommandError
+
+        with pytest.raises(CommandError, match="failed"):
+            call_command("mirror", "--upstream", upstream.url, "--no-progress", "--token-env",
+                         "UPSTREAM_TOKEN_FOR_TEST", stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
+    finally:
+        thief.shutdown()
+        thief.server_close()
+    assert thief_seen == []
+    run = MirrorRun.objects.latest("pk")
+    assert run.status == "failed" and "not followed" in run.error
+
+
+def test_a_pagination_that_loops_stops_the_run(upstream, settings):
+    """An upstream whose next-page link leads back to a page already read would be listed for ever
+    (the heartbeat stays fresh): the run stops with the reason."""
+    from django.core.management.base import CommandError
+
+    settings.MIRROR_PAGE_SIZE = 20
+    upstream.state.rewrite_next = lambda url: re.sub(r"cursor=\d+", "cursor=20", url)  # page 2, for ever
+    with pytest.raises(CommandError, match="failed"):
+        call_command(
+            "mirror", "--upstream", upstream.url, "--no-progress", stdout=io.StringIO(), stderr=io.StringIO()
+        )
+    run = MirrorRun.objects.latest("pk")
+    assert run.status == "failed" and "loops" in run.error
+    listings = [path for _, path, _ in upstream.state.log if path.startswith("/api/models?")]
+    assert 2 <= len(listings) <= 3  # page 1, page 2, page 2 again: stopped there

@@ -74,6 +74,9 @@ from workers.models import MirroredRepo, MirrorRun, MirrorSpec
 log = logging.getLogger(__name__)
 COUNTERS = ("listed", "changed", "fetched", "bytes", "failed")
 MAX_ERRORS = 500
+#: Next-page links remembered per listing, to notice an upstream whose pagination runs in a circle
+#: (a loop of this many pages or fewer; the cursor is checkpointed, so the list stays short).
+SEEN_LINKS = 32
 #: New repositories written per transaction: a whole listing page by default. Each COMMIT writes
 #: every index page the batch touched, so on SQLite 200 per batch wrote 2.2 GB for a first mirror
 #: of 25,109 cards and 500 wrote 1.4 GB (docs/BENCHMARKS.md, "Mirroring").
@@ -247,7 +250,7 @@ class Runner:
             if source["kind"] == "ids":
                 ids = source["ids"][cursor["offset"] : cursor["offset"] + self.page_size]
                 if not ids:
-                    cursor = {**cursor, "i": cursor["i"] + 1, "offset": 0, "next": None}
+                    cursor = {**cursor, "i": cursor["i"] + 1, "offset": 0, "next": None, "seen": []}
                     continue
                 ids = ids if room is None else ids[:room]
                 after = {
@@ -258,7 +261,7 @@ class Runner:
                 return Batch([ModelInfo(id=i, siblings=None) for i in ids], need_info=True), after
             max_items = source.get("max")
             if max_items is not None and cursor["offset"] >= max_items:
-                cursor = {**cursor, "i": cursor["i"] + 1, "offset": 0, "next": None}
+                cursor = {**cursor, "i": cursor["i"] + 1, "offset": 0, "next": None, "seen": []}
                 continue
             if cursor["next"]:
                 page = self.upstream.list_page(cursor["next"])
@@ -266,7 +269,7 @@ class Runner:
                 size = self.page_size if max_items is None else min(self.page_size, max_items)
                 page = self.upstream.list_page(self.upstream.list_url(), first_page_params(source, size))
             else:  # the source's last page is done
-                cursor = {**cursor, "i": cursor["i"] + 1, "offset": 0, "next": None}
+                cursor = {**cursor, "i": cursor["i"] + 1, "offset": 0, "next": None, "seen": []}
                 continue
             items = page.items
             if max_items is not None:
@@ -279,9 +282,18 @@ class Runner:
                 "emitted": cursor["emitted"] + len(items),
             }
             if page.next_url and (max_items is None or after["offset"] < max_items):
+                seen = list(cursor.get("seen") or ())
+                if page.next_url in seen or page.next_url == cursor["next"]:
+                    # the upstream's Link pagination runs in a circle: following it would list the
+                    # same repositories for ever (the heartbeat stays fresh, so nothing stops it)
+                    raise ValueError(
+                        f"the upstream's next-page link {page.next_url} was already followed in this "
+                        "listing: its pagination loops; the run stops here"
+                    )
                 after["next"] = page.next_url
+                after["seen"] = [*seen[-(SEEN_LINKS - 1) :], page.next_url]
             else:
-                after = {**after, "i": cursor["i"] + 1, "offset": 0, "next": None}
+                after = {**after, "i": cursor["i"] + 1, "offset": 0, "next": None, "seen": []}
             if source.get("descend"):
                 after = self._enqueue_children(after, items, source)
             return Batch(items, need_info=False), after

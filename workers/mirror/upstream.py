@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from huggingface_hub import HfApi, ModelInfo, hf_hub_url
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
@@ -64,6 +64,13 @@ def to_model_info(item: dict) -> ModelInfo:
     item = strip_xet(item)
     item.setdefault("siblings", None)
     return ModelInfo(**item)
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port of ``url`` (default ports spelled out), to compare origins."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower(), 0)
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
 
 
 @dataclass
@@ -148,7 +155,14 @@ class Upstream:
         items = response.json()
         if not isinstance(items, list):
             raise ValueError(f"{url} did not answer a JSON list")
-        return Page([to_model_info(item) for item in items], urljoin(url, next_url) if next_url else None)
+        following = urljoin(url, next_url) if next_url else None
+        if following and _origin(following) != _origin(self.endpoint):
+            # every page request carries the upstream token: never to a host the spec did not name
+            raise ValueError(
+                f"{url}: the next-page link points at {_origin(following)}, not the upstream "
+                f"{_origin(self.endpoint)}; not followed (the upstream token would go with it)"
+            )
+        return Page([to_model_info(item) for item in items], following)
 
     # -- one repository ------------------------------------------------------------------
     def model_info(
