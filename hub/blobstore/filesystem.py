@@ -120,15 +120,17 @@ class FilesystemBlobStore(BlobStore):
         return self.objects / sha256[:2] / sha256[2:4] / sha256
 
     def _ensure_dirs(self) -> None:
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self.objects.mkdir(parents=True, exist_ok=True)
+        """The store's folders; a disk that refuses them (read-only, no permission, full) is a
+        BlobStoreUnavailable like any other write, so callers answer 503, not 500."""
+        _disk(self.tmp.mkdir, parents=True, exist_ok=True)
+        _disk(self.objects.mkdir, parents=True, exist_ok=True)
 
     def put(
         self, stream: BinaryIO, *, expected_sha256: str | None = None, max_bytes: int | None = None
     ) -> BlobInfo:
         self._ensure_dirs()
         counter = HashingCounter()
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix="upload-")
+        fd, tmp_name = _disk(tempfile.mkstemp, dir=self.tmp, prefix="upload-")
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in iter_chunks(stream, max_bytes):  # errors reading the client's stream propagate

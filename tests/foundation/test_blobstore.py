@@ -170,6 +170,32 @@ def test_filesystem_disk_full_is_reported_clearly(tmp_path, monkeypatch):
     assert store.stat(sha(b"data")) is None
 
 
+@pytest.mark.parametrize("fails", ["mkstemp", "mkdir"])
+def test_filesystem_read_only_store_is_unavailable_not_a_crash(tmp_path, monkeypatch, fails):
+    """A store mounted read-only (or not writable by the server's user) refuses its first write:
+    that is the store being unavailable (503 upstream of here), not an unexplained OSError (500)."""
+    import errno
+    import pathlib
+    import tempfile
+
+    from hub.blobstore import BlobStoreUnavailable
+
+    store = FilesystemBlobStore(tmp_path / "blobs")
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    if fails == "mkstemp":
+        monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    else:
+        monkeypatch.setattr(pathlib.Path, "mkdir", read_only)
+    with pytest.raises(BlobStoreUnavailable, match="Read-only file system"):
+        store.put(io.BytesIO(b"data"))
+    if fails == "mkdir":  # the batch writer opens its own files: only the folders are shared
+        with pytest.raises(BlobStoreUnavailable, match="Read-only file system"):
+            store.put_many([b"small"])
+
+
 def test_s3_timeouts_come_from_settings(settings):
     """A stalled S3 must give up before the web worker's timeout: the limits are configurable."""
     from hub.blobstore import get_blob_store
