@@ -110,14 +110,15 @@ class SpecRunView(MirrorAPIView):
 
     @extend_schema(request=None, responses={202: MirrorRunSerializer, 409: MirrorRunSerializer})
     def post(self, request, name: str):
-        from workers.tasks import start_run
+        from workers.tasks import start_run_unless_active
 
         spec = get_object_or_404(MirrorSpec, name=name)
-        active = spec.runs.filter(status__in=[MirrorRun.Status.QUEUED, MirrorRun.Status.RUNNING]).first()
-        if active is not None:
-            return Response(MirrorRunSerializer(active).data, status=status.HTTP_409_CONFLICT)
-        run = MirrorRun.objects.get(pk=start_run(spec))
-        return Response(MirrorRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        run_id, started = start_run_unless_active(spec)
+        run = MirrorRun.objects.get(pk=run_id)
+        return Response(
+            MirrorRunSerializer(run).data,
+            status=status.HTTP_202_ACCEPTED if started else status.HTTP_409_CONFLICT,
+        )
 
 
 class RunListView(MirrorAPIView, generics.ListAPIView):

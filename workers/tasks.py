@@ -78,6 +78,30 @@ def start_run(spec) -> int:
     return run.pk
 
 
+def start_run_unless_active(spec) -> tuple[int, bool]:
+    """``(run id, True)`` for a new run of ``spec``, or ``(the active run's id, False)`` when one is
+    queued or running already.
+
+    The check and the insert happen with the specification's row locked: eight simultaneous
+    "run now" requests (or one and the dispatcher) used to start eight runs of one spec, which
+    multiplied the upstream's load past the spec's own concurrency.
+    """
+    from workers.models import MirrorRun, MirrorSpec
+
+    with transaction.atomic():
+        MirrorSpec.objects.select_for_update().filter(pk=spec.pk).first()
+        active = (
+            MirrorRun.objects.filter(
+                spec=spec, status__in=[MirrorRun.Status.QUEUED, MirrorRun.Status.RUNNING]
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if active is not None:
+            return active, False
+        return start_run(spec), True
+
+
 @app.task(name="workers.mirror_dispatch", acks_late=True)
 def mirror_dispatch() -> dict[str, int]:
     """Start due specifications and rescue runs whose worker stopped sending heartbeats."""
@@ -91,8 +115,7 @@ def mirror_dispatch() -> dict[str, int]:
             continue
         if MirrorRun.objects.filter(active, spec=spec).exists():
             continue
-        start_run(spec)
-        started += 1
+        started += start_run_unless_active(spec)[1]
     stale = now - timedelta(seconds=getattr(settings, "MIRROR_STALE_AFTER", 120))
     rescued = 0
     for run_id in MirrorRun.objects.filter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -112,3 +113,68 @@ def test_admin_lists_and_starts_specs(upstream, client):
     assert MirrorRun.objects.get(spec=spec).status == "done"
     assert client.get("/admin/workers/mirrorrun/").status_code == 200
     assert client.get("/admin/workers/mirroredrepo/").status_code == 200
+
+
+@pytest.mark.services
+def test_simultaneous_run_requests_start_one_run(upstream):
+    """Eight "run now" requests at once (or one and the dispatcher) start one run; the others are
+    told which run is active. The check and the insert happen with the spec's row locked."""
+    import threading
+
+    from django.db import connection, connections
+
+    from tests.services import unavailable
+    from workers.tasks import start_run_unless_active
+
+    if connection.vendor != "postgresql":
+        unavailable("PostgreSQL", f"DATABASE_URL points at {connection.vendor}, not PostgreSQL")
+    spec = MirrorSpec.objects.create(name="busy-at-once", upstream=upstream.url + "/", repo_ids=["x/y"])
+    barrier = threading.Barrier(8)
+    answers: list[tuple[int, bool]] = []
+
+    def ask() -> None:
+        try:
+            barrier.wait()
+            answers.append(start_run_unless_active(spec))
+        finally:
+            connections.close_all()
+
+    from unittest import mock
+
+    with mock.patch("workers.tasks.enqueue_on_commit"):  # only the rows matter here, not the runs
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    assert len(answers) == 8
+    assert sum(started for _, started in answers) == 1
+    assert len({run_id for run_id, _ in answers}) == 1
+    assert MirrorRun.objects.filter(spec=spec).count() == 1
+
+
+@pytest.mark.services
+def test_a_run_whose_database_connection_dies_is_recorded_as_failed(upstream, monkeypatch):
+    """The connection is killed mid-run (a PostgreSQL restart, an administrator's terminate): the
+    run is marked failed with the reason through a new connection, not left "running" for the
+    stale-heartbeat sweep with the error lost."""
+    from django.db import OperationalError, connection
+
+    from tests.services import unavailable
+    from workers.mirror import run as run_module
+
+    if connection.vendor != "postgresql":
+        unavailable("PostgreSQL", f"DATABASE_URL points at {connection.vendor}, not PostgreSQL")
+    spec = MirrorSpec.objects.create(name="dies", upstream=upstream.url + "/", repo_ids=["x/y"])
+    mirror_run = MirrorRun.objects.create(spec=spec, upstream=spec.upstream)
+
+    def killed(self):
+        # (the kill may report an error of its own)
+        with connection.cursor() as cursor, contextlib.suppress(OperationalError):
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        MirrorRun.objects.count()  # the next query meets the dead connection
+
+    monkeypatch.setattr(run_module.Runner, "go", killed)
+    result = run_module.execute(mirror_run.pk)
+    assert result.status == MirrorRun.Status.FAILED
+    assert "OperationalError" in result.error and result.finished_at is not None

@@ -42,7 +42,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, close_old_connections, connections
 from django.db.models import Q
 from django.utils import timezone
 from huggingface_hub import ModelInfo
@@ -574,6 +574,9 @@ def execute(run_id: int, *, worker: str | None = None, progress: Callable[[Mirro
         return MirrorRun.objects.get(pk=run_id)
     except Exception as exc:
         log.exception("mirror run %s failed", run_id)
+        # the failure may be the database connection itself (killed, server restarted): drop a
+        # broken connection so the record of the failure goes through a new one
+        close_old_connections()
         MirrorRun.objects.filter(pk=run_id).update(
             status=MirrorRun.Status.FAILED,
             finished_at=timezone.now(),
