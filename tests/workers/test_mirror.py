@@ -345,6 +345,22 @@ def test_listing_spec_marks_repos_that_disappeared(upstream):
     assert repo(gone).mirror_status == "gone" and repo(gone).head is not None
 
 
+def test_a_sweep_that_cannot_ask_counts_the_repo_as_failed(upstream, fast_retries):
+    """Unlisted repositories are asked about one by one; one whose question keeps failing is a
+    failure of the run like any other (counted and listed), not a log line only."""
+    state = upstream.state
+    spec = MirrorSpec.objects.create(name="sweep", upstream=upstream.url, files="none")
+    run_spec(spec)
+    gone, unknown = sorted(state.repos)[7], sorted(state.repos)[8]
+    state.remove(gone)
+    state.remove(unknown)
+    state.fail(rf"^/api/models/{re.escape(unknown)}$", 503, times=100)
+    run = run_spec(spec)
+    assert run.failed == 1
+    assert sorted((e["repo"], e["kind"]) for e in run.errors) == sorted([(gone, "gone"), (unknown, "failed")])
+    assert repo(unknown).mirror_status == "ok"  # not known to be gone: left as it was
+
+
 def test_a_repo_that_disappeared_is_shown_as_gone_and_unmarked_when_it_comes_back(upstream):
     state = upstream.state
     spec = MirrorSpec.objects.create(name="all", upstream=upstream.url, files="small")

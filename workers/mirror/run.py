@@ -496,7 +496,12 @@ class Runner:
             except RepositoryNotFoundError as exc:
                 got = Fetched(state.upstream_id, Outcome.GONE, error=str(exc).splitlines()[0][:500])
             except Exception as exc:
+                # counted and listed like any repository that keeps failing (its status stays as it
+                # was: whether it is gone is not known); the next run's sweep asks again
                 log.warning("sweep of %s failed: %s", state.upstream_id, exc)
+                self.record(
+                    Fetched(state.upstream_id, Outcome.FAILED, error=_failure_text(exc)), Outcome.FAILED
+                )
                 continue
             self.record(
                 got, apply(got, run=self.run, spec=self.spec, upstream=self.run.upstream, options_key="")
