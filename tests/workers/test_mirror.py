@@ -568,3 +568,15 @@ def test_a_pagination_that_loops_stops_the_run(upstream, settings):
     assert run.status == "failed" and "loops" in run.error
     listings = [path for _, path, _ in upstream.state.log if path.startswith("/api/models?")]
     assert 2 <= len(listings) <= 3  # page 1, page 2, page 2 again: stopped there
+
+
+def test_names_this_hub_refuses_are_refused_before_anything_is_downloaded(upstream):
+    """An upstream repository holding a file this hub refuses (a .git segment) fails with the
+    reason, without its files being fetched or stored first; the others are mirrored."""
+    state = upstream.state
+    state.put("odd/dotgit", {"README.md": b"# odd\n", "sub/.git/HEAD": b"ref: refs/heads/main\n"})
+    blobs_before = Blob.objects.count()
+    run = mirror(upstream, "--repo", "odd/dotgit", "--files", "all")
+    assert run.failed == 1 and ".git" in run.errors[0]["error"]
+    assert [p for _, p, _ in state.log if "/resolve/" in p] == []  # nothing downloaded
+    assert Blob.objects.count() == blobs_before

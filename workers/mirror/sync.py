@@ -66,6 +66,7 @@ from hub.services.commits import (
     refresh_denormalised,
 )
 from hub.services.errors import BadRequest
+from hub.services.paths import validate_path
 from hub.services.repos import validate_name
 from workers.enqueue import enqueue_on_commit
 from workers.mirror.files import CopyOptions, UpstreamFile, choose
@@ -238,6 +239,9 @@ def fetch(
     repo_id = listed.id
     result = Fetched(repo_id, Outcome.FAILED, info=listed)
     try:
+        # what this hub refuses is refused before anything is downloaded (the commit would refuse
+        # it after: a wasted fetch, blobs left behind, and the same again on every run)
+        split_repo_id(repo_id)
         info = listed
         blob_meta = bool(info.siblings) and any(getattr(s, "blob_id", None) for s in info.siblings)
         wants_blob_meta = options.files != "none" and info.siblings != [] and not blob_meta
@@ -253,6 +257,8 @@ def fetch(
         files = upstream_files(info)
         result.siblings = [f.as_json() for f in files]
         chosen = choose(files, options)
+        for f in chosen:
+            validate_path(f.path)
         known: dict[str, tuple[str, int]] = {}
         if options.files != "none":
             with db_lock or contextlib.nullcontext():
