@@ -319,9 +319,32 @@ class BlobGrant(models.Model):
     repository = models.ForeignKey("Repository", on_delete=models.CASCADE, related_name="+", db_index=False)
     blob = models.ForeignKey(Blob, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # who uploaded it: a grant serves that user and the repository's writers, not every user who
+    # may open a pull request there (they hold nothing by another contributor's upload)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["repository", "blob"], name="hub_blobgrant_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "blob", "user"], name="hub_blobgrant_unique_per_user"
+            )
+        ]
+
+
+class AddressClaim(models.Model):
+    """The one client upload allowed to assemble at a content address on S3 until it expires.
+
+    Two uploads of the same new content, both multipart, would both try to complete at the
+    address; S3 keeps the first and the second uploader's verify then finds someone else's
+    object. The first batch to claim the address gets it; the others upload to their own
+    staging keys.
+    """
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    ticket = models.CharField(max_length=32)
+    expires_at = models.DateTimeField()
 
 
 class Commit(models.Model):

@@ -428,7 +428,7 @@ class S3BlobStore(BlobStore):
                 Bucket=self.bucket, Key=self._upload_key(sha256, ticket, staged), UploadId=upload_id
             )
 
-    def finalize_upload(self, sha256: str, *, ticket: str = "") -> BlobInfo:
+    def finalize_upload(self, sha256: str, *, ticket: str = "", keep_staged: bool = False) -> BlobInfo:
         """Check an uploaded object's sha256; only a matching object stays.
 
         A single PUT (or a staged multipart upload) went to the staging key: hashed there, then
@@ -439,13 +439,18 @@ class S3BlobStore(BlobStore):
 
         With a ``ticket`` only that upload counts: its own staging key, or an object at the
         address carrying the ticket. Anything else there is someone else's upload (or verified
-        content), which proves nothing about this caller's.
+        content), which proves nothing about this caller's. ``keep_staged`` leaves a verified
+        staged copy in place for the caller to drop (``discard_staged``) once it has recorded the
+        result: a retry after a failure in between finds the upload again.
         """
         staging = self.staging_key_for(sha256, ticket)
         try:
             head = self._head_raw(staging)
             if head is not None:
-                return self._publish_staged(sha256, staging, head)
+                info = self._publish_staged(sha256, staging, head)
+                if not keep_staged:
+                    self.discard_staged(sha256, ticket)
+                return info
             head = self._head_raw(self.key_for(sha256))  # one HEAD: the mark and the ETag to pin
             if head is None:
                 raise BlobNotFound(f"no upload arrived for {sha256}")
@@ -466,7 +471,13 @@ class S3BlobStore(BlobStore):
             counter.update(chunk)
         return counter.hexdigest
 
+    def discard_staged(self, sha256: str, ticket: str = "") -> None:
+        """Drop an upload's staged copy (best effort: a lifecycle rule on ``incoming/`` is the backstop)."""
+        with contextlib.suppress(BotoCoreError, ClientError):
+            self.client.delete_object(Bucket=self.bucket, Key=self.staging_key_for(sha256, ticket))
+
     def _publish_staged(self, sha256: str, staging: str, head: dict) -> BlobInfo:
+        """Hash a staged upload and make sure the address holds its bytes; the staged copy stays."""
         size = int(head["ContentLength"])
         digest = self._hash(staging, head)
         if digest != sha256:
@@ -474,9 +485,15 @@ class S3BlobStore(BlobStore):
             raise ChecksumMismatch(
                 f"uploaded content hashes to {digest}, not {sha256}; the upload was discarded"
             )
-        if self._trusted(sha256) is not None:  # the address holds these bytes already: keep them
-            self.client.delete_object(Bucket=self.bucket, Key=staging)
-            return BlobInfo(sha256, size)
+        existing = self._head_raw(self.key_for(sha256))
+        if existing is not None:
+            if (existing.get("Metadata") or {}).get(MARK) == sha256:  # the hub wrote these bytes: keep them
+                return BlobInfo(sha256, size)
+            # another client's upload awaiting its own verify: not written over (its ticket would
+            # go with it); if it holds these bytes it serves as the blob, if not it is deleted
+            with contextlib.suppress(ChecksumMismatch):
+                self._verify_in_place(sha256, existing)
+                return BlobInfo(sha256, size)
         source = {"Bucket": self.bucket, "Key": staging}
         # Copy the very bytes hashed: a replay of the presigned PUT meanwhile makes the copy fail (412).
         mark = {"Metadata": {MARK: sha256}, "MetadataDirective": "REPLACE", "CopySourceIfMatch": head["ETag"]}
@@ -484,7 +501,6 @@ class S3BlobStore(BlobStore):
             self.client.copy_object(CopySource=source, Bucket=self.bucket, Key=self.key_for(sha256), **mark)
         else:
             self.client.copy(source, self.bucket, self.key_for(sha256), ExtraArgs=mark)
-        self.client.delete_object(Bucket=self.bucket, Key=staging)
         return BlobInfo(sha256, size)
 
     def _verify_in_place(self, sha256: str, head: dict) -> BlobInfo:

@@ -27,7 +27,7 @@ from hub.hfapi.http import endpoint, hub_view, read_json
 from hub.hfapi.write import PREFIX
 from hub.models import Repository
 from hub.services.access import get_contributor
-from hub.services.blob_access import grant, unavailable
+from hub.services.blob_access import claim_address, grant, release_address, unavailable
 from hub.services.blobs import blob_present, record_blob, store_stream
 from hub.services.errors import BadRequest, HubError, TooLarge, Unprocessable
 
@@ -53,7 +53,14 @@ def lfs_response(data: dict, status: int = 200) -> JsonResponse:
 
 
 def _upload_actions(
-    request: HttpRequest, repo: Repository, oid: str, size: int, transfers: list[str], *, stored: bool
+    request: HttpRequest,
+    caller: Caller,
+    repo: Repository,
+    oid: str,
+    size: int,
+    transfers: list[str],
+    *,
+    stored: bool,
 ) -> dict:
     """Where to send one object's bytes, and the verify link that credits this upload alone.
 
@@ -61,7 +68,8 @@ def _upload_actions(
     staging key or its multipart object's metadata: verify hashes that upload's bytes and no
     one else's. ``stored``: the content is on the hub already (for others), so a multipart
     upload is assembled at the ticket's staging key, never over the stored object; the answer
-    has the same shape either way.
+    has the same shape either way. New content is assembled at the address (no copy) by the one
+    upload that claims it (``claim_address``); parallel uploads of it are staged.
     """
     store = get_blob_store()
     base = endpoint(request)
@@ -73,8 +81,9 @@ def _upload_actions(
     ttl = link_ttl()
     if hasattr(store, "start_multipart_upload") and "multipart" in transfers and size > chunk_size():
         # staged as well when an unverified upload holds the address (a client that never came back
-        # to verify): this one could not be assembled there, and would never be credited
-        staged = stored or store.occupied(oid)
+        # to verify) or another upload of the same content claimed it first: this one could not be
+        # assembled there, and its verify would find someone else's object
+        staged = stored or store.occupied(oid) or not claim_address(oid, ticket, ttl)
         upload_id, urls = store.start_multipart_upload(
             oid, size, chunk_size(), expires=ttl, ticket=ticket, staged=staged
         )
@@ -93,7 +102,10 @@ def _upload_actions(
         return {"upload": {"href": f"{base}/api/lfs/complete/{token}", "header": header}, "verify": verify}
     url = store.upload_url(oid, size, expires=ttl, ticket=ticket)
     if url is None:
-        token = signing.dumps({"oid": oid, "size": size, "repo": repo.pk}, salt=SALT_UPLOAD)
+        token = signing.dumps(
+            {"oid": oid, "size": size, "repo": repo.pk, "user": caller.user.pk if caller.user else None},
+            salt=SALT_UPLOAD,
+        )
         url = f"{base}/api/lfs/upload/{token}"
     return {"upload": {"href": url}, "verify": verify}
 
@@ -147,7 +159,7 @@ def batch(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = 
         else:
             # content stored for others is asked for like new content: the answer must not tell
             # that content the caller cannot read exists
-            actions = _upload_actions(request, repo, oid, size, transfers, stored=oid in stored)
+            actions = _upload_actions(request, caller, repo, oid, size, transfers, stored=oid in stored)
             out.append({"oid": oid, "size": size, "authenticated": True, "actions": actions})
     chosen = "multipart" if "multipart" in transfers else "basic"
     return lfs_response({"transfer": chosen, "objects": out, "hash_algo": "sha256"})
@@ -178,7 +190,7 @@ def upload(request: HttpRequest, caller: Caller, token: str):
     store_stream(
         request, expected_sha256=claim["oid"], expected_size=claim["size"], max_bytes=settings.MAX_FILE_SIZE
     )
-    grant(claim["repo"], claim["oid"])  # the body hashed to the oid: its sender holds the content
+    grant(claim["repo"], claim["oid"], claim.get("user"))  # the body hashed to the oid: its sender holds it
     return lfs_response({"oid": claim["oid"], "size": claim["size"]})
 
 
@@ -227,15 +239,21 @@ def verify(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str =
     blob = None
     if proof is not None and hasattr(store, "finalize_upload"):
         # this upload's own bytes, hashed: never another client's upload of the same content
+        ticket = proof["ticket"]
         try:
-            blob = record_blob(store.finalize_upload(oid, ticket=proof["ticket"]))
-            grant(repo.pk, oid)
+            # the staged copy is kept until the rows below are written: a verify retried after a
+            # database failure must still find this upload's bytes under its ticket
+            blob = record_blob(store.finalize_upload(oid, ticket=ticket, keep_staged=True))
+            grant(repo.pk, oid, caller.user.pk if caller.user else None)
         except BlobNotFound:
             blob = (
                 None  # nothing arrived under this ticket: fine only if the caller may use the content anyway
             )
         except ChecksumMismatch as exc:
             raise Unprocessable(str(exc)) from exc
+        else:
+            release_address(oid, ticket)
+            store.discard_staged(oid, ticket)
     if blob is None:
         # the filesystem store's upload endpoint hashed and granted what it received
         blob = blob_present(oid)

@@ -220,3 +220,102 @@ def test_batch_costs_a_bounded_number_of_queries(client, alice, bob, bob_repo, d
         answer = client.post("/bob/mine.git/info/lfs/objects/batch", data=body, content_type=LFS,
                              HTTP_AUTHORIZATION=f"Bearer {token_for(bob)}").json()  # fmt: skip
     assert all("actions" not in o for o in answer["objects"])
+
+
+def test_s3_two_parallel_uploads_of_the_same_new_content_both_verify(client, settings, s3_store, bob):
+    """Both batches come before either upload completes: one claims the address, the other is
+    staged, and both uploaders' verify succeeds (S3 would keep only one object at the address)."""
+    settings.MODELHUB_LFS_CHUNK_SIZE = 5 * 1024 * 1024
+    content = b"new weights, twice at once" * 250_000  # 6.5 MB: multipart
+    make_repo(bob, "a", {"README.md": b"# a\n"})
+    make_repo(bob, "b", {"README.md": b"# b\n"})
+    token = token_for(bob)
+    first, second = batch(client, token, "bob/a", content), batch(client, token, "bob/b", content)
+    assert upload_through(client, first["actions"], content) == 200
+    assert upload_through(client, second["actions"], content) == 200
+    assert verify(client, token, first["actions"], content).status_code == 200
+    assert verify(client, token, second["actions"], content).status_code == 200
+    assert commit_lfs(client, token, "bob/a", content).status_code == 200
+    assert commit_lfs(client, token, "bob/b", content).status_code == 200
+    assert stored_bytes(s3_store, oid(content)) == content
+    assert s3_store.client.list_objects_v2(Bucket=s3_store.bucket, Prefix="incoming/")["KeyCount"] == 0
+
+
+def test_s3_a_staged_upload_does_not_replace_one_awaiting_its_verify(client, settings, s3_store, alice, bob):
+    """Bob's multipart upload sits at the address, not yet verified; Alice uploads the same bytes
+    by one PUT and verifies first. Her publish must not write over Bob's object (its ticket would
+    go), so Bob's verify still succeeds."""
+    settings.MODELHUB_LFS_CHUNK_SIZE = 5 * 1024 * 1024
+    content = b"shared by two" * 500_000  # multipart for bob
+    make_repo(bob, "mine", {"README.md": b"# mine\n"})
+    make_repo(alice, "hers", {"README.md": b"# hers\n"}, private=True)
+    bob_token, alice_token = token_for(bob), token_for(alice)
+    bobs = batch(client, bob_token, "bob/mine", content)
+    assert "header" in bobs["actions"]["upload"]
+    assert upload_through(client, bobs["actions"], content) == 200
+    alices = batch(client, alice_token, "alice/hers", content, transfers=("basic",))
+    assert "header" not in alices["actions"]["upload"]
+    assert upload_through(client, alices["actions"], content) == 200
+    assert verify(client, alice_token, alices["actions"], content).status_code == 200
+    assert verify(client, bob_token, bobs["actions"], content).status_code == 200
+    assert commit_lfs(client, bob_token, "bob/mine", content).status_code == 200
+
+
+@pytest.mark.parametrize("fails", ["record_blob", "grant"])
+def test_s3_a_verify_retried_after_a_database_failure_succeeds(
+    client, settings, s3_store, bob, monkeypatch, fails
+):
+    """The staged copy is dropped only after the rows are written: a 503 in between leaves the
+    upload where a retried verify finds it."""
+    from django.db import OperationalError
+
+    from hub.hfapi import lfs
+
+    content = b"small weights" * 1000  # one PUT to the staging key
+    make_repo(bob, "mine", {"README.md": b"# mine\n"})
+    token = token_for(bob)
+    answer = batch(client, token, "bob/mine", content)
+    assert upload_through(client, answer["actions"], content) == 200
+    real = getattr(lfs, fails)
+    calls = []
+
+    def once_broken(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lfs, fails, once_broken)
+    assert verify(client, token, answer["actions"], content).status_code == 503
+    assert verify(client, token, answer["actions"], content).status_code == 200
+    assert commit_lfs(client, token, "bob/mine", content).status_code == 200
+    assert s3_store.client.list_objects_v2(Bucket=s3_store.bucket, Prefix="incoming/")["KeyCount"] == 0
+
+
+def test_an_upload_serves_its_uploader_and_writers_not_other_pull_request_authors(
+    client, alice, bob, django_user_model, fs_store
+):
+    """Bob uploads content he holds to Carol's public repo (for a pull request) but never commits
+    it; Mallory, who cannot read the gated original, may not name it in her own pull request."""
+    content = b"gated weights bob also has" * 40
+    make_repo(alice, "gated", {"w.bin": content}, lfs=("w.bin",), gated="manual")
+    carol = django_user_model.objects.create_user("carol")
+    mallory = django_user_model.objects.create_user("mallory")
+    make_repo(carol, "pub", {"README.md": b"# pub\n"})
+    bob_token, mallory_token, carol_token = token_for(bob), token_for(mallory), token_for(carol)
+    answer = batch(client, bob_token, "carol/pub", content)
+    assert upload_through(client, answer["actions"], content) == 200
+    assert verify(client, bob_token, answer["actions"], content).status_code == 200
+
+    def pr(token, path):
+        body = (
+            json.dumps({"key": "header", "value": {"summary": "add"}}) + "\n"
+            + json.dumps({"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": oid(content),
+                                                      "size": len(content)}}) + "\n"
+        ).encode()  # fmt: skip
+        return client.generic("POST", "/api/models/carol/pub/commit/main?create_pr=1", body,
+                              content_type="application/x-ndjson", HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
+
+    assert pr(mallory_token, "stolen.bin").status_code == 422
+    assert pr(bob_token, "mine.bin").status_code == 200  # the uploader
+    assert commit_lfs(client, carol_token, "carol/pub", content, "merged.bin").status_code == 200  # a writer
