@@ -580,3 +580,20 @@ def test_names_this_hub_refuses_are_refused_before_anything_is_downloaded(upstre
     assert run.failed == 1 and ".git" in run.errors[0]["error"]
     assert [p for _, p, _ in state.log if "/resolve/" in p] == []  # nothing downloaded
     assert Blob.objects.count() == blobs_before
+
+
+def test_a_repository_listed_twice_in_one_run_counts_once(upstream, settings):
+    """A listing sorted by downloads can shift while it is paged and repeat a repository at a page
+    boundary: it is synced once and counted once."""
+    settings.MIRROR_PAGE_SIZE = 20
+    upstream.state.rewrite_next = lambda url: re.sub(
+        r"cursor=(\d+)", lambda m: f"cursor={int(m.group(1)) - 1}", url
+    )
+    run = mirror(upstream, "--files", "none", "--limit", "60")
+    assert run.listed == 60  # listing entries, the repeats included
+    assert (
+        run.changed
+        == Repository.objects.count()
+        == Commit.objects.filter(repository__isnull=False).values("repository").distinct().count()
+    )
+    assert run.changed < 60  # some entries were repeats

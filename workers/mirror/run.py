@@ -35,6 +35,7 @@ import queue
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -77,6 +78,8 @@ MAX_ERRORS = 500
 #: Next-page links remembered per listing, to notice an upstream whose pagination runs in a circle
 #: (a loop of this many pages or fewer; the cursor is checkpointed, so the list stays short).
 SEEN_LINKS = 32
+#: Repositories remembered as counted (a few pages' worth): see ``Runner.recent_changed``.
+RECENT_CHANGED = 5000
 #: New repositories written per transaction: a whole listing page by default. Each COMMIT writes
 #: every index page the batch touched, so on SQLite 200 per batch wrote 2.2 GB for a first mirror
 #: of 25,109 cards and 500 wrote 1.4 GB (docs/BENCHMARKS.md, "Mirroring").
@@ -193,6 +196,10 @@ class Runner:
         self._last_flush = 0.0
         self.blob_writer: ThreadPoolExecutor | None = None  # set by ``go`` for the run's duration
         self.db_lock = threading.Lock()  # the loop's writes vs the fetch threads' few reads (SQLite)
+        # repositories this process counted as changed lately: a listing sorted by downloads can
+        # shift while it is paged and list one twice, near a page boundary; counted once
+        self.recent_changed: deque[str] = deque(maxlen=RECENT_CHANGED)
+        self.recent_changed_set: set[str] = set()
 
     # -- cursor --------------------------------------------------------------------------
     def load_cursor(self) -> dict[str, Any]:
@@ -311,9 +318,17 @@ class Runner:
         return {**cursor, "queue": queue, "seen_parents": sorted(seen)}
 
     # -- processing ----------------------------------------------------------------------
+    def _remember_changed(self, repo_id: str) -> None:
+        if len(self.recent_changed) == self.recent_changed.maxlen:
+            self.recent_changed_set.discard(self.recent_changed[0])
+        self.recent_changed.append(repo_id)
+        self.recent_changed_set.add(repo_id)
+
     def record(self, got: Fetched, outcome: str) -> None:
         if outcome == Outcome.OK:
-            self.run.changed += 1
+            if got.repo_id not in self.recent_changed_set:  # a repeat is work done, not a second change
+                self._remember_changed(got.repo_id)
+                self.run.changed += 1
             self.run.fetched += got.fetched
             self.run.bytes += got.bytes
             return
@@ -353,7 +368,9 @@ class Runner:
         """Count the page as listed and record its unchanged repositories."""
         self.run.listed += len(page.batch.items)
         for state in page.same:
-            if state.last_changed_run_id == self.run.pk:  # synced by this run before an interruption
+            if state.last_changed_run_id == self.run.pk and state.upstream_id not in self.recent_changed_set:
+                # synced by this run before an interruption (not just now, listed a second time)
+                self._remember_changed(state.upstream_id)
                 self.run.changed += 1
                 self.run.fetched += state.last_fetched
                 self.run.bytes += state.last_bytes
