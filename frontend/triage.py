@@ -60,15 +60,10 @@ def queue(user, f: QueueFilters) -> QuerySet[Violation]:
     return qs.order_by("severity", "-last_seen_at", "-pk")
 
 
-def writable(user, qs: QuerySet[Violation]) -> QuerySet[Violation]:
-    """The violations in ``qs`` whose model ``user`` may change (see ``triageable``)."""
-    return triageable(user, qs)
-
-
 def triage(user, ids: list[int], status: str, reason: str) -> tuple[list[Violation], int]:
     """Apply ``status`` to the chosen violations the user may change; returns (changed, refused count)."""
     chosen = visible_violations(user).filter(pk__in=set(ids))
-    allowed = list(writable(user, chosen))
+    allowed = list(triageable(user, chosen))
     changed = set_violation_status(allowed, status, user, reason)
     # refused: seen but not changeable (ids that name nothing visible are not a permission matter)
     return changed, chosen.count() - len(allowed)

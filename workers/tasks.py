@@ -16,7 +16,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from workers.celery import app
@@ -108,14 +107,11 @@ def mirror_dispatch() -> dict[str, int]:
     from workers.models import MirrorRun, MirrorSpec
 
     now = timezone.now()
-    active = Q(status=MirrorRun.Status.QUEUED) | Q(status=MirrorRun.Status.RUNNING)
     started = 0
     for spec in MirrorSpec.objects.filter(enabled=True):
         if spec.last_run_at is not None and spec.last_run_at + timedelta(minutes=spec.interval_minutes) > now:
             continue
-        if MirrorRun.objects.filter(active, spec=spec).exists():
-            continue
-        started += start_run_unless_active(spec)[1]
+        started += start_run_unless_active(spec)[1]  # (it checks for an active run itself)
     stale = now - timedelta(seconds=getattr(settings, "MIRROR_STALE_AFTER", 120))
     rescued = 0
     for run_id in MirrorRun.objects.filter(

@@ -13,7 +13,7 @@ from frontend import triage as triage_service
 from frontend.forms import TRIAGE_ACTIONS, TriageForm
 from licenses.engine.types import Severity
 from licenses.models import Violation
-from licenses.services.violations import TriageError
+from licenses.services.violations import TriageError, triageable
 
 RULES = (
     "missing-license", "unresolved-license", "metadata-file-mismatch", "relicensed-derivative",
@@ -28,9 +28,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     qs = triage_service.queue(request.user, filters)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     writable_ids = set(
-        triage_service.writable(request.user, qs.filter(pk__in=[v.pk for v in page])).values_list(
-            "pk", flat=True
-        )
+        triageable(request.user, qs.filter(pk__in=[v.pk for v in page])).values_list("pk", flat=True)
     )
     context = {
         "page": page,
@@ -83,7 +81,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     violation = triage_service.visible_violations(request.user).filter(pk=pk).first()
     if violation is None:
         raise Http404("No such violation")
-    can_triage = triage_service.writable(request.user, Violation.objects.filter(pk=pk)).exists()
+    can_triage = triageable(request.user, Violation.objects.filter(pk=pk)).exists()
     events = violation.events.select_related("actor").order_by("at", "pk")
     return render(
         request,

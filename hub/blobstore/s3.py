@@ -392,9 +392,10 @@ class S3BlobStore(BlobStore):
         ticket: str = "",
         staged: bool = False,
     ) -> bool:
-        """Assemble the client's parts ((number, etag) pairs) at the content address, unless an object
-        is there already (verified, or another client's upload awaiting verification): then the upload
-        is aborted and nothing is overwritten. True when this upload became the object."""
+        """Assemble the client's parts ((number, etag) pairs) at the content address (``staged``: at
+        the ticket's staging key), unless an object is there already (verified, or another client's
+        upload awaiting verification): then the upload is aborted and nothing is overwritten. True
+        when this upload became the object."""
         key = self._upload_key(sha256, ticket, staged)
         try:
             self.client.complete_multipart_upload(

@@ -246,9 +246,8 @@ def verify(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str =
             blob = record_blob(store.finalize_upload(oid, ticket=ticket, keep_staged=True))
             grant(repo.pk, oid, caller.user.pk if caller.user else None)
         except BlobNotFound:
-            blob = (
-                None  # nothing arrived under this ticket: fine only if the caller may use the content anyway
-            )
+            # nothing arrived under this ticket: fine only if the caller may use the content anyway
+            blob = None
         except ChecksumMismatch as exc:
             raise Unprocessable(str(exc)) from exc
         else:

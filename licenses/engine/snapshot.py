@@ -20,6 +20,8 @@ from licenses.engine.types import RepoSnapshot
 
 README = "README.md"
 MAX_TEXT_BYTES = 1024 * 1024
+#: How a file the snapshot could not read is noted in its problems (``"<path>: unreadable: <why>"``).
+UNREADABLE = "unreadable"
 MAX_README_BYTES = 20 * 1024 * 1024
 
 #: Top-level configuration files read as text (exact names).
@@ -127,7 +129,7 @@ def _snapshot(root: str, repo_id: str, listing: list[os.DirEntry] | None) -> Rep
             # read(n) allocates n bytes up front, so ask for the size, not the cap
             data = _read_head(full, min(size, cap) + 1, size)
         except OSError as exc:
-            problems.setdefault(rel, []).append(f"unreadable: {exc.strerror or exc}")
+            problems.setdefault(rel, []).append(f"{UNREADABLE}: {exc.strerror or exc}")
             continue
         texts[rel], notes = decode_capped(data, cap, size)
         if notes:
@@ -265,10 +267,6 @@ def _discover(paths: list[Path]) -> list[tuple[str, str, list[os.DirEntry] | Non
             found.setdefault(folder, _repo_id(folder, None))
             continue
         root = str(given.resolve())
-        if (
-            _listing(root) is None
-        ):  # below it a folder that cannot be listed is skipped; it itself is the input
-            raise PermissionError(f"cannot list {given}")
         for folder, entries in _repo_folders(root):
             found.setdefault(folder, _repo_id(folder, root))
             listings.setdefault(folder, entries)
@@ -283,8 +281,8 @@ def _repo_folders(top: str) -> Iterator[tuple[str, list[os.DirEntry]]]:
     """Folders holding a README.md at or below ``top``, with their entries; not below them.
 
     What ``os.walk(top, followlinks=False)`` pruned to sorted non-hidden subfolders would
-    find, in its order, keeping the entries it lists and drops: a folder that cannot be
-    listed (or fails midway) is skipped; an entry is a folder when ``is_dir()`` says so
+    find, in its order, keeping the entries it lists and drops: a folder below ``top`` that
+    cannot be listed (or fails midway) is skipped, ``top`` itself raises PermissionError; an entry is a folder when ``is_dir()`` says so
     through symlinks (errors: not a folder), and a symlinked folder is not entered. A stack,
     not recursion, so no depth of folders can exhaust Python's.
     """
@@ -293,6 +291,8 @@ def _repo_folders(top: str) -> Iterator[tuple[str, list[os.DirEntry]]]:
         folder = stack.pop()
         entries = _listing(folder)
         if entries is None:
+            if folder == top:  # the input itself: below it a folder that cannot be listed is skipped
+                raise PermissionError(f"cannot list {top}")
             continue
         dirs = [entry for entry in entries if _is_dir(entry)]
         if any(entry.name == README for entry in entries) and README not in {d.name for d in dirs}:

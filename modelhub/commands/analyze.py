@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # the engine loads its knowledge base on first use
     from licenses.engine.analyze import analyze_paths, registry_resolver
+    from licenses.engine.snapshot import UNREADABLE
 
     registry = registry_resolver(args.registry, os.environ.get("MODELHUB_TOKEN"))
     try:
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         f"{r['id']}: {problem}"
         for r in results
         for problem in r["card"]["problems"]
-        if ": unreadable: " in problem
+        if f": {UNREADABLE}: " in problem
     ]
     if unreadable:  # judged without files it could not read: the answer is not to be trusted
         for line in unreadable[:10]:

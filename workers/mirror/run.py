@@ -35,7 +35,6 @@ import queue
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -198,8 +197,7 @@ class Runner:
         self.db_lock = threading.Lock()  # the loop's writes vs the fetch threads' few reads (SQLite)
         # repositories this process counted as changed lately: a listing sorted by downloads can
         # shift while it is paged and list one twice, near a page boundary; counted once
-        self.recent_changed: deque[str] = deque(maxlen=RECENT_CHANGED)
-        self.recent_changed_set: set[str] = set()
+        self.recent_changed: dict[str, None] = {}  # insertion-ordered: the oldest goes first
 
     # -- cursor --------------------------------------------------------------------------
     def load_cursor(self) -> dict[str, Any]:
@@ -319,14 +317,13 @@ class Runner:
 
     # -- processing ----------------------------------------------------------------------
     def _remember_changed(self, repo_id: str) -> None:
-        if len(self.recent_changed) == self.recent_changed.maxlen:
-            self.recent_changed_set.discard(self.recent_changed[0])
-        self.recent_changed.append(repo_id)
-        self.recent_changed_set.add(repo_id)
+        self.recent_changed[repo_id] = None
+        if len(self.recent_changed) > RECENT_CHANGED:
+            del self.recent_changed[next(iter(self.recent_changed))]
 
     def record(self, got: Fetched, outcome: str) -> None:
         if outcome == Outcome.OK:
-            if got.repo_id not in self.recent_changed_set:  # a repeat is work done, not a second change
+            if got.repo_id not in self.recent_changed:  # a repeat is work done, not a second change
                 self._remember_changed(got.repo_id)
                 self.run.changed += 1
             self.run.fetched += got.fetched
@@ -368,7 +365,7 @@ class Runner:
         """Count the page as listed and record its unchanged repositories."""
         self.run.listed += len(page.batch.items)
         for state in page.same:
-            if state.last_changed_run_id == self.run.pk and state.upstream_id not in self.recent_changed_set:
+            if state.last_changed_run_id == self.run.pk and state.upstream_id not in self.recent_changed:
                 # synced by this run before an interruption (not just now, listed a second time)
                 self._remember_changed(state.upstream_id)
                 self.run.changed += 1
