@@ -301,6 +301,11 @@ class Blob(models.Model):
     sha256 = models.CharField(max_length=64, primary_key=True)
     size = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+    # refreshed before every write of this content (``hub.services.blobs.mark_storing``): the
+    # garbage collector deletes only content stored before its cutoff, so a re-upload of
+    # content it is about to collect either refreshes this first (and is spared) or finds the
+    # row gone and writes the bytes again
+    stored_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.sha256

@@ -107,6 +107,16 @@ CELERY_BEAT_SCHEDULE["requeue-pending-analyses"] = {
     "schedule": float(os.environ.get("MODELHUB_REQUEUE_EVERY", "300")),
 }
 
+# Garbage collection (hub/services/garbage.py; docs/operations.md): content no revision references
+# and abandoned uploads, once older than MODELHUB_GC_GRACE seconds. MODELHUB_GC_EVERY=0 turns the
+# scheduled run off (``manage.py blobstore gc`` still works).
+GC_GRACE = env_int("MODELHUB_GC_GRACE", 86400)
+if env_int("MODELHUB_GC_EVERY", 86400) > 0:
+    CELERY_BEAT_SCHEDULE["collect-garbage"] = {
+        "task": "hub.collect_garbage",
+        "schedule": float(env_int("MODELHUB_GC_EVERY", 86400)),
+    }
+
 # --- Mirror workers (workers/mirror/; docs/mirror.md) ------------------------------------
 # Beat fires the dispatcher every minute; it starts specs whose interval has passed and
 # re-enqueues runs whose worker died. Runs hold a lease renewed every MIRROR_HEARTBEAT s

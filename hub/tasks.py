@@ -222,3 +222,13 @@ def requeue_pending_analyses() -> int:
     if sent:
         log.warning("re-enqueued %d pending analyses whose messages were lost", sent)
     return sent
+
+
+@app.task(name="hub.collect_garbage")
+def collect_garbage() -> dict:
+    """The scheduled garbage collection (``hub.services.garbage``); returns what it removed."""
+    from django.conf import settings
+
+    from hub.services.garbage import collect_garbage as collect
+
+    return collect(grace_seconds=settings.GC_GRACE).as_dict()

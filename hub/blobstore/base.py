@@ -19,6 +19,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024
@@ -43,6 +44,15 @@ class BlobTooLarge(BlobStoreError):
 
 class BlobStoreUnavailable(BlobStoreError):
     """The backing service (disk, S3) failed; the operation may succeed later."""
+
+
+@dataclass
+class UploadSweep:
+    """What a store's sweep of abandoned uploads found (and, unless a dry run, removed)."""
+
+    objects: int = 0  # partial or never-verified upload objects (temp files, staged copies)
+    bytes: int = 0
+    multipart: int = 0  # S3 multipart uploads never completed or aborted
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,13 @@ class BlobStore(ABC):
     @abstractmethod
     def check(self) -> None:
         """Raise BlobStoreUnavailable unless the store can be read and written now (readiness)."""
+
+    def sweep_uploads(self, before: datetime, *, dry_run: bool = False) -> UploadSweep:
+        """Remove what uploads started before ``before`` left behind and nobody will finish:
+        temp files of crashed writers, staged copies never verified, incomplete multipart
+        uploads. ``before`` must lie beyond the life of every upload link (see the garbage
+        collector in ``hub.services.garbage``). The default store keeps no such state."""
+        return UploadSweep()
 
     def read_range(self, sha256: str, start: int, length: int) -> bytes:
         with self.open(sha256) as fh:

@@ -7,7 +7,7 @@ machine's ext4, 25,000 small files cost 1.5–2.6 s of system CPU in two levels 
 one). Reads still find an object at its old two-level path, and ``migrate_layout`` (``manage.py
 blobstore migrate-layout``) moves old objects into place. Writes go to ``<root>/tmp`` on the
 same filesystem, are fsynced, then renamed into place: rename is atomic, so a crash
-leaves at most an orphan temp file (swept by ``sweep_temp``), never a torn object.
+leaves at most an orphan temp file (swept by ``sweep_uploads``, which the garbage collector calls), never a torn object.
 
 ``put_many`` does the same for a batch of small contents with one durability step per
 phase instead of one per file: every temp file is written, then their data is made durable
@@ -29,9 +29,9 @@ import re
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -42,6 +42,7 @@ from hub.blobstore.base import (
     BlobStore,
     BlobStoreUnavailable,
     HashingCounter,
+    UploadSweep,
     check_sha256,
     iter_chunks,
     verify_all,
@@ -343,15 +344,20 @@ class FilesystemBlobStore(BlobStore):
                 ) from exc
             raise BlobStoreUnavailable(f"cannot write to {self.root}: {exc.strerror}") from exc
 
-    def sweep_temp(self, older_than_seconds: int = 3600) -> int:
-        """Remove temp files left by crashed writers; returns how many were removed."""
+    def sweep_uploads(self, before: datetime, *, dry_run: bool = False) -> UploadSweep:
+        """Temp files of writers that crashed before their rename (uploads stream into ``tmp/``);
+        a file still being written is newer than ``before``, which lies beyond any upload's life."""
+        found = UploadSweep()
         if not self.tmp.is_dir():
-            return 0
-        cutoff = time.time() - older_than_seconds
-        removed = 0
+            return found
+        cutoff = before.timestamp()
         for entry in self.tmp.iterdir():
             with contextlib.suppress(FileNotFoundError):
-                if entry.stat().st_mtime < cutoff:
+                stat = entry.stat()
+                if stat.st_mtime >= cutoff or not entry.is_file():
+                    continue
+                if not dry_run:
                     entry.unlink()
-                    removed += 1
-        return removed
+                found.objects += 1
+                found.bytes += stat.st_size
+        return found

@@ -33,6 +33,7 @@ import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from http.client import HTTPException
 from itertools import islice
 from typing import BinaryIO
@@ -50,6 +51,7 @@ from hub.blobstore.base import (
     BlobStoreUnavailable,
     ChecksumMismatch,
     HashingCounter,
+    UploadSweep,
     check_sha256,
     iter_chunks,
 )
@@ -476,6 +478,68 @@ class S3BlobStore(BlobStore):
         """Drop an upload's staged copy (best effort: a lifecycle rule on ``incoming/`` is the backstop)."""
         with contextlib.suppress(BotoCoreError, ClientError):
             self.client.delete_object(Bucket=self.bucket, Key=self.staging_key_for(sha256, ticket))
+
+    # -- garbage collection -------------------------------------------------------------
+    def sweep_uploads(self, before: datetime, *, dry_run: bool = False) -> UploadSweep:
+        """Staged copies under ``incoming/`` and multipart uploads (at the address or staged)
+        started before ``before``: their links have expired, so no client can finish them.
+
+        A bucket lifecycle rule does the same and is still worth having (it runs without the
+        hub); this makes a bucket without one stop growing. S3 lists ``incoming/`` itself, so
+        the cost is one LIST per 1,000 leftovers, not a walk of the store.
+        """
+        found = UploadSweep()
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=f"{self.prefix}incoming/"
+            )
+            for page in pages:
+                for item in page.get("Contents") or ():
+                    if item["LastModified"] >= before:
+                        continue
+                    if not dry_run:
+                        self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
+                    found.objects += 1
+                    found.bytes += int(item.get("Size") or 0)
+            uploads = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
+            for page in uploads:
+                for upload in page.get("Uploads") or ():
+                    if upload["Initiated"] >= before:
+                        continue
+                    if not dry_run:
+                        with contextlib.suppress(ClientError):  # completed or aborted meanwhile
+                            self.client.abort_multipart_upload(
+                                Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                            )
+                    found.multipart += 1
+        except (BotoCoreError, ClientError) as exc:
+            raise BlobStoreUnavailable(f"S3 failed while sweeping abandoned uploads: {exc}") from exc
+        return found
+
+    def drop_unverified(self, sha256: str, ticket: str, *, dry_run: bool = False) -> int:
+        """Delete the object at the content address if it is still the never-verified multipart
+        upload ``ticket`` assembled there (bytes freed, 0 if not). The caller holds that upload's
+        expired address claim and has found no ``Blob`` row: its client never came back to
+        verify. The delete is pinned to the ETag read, so a replacement survives."""
+        head = self._head_raw(self.key_for(sha256))
+        metadata = (head or {}).get("Metadata") or {}
+        if head is None or metadata.get(TICKET) != ticket or metadata.get(MARK) == sha256:
+            return 0
+        if not dry_run:
+            try:
+                etag = head.get("ETag")
+                self.client.delete_object(
+                    Bucket=self.bucket, Key=self.key_for(sha256), **({"IfMatch": etag} if etag else {})
+                )
+            except ClientError as exc:
+                if _code(exc) in REFUSED_CONDITION | {"NoSuchKey", "404", "NotFound"}:
+                    return 0
+                raise BlobStoreUnavailable(f"S3 refused the delete: {exc}") from exc
+            except BotoCoreError as exc:
+                raise BlobStoreUnavailable(f"S3 could not be reached: {exc}") from exc
+        return int(head["ContentLength"])
 
     def _publish_staged(self, sha256: str, staging: str, head: dict) -> BlobInfo:
         """Hash a staged upload and make sure the address holds its bytes; the staged copy stays."""

@@ -28,7 +28,7 @@ from hub.hfapi.write import PREFIX
 from hub.models import Repository
 from hub.services.access import get_contributor
 from hub.services.blob_access import claim_address, grant, release_address, unavailable
-from hub.services.blobs import blob_present, record_blob, store_stream
+from hub.services.blobs import blob_present, blobs_present, mark_storing, record_blob, store_stream
 from hub.services.errors import BadRequest, HubError, TooLarge, Unprocessable
 
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -146,7 +146,7 @@ def batch(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = 
             raise TooLarge(f"this upload exceeds the per-commit limit of {settings.MAX_COMMIT_SIZE} bytes")
         entries.append((oid, size))
     # one question for the whole batch: which stored objects may this caller use here?
-    stored = {e[0] for e in entries if isinstance(e, tuple) and blob_present(e[0]) is not None}
+    stored = blobs_present(e[0] for e in entries if isinstance(e, tuple))
     refused = unavailable(caller, repo, stored)
     out = []
     for entry in entries:
@@ -243,6 +243,7 @@ def verify(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str =
         try:
             # the staged copy is kept until the rows below are written: a verify retried after a
             # database failure must still find this upload's bytes under its ticket
+            mark_storing([oid])
             blob = record_blob(store.finalize_upload(oid, ticket=ticket, keep_staged=True))
             grant(repo.pk, oid, caller.user.pk if caller.user else None)
         except BlobNotFound:

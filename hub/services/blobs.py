@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from django.db import transaction
+from django.utils import timezone
 
 from hub.blobstore import BlobInfo, BlobTooLarge, ChecksumMismatch, get_blob_store
 from hub.models import Blob, git_blob_sha1
@@ -35,9 +35,33 @@ def should_be_lfs(path: str, size: int, sample: bytes = b"") -> bool:
     return size >= LFS_THRESHOLD or path.lower().endswith(LFS_SUFFIXES) or b"\0" in sample
 
 
+def mark_storing(sha256s: Iterable[str]) -> int:
+    """Say that this content is about to be written or referenced: call before the write.
+
+    Refreshes ``stored_at`` of content already recorded; returns how much of it was. The
+    garbage collector deletes a row and then its bytes under the row's lock, and only rows
+    stored before its cutoff; this update waits for that lock. So either the collector sees the fresh time and spares the content, or
+    it finished first and the write that follows puts the bytes back under a new row. Written
+    after the write instead, the collector could delete bytes just written and leave a commit
+    pointing at nothing.
+    """
+    wanted = sorted(set(sha256s))
+    if not wanted:
+        return 0
+    return Blob.objects.filter(sha256__in=wanted).update(stored_at=timezone.now())
+
+
 def record_blob(info: BlobInfo) -> Blob:
     blob, _ = Blob.objects.get_or_create(sha256=info.sha256, defaults={"size": info.size})
     return blob
+
+
+def blobs_present(sha256s: Iterable[str]) -> set[str]:
+    """Which of these contents are recorded and still in the store (see ``blob_present``): one
+    query for the rows, then a store lookup for each recorded one only."""
+    store = get_blob_store()
+    recorded = Blob.objects.filter(sha256__in=set(sha256s)).values_list("sha256", flat=True)
+    return {sha256 for sha256 in recorded if store.stat(sha256) is not None}
 
 
 def blob_present(sha256: str) -> Blob | None:
@@ -67,7 +91,7 @@ def store_small(content: bytes, max_bytes: int) -> StoredContent:
             f"inline file of {len(content)} bytes exceeds the {max_bytes}-byte cap; upload it via LFS"
         )
     digest = hashlib.sha256(content).hexdigest()
-    existed = Blob.objects.filter(sha256=digest).exists()
+    existed = mark_storing([digest]) > 0
     info = get_blob_store().put(io.BytesIO(content), expected_sha256=digest)
     record_blob(info)
     return StoredContent(info.sha256, info.size, git_blob_sha1(content), created=not existed)
@@ -75,22 +99,11 @@ def store_small(content: bytes, max_bytes: int) -> StoredContent:
 
 def discard_unreferenced(sha256s: Iterable[str]) -> int:
     """Take out content a refused request stored and no file references, so a refused commit leaves
-    no partial state. Returns how many blobs went.
+    no partial state. Returns how many blobs went (see ``drop_blob_if_unreferenced`` for why a
+    concurrent commit naming the same content is safe)."""
+    from hub.services.garbage import drop_blob_if_unreferenced
 
-    The row is locked first. A concurrent commit naming the same content has either inserted its
-    file row already (the blob is referenced and stays) or its insert waits on this lock and then
-    fails on the foreign key: that commit is refused rather than pointed at deleted bytes.
-    """
-    removed = 0
-    for sha256 in sorted(set(sha256s)):
-        with transaction.atomic():
-            row = Blob.objects.select_for_update().filter(sha256=sha256).first()
-            if row is None or row.files.exists():
-                continue
-            get_blob_store().delete(sha256)
-            row.delete()
-            removed += 1
-    return removed
+    return sum(1 for sha256 in sorted(set(sha256s)) if drop_blob_if_unreferenced(sha256) is not None)
 
 
 def store_stream(
@@ -98,6 +111,8 @@ def store_stream(
 ) -> Blob:
     """Stream an upload into the store (memory stays flat), checking hash and size."""
     limit = max_bytes if expected_size is None else min(max_bytes, expected_size)
+    if expected_sha256:
+        mark_storing([expected_sha256])
     try:
         info = get_blob_store().put(stream, expected_sha256=expected_sha256, max_bytes=limit)
     except BlobTooLarge as exc:

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from hub.blobstore import get_blob_store
 from hub.models import Commit, RepoFile, Repository
-from hub.services.blobs import record_blob, should_be_lfs, store_small
+from hub.services.blobs import mark_storing, record_blob, should_be_lfs, store_small
 from hub.services.commits import AddFile, CommitRequest, DeleteFile, create_commit
 from hub.services.revisions import resolve_revision
 
@@ -52,6 +52,7 @@ def commit_folder(
         with open(path, "rb") as fh:
             sample = fh.read(512)
         if should_be_lfs(rel, size, sample):
+            mark_storing([digest])
             with open(path, "rb") as fh:
                 info = get_blob_store().put(fh, expected_sha256=digest, max_bytes=settings.MAX_FILE_SIZE)
             record_blob(info)

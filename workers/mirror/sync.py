@@ -56,6 +56,7 @@ from hub.models import (
     git_blob_sha1,
     lfs_pointer,
 )
+from hub.services.blobs import mark_storing
 from hub.services.cards import card_data_json
 from hub.services.commits import (
     MAX_README_FOR_CARD,
@@ -205,6 +206,8 @@ def _known_contents(files: list[UpstreamFile]) -> dict[str, tuple[str, int]]:
     known: dict[str, tuple[str, int]] = {}
     if not lfs and not regular:
         return known
+    if lfs:
+        mark_storing(lfs)  # about to be referenced: the garbage collector must spare them now
     blobs = {b.sha256: b.size for b in Blob.objects.filter(sha256__in=lfs)} if lfs else {}
     by_oid: dict[str, tuple[str, int]] = {}
     if regular:
@@ -400,6 +403,7 @@ def listed_gating(info: ModelInfo | None) -> dict[str, Any]:
 
 def _write_commit(repo: Repository, got: Fetched, upstream: str) -> bool:
     """Make the default branch point at the upstream sha; True when a commit was created."""
+    mark_storing(f.sha256 for f in got.files)  # refreshed for the garbage collector
     Blob.objects.bulk_create(
         [Blob(sha256=f.sha256, size=f.size) for f in got.files], ignore_conflicts=True, batch_size=500
     )

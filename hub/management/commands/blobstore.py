@@ -1,4 +1,9 @@
-"""``manage.py blobstore migrate-layout``: move a filesystem store's objects to the one-level layout.
+"""``manage.py blobstore``: maintenance of the blob store.
+
+``gc`` removes content no revision references and what abandoned uploads left behind (see
+``hub.services.garbage``; Celery beat runs the same daily). ``--dry-run`` only counts.
+
+``migrate-layout`` moves a filesystem store's objects to the one-level layout.
 
 Stores created before the one-level layout keep objects at ``sha256/ab/cd/<digest>``. The hub
 reads them there without this command; running it once (safe while the hub runs, and safe to
@@ -9,6 +14,7 @@ store stops carrying thousands of near-empty directories. S3 stores already use 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.template.defaultfilters import filesizeformat
 
 from hub.blobstore import get_blob_store
 
@@ -18,12 +24,26 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
+        gc = sub.add_parser(
+            "gc", help="delete unreferenced content and abandoned uploads older than the grace period"
+        )
+        gc.add_argument(
+            "--grace",
+            type=int,
+            default=None,
+            metavar="SECONDS",
+            help="only what is older than this (default MODELHUB_GC_GRACE; never below twice the upload link life)",
+        )
+        gc.add_argument("--dry-run", action="store_true", help="count what would go; delete nothing")
         sub.add_parser(
             "migrate-layout",
             help="move filesystem objects from sha256/ab/cd/<digest> to sha256/ab/<digest> (idempotent)",
         )
 
     def handle(self, *args, **options) -> None:
+        if options["action"] == "gc":
+            self.collect(options["grace"], options["dry_run"])
+            return
         from hub.blobstore.filesystem import FilesystemBlobStore
 
         store = get_blob_store()
@@ -36,3 +56,28 @@ class Command(BaseCommand):
             f"moved {done.moved:,} objects; removed {done.duplicates:,} old copies already present "
             f"at the new path and {done.removed_dirs:,} emptied directories"
         )
+
+    def collect(self, grace: int | None, dry_run: bool) -> None:
+        from django.conf import settings
+
+        from hub.blobstore import BlobStoreUnavailable
+        from hub.services.garbage import collect_garbage
+
+        try:
+            done = collect_garbage(
+                grace_seconds=settings.GC_GRACE if grace is None else grace, dry_run=dry_run
+            )
+        except BlobStoreUnavailable as exc:
+            raise CommandError(f"{exc}; what was removed before stays removed, run it again later") from exc
+        verb = "would remove" if dry_run else "removed"
+        self.stdout.write(
+            f"{verb} {done.blobs:,} unreferenced blobs ({_size(done.blob_bytes)}), "
+            f"{done.unverified_objects:,} never-verified uploads ({_size(done.unverified_bytes)}), "
+            f"{done.upload_leftovers:,} upload leftovers ({_size(done.upload_leftover_bytes)}), "
+            f"{done.multipart_uploads:,} incomplete multipart uploads and {done.claims:,} expired address claims; "
+            f"grace {done.grace_seconds:,} s"
+        )
+
+
+def _size(n: int) -> str:
+    return filesizeformat(n).replace("\xa0", " ")
