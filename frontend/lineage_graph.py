@@ -20,7 +20,7 @@ from frontend.vocab import class_colour, class_label
 from hub.models import Repository
 from hub.services.access import visible_repositories
 from licenses.models import LineageEdge, Violation
-from licenses.services.lineage import ancestors, descendants, model_ref
+from licenses.services.lineage import GraphNode, ancestors, descendants, model_ref, repositories_for
 
 ANCESTOR_DEPTH = 4
 DESCENDANT_DEPTH = 2
@@ -84,8 +84,12 @@ def build(repo: Repository, user) -> LineageGraph:
 
     visible = _visible_repositories(user, set(generations))
     # Descendants outside the registry cannot exist (a descendant is a repository that declares
-    # a parent); one missing from ``visible`` is private to someone else and must not show.
+    # a parent); one missing from ``visible`` is private to someone else and must not show. An
+    # ancestor missing from it is either outside the registry (shown from the edge's record) or
+    # a registry model private to someone else (not shown, nor its licence, nor what lies beyond it).
+    unseen_up = [GraphNode(ref, -gen) for ref, gen in generations.items() if gen < 0 and ref not in visible]
     hidden = [ref for ref, gen in generations.items() if gen > 0 and ref not in visible]
+    hidden += list(repositories_for(unseen_up)) if unseen_up else []
     for ref in hidden:
         del generations[ref]
     by_column: dict[int, list[str]] = {}
@@ -103,6 +107,11 @@ def build(repo: Repository, user) -> LineageGraph:
     edges_qs = LineageEdge.objects.filter(child_ref__in=list(generations), parent_ref__in=list(generations))
     edge_rows = list(edges_qs.values("child_ref", "parent_ref", "parent_display", "relation", "child_id",
                                      "parent_license_key", "parent_license_class"))  # fmt: skip
+    if hidden:  # what was reachable only through a hidden model is not shown either
+        connected = _connected(me, edge_rows)
+        for ref in [r for r in generations if r not in connected]:
+            del generations[ref]
+        edge_rows = [r for r in edge_rows if r["child_ref"] in connected and r["parent_ref"] in connected]
     open_pairs = set(
         Violation.objects.filter(
             repository_id__in=[r["child_id"] for r in edge_rows], status=Violation.Status.OPEN
@@ -140,6 +149,21 @@ def build(repo: Repository, user) -> LineageGraph:
     graph = LineageGraph(list(nodes.values()), edges, hidden_descendants=dropped)
     _layout(graph)
     return graph
+
+
+def _connected(start: str, edge_rows: list[dict]) -> set[str]:
+    """Refs joined to ``start`` by ``edge_rows`` in either direction."""
+    links: dict[str, set[str]] = {}
+    for row in edge_rows:
+        links.setdefault(row["child_ref"], set()).add(row["parent_ref"])
+        links.setdefault(row["parent_ref"], set()).add(row["child_ref"])
+    seen, todo = {start}, [start]
+    while todo:
+        for other in links.get(todo.pop(), ()):
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
 
 
 def _visible_repositories(user, refs: set[str]) -> dict[str, Repository]:

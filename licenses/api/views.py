@@ -32,7 +32,13 @@ from licenses.services.compliance import (
     parse_model_specs,
     resolve_policy,
 )
-from licenses.services.lineage import ancestors, descendants, descendants_of_license_classes, repositories_for
+from licenses.services.lineage import (
+    ancestors,
+    descendants,
+    descendants_of_license_classes,
+    invisible_refs,
+    repositories_for,
+)
 from licenses.services.violations import TriageError, set_violation_status, triageable
 
 #: Deepest JSON body walked for NUL characters; deeper bodies are refused outright.
@@ -358,15 +364,12 @@ class ViolationTriageView(LicensesAPIView):
 
 
 def _graph_response(nodes, request) -> Response:
-    user = _user(request)
     repos = repositories_for(nodes)
-    visible = set(
-        visible_repositories(user).filter(pk__in=[r.pk for r in repos.values()]).values_list("pk", flat=True)
-    )
+    hidden = invisible_refs(_user(request), repos)
     out = []
     for node in nodes:
         repo = repos.get(node.ref)
-        if repo is not None and repo.pk not in visible:
+        if node.ref in hidden:
             continue  # a private model the caller cannot see is not part of its answer
         out.append(
             {"id": repo.repo_id if repo else node.ref, "depth": node.depth, "in_registry": repo is not None}

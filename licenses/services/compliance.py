@@ -22,7 +22,7 @@ from licenses.engine.policy import Policy, evaluate_model, unknown_model_decisio
 from licenses.engine.types import RepoSnapshot
 from licenses.models import Violation
 from licenses.services.compliance_lookup import HeadFacts, fetch_heads, open_violations, scan_facts
-from licenses.services.lineage import ancestors_many
+from licenses.services.lineage import ancestors_many, hidden_from, model_ref
 from licenses.services.policy_cache import compile_policy, current_version
 
 MAX_MODELS = 500
@@ -301,7 +301,7 @@ def check_models(specs: Iterable[ModelSpec], policy: Policy, user, today: date |
             out.append(batch.result(spec, policy, today))
         else:
             out.append(_registry_result(spec, pre, policy, today))
-    return out
+    return _without_invisible_lineage(out, user)
 
 
 def bom_reports(results: Iterable[Mapping[str, Any]], user) -> list[dict[str, Any]]:
@@ -325,4 +325,32 @@ def bom_reports(results: Iterable[Mapping[str, Any]], user) -> list[dict[str, An
         if result.get("verdict"):
             report["verdict"] = result["verdict"]
         reports.append(report)
-    return reports
+    return _without_invisible_lineage(reports, user)
+
+
+def _lineage_refs(result: Mapping[str, Any]) -> list[str]:
+    lineage = result.get("lineage") or {}
+    parents = [model_ref(str(p.get("id") or "")) for p in lineage.get("base_models") or []]
+    return parents + [str(a.get("id") or "") for a in lineage.get("ancestors") or []]
+
+
+def _without_invisible_lineage(results: list[dict[str, Any]], user) -> list[dict[str, Any]]:
+    """Check results or BOM reports with the private models the caller may not see left out of
+    their lineage (parents and ancestors), as the lineage answers leave them out: the analysis
+    and the graph walk run for everyone. Usually one query for the whole batch."""
+    hidden = hidden_from(user, (ref for r in results for ref in _lineage_refs(r)))
+    if not hidden:
+        return results
+    for result in results:
+        lineage = result.get("lineage")
+        if not lineage:
+            continue
+        kept = dict(lineage)
+        if "base_models" in lineage:
+            kept["base_models"] = [
+                p for p in lineage["base_models"] if model_ref(str(p.get("id") or "")) not in hidden
+            ]
+        if "ancestors" in lineage:
+            kept["ancestors"] = [a for a in lineage["ancestors"] if a.get("id") not in hidden]
+        result["lineage"] = kept
+    return results

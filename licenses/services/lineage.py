@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from hub.models import Repository
+from hub.services.access import visible_repositories
 from hub.services.repos import find_by_ids
 from licenses.models import LineageEdge
 
@@ -203,6 +204,36 @@ def descendant_heads(repo_id: str, max_depth: int = MAX_DEPTH) -> list[Descendan
     with connection.cursor() as cursor:
         cursor.execute(sql, [model_ref(repo_id), max_depth])
         return [DescendantHead(pk, head, depth) for pk, head, depth in cursor.fetchall()]
+
+
+def invisible_refs(user, repos: Mapping[str, Repository]) -> set[str]:
+    """The refs among ``repos`` (ref -> registry repository) naming private models ``user`` may not
+    see: such a model is not part of anyone else's answer (lineage, check, AI-BOM). One query,
+    none when every repository is public."""
+    private = {ref: repo for ref, repo in repos.items() if repo.private}
+    if not private:
+        return set()
+    pks = [repo.pk for repo in private.values()]
+    visible = set(visible_repositories(user).filter(pk__in=pks).values_list("pk", flat=True))
+    return {ref for ref, repo in private.items() if repo.pk not in visible}
+
+
+def hidden_from(user, refs: Iterable[str]) -> set[str]:
+    """The refs among ``refs`` naming registry models private to others than ``user``.
+
+    Built for the hot compliance path: one indexed query for any number of refs (only private
+    repositories are looked up, and usually there are none), a second only when an
+    authenticated caller meets private ones.
+    """
+    wanted = {ref for ref in refs if ref}
+    if not wanted:
+        return set()
+    private = find_by_ids(Repository.objects.filter(private=True), wanted)
+    if not private:
+        return set()
+    if user is None or not user.is_authenticated:
+        return set(private)
+    return invisible_refs(user, private)
 
 
 def repositories_for(nodes: Iterable[GraphNode]) -> dict[str, Repository]:

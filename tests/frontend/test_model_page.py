@@ -62,6 +62,31 @@ def test_private_descendant_is_not_drawn_for_outsiders(client, catalogue):
     assert "llama-secret-ft" in client.get("/meta-llama/Llama-3.1-8B").content.decode()
 
 
+def test_private_ancestors_and_what_lies_beyond_them_are_not_drawn_for_outsiders(client, catalogue):
+    """A public model derived from a private one, itself from an external base: outsiders see
+    neither the private parent (nor its licence) nor the base reached only through it."""
+    when = catalogue.repos["acme/support-bot-8b"].last_modified
+    secret = make_model(ModelSpecData("acme", "secret-base", "cc-by-nc-4.0", private=True,
+                                      parents=[("ext-lab/far-base", "finetune")]), when)  # fmt: skip
+    public = make_model(
+        ModelSpecData("acme", "public-child", "mit", parents=[("acme/secret-base", "finetune")]), when
+    )
+    LineageEdge.objects.create(child=secret, child_ref="acme/secret-base", parent_ref="ext-lab/far-base",
+                               parent_display="ext-lab/far-base", relation="finetune")  # fmt: skip
+    LineageEdge.objects.create(child=public, child_ref="acme/public-child", parent_ref="acme/secret-base",
+                               parent_display="acme/secret-base", relation="finetune",
+                               parent_license_key="cc-by-nc-4.0", parent_license_class="noncommercial")  # fmt: skip
+
+    def drawn() -> str:
+        html = client.get("/acme/public-child").content.decode()
+        start = html.find('<svg class="lineage-svg"')
+        return html[start : html.index("</svg>", start)] if start >= 0 else ""
+
+    assert "secret-base" not in drawn() and "far-base" not in drawn() and "cc-by-nc" not in drawn()
+    client.login(username="alice", password=PASSWORD)  # a member of acme
+    assert "acme/secret-base" in drawn() and "ext-lab/far-base" in drawn()
+
+
 def test_private_model_page_is_404_for_non_members(client, catalogue):
     assert client.get("/acme/internal-secret-model").status_code == 404
     client.login(username="bob", password=PASSWORD)

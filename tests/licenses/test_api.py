@@ -223,6 +223,52 @@ def test_lineage_endpoints_hide_private_models(api, models):
     assert api.get("/api/v1/lineage/secret/inhouse/ancestors").status_code == 404
 
 
+@pytest.mark.parametrize("caller", ["anonymous", "outsider", "owner"])
+def test_checks_and_boms_leave_out_private_ancestors_the_caller_cannot_see(api, caller):
+    """A public fine-tune of a private model of a private model: neither private name reaches a
+    caller who may not see them, in the check's lineage or in any AI-BOM format; their owner
+    sees both."""
+    grand = analysed_model("alice/hidden-grandparent", "cc-by-nc-4.0", "noncommercial", "no", private=True)
+    parent = analysed_model(
+        "alice/hidden-parent", "cc-by-nc-4.0", "noncommercial", "no", private=True,
+        base_models=[{"id": "alice/hidden-grandparent", "relation": "finetune"}],
+    )  # fmt: skip
+    child = analysed_model(
+        "alice/pub-x", "mit", "osi-permissive", "yes",
+        base_models=[{"id": "alice/hidden-parent", "relation": "finetune"}],
+    )  # fmt: skip
+    record_lineage(parent, [{"id": "alice/hidden-grandparent", "relation": "finetune"}])
+    record_lineage(child, [{"id": "alice/hidden-parent", "relation": "finetune"}])
+    headers = {}
+    if caller != "anonymous":
+        user = get_user_model().objects.create_user("alice" if caller == "owner" else "mallory")
+        if caller == "owner":
+            grand.namespace.user = user  # alice's own namespace
+            grand.namespace.save()
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {mint_token(user)[0]}"
+    result = check(api, ["alice/pub-x"], **headers).json()["results"][0]
+    ancestors = [a["id"] for a in result["lineage"]["ancestors"]]
+    parents = [p["id"] for p in result["lineage"]["base_models"]]
+    texts = [
+        api.get(f"/api/v1/models/alice/pub-x/bom?bom_format={fmt}", **headers).content.decode()
+        + api.post(
+            f"/api/v1/compliance/bom?bom_format={fmt}",
+            {"models": ["alice/pub-x"], "policy": SAAS},
+            format="json",
+            **headers,
+        ).content.decode()
+        for fmt in ("spdx3", "spdx2", "cyclonedx")
+    ]
+    if caller == "owner":
+        assert ancestors == ["alice/hidden-parent", "alice/hidden-grandparent"]
+        assert parents == ["alice/hidden-parent"]
+        assert all("alice/hidden-parent" in text for text in texts)
+    else:
+        assert ancestors == [] and parents == []
+        assert not any("hidden" in text for text in texts)
+        assert all("alice/pub-x" in text for text in texts)
+
+
 def test_throttling_per_token(api, models, settings):
     settings.MODELHUB_API_RATE = "3/min"
     user = get_user_model().objects.create_user("busy")
