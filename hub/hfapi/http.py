@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 
 
 def error_response(
-    status: int, message: str, code: str | None = None, commit: str | None = None
+    status: int, message: str, code: str | None = None, commit: str | None = None, extra: dict | None = None
 ) -> JsonResponse:
-    response = JsonResponse({"error": message}, status=status)
+    response = JsonResponse({"error": message, **(extra or {})}, status=status)
     # Header values must be latin-1 and single-line.
     response["X-Error-Message"] = (
         message.replace("\r", " ").replace("\n", " ").encode("latin-1", "replace").decode("latin-1")

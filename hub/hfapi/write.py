@@ -8,7 +8,7 @@ import fnmatch
 from django.http import HttpRequest, JsonResponse
 
 from hub.auth import Caller
-from hub.hfapi.http import caller_required, endpoint, flag, hub_view, read_json
+from hub.hfapi.http import caller_required, endpoint, error_response, flag, hub_view, read_json
 from hub.hfapi.ndjson import parse_commit_stream
 from hub.hfapi.read import TYPES
 from hub.models import AccessRequest, OrgMembership, Ref, RepoFile, Repository
@@ -76,10 +76,16 @@ def create_repo(request: HttpRequest, caller: Caller):
     name, organization = body.get("name"), body.get("organization")
     if isinstance(name, str) and "/" in name and not organization:
         organization, _, name = name.partition("/")
-    repo, _ = create_repository(
-        caller, name=name, organization=organization, repo_type=repo_type, private=private
+    repo, created = create_repository(
+        caller, name=name, organization=organization, repo_type=repo_type, private=private, exist_ok=True
     )
-    return JsonResponse({"url": repo_url(request, repo), "name": repo.repo_id, "id": f"{repo.pk:024x}"})
+    answer = {"url": repo_url(request, repo), "name": repo.repo_id, "id": f"{repo.pk:024x}"}
+    if not created:
+        # As the Hub: a 409 that still carries the url. ``create_repo(exist_ok=True)`` (which ``hf
+        # upload`` and ``push_to_hub`` call every time) swallows the 409 and then reads ``url``.
+        message = f"You already created this {repo.repo_type} repo: {repo.repo_id}"
+        return error_response(409, message, extra=answer)
+    return JsonResponse(answer)
 
 
 @hub_view(("DELETE",))

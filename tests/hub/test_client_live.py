@@ -232,6 +232,9 @@ def test_create_repo_and_upload_folder_with_large_file(run, alice, store, settin
     assert created.get("repo_id") == "alice/pushed", created
     again = run("create_repo", token=token, repo_id="alice/pushed")
     assert "HfHubHTTPError" in again.get("bases", []) and "409" in again["message"]
+    # what `hf upload` and push_to_hub call every time: the 409 is swallowed, then its url read
+    existing = run("create_repo", token=token, repo_id="alice/pushed", exist_ok=True)
+    assert existing.get("repo_id") == "alice/pushed" and existing["url"].endswith("/alice/pushed"), existing
     folder = tmp_path / "to-upload"
     (folder / "nested").mkdir(parents=True)
     big = os.urandom(12 * 1024 * 1024 + 5)

@@ -200,12 +200,9 @@ def test_create_repo_and_conflict(client, auth, alice, fs_store):
     assert resp.status_code == 200 and resp.json()["url"] == "http://testserver/alice/fresh"
     repo = Repository.objects.get(name="fresh")
     assert repo.private and repo.head is not None
-    assert (
-        client.post(
-            "/api/repos/create", data={"name": "fresh"}, content_type="application/json", **auth
-        ).status_code
-        == 409
-    )
+    again = client.post("/api/repos/create", data={"name": "fresh"}, content_type="application/json", **auth)
+    assert again.status_code == 409
+    assert again.json()["url"] == "http://testserver/alice/fresh"  # the client reads it with exist_ok
     ds = client.post(
         "/api/repos/create", data={"name": "data", "type": "dataset"}, content_type="application/json", **auth
     )
