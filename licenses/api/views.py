@@ -162,7 +162,15 @@ class ComplianceBomView(LicensesAPIView):
     def post(self, request):
         specs, policy, _ = _check_request(request)
         user = _user(request)
-        return _bom_response(request, bom_reports(check_models(specs, policy, user), user))
+        reports = bom_reports(check_models(specs, policy, user), user)
+        if not reports and request.query_params.get("bom_format", "") in BOM_FORMATS:
+            raise ApiError(
+                "not-found",
+                "none of the requested models is an analysed model of the registry you may see: "
+                "a BOM lists registry models (check uploaded cards with /compliance/check)",
+                404,
+            )
+        return _bom_response(request, reports)
 
 
 class ModelBomView(LicensesAPIView):

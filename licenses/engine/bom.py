@@ -41,13 +41,35 @@ def _slug(text: str) -> str:
     return _IDSTRING.sub("-", text).strip("-") or "x"
 
 
+#: What the analysis writes in ``license.spdx`` when there is no expression: not licence ids. Each
+#: format has its own way to say them (SPDX 2 ``NONE``/``NOASSERTION`` values, SPDX 3 named
+#: individuals, CycloneDX by leaving ``licenses`` out).
+NO_LICENSE, NO_ASSERTION = "NONE", "NOASSERTION"
+_SPDX3_TERMS = "https://spdx.org/rdf/3.0.1/terms/ExpandedLicensing/"
+
+
 def license_expression(report: Mapping[str, Any]) -> str | None:
-    """The SPDX expression for a report's licence (SPDX id or LicenseRef), None when unknown."""
+    """The SPDX expression for a report's licence (SPDX id or LicenseRef), None when there is none
+    or it is unknown (see ``license_state``)."""
+    state = license_state(report)
+    return None if state in (NO_LICENSE, NO_ASSERTION) else state
+
+
+def license_state(report: Mapping[str, Any]) -> str:
+    """The report's licence expression, ``NONE`` when the model declares no licence at all, or
+    ``NOASSERTION`` when its licence is unknown."""
     lic = report.get("license") or {}
-    if lic.get("spdx"):
-        return str(lic["spdx"])
+    spdx = str(lic.get("spdx") or "")
+    if spdx == NO_LICENSE or lic.get("key") == "none":
+        return NO_LICENSE
+    if spdx and spdx != NO_ASSERTION:
+        return spdx
     info = default_kb().get(str(lic.get("key") or ""))
-    return info.spdx if info else None
+    return info.spdx if info else NO_ASSERTION
+
+
+def _owner(model_id: str) -> str | None:
+    return model_id.split("/", 1)[0] if "/" in model_id else None
 
 
 def _custom_refs(expression: str | None) -> list[str]:
@@ -106,42 +128,67 @@ def to_spdx3(
         rel.to = targets
         rel.relationshipType = kind
 
-    for n, report in enumerate(reports):
-        model_id = str(report.get("id") or f"model-{n}")
-        pkg = element(s.ai_AIPackage, f"model-{n}")
+    suppliers: dict[str, Any] = {}
+
+    def supplier(model_id: str) -> str:
+        """The model's publisher (the owner part of its id), not the registry that lists it."""
+        owner = _owner(model_id) or model_id
+        if owner not in suppliers:
+            agent = element(s.Organization, f"supplier-{_slug(owner)}-{len(suppliers)}")
+            agent.name = owner
+            suppliers[owner] = agent
+        return suppliers[owner]._id
+
+    def model_package(model_id: str, suffix: str, version: str | None, location: str):
+        pkg = element(s.ai_AIPackage, suffix)
         pkg.name = model_id
         pkg.software_primaryPurpose = s.software_SoftwarePurpose.model
-        pkg.software_downloadLocation = report.get("download_location") or f"{hub_url}/{model_id}"
+        pkg.software_downloadLocation = location
+        # the AI profile requires a version; a parent's revision is often not known
+        pkg.software_packageVersion = version or NO_ASSERTION
         pkg.releaseTime = info.created
-        pkg.suppliedBy = org._id
-        if report.get("revision"):
-            pkg.software_packageVersion = str(report["revision"])
+        pkg.suppliedBy = supplier(model_id)
+        return pkg
+
+    reports = list(reports)
+    # a model requested and also a parent of another is one package (not a licensed root and a stub)
+    packages: dict[str, Any] = {}
+    for n, report in enumerate(reports):
+        model_id = str(report.get("id") or f"model-{n}")
+        location = report.get("download_location") or f"{hub_url}/{model_id}"
+        pkg = model_package(model_id, f"model-{n}", report.get("revision"), location)
+        packages.setdefault(model_id.lower(), pkg)
         transparency = (report.get("transparency") or {}).get("score")
         if transparency is not None:
             pkg.comment = f"Modelhub transparency score {transparency}/100"
         roots.append(pkg)
-        expression = license_expression(report)
-        if expression:
+        state = license_state(report)
+        if state in (NO_LICENSE, NO_ASSERTION):
+            individual = "NoneLicense" if state == NO_LICENSE else "NoAssertionLicense"
+            declared: list[Any] = [_SPDX3_TERMS + individual]
+        else:
             lic = element(s.simplelicensing_LicenseExpression, f"license-{n}")
-            lic.simplelicensing_licenseExpression = expression
-            relate(s.RelationshipType.hasDeclaredLicense, pkg, [lic], f"declared-{n}")
-            relate(s.RelationshipType.hasConcludedLicense, pkg, [lic], f"concluded-{n}")
+            lic.simplelicensing_licenseExpression = state
+            declared = [lic]
+        relate(s.RelationshipType.hasDeclaredLicense, pkg, declared, f"declared-{n}")
+        relate(s.RelationshipType.hasConcludedLicense, pkg, declared, f"concluded-{n}")
         for d, ds in enumerate(_datasets(report)):
             dpkg = element(s.dataset_DatasetPackage, f"model-{n}-data-{d}")
             dpkg.name = ds["id"]
             dpkg.software_primaryPurpose = s.software_SoftwarePurpose.data
             dpkg.software_downloadLocation = f"{hub_url}/datasets/{ds['id']}"
             dpkg.releaseTime = info.created
-            dpkg.suppliedBy = org._id
+            dpkg.suppliedBy = supplier(ds["id"])
             dpkg.dataset_datasetType = [s.dataset_DatasetType.text]
             relate(s.RelationshipType.trainedOn, pkg, [dpkg], f"trained-{n}-{d}")
+    for n, report in enumerate(reports):
+        pkg = roots[n]
         for p, parent in enumerate(_parents(report)):
-            ppkg = element(s.ai_AIPackage, f"model-{n}-parent-{p}")
-            ppkg.name = str(parent["id"])
-            ppkg.software_primaryPurpose = s.software_SoftwarePurpose.model
-            ppkg.software_downloadLocation = f"{hub_url}/{parent['id']}"
-            ppkg.releaseTime = info.created
-            ppkg.suppliedBy = org._id
+            parent_id = str(parent["id"])
+            ppkg = packages.get(parent_id.lower())
+            if ppkg is None:
+                ppkg = model_package(parent_id, f"model-{n}-parent-{p}", None, f"{hub_url}/{parent_id}")
+                packages[parent_id.lower()] = ppkg
             relate(s.RelationshipType.ancestorOf, ppkg, [pkg], f"ancestor-{n}-{p}")
 
     doc = element(s.SpdxDocument, "document")
@@ -169,7 +216,7 @@ def to_spdx3(
 def to_spdx23(
     reports: Iterable[Mapping[str, Any]], *, hub_url: str = "", created: datetime | None = None
 ) -> dict:
-    from license_expression import get_spdx_licensing
+    from spdx_tools.common.spdx_licensing import spdx_licensing
     from spdx_tools.spdx.model import (
         Actor,
         ActorType,
@@ -182,11 +229,11 @@ def to_spdx23(
         RelationshipType,
     )
     from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+    from spdx_tools.spdx.model.spdx_none import SpdxNone
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
     from spdx_tools.spdx.validation.uri_validators import validate_download_location
     from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
-    licensing = get_spdx_licensing()
     kb = default_kb()
 
     def location(url: str):
@@ -194,19 +241,39 @@ def to_spdx23(
         return SpdxNoAssertion() if validate_download_location(url) else url
 
     packages, relationships, extracted = [], [], {}
-    for n, report in enumerate(reports):
-        model_id = str(report.get("id") or f"model-{n}")
-        spdx_id = f"SPDXRef-Model-{n}-{_slug(model_id)}"
-        expression = license_expression(report)
-        parsed = licensing.parse(expression) if expression else SpdxNoAssertion()
-        for ref in _custom_refs(expression):
-            info = next((x for x in kb.all() if x.spdx == ref), None)
+
+    def licence_of(report: Mapping[str, Any]):
+        state = license_state(report)
+        if state in (NO_LICENSE, NO_ASSERTION):
+            return SpdxNone() if state == NO_LICENSE else SpdxNoAssertion()
+        # ids newer than spdx-tools' licence list (OpenMDW-1.0) are carried as LicenseRefs, as
+        # SPDX 2.3 asks for any licence outside the list it validates against
+        for unlisted in spdx_licensing.validate(state).invalid_symbols:
+            if not unlisted.startswith("LicenseRef-"):
+                state = re.sub(
+                    rf"(?<![\w.\-+]){re.escape(unlisted)}(?![\w.\-+])", f"LicenseRef-{_slug(unlisted)}", state
+                )
+        for ref in _custom_refs(state):
+            info = next((x for x in kb.all() if x.spdx == ref), None) or kb.lookup(
+                ref.removeprefix("LicenseRef-")
+            )
             extracted[ref] = ExtractedLicensingInfo(
                 license_id=ref,
                 extracted_text=f"Terms published by the licensor{': ' + info.url if info and info.url else ''}",
                 license_name=info.name if info else ref,
                 cross_references=[info.url] if info and info.url else [],
             )
+        return spdx_licensing.parse(state)
+
+    reports = list(reports)
+    ids: dict[str, str] = {}  # model id (lower-cased) -> its package's SPDX id
+    for n, report in enumerate(reports):
+        model_id = str(report.get("id") or f"model-{n}")
+        ids.setdefault(model_id.lower(), f"SPDXRef-Model-{n}-{_slug(model_id)}")
+    for n, report in enumerate(reports):
+        model_id = str(report.get("id") or f"model-{n}")
+        spdx_id = f"SPDXRef-Model-{n}-{_slug(model_id)}"
+        parsed = licence_of(report)
         packages.append(
             Package(
                 spdx_id=spdx_id,
@@ -235,17 +302,19 @@ def to_spdx23(
             )
             relationships.append(Relationship(ds_id, RelationshipType.DEPENDENCY_OF, spdx_id))
         for p, parent in enumerate(_parents(report)):
-            parent_id = f"{spdx_id}-Base-{p}"
-            packages.append(
-                Package(
-                    spdx_id=parent_id,
-                    name=str(parent["id"]),
-                    download_location=location(f"{hub_url}/{parent['id']}"),
-                    files_analyzed=False,
-                    primary_package_purpose=PackagePurpose.OTHER,
-                    comment=f"base model ({parent.get('relation') or 'finetune'})",
+            parent_id = ids.get(str(parent["id"]).lower())
+            if parent_id is None:  # not requested itself: one package for it, however many children
+                parent_id = ids[str(parent["id"]).lower()] = f"{spdx_id}-Base-{p}"
+                packages.append(
+                    Package(
+                        spdx_id=parent_id,
+                        name=str(parent["id"]),
+                        download_location=location(f"{hub_url}/{parent['id']}"),
+                        files_analyzed=False,
+                        primary_package_purpose=PackagePurpose.OTHER,
+                        comment=f"base model ({parent.get('relation') or 'finetune'})",
+                    )
                 )
-            )
             relationships.append(Relationship(parent_id, RelationshipType.ANCESTOR_OF, spdx_id))
 
     document = Document(
@@ -314,14 +383,14 @@ def _model_card(report: Mapping[str, Any]) -> dict[str, Any]:
 def to_cyclonedx(
     reports: Iterable[Mapping[str, Any]], *, hub_url: str = "", created: datetime | None = None
 ) -> dict:
-    components, dependencies = [], []
-    refs: dict[str, str] = {}
+    components: dict[str, dict[str, Any]] = {}  # bom-ref -> component, in first-seen order
+    dependencies: dict[str, list[str]] = {}  # bom-ref -> what it depends on, once each
 
     def component(name: str, kind: str, **extra: Any) -> str:
+        """One component per bom-ref: a model's full entry fills in a bare stub written for it
+        as another model's parent, whichever came first."""
         ref = f"{kind}:{name}"
-        if ref not in refs:
-            refs[ref] = ref
-            components.append({"type": kind, "bom-ref": ref, "name": name, **extra})
+        components.setdefault(ref, {"type": kind, "bom-ref": ref, "name": name}).update(extra)
         return ref
 
     for report in reports:
@@ -342,7 +411,8 @@ def to_cyclonedx(
             component(d["id"], "data", data=[{"type": "dataset", "name": d["id"]}]) for d in _datasets(report)
         ]
         depends += [component(str(p["id"]), "machine-learning-model") for p in _parents(report)]
-        dependencies.append({"ref": ref, "dependsOn": depends})
+        listed = dependencies.setdefault(ref, [])
+        listed.extend(d for d in dict.fromkeys(depends) if d not in listed)
     return {
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
@@ -352,8 +422,8 @@ def to_cyclonedx(
             "timestamp": (created or _now()).isoformat().replace("+00:00", "Z"),
             "tools": {"components": [{"type": "application", "name": TOOL}]},
         },
-        "components": components,
-        "dependencies": dependencies,
+        "components": list(components.values()),
+        "dependencies": [{"ref": ref, "dependsOn": depends} for ref, depends in dependencies.items()],
     }
 
 

@@ -117,3 +117,82 @@ def test_a_broken_bom_is_caught_by_the_validator():
 def test_unknown_format():
     with pytest.raises(BomError, match="unknown BOM format"):
         export_bom("xml", REPORTS)
+
+
+def _report(model_id: str, key: str, spdx: str | None, parents=(), revision: str | None = None) -> dict:
+    return {
+        "id": model_id,
+        "revision": revision,
+        "license": {"key": key, "class": "unknown", "spdx": spdx, "commercial_use": "unknown"},
+        "lineage": {"base_models": [{"id": p, "relation": "finetune"} for p in parents]},
+        "data": {},
+        "transparency": {},
+    }
+
+
+NO_LICENCE = _report("acme/no-licence", "none", "NONE")
+UNKNOWN = _report("acme/bespoke", "unknown", "NOASSERTION")
+NEWER_ID = _report("acme/openmdw", "openmdw-1.0", "OpenMDW-1.0")  # newer than spdx-tools' list
+BASE = _report("acme/base", "apache-2.0", "Apache-2.0", revision="b" * 40)
+CHILD = _report("acme/child", "apache-2.0", "Apache-2.0", parents=["acme/base"], revision="c" * 40)
+
+
+def test_spdx23_says_none_and_noassertion_and_carries_ids_newer_than_its_list():
+    """These used to be refused (400): NONE and NOASSERTION were parsed as licence ids, and
+    OpenMDW-1.0 is missing from the licence list spdx-tools validates against."""
+    from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
+    from spdx_tools.spdx.model.spdx_none import SpdxNone
+
+    doc = export_bom("spdx2", [NO_LICENCE, UNKNOWN, NEWER_ID], hub_url="https://hub.example.org")
+    by_name = {p["name"]: p for p in doc["packages"]}
+    assert by_name["acme/no-licence"]["licenseDeclared"] == str(SpdxNone()) == "NONE"
+    assert by_name["acme/bespoke"]["licenseDeclared"] == str(SpdxNoAssertion()) == "NOASSERTION"
+    assert by_name["acme/openmdw"]["licenseDeclared"] == "LicenseRef-OpenMDW-1.0"
+    assert "LicenseRef-OpenMDW-1.0" in {x["licenseId"] for x in doc["hasExtractedLicensingInfos"]}
+
+
+def test_spdx3_uses_the_none_and_noassertion_individuals_and_versions_every_model():
+    from spdx_python_model import v3_0_1 as s
+
+    doc = export_bom("spdx3", [NO_LICENCE, UNKNOWN, CHILD], hub_url="https://hub.example.org")
+    assert "NOASSERTION" not in {e.get("simplelicensing_licenseExpression") for e in doc["@graph"]}
+    objset = s.SHACLObjectSet()
+    s.JSONLDDeserializer().read(io.BytesIO(json.dumps(doc).encode()), objset)
+    declared = {
+        r.from_.name: r.to[0]
+        for r in objset.foreach_type(s.Relationship)
+        if r.relationshipType == s.RelationshipType.hasDeclaredLicense
+    }
+    assert str(declared["acme/no-licence"]).endswith("ExpandedLicensing/NoneLicense")
+    assert str(declared["acme/bespoke"]).endswith("ExpandedLicensing/NoAssertionLicense")
+    models = list(objset.foreach_type(s.ai_AIPackage))
+    assert all(m.software_packageVersion for m in models)  # the AI profile requires one
+    stub = next(m for m in models if m.name == "acme/base")
+    assert stub.software_packageVersion == "NOASSERTION" and stub.suppliedBy.name == "acme"
+
+
+def test_a_requested_model_that_is_also_a_parent_is_one_package_in_every_format():
+    for order in ([CHILD, BASE], [BASE, CHILD]):
+        spdx3 = export_bom("spdx3", order)
+        assert sum(1 for e in spdx3["@graph"] if e.get("name") == "acme/base") == 1
+        spdx2 = export_bom("spdx2", order, hub_url="https://hub.example.org")
+        (base,) = [p for p in spdx2["packages"] if p["name"] == "acme/base"]
+        assert base["licenseDeclared"] == "Apache-2.0" and base["versionInfo"] == "b" * 40
+        assert {"spdxElementId": base["SPDXID"], "relationshipType": "ANCESTOR_OF",
+                "relatedSpdxElement": next(p["SPDXID"] for p in spdx2["packages"] if p["name"] == "acme/child")
+                } in spdx2["relationships"]  # fmt: skip
+        cdx = export_bom("cyclonedx", order)
+        (component,) = [c for c in cdx["components"] if c["name"] == "acme/base"]
+        assert component["licenses"] == [{"expression": "Apache-2.0"}] and component["version"] == "b" * 40
+
+
+def test_cyclonedx_stays_valid_when_a_model_is_asked_for_twice():
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    bom = export_bom("cyclonedx", [CHILD, CHILD, NO_LICENCE, UNKNOWN])
+    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(bom), all_errors=True)
+    assert errors is None, [str(e) for e in errors]
+    assert [d["ref"] for d in bom["dependencies"]].count("machine-learning-model:acme/child") == 1
+    by_name = {c["name"]: c for c in bom["components"]}
+    assert "licenses" not in by_name["acme/no-licence"] and "licenses" not in by_name["acme/bespoke"]

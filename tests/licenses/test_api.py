@@ -358,3 +358,18 @@ def test_pinned_revision_is_judged_as_it_was(api, models):
     got = [(r["revision"], r["verdict"]) for r in resp.json()["results"]]
     assert got == [("b" * 40, "allow"), (old_sha, "deny"), (old_sha, "deny"), (None, "deny")]
     assert resp.json()["results"][3]["reasons"][0]["code"] == "unknown-model"
+
+
+@pytest.mark.parametrize("fmt", ["spdx3", "spdx2", "cyclonedx"])
+def test_a_bom_of_only_unknown_models_is_a_404_that_says_why(api, models, fmt):
+    resp = api.post(f"/api/v1/compliance/bom?bom_format={fmt}", {"models": ["nobody/x", "secret/inhouse"],
+                    "policy": SAAS}, format="json")  # fmt: skip
+    assert resp.status_code == 404
+    assert resp.json()["error"]["code"] == "not-found" and "registry" in resp.json()["error"]["message"]
+
+
+def test_a_model_without_a_licence_exports_in_every_format(api):
+    analysed_model("acme/bare", "none", "unknown", "unknown")
+    for fmt in ("spdx3", "spdx2", "cyclonedx"):
+        resp = api.get(f"/api/v1/models/acme/bare/bom?bom_format={fmt}")
+        assert resp.status_code == 200, (fmt, resp.content)
