@@ -743,11 +743,13 @@ def _branch_in_force(node: Any, passes: Any) -> list[Any]:
 
 
 def _is_multimodal(report: Mapping[str, Any]) -> bool | None:
-    """True/False from ``multimodal``, ``pipeline_tag`` or ``tags`` when the report has them; else a
-    modality word in the model id (``-Vision``, ``-VL``); else None (unknown, needs a human)."""
+    """True/False from ``multimodal``, ``pipeline_tag`` or ``tags`` when the report has them (the
+    analyze JSON keeps the pipeline tag under ``card``); else a modality word in the model id
+    (``-Vision``, ``-VL``); else None (unknown, needs a human)."""
     if report.get("multimodal") is not None:
         return bool(report["multimodal"])
-    tag = report.get("pipeline_tag")
+    card = report.get("card")
+    tag = report.get("pipeline_tag") or (card.get("pipeline_tag") if isinstance(card, Mapping) else None)
     tags = [str(t).lower() for t in report.get("tags") or ()]
     if tag or tags:
         hay = " ".join([str(tag or "").lower(), *tags])

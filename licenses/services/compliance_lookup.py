@@ -39,7 +39,7 @@ OPEN_STATUSES = (Violation.Status.OPEN, Violation.Status.ACKNOWLEDGED)
 
 #: Top-level analysis keys the policy evaluator reads besides licence, lineage, transparency and
 #: data (``licenses.engine.policy``: modality hints, file names, the ``found`` flag).
-EXTRA_KEYS = ("multimodal", "pipeline_tag", "tags", "files", "found")
+EXTRA_KEYS = ("multimodal", "pipeline_tag", "tags", "card", "files", "found")
 
 _EDGES = LineageEdge._meta.db_table
 

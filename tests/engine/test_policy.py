@@ -231,6 +231,21 @@ def test_eu_carve_out_text_only_model(kb):
     assert d.verdict == "warn" and "eu-carve-out-review" in d.codes
 
 
+@pytest.mark.parametrize(("tag", "verdict"), [("image-text-to-text", "deny"), ("text-generation", "allow")])
+def test_eu_carve_out_reads_the_pipeline_tag_where_analyze_puts_it(kb, tag, verdict):
+    """The analyze JSON keeps the pipeline tag under ``card``; the check used to look for it at
+    the top level only, so every card-declared modality was 'unknown' (a warning, not a denial)."""
+    from licenses.engine.analyze import analyze_snapshot
+    from licenses.engine.types import RepoSnapshot
+
+    card = f"---\nlicense: llama3.2\npipeline_tag: {tag}\n---\n# A model\n"
+    rep = analyze_snapshot(
+        RepoSnapshot(id="acme/model-a", files={"README.md": len(card)}, texts={"README.md": card})
+    )
+    assert rep["card"]["pipeline_tag"] == tag and "pipeline_tag" not in rep
+    assert judge({"use": {"regions": ["DE"]}}, rep, kb).verdict == verdict
+
+
 # --------------------------------------------------------------------------- unknown
 
 

@@ -373,3 +373,23 @@ def test_a_model_without_a_licence_exports_in_every_format(api):
     for fmt in ("spdx3", "spdx2", "cyclonedx"):
         resp = api.get(f"/api/v1/models/acme/bare/bom?bom_format={fmt}")
         assert resp.status_code == 200, (fmt, resp.content)
+
+
+@pytest.mark.parametrize("revision", [None, "main"])
+def test_the_eu_carve_out_sees_a_stored_analysiss_pipeline_tag(api, revision):
+    """Both lookups (the batch fast path, and a pinned revision's full analysis) hand the policy
+    the card's pipeline tag: a vision model under Llama 3.2 is denied for EU use, a text one not."""
+    for name, tag in (("vision", "image-text-to-text"), ("text", "text-generation")):
+        repo = analysed_model(f"acme/l32-{name}", "llama3.2", "vendor-community", "conditional")
+        analysis = repo.latest_analysis
+        analysis.result = {**analysis.result, "card": {"pipeline_tag": tag}}
+        analysis.save(update_fields=["result"])
+    policy = {"name": "eu", "use": {"commercial": True, "regions": ["DE"]}}
+    ids = [
+        {"id": f"acme/l32-{n}", "revision": revision} if revision else f"acme/l32-{n}"
+        for n in ("vision", "text")
+    ]
+    results = by_model(check(api, ids, policy=policy))
+    assert results["acme/l32-vision"]["verdict"] == "deny"
+    assert "eu-carve-out" in {r["code"] for r in results["acme/l32-vision"]["reasons"]}
+    assert "eu-carve-out-review" not in {r["code"] for r in results["acme/l32-text"]["reasons"]}
