@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from licenses.engine.rules.context import ResolvedParent, RuleContext
 from licenses.engine.types import Evidence, LicenseInfo
+
+T = TypeVar("T")
 
 PERMISSIVE_CLASSES = frozenset({"osi-permissive", "open-content"})
 SHAREALIKE_CLASSES = frozenset({"osi-copyleft", "open-content-sharealike"})
@@ -122,16 +126,29 @@ def strict_sharealike(info: LicenseInfo) -> bool:
     return info.license_class in SHAREALIKE_CLASSES or info.has("share-alike")
 
 
+def _licence_kind(info: LicenseInfo) -> str:
+    """The licence without its version: ``cc-by-nc-sa-4.0`` -> ``cc-by-nc-sa``, ``gpl-3.0`` -> ``gpl``.
+    (The family is coarser: every Creative Commons licence is ``cc``.)"""
+    if info.version and info.key.endswith(info.version):
+        return info.key[: -len(info.version)].rstrip("-")
+    return info.key
+
+
+def _version_number(version: str | None) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", version or ""))
+
+
 def sharealike_compatible(parent: LicenseInfo, child: LicenseInfo) -> bool:
-    """A share-alike parent accepts the same licence or another version of it (CC BY-SA §3(b)(1)
-    "same or later"; we accept any version of the family and leave the version to D10)."""
+    """A share-alike parent accepts the same licence, or a later version of the very same licence
+    (CC BY-SA §3(b)(1) "same or later"; GPL's "or any later version"): never another licence of
+    the family (CC BY-NC-SA does not accept CC BY-NC or BY-NC-ND) and never an earlier version.
+    The later-version case is still reported by D10's version-mismatch warning."""
     if child.key == parent.key:
         return True
     return (
-        parent.family is not None
-        and child.family == parent.family
+        _licence_kind(child) == _licence_kind(parent)
         and child.license_class == parent.license_class
-        and is_noncommercial(child) == is_noncommercial(parent)
+        and _version_number(child.version) > _version_number(parent.version)
     )
 
 
@@ -183,6 +200,20 @@ def relicensing_kind(parent: LicenseInfo, child: LicenseInfo, relation: str) -> 
         return "D6"
     if quantized_relabel(parent, child, relation):
         return "D17"
+    return None
+
+
+def breach_in_some_alternative(
+    ctx: RuleContext, parent: LicenseInfo, judge: Callable[[LicenseInfo, LicenseInfo], T | None]
+) -> tuple[T, LicenseInfo] | None:
+    """``judge(parent, child_licence)`` applied to the child's licence terms (``child_terms``): a
+    breach only when some alternative a user may choose has every one of its licences in breach,
+    since a conjunction carries the parent's terms if any of its licences does (``llama3.1 AND
+    gemma`` carries both agreements, D13/D14). Returns the first finding and its licence."""
+    for alternative in ctx.child_terms:
+        found = [(judge(parent, child), child) for child in alternative]
+        if all(verdict for verdict, _ in found):
+            return found[0]  # type: ignore[return-value]
     return None
 
 

@@ -84,6 +84,33 @@ class RuleContext:
         return self.kb.get(self.license.key)
 
     @_memo
+    def child_terms(self) -> tuple[tuple[LicenseInfo, ...], ...]:
+        """The child's licence as the alternatives a downstream user may choose between, each
+        the licences that then all bind: ``A AND B`` is one alternative of two licences (both
+        apply), ``A OR B`` two of one (the user picks), a single licence one of one. A parent's
+        terms are carried when every alternative has a licence that carries them.
+
+        Read from the finding's SPDX form, which the classifier writes for every compound and
+        the server stores; an expression this cannot resolve is judged by its representative
+        licence alone, as before.
+        """
+        child = self.child_license
+        if child is None:
+            return ()
+        spdx = self.license.spdx or ""
+        if " AND " not in spdx and " OR " not in spdx:
+            return ((child,),)
+        from licenses.engine import expression
+
+        try:
+            terms = _alternatives(expression.parse_expression(spdx, self.kb))
+        except expression.ExpressionError:
+            return ((child,),)
+        if not terms or len(terms) > MAX_ALTERNATIVES or any(i is None for alt in terms for i in alt):
+            return ((child,),)
+        return tuple(tuple({i.key: i for i in alt}.values()) for alt in terms)  # type: ignore[union-attr]
+
+    @_memo
     def judged_parents(self) -> tuple[tuple[ResolvedParent, LicenseInfo], ...]:
         """Parents whose licence the rules can judge, de-duplicated; computed once per context.
 
@@ -117,6 +144,24 @@ class RuleContext:
         if isinstance(raw, str):
             return [raw]
         return [str(t) for t in raw] if isinstance(raw, list) else []
+
+
+#: More alternatives than this (a pathological expression) are judged by the representative licence.
+MAX_ALTERNATIVES = 32
+
+
+def _alternatives(node: Any) -> list[tuple[LicenseInfo | None, ...]]:
+    """``node`` in disjunctive normal form: OR concatenates its children's alternatives, AND
+    combines one alternative of each child (a WITH exception only adds permissions)."""
+    if node.op in ("LEAF", "WITH"):
+        return [(node.license,)]
+    parts = [_alternatives(child) for child in node.children]
+    if node.op == "OR":
+        return [alt for part in parts for alt in part]
+    combined: list[tuple[LicenseInfo | None, ...]] = [()]
+    for part in parts:
+        combined = [done + alt for done in combined for alt in part][: MAX_ALTERNATIVES + 1]
+    return combined
 
 
 def child_date(snapshot: RepoSnapshot) -> date | None:

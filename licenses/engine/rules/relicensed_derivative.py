@@ -14,6 +14,7 @@ Four ways, each from licenses.md §3 (the pair-partition is in ``_common``):
 from __future__ import annotations
 
 from licenses.engine.rules._common import (
+    breach_in_some_alternative,
     child_evidence,
     clause_of,
     dropped_conditions,
@@ -68,10 +69,12 @@ def check(ctx: RuleContext) -> list[Violation]:
         return []
     out: list[Violation] = []
     for rp, parent in judged_parents(ctx):
-        kind = relicensing_kind(parent, child, rp.ref.relation)
-        if kind is None:
+        relation = rp.ref.relation
+        found = breach_in_some_alternative(ctx, parent, lambda p, c: relicensing_kind(p, c, relation))  # noqa: B023
+        if found is None:
             continue
-        message, clause = _message(kind, rp.id, parent, child, rp.ref.relation)
+        kind, licence = found
+        message, clause = _message(kind, rp.id, parent, licence, relation)
         out.append(
             Violation(
                 rule=RULE_ID,

@@ -11,6 +11,7 @@ apply. Pairs already reported as non-commercial or share-alike breaches are left
 from __future__ import annotations
 
 from licenses.engine.rules._common import (
+    breach_in_some_alternative,
     child_evidence,
     clause_of,
     drops_use_restrictions,
@@ -20,7 +21,7 @@ from licenses.engine.rules._common import (
     sharealike_breach,
 )
 from licenses.engine.rules.context import RuleContext
-from licenses.engine.types import Violation
+from licenses.engine.types import LicenseInfo, Violation
 
 RULE_ID = "use-restrictions-dropped"
 SEVERITY = "error"
@@ -30,16 +31,24 @@ SPEC = ("D4",)
 NEEDS = "judged_parents"
 
 
+def _drops(parent: LicenseInfo, child: LicenseInfo) -> bool:
+    """This rule's share of the pair partition (``_common``): restrictions dropped, and the pair
+    not already a non-commercial or share-alike breach."""
+    if child.key == parent.key or not drops_use_restrictions(parent, child):
+        return False
+    return not (noncommercial_breach(parent, child) or sharealike_breach(parent, child))
+
+
 def check(ctx: RuleContext) -> list[Violation]:
     child = ctx.child_license
     if child is None:
         return []
     out: list[Violation] = []
     for rp, parent in judged_parents(ctx):
-        if child.key == parent.key or not drops_use_restrictions(parent, child):
+        found = breach_in_some_alternative(ctx, parent, _drops)
+        if found is None:
             continue
-        if noncommercial_breach(parent, child) or sharealike_breach(parent, child):
-            continue
+        child = found[1]
         out.append(
             Violation(
                 rule=RULE_ID,

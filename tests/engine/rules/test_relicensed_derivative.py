@@ -1,3 +1,5 @@
+import pytest
+
 from licenses.engine.rules import relicensed_derivative as rule
 from tests.engine.rules.helpers import ctx, parent
 
@@ -55,3 +57,59 @@ def test_licensor_deriving_from_its_own_bundled_release_is_not_relicensing():
 
 def test_version_variant_is_left_to_version_mismatch():
     assert rule.check(ctx(key="llama2", parents=[parent("meta-llama/Llama-3.1-8B", "llama3.1")])) == []
+
+
+def _violations(card: str) -> list[tuple[str, str]]:
+    from licenses.engine.analyze import analyze_snapshot
+    from licenses.engine.types import RepoSnapshot
+
+    report = analyze_snapshot(
+        RepoSnapshot(id="someone/merged", files={"README.md": len(card)}, texts={"README.md": card})
+    )
+    return [(v["rule"], v.get("parent") or "") for v in report["violations"] if v["severity"] == "error"]
+
+
+LLAMA_AND_GEMMA = "base_model:\n- meta-llama/Llama-3.1-8B\n- google/gemma-2b\n"
+
+
+@pytest.mark.parametrize(
+    "declared",
+    ["[gemma, llama3.1]", "[llama3.1, gemma]", "llama3.1 AND gemma", "gemma AND llama3.1"],
+)
+def test_a_merge_carrying_both_agreements_is_not_relicensed_in_any_order_D13_D14(declared):
+    """Both parents' licences declared together (an AND, or a list, which reads as AND) carry both
+    agreements; which one the classifier picks to represent the pair must not matter."""
+    found = _violations(f"---\nlicense: {declared}\n{LLAMA_AND_GEMMA}---\n# merged\n")
+    assert ("relicensed-derivative", "meta-llama/Llama-3.1-8B") not in found
+    assert ("relicensed-derivative", "google/gemma-2b") not in found
+
+
+@pytest.mark.parametrize("declared", ["llama3.1 AND openrail++", "[llama3.1, cc-by-nc-4.0]"])
+def test_a_fine_tune_that_keeps_its_parents_licence_beside_another_is_fine(declared):
+    card = f"---\nlicense: {declared}\nbase_model: meta-llama/Llama-3.1-8B\n---\n# ft\n"
+    assert ("relicensed-derivative", "meta-llama/Llama-3.1-8B") not in _violations(card)
+
+
+@pytest.mark.parametrize(
+    "declared", ["mit OR llama3.1", "[apache-2.0, mit]", "mit AND (apache-2.0 OR llama3.1)"]
+)
+def test_a_choice_that_lets_a_user_drop_the_parents_terms_is_relicensing_D6(declared):
+    """An OR lets the downstream user pick the alternative without the Llama terms."""
+    card = f"---\nlicense: {declared}\nbase_model: meta-llama/Llama-3.1-8B\n---\n# ft\n"
+    assert ("relicensed-derivative", "meta-llama/Llama-3.1-8B") in _violations(card)
+
+
+@pytest.mark.parametrize(
+    ("parent_key", "child_key", "breach"),
+    [
+        ("cc-by-nc-sa-4.0", "cc-by-nc-4.0", True),  # another CC licence, not the same one
+        ("cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0", True),
+        ("cc-by-sa-4.0", "cc-by-sa-3.0", True),  # an earlier version
+        ("gpl-3.0", "gpl-2.0", True),
+        ("cc-by-sa-3.0", "cc-by-sa-4.0", False),  # "same or later": left to version-mismatch
+        ("cc-by-nc-sa-4.0", "cc-by-nc-sa-4.0", False),
+    ],
+)
+def test_share_alike_takes_the_same_licence_or_a_later_version_only_D2(parent_key, child_key, breach):
+    found = rule.check(ctx(key=child_key, parents=[parent("org/sa-base", parent_key)]))
+    assert bool(found) == breach, found
