@@ -107,7 +107,7 @@ CELERY_BEAT_SCHEDULE["requeue-pending-analyses"] = {
     "schedule": float(os.environ.get("MODELHUB_REQUEUE_EVERY", "300")),
 }
 
-# Garbage collection (hub/services/garbage.py; docs/operations.md): content no revision references
+# Garbage collection (hub/services/garbage.py; docs/hub-api.md "Storage reclamation"): content no revision references
 # and abandoned uploads, once older than MODELHUB_GC_GRACE seconds. MODELHUB_GC_EVERY=0 turns the
 # scheduled run off (``manage.py blobstore gc`` still works).
 GC_GRACE = env_int("MODELHUB_GC_GRACE", 86400)

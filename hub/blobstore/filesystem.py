@@ -96,6 +96,17 @@ def _disk(fn, *args, **kwargs):
         raise _unavailable(exc) from exc
 
 
+def _unlink(path: Path) -> None:
+    """Remove a file; gone already is fine, any other refusal (read-only, permissions) is a
+    BlobStoreUnavailable like every other write."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise _unavailable(exc) from exc
+
+
 class FilesystemBlobStore(BlobStore):
     name = "filesystem"
     batch_durable = True
@@ -285,8 +296,7 @@ class FilesystemBlobStore(BlobStore):
         # first unlink: the object then outlives this call as an unreferenced file (space, not
         # wrong content, since its address is its hash); the next delete removes it.
         for path in (self.path_for(sha256), self.legacy_path_for(sha256)):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+            _unlink(path)
 
     def migrate_layout(self, *, on_move: Callable[[int], None] | None = None) -> LayoutMigration:
         """Move objects from the old two-level layout (``ab/cd/<digest>``) to ``ab/<digest>``.
@@ -357,7 +367,7 @@ class FilesystemBlobStore(BlobStore):
                 if stat.st_mtime >= cutoff or not entry.is_file():
                     continue
                 if not dry_run:
-                    entry.unlink()
+                    _unlink(entry)
                 found.objects += 1
                 found.bytes += stat.st_size
         return found

@@ -481,12 +481,14 @@ class S3BlobStore(BlobStore):
 
     # -- garbage collection -------------------------------------------------------------
     def sweep_uploads(self, before: datetime, *, dry_run: bool = False) -> UploadSweep:
-        """Staged copies under ``incoming/`` and multipart uploads (at the address or staged)
-        started before ``before``: their links have expired, so no client can finish them.
+        """Staged copies and staged multipart uploads under ``incoming/`` started before
+        ``before``: their links have expired, so no client can finish them.
 
-        A bucket lifecycle rule does the same and is still worth having (it runs without the
-        hub); this makes a bucket without one stop growing. S3 lists ``incoming/`` itself, so
-        the cost is one LIST per 1,000 leftovers, not a walk of the store.
+        Only ``incoming/``: a multipart upload at a content address may be the hub's own write of
+        a large file (a mirror streaming for hours), indistinguishable in a listing from a
+        client's abandoned one, and other applications may share the bucket. A bucket lifecycle
+        rule that aborts incomplete multipart uploads after a day covers those. S3 lists
+        ``incoming/`` itself, so the cost is one LIST per 1,000 leftovers, not a walk of the store.
         """
         found = UploadSweep()
         try:
@@ -502,7 +504,7 @@ class S3BlobStore(BlobStore):
                     found.objects += 1
                     found.bytes += int(item.get("Size") or 0)
             uploads = self.client.get_paginator("list_multipart_uploads").paginate(
-                Bucket=self.bucket, Prefix=self.prefix
+                Bucket=self.bucket, Prefix=f"{self.prefix}incoming/"
             )
             for page in uploads:
                 for upload in page.get("Uploads") or ():
@@ -517,29 +519,6 @@ class S3BlobStore(BlobStore):
         except (BotoCoreError, ClientError) as exc:
             raise BlobStoreUnavailable(f"S3 failed while sweeping abandoned uploads: {exc}") from exc
         return found
-
-    def drop_unverified(self, sha256: str, ticket: str, *, dry_run: bool = False) -> int:
-        """Delete the object at the content address if it is still the never-verified multipart
-        upload ``ticket`` assembled there (bytes freed, 0 if not). The caller holds that upload's
-        expired address claim and has found no ``Blob`` row: its client never came back to
-        verify. The delete is pinned to the ETag read, so a replacement survives."""
-        head = self._head_raw(self.key_for(sha256))
-        metadata = (head or {}).get("Metadata") or {}
-        if head is None or metadata.get(TICKET) != ticket or metadata.get(MARK) == sha256:
-            return 0
-        if not dry_run:
-            try:
-                etag = head.get("ETag")
-                self.client.delete_object(
-                    Bucket=self.bucket, Key=self.key_for(sha256), **({"IfMatch": etag} if etag else {})
-                )
-            except ClientError as exc:
-                if _code(exc) in REFUSED_CONDITION | {"NoSuchKey", "404", "NotFound"}:
-                    return 0
-                raise BlobStoreUnavailable(f"S3 refused the delete: {exc}") from exc
-            except BotoCoreError as exc:
-                raise BlobStoreUnavailable(f"S3 could not be reached: {exc}") from exc
-        return int(head["ContentLength"])
 
     def _publish_staged(self, sha256: str, staging: str, head: dict) -> BlobInfo:
         """Hash a staged upload and make sure the address holds its bytes; the staged copy stays."""

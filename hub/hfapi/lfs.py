@@ -148,6 +148,8 @@ def batch(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = 
     # one question for the whole batch: which stored objects may this caller use here?
     stored = blobs_present(e[0] for e in entries if isinstance(e, tuple))
     refused = unavailable(caller, repo, stored)
+    # answered "already stored", so the client will name it in a commit without uploading it
+    mark_storing(stored - refused)
     out = []
     for entry in entries:
         if isinstance(entry, dict):

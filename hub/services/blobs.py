@@ -11,6 +11,7 @@ import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import BinaryIO
 
 from django.utils import timezone
@@ -35,20 +36,29 @@ def should_be_lfs(path: str, size: int, sample: bytes = b"") -> bool:
     return size >= LFS_THRESHOLD or path.lower().endswith(LFS_SUFFIXES) or b"\0" in sample
 
 
+#: ``mark_storing`` leaves rows refreshed more recently than this alone: hot shared content (the
+#: default ``.gitattributes``) is then not locked by every writer. Far below the collector's
+#: shortest grace period (``hub.services.garbage.minimum_grace``, 2 h), so a row it leaves alone
+#: is still hours from being collectable.
+REFRESH_AFTER = timedelta(minutes=15)
+
+
 def mark_storing(sha256s: Iterable[str]) -> int:
     """Say that this content is about to be written or referenced: call before the write.
 
-    Refreshes ``stored_at`` of content already recorded; returns how much of it was. The
-    garbage collector deletes a row and then its bytes under the row's lock, and only rows
-    stored before its cutoff; this update waits for that lock. So either the collector sees the fresh time and spares the content, or
-    it finished first and the write that follows puts the bytes back under a new row. Written
-    after the write instead, the collector could delete bytes just written and leave a commit
-    pointing at nothing.
+    Refreshes ``stored_at`` of recorded content not refreshed in the last ``REFRESH_AFTER``;
+    returns how many rows it refreshed. The garbage collector deletes a row and then its bytes
+    under the row's lock, and only rows stored before its cutoff; this update waits for that
+    lock. So either the collector sees the fresh time and spares the content, or it finished
+    first and the write that follows puts the bytes back under a new row. Written after the
+    write instead, the collector could delete bytes just written and leave a commit pointing at
+    nothing. Call it outside long transactions: the refreshed rows stay locked until commit.
     """
     wanted = sorted(set(sha256s))
     if not wanted:
         return 0
-    return Blob.objects.filter(sha256__in=wanted).update(stored_at=timezone.now())
+    now = timezone.now()
+    return Blob.objects.filter(sha256__in=wanted, stored_at__lt=now - REFRESH_AFTER).update(stored_at=now)
 
 
 def record_blob(info: BlobInfo) -> Blob:
@@ -91,7 +101,8 @@ def store_small(content: bytes, max_bytes: int) -> StoredContent:
             f"inline file of {len(content)} bytes exceeds the {max_bytes}-byte cap; upload it via LFS"
         )
     digest = hashlib.sha256(content).hexdigest()
-    existed = mark_storing([digest]) > 0
+    mark_storing([digest])
+    existed = Blob.objects.filter(sha256=digest).exists()
     info = get_blob_store().put(io.BytesIO(content), expected_sha256=digest)
     record_blob(info)
     return StoredContent(info.sha256, info.size, git_blob_sha1(content), created=not existed)

@@ -8,17 +8,22 @@ only once it is older than a grace period that outlives every upload link:
 * content no file of any revision references (``Blob`` rows with no ``RepoFile``), unless it
   was stored or granted to an uploader within the grace period (an upload whose commit has
   not arrived yet);
-* the address claims of multipart uploads whose clients never verified, and the unverified
-  objects those uploads assembled at the content address (S3);
-* the store's own leftovers: temp files of crashed writers, staged copies never verified,
-  incomplete multipart uploads (``BlobStore.sweep_uploads``).
+* expired address claims of multipart uploads (S3; the object such an upload assembled at the
+  address stays until the same content is uploaded again, which verifies it in place and either
+  adopts or replaces it: deleting it here would race that adoption);
+* the store's own leftovers: temp files of crashed writers, staged copies never verified and
+  staged multipart uploads never completed (``BlobStore.sweep_uploads``).
 
-Why the grace period makes this safe while the hub runs: every way a commit can name content
-without uploading it in the same request passes either through the content's ``RepoFile`` rows
-(referenced: never collected), a fresh upload (``record_blob`` refreshes ``stored_at``) or an
-upload grant (fresh grants protect the blob). Each deletion also happens under the ``Blob``
-row's lock after re-checking, and ``RepoFile`` protects its blob by foreign key, so a commit
-racing the collector is refused rather than pointed at deleted bytes.
+Why this is safe while the hub runs: every write of content, and every answer that lets a
+client name stored content without uploading it (the LFS batch's "already stored", the mirror's
+"known"), first calls ``mark_storing``, which refreshes ``stored_at``; fresh upload grants
+protect content too. Each deletion re-judges the row under its lock, deletes the row, then the
+bytes, in one transaction, and ``RepoFile`` protects its blob by foreign key, so a commit racing
+the collector is refused (409, "upload it again") rather than pointed at deleted bytes.
+
+A row that cannot be judged now (SQLite busy with another writer) is skipped for the next run;
+a store that refuses a delete is recorded in the report's ``errors`` and the run goes on, so one
+bad object never blocks every later run.
 
 Like ``git gc`` or a registry's garbage collection this is run on a schedule (Celery beat,
 ``MODELHUB_GC_EVERY``) or by hand (``manage.py blobstore gc``).
@@ -27,14 +32,14 @@ Like ``git gc`` or a registry's garbage collection this is run on a schedule (Ce
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Exists, OuterRef, ProtectedError
 from django.utils import timezone
 
-from hub.blobstore import get_blob_store
+from hub.blobstore import BlobStoreUnavailable, get_blob_store
 from hub.models import AddressClaim, Blob, BlobGrant, RepoFile
 
 log = logging.getLogger(__name__)
@@ -52,18 +57,18 @@ class GarbageReport:
     blobs: int = 0
     blob_bytes: int = 0
     claims: int = 0
-    unverified_objects: int = 0
-    unverified_bytes: int = 0
     upload_leftovers: int = 0
     upload_leftover_bytes: int = 0
     multipart_uploads: int = 0
+    skipped: int = 0  # rows that could not be judged now (busy); the next run takes them
+    errors: list[str] = field(default_factory=list)  # what the store refused, for the operator
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     @property
     def freed_bytes(self) -> int:
-        return self.blob_bytes + self.unverified_bytes + self.upload_leftover_bytes
+        return self.blob_bytes + self.upload_leftover_bytes
 
 
 def minimum_grace() -> int:
@@ -85,7 +90,9 @@ def _unreferenced(cutoff: datetime):
 
 def drop_blob_if_unreferenced(sha256: str, *, stored_before: datetime | None = None) -> int | None:
     """Delete the content and its row unless a file references it (or, with ``stored_before``,
-    unless it was stored or granted since). Returns the bytes freed, None when it stays.
+    unless it was stored or granted since; without it, unless anyone holds a grant for it: a
+    refused request takes out what it stored, never another client's verified upload of the same
+    content). Returns the bytes freed, None when it stays.
 
     The row is locked and re-judged first, then deleted (still only if stale, so SQLite, which
     has no row locks, gets the same answer), then the bytes, all in one transaction: a failing
@@ -100,11 +107,13 @@ def drop_blob_if_unreferenced(sha256: str, *, stored_before: datetime | None = N
         if row is None or row.files.exists():
             return None
         doomed = Blob.objects.filter(sha256=sha256)
+        grants = BlobGrant.objects.filter(blob=row)
         if stored_before is not None:
-            fresh_grant = BlobGrant.objects.filter(blob=row, created_at__gte=stored_before).exists()
-            if row.stored_at >= stored_before or fresh_grant:
+            if row.stored_at >= stored_before or grants.filter(created_at__gte=stored_before).exists():
                 return None
             doomed = doomed.filter(stored_at__lt=stored_before)
+        elif grants.exists():  # someone else's upload of it was verified meanwhile: theirs to commit
+            return None
         try:
             _, deleted = doomed.delete()
         except ProtectedError:  # a file row arrived after the check
@@ -121,31 +130,38 @@ def collect_garbage(
     """Remove unreferenced content and abandoned uploads older than ``grace_seconds``.
 
     ``grace_seconds`` below ``minimum_grace()`` is raised to it (a shorter one could delete an
-    upload a client is entitled to finish). ``now`` is for tests. Raises
-    ``BlobStoreUnavailable`` if the store fails; what was removed until then stays removed and
-    is logged, and the next run carries on.
+    upload a client is entitled to finish). ``now`` is for tests. Never raises for the store:
+    what it refused is in ``errors`` (every phase still runs), and the next run carries on.
     """
     grace = max(int(grace_seconds), minimum_grace())
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=grace)
     report = GarbageReport(grace_seconds=grace, dry_run=dry_run)
     store = get_blob_store()
+    _collect_blobs(report, cutoff, dry_run)
+    _collect_claims(report, cutoff, dry_run)
     try:
-        _collect_blobs(report, cutoff, dry_run)
-        _collect_claims(report, cutoff, dry_run, store)
         swept = store.sweep_uploads(cutoff, dry_run=dry_run)
+    except BlobStoreUnavailable as exc:
+        report.errors.append(f"sweeping abandoned uploads: {exc}")
+    else:
         report.upload_leftovers += swept.objects
         report.upload_leftover_bytes += swept.bytes
         report.multipart_uploads += swept.multipart
-    finally:
-        if report.freed_bytes or report.claims or report.multipart_uploads:
-            log.info("garbage collection%s: %s", " (dry run)" if dry_run else "", report.as_dict())
+    if report.errors:
+        log.error("garbage collection%s: %s", " (dry run)" if dry_run else "", report.as_dict())
+    elif report.freed_bytes or report.claims or report.multipart_uploads or report.skipped:
+        log.info("garbage collection%s: %s", " (dry run)" if dry_run else "", report.as_dict())
     return report
+
+
+#: After this many store refusals in one run the blob phase stops (the store is down, not one object).
+MAX_ERRORS = 20
 
 
 def _collect_blobs(report: GarbageReport, cutoff: datetime, dry_run: bool) -> None:
     after = ""
-    while True:
+    while len(report.errors) < MAX_ERRORS:
         batch = list(
             _unreferenced(cutoff)
             .filter(sha256__gt=after)
@@ -156,32 +172,37 @@ def _collect_blobs(report: GarbageReport, cutoff: datetime, dry_run: bool) -> No
             return
         after = batch[-1][0]
         for sha256, size in batch:
-            freed = size if dry_run else drop_blob_if_unreferenced(sha256, stored_before=cutoff)
+            if dry_run:
+                freed: int | None = size
+            else:
+                try:
+                    freed = drop_blob_if_unreferenced(sha256, stored_before=cutoff)
+                except OperationalError:  # SQLite: another writer holds the database; next run
+                    report.skipped += 1
+                    continue
+                except BlobStoreUnavailable as exc:
+                    report.errors.append(f"{sha256}: {exc}")
+                    if len(report.errors) >= MAX_ERRORS:
+                        return
+                    continue
             if freed is not None:
                 report.blobs += 1
                 report.blob_bytes += freed
 
 
-def _collect_claims(report: GarbageReport, cutoff: datetime, dry_run: bool, store) -> None:
-    """Expired address claims; an unverified object their upload assembled at the address goes
-    with them. The claim row is locked while its object is judged: a new upload of the same
-    content either took the claim over before (the row is gone from this query) or waits and
-    then, finding no row to take over, is staged instead of assembled at the address."""
-    drop = getattr(store, "drop_unverified", None)
-    for sha256 in list(
-        AddressClaim.objects.filter(expires_at__lt=cutoff).order_by("sha256").values_list("sha256", flat=True)
-    ):
-        with transaction.atomic():
-            claim = (
-                AddressClaim.objects.select_for_update().filter(sha256=sha256, expires_at__lt=cutoff).first()
-            )
-            if claim is None:
-                continue
-            if drop is not None and not Blob.objects.filter(sha256=sha256).exists():
-                freed = drop(sha256, claim.ticket, dry_run=dry_run)
-                if freed:
-                    report.unverified_objects += 1
-                    report.unverified_bytes += freed
-            if not dry_run:
-                claim.delete()
+def _collect_claims(report: GarbageReport, cutoff: datetime, dry_run: bool) -> None:
+    """Expired address claims: each is deleted only if it is still the claim that was read, so a
+    new upload that just took it over (``claim_address``) keeps it, on SQLite too."""
+    claims = AddressClaim.objects.filter(expires_at__lt=cutoff).values_list("sha256", "ticket", "expires_at")
+    for sha256, ticket, expires_at in list(claims):
+        if dry_run:
             report.claims += 1
+            continue
+        try:
+            gone, _ = AddressClaim.objects.filter(
+                sha256=sha256, ticket=ticket, expires_at=expires_at
+            ).delete()
+        except OperationalError:
+            report.skipped += 1
+            continue
+        report.claims += gone

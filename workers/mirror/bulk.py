@@ -38,7 +38,6 @@ from hub.models import (
     git_blob_sha1,
     lfs_pointer,
 )
-from hub.services.blobs import mark_storing
 from hub.services.cards import derive_tags
 from hub.services.errors import BadRequest
 from hub.services.paths import validate_path
@@ -155,7 +154,6 @@ def import_new(
         if not fresh:
             return [], rest
         blobs = {f.sha256: f.size for got, _, _ in fresh for f in got.files}
-        mark_storing(blobs)  # refreshed for the garbage collector (see ``mark_storing``)
         insert(Blob, [{"sha256": k, "size": v} for k, v in blobs.items()], ignore_conflicts=True)
         repo_rows: list[dict] = []
         for got, ns, name in fresh:

@@ -206,9 +206,6 @@ def _known_contents(files: list[UpstreamFile]) -> dict[str, tuple[str, int]]:
     known: dict[str, tuple[str, int]] = {}
     if not lfs and not regular:
         return known
-    if lfs:
-        mark_storing(lfs)  # about to be referenced: the garbage collector must spare them now
-    blobs = {b.sha256: b.size for b in Blob.objects.filter(sha256__in=lfs)} if lfs else {}
     by_oid: dict[str, tuple[str, int]] = {}
     if regular:
         for oid, sha, size in (
@@ -217,6 +214,13 @@ def _known_contents(files: list[UpstreamFile]) -> dict[str, tuple[str, int]]:
             .distinct()
         ):
             by_oid[oid] = (sha, size)
+    # about to be referenced, not fetched: refreshed first, so the garbage collector spares them
+    # from now on, and read after, so content it collected meanwhile is fetched again
+    wanted = lfs | {sha for sha, _ in by_oid.values()}
+    mark_storing(wanted)
+    rows = dict(Blob.objects.filter(sha256__in=wanted).values_list("sha256", "size"))
+    blobs = {sha: size for sha, size in rows.items() if sha in lfs}
+    by_oid = {oid: hit for oid, hit in by_oid.items() if hit[0] in rows}
     store = get_blob_store()
     for f in files:
         hit = (f.lfs_sha256, blobs[f.lfs_sha256]) if f.lfs_sha256 in blobs else by_oid.get(f.blob_id or "")
@@ -299,6 +303,8 @@ def fetch(
                 if f.path == "README.md" and len(content) <= MAX_README_FOR_CARD:
                     result.readme = content  # parsed with its batch (``prepare_batch``)
                 digest = sha256_hex(content)
+                with db_lock or contextlib.nullcontext():
+                    mark_storing([digest])  # before it is stored (see mark_storing)
                 if held + len(content) <= budget:  # stored with its batch, just before its rows
                     result.pending.append(PendingBlob(content, digest))
                     held += len(content)
@@ -403,7 +409,6 @@ def listed_gating(info: ModelInfo | None) -> dict[str, Any]:
 
 def _write_commit(repo: Repository, got: Fetched, upstream: str) -> bool:
     """Make the default branch point at the upstream sha; True when a commit was created."""
-    mark_storing(f.sha256 for f in got.files)  # refreshed for the garbage collector
     Blob.objects.bulk_create(
         [Blob(sha256=f.sha256, size=f.size) for f in got.files], ignore_conflicts=True, batch_size=500
     )

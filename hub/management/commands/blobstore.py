@@ -60,23 +60,24 @@ class Command(BaseCommand):
     def collect(self, grace: int | None, dry_run: bool) -> None:
         from django.conf import settings
 
-        from hub.blobstore import BlobStoreUnavailable
         from hub.services.garbage import collect_garbage
 
-        try:
-            done = collect_garbage(
-                grace_seconds=settings.GC_GRACE if grace is None else grace, dry_run=dry_run
-            )
-        except BlobStoreUnavailable as exc:
-            raise CommandError(f"{exc}; what was removed before stays removed, run it again later") from exc
+        done = collect_garbage(grace_seconds=settings.GC_GRACE if grace is None else grace, dry_run=dry_run)
         verb = "would remove" if dry_run else "removed"
         self.stdout.write(
             f"{verb} {done.blobs:,} unreferenced blobs ({_size(done.blob_bytes)}), "
-            f"{done.unverified_objects:,} never-verified uploads ({_size(done.unverified_bytes)}), "
             f"{done.upload_leftovers:,} upload leftovers ({_size(done.upload_leftover_bytes)}), "
             f"{done.multipart_uploads:,} incomplete multipart uploads and {done.claims:,} expired address claims; "
             f"grace {done.grace_seconds:,} s"
+            + (f"; {done.skipped:,} rows busy, left for the next run" if done.skipped else "")
         )
+        if done.errors:
+            shown = "\n  ".join(done.errors[:5])
+            more = f"\n  … and {len(done.errors) - 5} more" if len(done.errors) > 5 else ""
+            raise CommandError(
+                f"the blob store refused {len(done.errors)} operation(s); what was removed stays removed, "
+                f"fix the store and run it again:\n  {shown}{more}"
+            )
 
 
 def _size(n: int) -> str:
