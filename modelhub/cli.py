@@ -44,7 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        # flushed here, not at interpreter exit: a reader that left after the last write would
+        # otherwise go unnoticed and the command's own status (0 or the audit's 1) be returned
+        sys.stdout.flush()
+        return status
     except BrokenPipeError:
         # the reader went away (``modelhub analyze … | head``): no traceback; stdout is pointed
         # at /dev/null so the interpreter's final flush cannot fail again; 141 is 128 + SIGPIPE,

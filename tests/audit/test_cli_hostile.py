@@ -261,3 +261,43 @@ def test_junit_is_well_formed_whatever_the_scanned_files_hold(capsys, tmp_path):
     main(["audit", str(tmp_path), "--policy", str(policy), "--offline", "--format", "junit"])
     suite = ET.fromstring(capsys.readouterr().out.split("\n", 1)[1])
     assert suite.find(".//skipped") is not None
+
+
+def test_a_pipe_that_breaks_only_when_the_report_is_flushed_is_141_too(tmp_path, monkeypatch):
+    """``modelhub audit … | head -1``: the report is written in one go and may still sit in
+    stdout's buffer when the command returns; the pipe then breaks at the flush. That flush used
+    to happen at interpreter exit, after the audit's own status had been returned."""
+    import io
+    import os
+
+    class ClosedPipe(io.RawIOBase):
+        def __init__(self, fd: int) -> None:
+            self.fd = fd
+            self.closed_once = False
+
+        def writable(self) -> bool:
+            return True
+
+        def fileno(self) -> int:
+            return self.fd
+
+        def write(self, data) -> int:
+            if not self.closed_once:  # once: the buffer's later flush when it is collected succeeds
+                self.closed_once = True
+                raise BrokenPipeError(32, "Broken pipe")
+            return len(data)
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "load.py").write_text(
+        'from transformers import AutoModel\nAutoModel.from_pretrained("nobody-known/m")\n'
+    )
+    (tmp_path / "policy.yaml").write_text("name: p\nlicenses:\n  unknown: deny\n")
+    fd = os.open(os.devnull, os.O_WRONLY)
+    try:
+        pipe = io.TextIOWrapper(io.BufferedWriter(ClosedPipe(fd), buffer_size=1 << 20))
+        monkeypatch.setattr(sys, "stdout", pipe)
+        status = main(["audit", str(code), "--policy", str(tmp_path / "policy.yaml"), "--offline"])
+    finally:
+        os.close(fd)
+    assert status == 141
