@@ -393,3 +393,13 @@ def test_the_eu_carve_out_sees_a_stored_analysiss_pipeline_tag(api, revision):
     assert results["acme/l32-vision"]["verdict"] == "deny"
     assert "eu-carve-out" in {r["code"] for r in results["acme/l32-vision"]["reasons"]}
     assert "eu-carve-out-review" not in {r["code"] for r in results["acme/l32-text"]["reasons"]}
+
+
+def test_a_well_known_base_model_the_registry_does_not_hold_is_judged_from_the_bundled_table(api, models):
+    """As ``modelhub audit`` does: the check answers for meta-llama/Llama-3.1-8B with its licence
+    and obligations, marked ``source: bundled``, instead of ``unknown-model``."""
+    results = by_model(check(api, ["meta-llama/Llama-3.1-8B", "nobody/nothing"]))
+    llama = results["meta-llama/Llama-3.1-8B"]
+    assert llama["source"] == "bundled" and llama["license"]["key"] == "llama3.1"
+    assert "unknown-model" not in {r["code"] for r in llama["reasons"]} and llama["obligations"]
+    assert "unknown-model" in {r["code"] for r in results["nobody/nothing"]["reasons"]}
