@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
 from hub.auth import Caller
@@ -163,7 +164,7 @@ def preupload(request: HttpRequest, caller: Caller, kind: str, ns: str, name: st
             sample = base64.b64decode(entry.get("sample") or "")[:512]
         except (TypeError, ValueError):  # not base64, or not even a string: no sample
             sample = b""
-        lfs = should_be_lfs(path, size, sample)
+        lfs = should_be_lfs(path, size, sample, max_inline=settings.MAX_INLINE_FILE_SIZE)
         remote = current.get(path)
         oid = None
         if remote is not None:

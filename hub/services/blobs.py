@@ -29,11 +29,16 @@ LFS_SUFFIXES = (
 )  # fmt: skip
 
 
-def should_be_lfs(path: str, size: int, sample: bytes = b"") -> bool:
-    """The preupload answer: big files, known binary formats and binary samples go through LFS."""
+def should_be_lfs(path: str, size: int, sample: bytes = b"", max_inline: int | None = None) -> bool:
+    """The preupload answer: big files, known binary formats and binary samples go through LFS.
+
+    ``max_inline`` is the largest file a commit accepts inline (``MAX_INLINE_FILE_SIZE``): a file
+    above it must go through LFS even below the Hub's 10 MiB threshold, or the client would send
+    it inline and the commit would refuse it (413)."""
     if size == 0:
         return False
-    return size >= LFS_THRESHOLD or path.lower().endswith(LFS_SUFFIXES) or b"\0" in sample
+    too_big = size >= LFS_THRESHOLD or (max_inline is not None and size > max_inline)
+    return too_big or path.lower().endswith(LFS_SUFFIXES) or b"\0" in sample
 
 
 #: ``mark_storing`` leaves rows refreshed more recently than this alone: hot shared content (the

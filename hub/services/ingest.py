@@ -51,7 +51,7 @@ def commit_folder(
         size = path.stat().st_size
         with open(path, "rb") as fh:
             sample = fh.read(512)
-        if should_be_lfs(rel, size, sample):
+        if should_be_lfs(rel, size, sample, max_inline=settings.MAX_INLINE_FILE_SIZE):
             mark_storing([digest])
             with open(path, "rb") as fh:
                 info = get_blob_store().put(fh, expected_sha256=digest, max_bytes=settings.MAX_FILE_SIZE)

@@ -114,6 +114,14 @@ def test_tree_by_branch_tag_and_sha(client, catalogue):
     assert client.get("/meta-llama/Llama-3.1-8B/tree/no-such-branch").status_code == 404
 
 
+def test_the_commit_url_of_the_hub_api_leads_to_that_commits_files(client, catalogue):
+    """``hf upload`` prints the commit's ``commitUrl`` (``/{repo}/commit/{sha}``); it was a 404."""
+    repo = catalogue.repos["acme/support-bot-8b"]
+    resp = client.get(f"/acme/support-bot-8b/commit/{repo.head.sha}")
+    assert resp.status_code == 200 and repo.head.sha[:12] in resp.content.decode()
+    assert client.get(f"/acme/internal-secret-model/commit/{repo.head.sha}").status_code == 404
+
+
 def test_unknown_model_is_404(client, catalogue):
     assert client.get("/nobody/nothing").status_code == 404
 

@@ -217,6 +217,7 @@ REPO_ROUTES: dict[str, Route] = {
     ),
     "frontend:model": Route("frontend", "meta", lambda k, n: Req("GET", f"/{ORG}/{n}")),
     "frontend:tree": Route("frontend", "meta", lambda k, n: Req("GET", f"/{ORG}/{n}/tree/main")),
+    "frontend:commit": Route("frontend", "meta", lambda k, n: Req("GET", f"/{ORG}/{n}/commit/main")),
 }
 
 #: Routes that are not about one repository: lists, search, counts, dashboards, accounts.

@@ -229,6 +229,19 @@ def test_preupload_modes_and_oids(client, auth, repo):
     assert out["logs/x.log"]["shouldIgnore"] is True and out["README.md"]["shouldIgnore"] is False
 
 
+def test_preupload_sends_files_above_a_lowered_inline_cap_through_lfs(client, auth, repo, settings):
+    """With MODELHUB_MAX_INLINE_FILE_SIZE below the Hub's 10 MiB threshold, a text file between the
+    two must be answered 'lfs': sent inline, the commit would refuse it (413)."""
+    settings.MAX_INLINE_FILE_SIZE = 1000
+    files = [
+        {"path": f"notes-{n}.txt", "size": n, "sample": base64.b64encode(b"text").decode()}
+        for n in (1000, 5000)
+    ]
+    resp = client.post("/api/models/alice/up/preupload/main", data=json.dumps({"files": files}),
+                       content_type="application/json", **auth)  # fmt: skip
+    assert [f["uploadMode"] for f in resp.json()["files"]] == ["regular", "lfs"]
+
+
 def test_ndjson_line_length_is_capped(client, auth, repo, settings):
     settings.MAX_INLINE_FILE_SIZE = 100
     line = b'{"key": "file", "value": {"path": "x", "content": "' + b"A" * 100_000 + b'"}}'
