@@ -4,9 +4,15 @@ DRF formats errors raised inside its views; a path no route matches (``/api/v1/v
 fails the ``<int:pk>`` converter) or a body Django refuses before any view runs (over
 ``DATA_UPLOAD_MAX_MEMORY_SIZE``) never reaches it, and a client parsing
 ``{"error": {"code", "message"}}`` got an HTML page. Elsewhere Django's own pages stay.
+
+With ``DEBUG`` on (``make run``) Django answers an unmatched path with its technical 404 page
+and never calls the handlers, so ``ApiErrorsAsJson`` turns such HTML answers under the prefix
+into the same JSON.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -29,3 +35,23 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         detail = str(exception) or "the request could not be read"
         return _api_error("malformed-request", detail, 400)
     return defaults.bad_request(request, exception)
+
+
+class ApiErrorsAsJson:
+    """Middleware: an HTML 400/404 under the API prefix (Django's DEBUG pages) becomes the JSON
+    error the handlers above give without DEBUG. Views' own answers are JSON already."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code in (400, 404)
+            and request.path.startswith(API_PREFIX)
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            if response.status_code == 404:
+                return _api_error("not-found", f"no API endpoint or object at {request.path}", 404)
+            return _api_error("malformed-request", "the request could not be read", 400)
+        return response

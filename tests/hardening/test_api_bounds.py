@@ -91,7 +91,10 @@ def test_page_size_is_capped(api, monkeypatch):
     "path",
     ["/api/v1/nonexistent", "/api/v1/violations/abc", "/api/v1/policies/a.b", "/api/v1/mirror/runs/abc"],
 )
-def test_unrouted_api_paths_answer_in_the_api_error_format(api, path):
+@pytest.mark.parametrize("debug", [False, True])
+def test_unrouted_api_paths_answer_in_the_api_error_format(api, path, settings, debug):
+    """With DEBUG on too (``make run``), where Django answers with its technical 404 page."""
+    settings.DEBUG = debug
     resp = api.get(path)
     assert resp.status_code == 404 and resp["Content-Type"] == "application/json"
     assert resp.json()["error"]["code"] == "not-found"
