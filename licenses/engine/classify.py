@@ -75,6 +75,7 @@ class _Declared:
     link_file: str | None = None  # license_link pointing at a file of this repo
     notes: list[str] = field(default_factory=list)
     spdx: str | None = None  # the SPDX form of an expression declaration
+    says_none: bool = False  # ``license: none`` alone: the card says there is no licence
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,10 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
     ids = _as_strings(meta.get("license"))
     names = _as_strings(meta.get("license_name"))
     links = _as_strings(meta.get("license_link"))
+    if ids and all(i.lower() == "none" for i in ids) and not names and not links:
+        # "no licence" said outright (contract: key ``none``); a licence file can still decide
+        declared.says_none = True
+        return declared
     declared.present = bool(ids or names or links)
     declared.named = bool(names or links)
     declared.text = ", ".join(ids) if ids else ""
@@ -299,9 +304,7 @@ def _from_metadata(declared: _Declared, licences: list[_FileHit], support: list[
         return _finding(info, base + 0.09, evidence)
     if licences:
         top = licences[0]
-        if info.is_family_id and (
-            _same_family(top.info, info) or top.info.license_class == info.license_class
-        ):
+        if info.is_family_id and _same_family(top.info, info):
             evidence.append(
                 Evidence(f"file:{top.path}", f"exact terms of family id {info.key}: {_file_detail(top)}")
             )
@@ -409,9 +412,12 @@ def _nothing(
         return LicenseFinding(
             "unknown", "unknown", "NOASSERTION", "unknown", 0.5, tuple(evidence), reason=reason
         )
-    evidence.append(
-        Evidence("metadata", "no license, license_name or license_link; no licence file or statement")
-    )
+    if declared.says_none:
+        evidence.append(Evidence("metadata", "license: none; no licence file or statement"))
+    else:
+        evidence.append(
+            Evidence("metadata", "no license, license_name or license_link; no licence file or statement")
+        )
     return LicenseFinding("none", "unknown", "NONE", "unknown", 0.8, tuple(evidence))
 
 

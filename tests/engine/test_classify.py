@@ -116,6 +116,24 @@ def test_family_id_refined_by_licence_file_without_conflict(corpus_dir):
     assert f.conflicts == ()
 
 
+def test_family_id_is_not_refined_by_a_licence_of_another_family(corpus_dir):
+    """``openrail`` names the OpenRAIL family; the DeepSeek licence is a RAIL licence of its own
+    family, so it does not tell which OpenRAIL licence was meant: a conflict, not a refinement
+    (it used to be taken silently because the classes matched)."""
+    text = (corpus_dir / "license-texts" / "deepseek.txt").read_text()
+    f = run(card("license: openrail"), LICENSE=text)
+    assert f.key == "openrail"
+    assert [c["file"] for c in f.conflicts] == ["deepseek"]
+
+
+def test_license_none_is_no_licence():
+    """``license: none`` says there is no licence (contract: key ``none``), not an unknown id."""
+    f = run(card("license: none"))
+    assert (f.key, f.spdx) == ("none", "NONE") and f.reason is None
+    assert any("license: none" in e.detail for e in f.evidence)
+    assert run(card("license: none"), LICENSE=LLAMA31_IDENTIFIERS).key == "llama3.1"  # a file still decides
+
+
 def test_same_family_file_wins_and_conflict_is_recorded():
     f = run(card("license: llama3"), LICENSE=LLAMA31_IDENTIFIERS)
     assert f.key == "llama3.1"
