@@ -54,6 +54,7 @@ _CLASS_RANK = {
     "unknown": 8,
 }
 _COMMERCIAL_RANK = {"yes": 0, "conditional": 1, "unknown": 2, "no": 3}
+_OR_LATER = re.compile(r"(?:-or-later|\+)$", re.IGNORECASE)
 _EXPRESSION_HINT = re.compile(r"\s(?:and|or|with)\s|[()]", re.IGNORECASE)
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _URL_TAIL = re.compile(
@@ -140,6 +141,8 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
         info = kb.lookup(item)
         if info is not None:
             declared.licences.append(info)
+            if len(ids) == 1 and _OR_LATER.search(item):  # GPL-3.0-or-later: keep "or later"
+                declared.spdx = item
             continue
         if kb.is_unresolved_id(item):
             placeholders.append(item)
@@ -201,10 +204,13 @@ def _repo_file(link: str, snapshot: RepoSnapshot) -> str | None:
 
 
 def _parse_expression(text: str, kb: KnowledgeBase) -> tuple[list[LicenseInfo], str, str] | None:
-    """Leaves, top operator and SPDX form of an expression whose every leaf is a known licence.
+    """The licences that represent an expression whose every leaf is a known licence, their
+    operator, and the expression's SPDX form (which keeps the exact structure).
 
-    Nested mixed operators ("MIT OR (Apache-2.0 AND GPL-3.0)") are summarised by the top
-    operator for the representative key; the SPDX form keeps the exact structure.
+    A plain AND or OR gives all its licences with that operator. Mixed operators ("MIT AND
+    (Apache-2.0 OR CC-BY-NC-4.0)") are read as the licensee reads them: the least restrictive
+    choice (``expression.alternatives``), whose licences then all apply (AND). Flattening them
+    under the top operator made that example non-commercial.
     """
     if not _EXPRESSION_HINT.search(text):
         return None
@@ -217,8 +223,21 @@ def _parse_expression(text: str, kb: KnowledgeBase) -> tuple[list[LicenseInfo], 
     infos = [leaf.license for leaf in expression.leaves(node)]
     if not infos or any(i is None for i in infos):
         return None
+    choices = expression.alternatives(node)
+    if len(choices) > 1 and any(len(choice) > 1 for choice in choices):  # mixed AND and OR
+        best = min(choices, key=_restrictiveness)
+        return [i for i in best if i is not None], "AND", expression.to_spdx(node)
     op = node.op if node.op in ("AND", "OR") else "AND"
     return infos, op, expression.to_spdx(node)
+
+
+def _restrictiveness(choice: tuple[LicenseInfo | None, ...]) -> tuple[int, int]:
+    """How restrictive a conjunction of licences is: its most restrictive class, then commercial use."""
+    known = [i for i in choice if i is not None]
+    return (
+        max(_CLASS_RANK.get(i.license_class, 8) for i in known),
+        max(_COMMERCIAL_RANK.get(i.commercial_use, 2) for i in known),
+    )
 
 
 # -- files ------------------------------------------------------------------------------------
@@ -301,7 +320,7 @@ def _from_metadata(declared: _Declared, licences: list[_FileHit], support: list[
     agreeing = next((h for h in licences if h.info.key == info.key), None)
     if agreeing is not None:
         evidence.append(Evidence(f"file:{agreeing.path}", f"agrees: {_file_detail(agreeing)}"))
-        return _finding(info, base + 0.09, evidence)
+        return _finding(info, base + 0.09, evidence, spdx=declared.spdx)
     if licences:
         top = licences[0]
         if info.is_family_id and _same_family(top.info, info):
@@ -323,14 +342,14 @@ def _from_metadata(declared: _Declared, licences: list[_FileHit], support: list[
             )
             return _finding(top.info, 0.8, evidence, conflicts)
         evidence.append(Evidence(f"file:{top.path}", f"disagrees with metadata: {_file_detail(top)}"))
-        return _finding(info, 0.6, evidence, conflicts)
+        return _finding(info, 0.6, evidence, conflicts, spdx=declared.spdx)
     confidence = base + _support_bonus(info, support, evidence)
     if info.is_family_id:
         evidence.append(
             Evidence("metadata", f"{info.key} names a licence family; the exact terms are unresolved")
         )
         confidence = min(confidence, 0.6)
-    return _finding(info, confidence, evidence)
+    return _finding(info, confidence, evidence, spdx=declared.spdx)
 
 
 def _compound(
@@ -426,11 +445,15 @@ def _finding(
     confidence: float,
     evidence: list[Evidence],
     conflicts: list[dict[str, str]] | None = None,
+    *,
+    spdx: str | None = None,
 ) -> LicenseFinding:
+    """``spdx``: the declaration's own SPDX form when it says more than the licence's id (an
+    expression, ``-or-later``, a ``WITH`` exception), which the knowledge base files under one key."""
     return LicenseFinding(
         key=info.key,
         license_class=info.license_class,
-        spdx=info.spdx,
+        spdx=spdx or info.spdx,
         commercial_use=info.commercial_use,
         confidence=max(0.05, min(confidence, 0.99)),
         evidence=tuple(evidence),

@@ -87,6 +87,26 @@ def leaves(node: ExprNode) -> list[ExprNode]:
     return [leaf for child in node.children for leaf in leaves(child)]
 
 
+#: More alternatives than this (a pathological expression) are cut off.
+MAX_ALTERNATIVES = 32
+
+
+def alternatives(node: ExprNode) -> list[tuple[LicenseInfo | None, ...]]:
+    """``node`` in disjunctive normal form: the choices a licensee has, each the licences that then
+    all bind. OR concatenates its children's alternatives, AND combines one alternative of each
+    child (a WITH exception only adds permissions, so it is its licence). At most
+    ``MAX_ALTERNATIVES + 1`` are returned, so a caller can tell the list was cut."""
+    if node.op in ("LEAF", "WITH"):
+        return [(node.license,)]
+    parts = [alternatives(child) for child in node.children]
+    if node.op == "OR":
+        return [alt for part in parts for alt in part][: MAX_ALTERNATIVES + 1]
+    combined: list[tuple[LicenseInfo | None, ...]] = [()]
+    for part in parts:
+        combined = [done + alt for done in combined for alt in part][: MAX_ALTERNATIVES + 1]
+    return combined
+
+
 def evaluate(node: ExprNode, predicate: Callable[[LicenseInfo | None], bool]) -> bool:
     """Apply ``predicate`` to each licence: OR passes when any branch passes, AND when all do.
 

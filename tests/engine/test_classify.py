@@ -126,6 +126,41 @@ def test_family_id_is_not_refined_by_a_licence_of_another_family(corpus_dir):
     assert [c["file"] for c in f.conflicts] == ["deepseek"]
 
 
+@pytest.mark.parametrize(
+    ("declared", "key", "commercial"),
+    [
+        ("mit AND (apache-2.0 OR cc-by-nc-4.0)", "mit", "yes"),  # the licensee picks MIT AND Apache
+        ("cc-by-nc-4.0 AND (mit OR apache-2.0)", "cc-by-nc-4.0", "no"),  # NC binds either way
+        ("(mit AND cc-by-nc-4.0) OR apache-2.0", "apache-2.0", "yes"),
+    ],
+)
+def test_a_mixed_expression_is_read_as_the_licensees_least_restrictive_choice(declared, key, commercial):
+    f = run(card(f"license: {declared}"))
+    assert (f.key, f.commercial_use) == (key, commercial)
+    assert "(" in f.spdx  # the expression itself is kept as written
+
+
+@pytest.mark.parametrize(
+    ("declared", "key", "spdx"),
+    [
+        ("GPL-3.0-or-later", "gpl-3.0", "GPL-3.0-or-later"),
+        ("GPL-2.0+", "gpl-2.0", "GPL-2.0+"),
+        (
+            "GPL-2.0-or-later WITH Classpath-exception-2.0",
+            "gpl-2.0",
+            "GPL-2.0-or-later WITH Classpath-exception-2.0",
+        ),
+        ("Apache-2.0 WITH LLVM-exception", "apache-2.0", "Apache-2.0 WITH LLVM-exception"),
+        ("gpl-3.0", "gpl-3.0", "GPL-3.0-only"),
+    ],
+)
+def test_the_spdx_form_keeps_or_later_and_exceptions(declared, key, spdx):
+    """The knowledge base files GPL-3.0-only and -or-later under one key; the finding's SPDX form
+    must still say which was declared (it used to turn every one into -only and drop WITH)."""
+    f = run(card(f"license: {declared}"))
+    assert (f.key, f.spdx) == (key, spdx)
+
+
 def test_license_none_is_no_licence():
     """``license: none`` says there is no licence (contract: key ``none``), not an unknown id."""
     f = run(card("license: none"))

@@ -103,10 +103,14 @@ class RuleContext:
         from licenses.engine import expression
 
         try:
-            terms = _alternatives(expression.parse_expression(spdx, self.kb))
+            terms = expression.alternatives(expression.parse_expression(spdx, self.kb))
         except expression.ExpressionError:
             return ((child,),)
-        if not terms or len(terms) > MAX_ALTERNATIVES or any(i is None for alt in terms for i in alt):
+        if (
+            not terms
+            or len(terms) > expression.MAX_ALTERNATIVES
+            or any(i is None for alt in terms for i in alt)
+        ):
             return ((child,),)
         return tuple(tuple({i.key: i for i in alt}.values()) for alt in terms)  # type: ignore[union-attr]
 
@@ -144,24 +148,6 @@ class RuleContext:
         if isinstance(raw, str):
             return [raw]
         return [str(t) for t in raw] if isinstance(raw, list) else []
-
-
-#: More alternatives than this (a pathological expression) are judged by the representative licence.
-MAX_ALTERNATIVES = 32
-
-
-def _alternatives(node: Any) -> list[tuple[LicenseInfo | None, ...]]:
-    """``node`` in disjunctive normal form: OR concatenates its children's alternatives, AND
-    combines one alternative of each child (a WITH exception only adds permissions)."""
-    if node.op in ("LEAF", "WITH"):
-        return [(node.license,)]
-    parts = [_alternatives(child) for child in node.children]
-    if node.op == "OR":
-        return [alt for part in parts for alt in part]
-    combined: list[tuple[LicenseInfo | None, ...]] = [()]
-    for part in parts:
-        combined = [done + alt for done in combined for alt in part][: MAX_ALTERNATIVES + 1]
-    return combined
 
 
 def child_date(snapshot: RepoSnapshot) -> date | None:
