@@ -217,7 +217,9 @@ def run(user, f: CatalogueFilters) -> CatalogueResult:
             number = min(f.page, last_page)
             items = list(search.ranked(candidates, f.search)[(number - 1) * size : number * size])
             page = Page(items, None, number > 1)
-            return CatalogueResult(f, page, count, capped, sort, number, number < last_page, policy_error)
+            # only PostgreSQL ranks by relevance; elsewhere the order is downloads, and says so
+            shown = sort if search.is_postgres() else "downloads"
+            return CatalogueResult(f, page, count, capped, shown, number, number < last_page, policy_error)
     elif not f.active() and not user.is_authenticated:
         count, capped = cached_total(qs), False
     else:

@@ -135,6 +135,14 @@ def test_relevance_pages_are_bounded(client, catalogue):
     assert result.page_number == 2 and not result.has_next_page_number
 
 
+def test_the_result_line_claims_relevance_only_where_results_are_ranked_by_it(client, catalogue):
+    """PostgreSQL ranks a search by relevance; SQLite orders it by downloads and must say so."""
+    from frontend.search import is_postgres
+
+    html = client.get("/models?search=llama").content.decode()
+    assert ("most relevant first" in html) == is_postgres()
+
+
 def catalogue_run(search: str, page: int = 1):
     from django.contrib.auth.models import AnonymousUser
     from django.http import QueryDict
