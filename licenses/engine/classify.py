@@ -158,8 +158,21 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
     if declared.licences:
         for name in names + links:
             other = _lookup_name_or_url(name, kb)
-            if other is not None and other.key not in {i.key for i in declared.licences}:
+            if other is None or other.key in {i.key for i in declared.licences}:
+                continue
+            if placeholders:  # [mit, other] + license_name: the named licence is the "other" part
+                declared.licences.append(other)
+                declared.op, declared.spdx = "AND", None
+                declared.text += f" / license_name: {name}"
+                placeholders = []
+            else:
                 declared.notes.append(f"license_name/link {name!r} names {other.key}, not the declared id")
+        if placeholders and (names or links):
+            named = ", ".join(repr(v) for v in names + links)
+            judged = ", ".join(i.key for i in declared.licences)
+            declared.notes.append(
+                f"license: {placeholders[0]} names terms ({named}) that are not recognised; only {judged} is judged"
+            )
         if unknown_ids:
             declared.notes.append(f"unrecognised licence id(s) ignored: {', '.join(unknown_ids)}")
         return declared

@@ -161,6 +161,17 @@ def test_the_spdx_form_keeps_or_later_and_exceptions(declared, key, spdx):
     assert (f.key, f.spdx) == (key, spdx)
 
 
+def test_other_in_a_list_is_the_licence_its_license_name_names():
+    """``[mit, other]`` with ``license_name``: the named licence is the other part of the AND
+    (it used to be dropped as a placeholder, leaving plain MIT); unrecognised, it is noted."""
+    f = run(card("license: [mit, other]\nlicense_name: llama3.1"))
+    assert f.key == "llama3.1" and f.spdx.startswith("MIT AND ")
+    g = run(card("license: [mit, other]\nlicense_name: acme-house-licence"))
+    assert g.key == "mit" and any(
+        "acme-house-licence" in e.detail and "only mit" in e.detail for e in g.evidence
+    )
+
+
 def test_license_none_is_no_licence():
     """``license: none`` says there is no licence (contract: key ``none``), not an unknown id."""
     f = run(card("license: none"))
