@@ -10,7 +10,7 @@ from django.shortcuts import render
 
 from frontend import reports
 from frontend.forms import ComplianceForm
-from licenses.engine.bom import BomError
+from licenses.engine.bom import MEDIA_TYPES, BomError
 from licenses.engine.policy import PolicyError
 from licenses.models import Policy
 from licenses.services.compliance import ComplianceRequestError, ModelSpec, check_models, resolve_policy
@@ -40,7 +40,7 @@ def check(request: HttpRequest) -> HttpResponse:
             except BomError as exc:
                 form.add_error(None, f"The AI-BOM could not be built: {exc}")
                 return render(request, "frontend/compliance.html", context, status=400)
-            return _attachment(json.dumps(document, indent=2), f"ai-bom.{fmt}.json", "application/json")
+            return _attachment(json.dumps(document, indent=2), f"ai-bom.{fmt}.json", MEDIA_TYPES[fmt])
         context.update(
             results=results,
             policy_label=label,

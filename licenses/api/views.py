@@ -22,6 +22,7 @@ from licenses.api.errors import ApiError
 from licenses.api.permissions import StaffForUnsafe, WriteScopeForUnsafe
 from licenses.api.throttling import PerTokenRateThrottle
 from licenses.engine.bom import FORMATS as BOM_FORMATS
+from licenses.engine.bom import MEDIA_TYPES as BOM_MEDIA_TYPES
 from licenses.engine.bom import BomError, export_bom
 from licenses.engine.policy import PolicyError, load_policy
 from licenses.models import Policy, PolicyVersion, Violation
@@ -148,9 +149,12 @@ def _bom_response(request, reports) -> Response:
     fmt = request.query_params.get("bom_format", "")
     hub_url = request.build_absolute_uri("/").rstrip("/")
     try:
-        return Response(export_bom(fmt, reports, hub_url=hub_url))
+        document = export_bom(fmt, reports, hub_url=hub_url)
     except BomError as exc:
         raise ApiError("invalid-bom", str(exc), 400) from exc
+    response = Response(document, content_type=BOM_MEDIA_TYPES[fmt])  # DRF still renders it as JSON
+    response["Content-Disposition"] = f'attachment; filename="ai-bom.{fmt}.json"'
+    return response
 
 
 class ComplianceBomView(LicensesAPIView):

@@ -428,6 +428,12 @@ def to_cyclonedx(
 
 
 FORMATS = {"spdx3": to_spdx3, "spdx2": to_spdx23, "cyclonedx": to_cyclonedx}
+#: Each format's registered media type: SPDX (2.3 JSON and 3.0 JSON-LD alike) and CycloneDX JSON.
+MEDIA_TYPES = {
+    "spdx3": "application/spdx+json",
+    "spdx2": "application/spdx+json",
+    "cyclonedx": "application/vnd.cyclonedx+json; version=1.6",
+}
 
 
 def export_bom(fmt: str, reports: Iterable[Mapping[str, Any]], **kwargs: Any) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -403,3 +405,15 @@ def test_a_well_known_base_model_the_registry_does_not_hold_is_judged_from_the_b
     assert llama["source"] == "bundled" and llama["license"]["key"] == "llama3.1"
     assert "unknown-model" not in {r["code"] for r in llama["reasons"]} and llama["obligations"]
     assert "unknown-model" in {r["code"] for r in results["nobody/nothing"]["reasons"]}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "media"),
+    [("spdx3", "application/spdx+json"), ("spdx2", "application/spdx+json"),
+     ("cyclonedx", "application/vnd.cyclonedx+json; version=1.6")],
+)  # fmt: skip
+def test_boms_are_served_as_their_formats_media_types_and_as_files(api, models, fmt, media):
+    resp = api.get(f"/api/v1/models/acme/bert-ft/bom?bom_format={fmt}")
+    assert resp["Content-Type"] == media
+    assert resp["Content-Disposition"] == f'attachment; filename="ai-bom.{fmt}.json"'
+    assert json.loads(resp.content)  # still JSON
