@@ -24,6 +24,10 @@ from hub.services.repos import create_repository
 from hub.services.revisions import resolve_revision
 from licenses.api.errors import ApiError
 
+#: ``GET /api/v1/repos?sort=``: descending except ``name``; the Hub API's spellings are accepted too.
+SORTS = ("last_modified", "created_at", "downloads", "likes", "name")
+SORT_ALIASES = {"lastModified": "last_modified", "createdAt": "created_at"}
+
 TYPE_PARAM = OpenApiParameter(
     "type", str, enum=["model", "dataset"], description="repository type (default model)"
 )
@@ -95,10 +99,15 @@ class RepositoryListView(HubErrorsMixin, generics.ListCreateAPIView):
             qs = qs.filter(license_class=cls)
         for tag in params.getlist("tag"):
             qs = qs.filter(tag_rows__tag=tag)
-        sort = params.get("sort") or "last_modified"
+        raw = params.get("sort") or "last_modified"
+        sort = SORT_ALIASES.get(raw, raw)
+        if sort not in SORTS:
+            raise ApiError(
+                "invalid-request",
+                f"sort {raw!r}: use one of {', '.join(SORTS)} (newest or most first; name A-Z)",
+                400,
+            )
         order = {"name": ("namespace__name", "name")}.get(sort) or (f"-{sort}",)
-        if sort not in ("last_modified", "created_at", "downloads", "likes", "name"):
-            order = ("-last_modified",)
         return qs.order_by(*order, "pk").distinct()
 
     @extend_schema(request=s.RepositoryCreateSerializer, responses={201: s.RepositorySerializer})

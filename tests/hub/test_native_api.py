@@ -30,6 +30,16 @@ def test_list_filter_and_visibility(client, repos, bob):
     assert client.get("/api/v1/repos", HTTP_AUTHORIZATION="Bearer mh_bogus").status_code == 401
 
 
+def test_list_sorts_accept_the_hub_spellings_and_refuse_unknown_ones(client, repos):
+    by_name = [r["id"] for r in client.get("/api/v1/repos?sort=name").json()["results"]]
+    assert by_name == ["alice/nc", "alice/pub"]
+    newest = [r["id"] for r in client.get("/api/v1/repos?sort=last_modified").json()["results"]]
+    assert [r["id"] for r in client.get("/api/v1/repos?sort=lastModified").json()["results"]] == newest
+    bad = client.get("/api/v1/repos?sort=popularity")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid-request"
+    assert "last_modified" in bad.json()["error"]["message"]
+
+
 def test_detail_revisions_files_analysis(client, repos):
     detail = client.get("/api/v1/repos/alice/pub").json()
     assert detail["sha"] == repos[0].head.sha and detail["analysis"]["license_key"] == "mit"
