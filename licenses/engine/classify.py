@@ -54,7 +54,8 @@ _CLASS_RANK = {
     "unknown": 8,
 }
 _COMMERCIAL_RANK = {"yes": 0, "conditional": 1, "unknown": 2, "no": 3}
-_OR_LATER = re.compile(r"(?:-or-later|\+)$", re.IGNORECASE)
+#: "or later" as written after a version: ``GPL-3.0-or-later``, ``GPLv2+`` (not ``openrail++``, a name)
+_OR_LATER = re.compile(r"(?:-or-later|(?<=\d)\+)$", re.IGNORECASE)
 _EXPRESSION_HINT = re.compile(r"\s(?:and|or|with)\s|[()]", re.IGNORECASE)
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _URL_TAIL = re.compile(
@@ -142,7 +143,9 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
         if info is not None:
             declared.licences.append(info)
             if len(ids) == 1 and _OR_LATER.search(item):  # GPL-3.0-or-later: keep "or later"
-                declared.spdx = item
+                from licenses.engine.expression import or_later  # imported late, as below
+
+                declared.spdx = or_later(info) or declared.spdx
             continue
         if kb.is_unresolved_id(item):
             placeholders.append(item)

@@ -144,7 +144,11 @@ def test_a_mixed_expression_is_read_as_the_licensees_least_restrictive_choice(de
     ("declared", "key", "spdx"),
     [
         ("GPL-3.0-or-later", "gpl-3.0", "GPL-3.0-or-later"),
-        ("GPL-2.0+", "gpl-2.0", "GPL-2.0+"),
+        ("gpl-3.0-or-later", "gpl-3.0", "GPL-3.0-or-later"),  # written canonically
+        ("GPLv2+", "gpl-2.0", "GPL-2.0-or-later"),
+        ("GPL-2.0+", "gpl-2.0", "GPL-2.0-or-later"),
+        ("openrail++", "openrail++", "LicenseRef-scancode-bigscience-open-rail-m2"),  # a name, not "or later"
+        ("openrail++ AND mit", "openrail++", "LicenseRef-scancode-bigscience-open-rail-m2 AND MIT"),
         (
             "GPL-2.0-or-later WITH Classpath-exception-2.0",
             "gpl-2.0",

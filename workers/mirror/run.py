@@ -398,7 +398,7 @@ class Runner:
                 if got is not None:
                     page.held.append(got)
                 if page.held and (len(page.held) >= BULK_BATCH or not page.remaining):
-                    stored = self.blob_writer.submit(prepare_batch, page.held)
+                    stored = self.blob_writer.submit(prepare_batch, page.held, self.db_lock)
                     stored.add_done_callback(lambda f, q=page.events: q.put(("stored", f)))
                     page.storing.append((stored, page.held))
                     page.held = []

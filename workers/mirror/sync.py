@@ -138,7 +138,7 @@ class Fetched:
             self.readme = None
 
 
-def prepare_batch(batch: Sequence[Fetched]) -> None:
+def prepare_batch(batch: Sequence[Fetched], db_lock: threading.Lock | None = None) -> None:
     """Everything a batch needs before its rows are written: its cards parsed, its small files stored.
 
     The cards are parsed here, one after another, rather than in the fetch threads as each README
@@ -148,26 +148,29 @@ def prepare_batch(batch: Sequence[Fetched]) -> None:
     """
     for got in batch:
         got.read_card()
-    store_pending(batch)
+    store_pending(batch, db_lock)
 
 
-def store_pending(batch: Sequence[Fetched]) -> None:
+def store_pending(batch: Sequence[Fetched], db_lock: threading.Lock | None = None) -> None:
     """Put the batch's held-back small files in the blob store, durable, in one ``put_many``.
 
     Runs before the transaction that writes the rows referencing them (blobs are durable before
     any row points at them). When the batch cannot be stored it is retried repository by
-    repository, so only the repositories whose files cannot be stored fail.
+    repository, so only the repositories whose files cannot be stored fail. ``db_lock``: the
+    mirror loop's lock, when called from another thread than the one writing rows.
     """
     holders = [got for got in batch if got.pending and got.outcome == Outcome.OK]
     if not holders:
         return
     blobs = [blob for got in holders for blob in got.pending]
+    with db_lock or contextlib.nullcontext():
+        mark_storing(b.sha256 for b in blobs)  # the whole batch in one statement, before it is stored
     try:
         get_blob_store().put_many([b.content for b in blobs], expected_sha256=[b.sha256 for b in blobs])
     except (BlobStoreError, OSError) as exc:
         if len(holders) > 1:
             for got in holders:
-                store_pending([got])
+                store_pending([got], db_lock)
             return
         got = holders[0]
         got.outcome, got.error = Outcome.FAILED, _short(exc)
@@ -303,12 +306,12 @@ def fetch(
                 if f.path == "README.md" and len(content) <= MAX_README_FOR_CARD:
                     result.readme = content  # parsed with its batch (``prepare_batch``)
                 digest = sha256_hex(content)
-                with db_lock or contextlib.nullcontext():
-                    mark_storing([digest])  # before it is stored (see mark_storing)
                 if held + len(content) <= budget:  # stored with its batch, just before its rows
-                    result.pending.append(PendingBlob(content, digest))
+                    result.pending.append(PendingBlob(content, digest))  # marked with its batch
                     held += len(content)
                 else:
+                    with db_lock or contextlib.nullcontext():
+                        mark_storing([digest])  # before it is stored (see mark_storing)
                     get_blob_store().put(_bytes_io(content), expected_sha256=digest)
                 result.files.append(FetchedFile(f.path, digest, len(content), False, oid))
                 result.bytes += len(content)

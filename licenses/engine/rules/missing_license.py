@@ -24,9 +24,10 @@ _LICENCE_LINK = re.compile(r"\]\(\s*(?!https?:|mailto:|#)([^)\s]*licen[cs]e[^)\s
 
 
 def _declared(value: object) -> bool:
+    """A licence is named (``license: none`` says outright that there is none)."""
     if isinstance(value, list):
         return any(_declared(v) for v in value)
-    return isinstance(value, str) and bool(value.strip())
+    return isinstance(value, str) and bool(value.strip()) and value.strip().lower() != "none"
 
 
 _FIELDS = ("license", "license_name", "license_link")
@@ -41,8 +42,14 @@ def check(ctx: RuleContext) -> list[Violation]:
         return []  # a licence file anywhere in the repository, also in a sub-folder
     if _LICENCE_LINK.search(ctx.body or ""):
         return []  # the card points at a licence file in the repository
+    says_none = (
+        not isinstance(metadata.get("license"), list)
+        and str(metadata.get("license") or "").strip().lower() == "none"
+    )
     evidence = [
-        Evidence("metadata", "no license / license_name in the card metadata"),
+        Evidence(
+            "metadata", "license: none" if says_none else "no license / license_name in the card metadata"
+        ),
         Evidence("files", "no LICENSE, LICENCE, COPYING or MODEL_LICENSE file in the repository"),
     ]
     if ctx.license.key not in ("none", "unknown"):
