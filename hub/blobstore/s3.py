@@ -492,33 +492,30 @@ class S3BlobStore(BlobStore):
         """
         found = UploadSweep()
         try:
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=f"{self.prefix}incoming/"
-            )
-            for page in pages:
-                for item in page.get("Contents") or ():
-                    if item["LastModified"] >= before:
-                        continue
-                    if not dry_run:
-                        self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
-                    found.objects += 1
-                    found.bytes += int(item.get("Size") or 0)
-            uploads = self.client.get_paginator("list_multipart_uploads").paginate(
-                Bucket=self.bucket, Prefix=f"{self.prefix}incoming/"
-            )
-            for page in uploads:
-                for upload in page.get("Uploads") or ():
-                    if upload["Initiated"] >= before:
-                        continue
-                    if not dry_run:
-                        with contextlib.suppress(ClientError):  # completed or aborted meanwhile
-                            self.client.abort_multipart_upload(
-                                Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                            )
-                    found.multipart += 1
+            for item in self._incoming_before("list_objects_v2", "Contents", "LastModified", before):
+                if not dry_run:
+                    self.client.delete_object(Bucket=self.bucket, Key=item["Key"])
+                found.objects += 1
+                found.bytes += int(item.get("Size") or 0)
+            for upload in self._incoming_before("list_multipart_uploads", "Uploads", "Initiated", before):
+                if not dry_run:
+                    with contextlib.suppress(ClientError):  # completed or aborted meanwhile
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                found.multipart += 1
         except (BotoCoreError, ClientError) as exc:
             raise BlobStoreUnavailable(f"S3 failed while sweeping abandoned uploads: {exc}") from exc
         return found
+
+    def _incoming_before(self, operation: str, items: str, stamp: str, before: datetime) -> Iterator[dict]:
+        """What a listing of ``incoming/`` (objects, or multipart uploads) holds from before ``before``."""
+        for page in self.client.get_paginator(operation).paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}incoming/"
+        ):
+            for item in page.get(items) or ():
+                if item[stamp] < before:
+                    yield item
 
     def _publish_staged(self, sha256: str, staging: str, head: dict) -> BlobInfo:
         """Hash a staged upload and make sure the address holds its bytes; the staged copy stays."""
