@@ -361,13 +361,16 @@ class FilesystemBlobStore(BlobStore):
         if not self.tmp.is_dir():
             return found
         cutoff = before.timestamp()
-        for entry in self.tmp.iterdir():
-            with contextlib.suppress(FileNotFoundError):
-                stat = entry.stat()
-                if stat.st_mtime >= cutoff or not entry.is_file():
-                    continue
-                if not dry_run:
-                    _unlink(entry)
-                found.objects += 1
-                found.bytes += stat.st_size
+        try:
+            for entry in self.tmp.iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    stat = entry.stat()
+                    if stat.st_mtime >= cutoff or not entry.is_file():
+                        continue
+                    if not dry_run:
+                        _unlink(entry)
+                    found.objects += 1
+                    found.bytes += stat.st_size
+        except OSError as exc:  # the folder cannot be listed or read (permissions, a failing disk)
+            raise _unavailable(exc) from exc
         return found

@@ -25,7 +25,7 @@ from hub.blobstore import BlobNotFound, BlobStoreError, BlobStoreUnavailable, Ch
 from hub.blobstore.base import SHA256_RE
 from hub.hfapi.http import endpoint, hub_view, read_json
 from hub.hfapi.write import PREFIX
-from hub.models import Repository
+from hub.models import Blob, Repository
 from hub.services.access import get_contributor
 from hub.services.blob_access import claim_address, grant, release_address, unavailable
 from hub.services.blobs import blob_present, blobs_present, mark_storing, record_blob, store_stream
@@ -148,8 +148,12 @@ def batch(request: HttpRequest, caller: Caller, ns: str, name: str, kind: str = 
     # one question for the whole batch: which stored objects may this caller use here?
     stored = blobs_present(e[0] for e in entries if isinstance(e, tuple))
     refused = unavailable(caller, repo, stored)
-    # answered "already stored", so the client will name it in a commit without uploading it
-    mark_storing(stored - refused)
+    # answered "already stored", so the client will name it in a commit without uploading it:
+    # refreshed first, then checked again (the collector may have taken it in between)
+    usable = stored - refused
+    if usable:
+        mark_storing(usable)  # the collector deletes a row with its bytes: a row still here is stored
+        stored -= usable - set(Blob.objects.filter(sha256__in=usable).values_list("sha256", flat=True))
     out = []
     for entry in entries:
         if isinstance(entry, dict):

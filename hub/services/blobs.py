@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from django.utils import timezone
 
-from hub.blobstore import BlobInfo, BlobTooLarge, ChecksumMismatch, get_blob_store
+from hub.blobstore import BlobInfo, BlobStoreUnavailable, BlobTooLarge, ChecksumMismatch, get_blob_store
 from hub.models import Blob, git_blob_sha1
 from hub.services.errors import BadRequest, TooLarge
 
@@ -67,7 +67,19 @@ def mark_storing(sha256s: Iterable[str]) -> int:
 
 
 def record_blob(info: BlobInfo) -> Blob:
-    blob, _ = Blob.objects.get_or_create(sha256=info.sha256, defaults={"size": info.size})
+    """The content's row, created after its bytes were stored.
+
+    A row this call creates is checked against the store: if the content was taken out between
+    the write and now (a refused request's clean-up, or the collector, which delete the row and
+    then the bytes), the row would point at nothing, so it is removed again and the write is
+    refused as retryable. One store lookup per new content; existing rows cost nothing more.
+    """
+    blob, created = Blob.objects.get_or_create(sha256=info.sha256, defaults={"size": info.size})
+    if created and get_blob_store().stat(info.sha256) is None:
+        blob.delete()
+        raise BlobStoreUnavailable(
+            f"content {info.sha256} was removed while it was being stored (a concurrent clean-up); retry"
+        )
     return blob
 
 

@@ -10,12 +10,14 @@ the upload endpoints; an unreferenced blob is harmless.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from hub.blobstore import BlobNotFound, get_blob_store
@@ -175,6 +177,7 @@ def create_commit(
             repo = (
                 Repository.objects.select_for_update(of=("self",)).select_related("namespace").get(pk=repo.pk)
             )
+            _hold_named_content({op.sha256 for op in ops if isinstance(op, AddFile)})
             ref = (
                 Ref.objects.select_related("commit")
                 .filter(repository=repo, kind=ref_kind, name=branch)
@@ -256,18 +259,54 @@ def create_commit(
 
             enqueue_on_commit(analyze_revision, commit.pk)
     except IntegrityError:
-        # A file row's foreign key found its blob gone: the garbage collector took content this
-        # commit names (stale and unreferenced until now) between the check and the insert.
-        named = {op.path: op.sha256 for op in ops if isinstance(op, AddFile)}
-        kept = set(Blob.objects.filter(sha256__in=set(named.values())).values_list("sha256", flat=True))
-        gone = sorted(path for path, sha256 in named.items() if sha256 not in kept)
-        if not gone:
-            raise
+        _refuse_collected(ops)
+        raise
+    return commit
+
+
+def _refuse_collected(operations: Iterable[Operation]) -> None:
+    """Raise Conflict (409) naming the files whose content is gone: the garbage collector took
+    content this commit names (stale and unreferenced until then) between the check and the
+    insert, and a file row's foreign key refused the commit. Returns when nothing is gone."""
+    named = {op.path: op.sha256 for op in operations if isinstance(op, AddFile)}
+    kept = set(Blob.objects.filter(sha256__in=set(named.values())).values_list("sha256", flat=True))
+    gone = sorted(path for path, sha256 in named.items() if sha256 not in kept)
+    if gone:
         raise Conflict(
             f"the content of {', '.join(gone)} was removed by the garbage collector while this commit "
             "was written; upload it again and retry"
         ) from None
-    return commit
+
+
+@contextmanager
+def refusing_collected_content(operations: Iterable[Operation]) -> Iterator[None]:
+    """Around an outer transaction that calls ``create_commit``: the file rows' foreign keys are
+    checked when the outermost transaction commits, so a collision with the garbage collector
+    surfaces there; it becomes the same 409 as for a plain commit."""
+    try:
+        yield
+    except IntegrityError:
+        _refuse_collected(operations)
+        raise
+
+
+def _hold_named_content(shas: set[str]) -> None:
+    """Lock the rows of the content a commit names against the garbage collector until the commit
+    lands (PostgreSQL ``FOR KEY SHARE``: it blocks only the collector's ``FOR UPDATE``, not writers
+    refreshing the row), and refuse now if any was collected since ``_resolve_blobs``."""
+    if not shas:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT sha256 FROM {Blob._meta.db_table} WHERE sha256 = ANY(%s) FOR KEY SHARE",
+                [sorted(shas)],
+            )
+            held = {row[0] for row in cursor.fetchall()}
+    else:  # SQLite: the transaction's write lock keeps the collector out from the first write
+        held = set(Blob.objects.filter(sha256__in=shas).values_list("sha256", flat=True))
+    if shas - held:
+        raise IntegrityError("named content was collected")  # mapped to 409 by the caller
 
 
 def read_readme(files: dict[str, dict[str, Any]]) -> bytes | None:

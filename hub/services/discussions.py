@@ -13,7 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from hub.models import Commit, Discussion, DiscussionEvent, Ref, Repository
-from hub.services.commits import CommitRequest, create_commit
+from hub.services.commits import CommitRequest, create_commit, refusing_collected_content
 from hub.services.errors import BadRequest, Conflict, EntryNotFound, RevisionNotFound
 from hub.services.revisions import resolve_revision
 
@@ -90,7 +90,7 @@ def commit_as_new_pull_request(
     this commit on it. All or nothing: a refused commit leaves no pull request behind."""
     if not Ref.objects.filter(repository=repo, kind=Ref.Kind.BRANCH, name=target_branch).exists():
         raise RevisionNotFound(f"Invalid rev id: {target_branch} (a pull request targets an existing branch)")
-    with transaction.atomic():
+    with refusing_collected_content(request.operations), transaction.atomic():
         locked = Repository.objects.select_for_update(of=("self",)).get(pk=repo.pk)
         base = resolve_revision(locked, request.parent_commit or target_branch)
         disc = _create(
@@ -127,7 +127,7 @@ def push_to_pull_request(repo: Repository, disc: Discussion, request: CommitRequ
     """A commit on ``refs/pr/N`` (the client's ``revision="refs/pr/N"``), recorded on the timeline."""
     if disc.status not in OPEN_STATES:
         raise Conflict(f"pull request #{disc.num} is {disc.status}; open a new one")
-    with transaction.atomic():
+    with refusing_collected_content(request.operations), transaction.atomic():
         commit = create_commit(repo, str(disc.num), request, author=author, ref_kind=Ref.Kind.PR)
         add_event(disc, DiscussionEvent.Type.COMMIT, author, {"oid": commit.sha, "subject": commit.title})
     return commit

@@ -79,6 +79,16 @@ def minimum_grace() -> int:
     return 2 * link_ttl()
 
 
+def safe_window() -> float:
+    """Seconds after ``mark_storing`` during which the collector cannot take that content: it
+    leaves rows refreshed within ``REFRESH_AFTER`` alone and takes only what is older than the
+    grace period (at least ``minimum_grace()``). A writer that references content later than
+    this after marking it must check again (the mirror's ``ensure_still_stored``)."""
+    from hub.services.blobs import REFRESH_AFTER
+
+    return minimum_grace() - REFRESH_AFTER.total_seconds() - 300  # five minutes to spare
+
+
 def _unreferenced(cutoff: datetime):
     """Blob rows stored before ``cutoff`` that no file references and no fresh grant protects."""
     return (
@@ -155,13 +165,15 @@ def collect_garbage(
     return report
 
 
-#: After this many store refusals in one run the blob phase stops (the store is down, not one object).
-MAX_ERRORS = 20
+#: Every this many store refusals the store is asked whether it is down (then the blob phase stops)
+#: or only refusing some objects (then the run goes on past them: the next run would meet the
+#: same objects first, in the same order, and never get further).
+CHECK_EVERY = 20
 
 
 def _collect_blobs(report: GarbageReport, cutoff: datetime, dry_run: bool) -> None:
     after = ""
-    while len(report.errors) < MAX_ERRORS:
+    while True:
         batch = list(
             _unreferenced(cutoff)
             .filter(sha256__gt=after)
@@ -182,12 +194,21 @@ def _collect_blobs(report: GarbageReport, cutoff: datetime, dry_run: bool) -> No
                     continue
                 except BlobStoreUnavailable as exc:
                     report.errors.append(f"{sha256}: {exc}")
-                    if len(report.errors) >= MAX_ERRORS:
+                    if len(report.errors) % CHECK_EVERY == 0 and not _store_answers(report):
                         return
                     continue
             if freed is not None:
                 report.blobs += 1
                 report.blob_bytes += freed
+
+
+def _store_answers(report: GarbageReport) -> bool:
+    try:
+        get_blob_store().check()
+    except BlobStoreUnavailable as exc:
+        report.errors.append(f"the store is down, collection stopped: {exc}")
+        return False
+    return True
 
 
 def _collect_claims(report: GarbageReport, cutoff: datetime, dry_run: bool) -> None:

@@ -16,7 +16,14 @@ from django.db import transaction
 
 from hub.blobstore import BlobNotFound, get_blob_store
 from hub.models import Commit, Discussion, DiscussionEvent, Ref, RepoFile, lfs_pointer
-from hub.services.commits import AddFile, CommitRequest, DeleteFile, Operation, create_commit
+from hub.services.commits import (
+    AddFile,
+    CommitRequest,
+    DeleteFile,
+    Operation,
+    create_commit,
+    refusing_collected_content,
+)
 from hub.services.discussions import OPEN_STATES, add_comment, add_event
 from hub.services.errors import BadRequest, Conflict
 
@@ -100,7 +107,7 @@ def merge(disc: Discussion, author, comment: object = None) -> Commit | None:
                 ops.append(DeleteFile(path))
         elif st.target_files.get(path) != entry:
             ops.append(AddFile(path, entry.sha256, entry.size, entry.lfs, None if entry.lfs else entry.oid))
-    with transaction.atomic():
+    with refusing_collected_content(ops), transaction.atomic():
         merged = None
         if ops:
             request = CommitRequest(

@@ -145,6 +145,10 @@ BOM_FORMAT = OpenApiParameter(
 )
 
 
+#: One 200 per media type the formats are served as (``bom.MEDIA_TYPES``).
+BOM_RESPONSES = {(200, media): OpenApiTypes.OBJECT for media in dict.fromkeys(BOM_MEDIA_TYPES.values())}
+
+
 def _bom_response(request, reports) -> Response:
     fmt = request.query_params.get("bom_format", "")
     hub_url = request.build_absolute_uri("/").rstrip("/")
@@ -161,7 +165,7 @@ class ComplianceBomView(LicensesAPIView):
     """The AI-BOM of a compliance check: the checked models with their verdicts."""
 
     @extend_schema(
-        request=s.ComplianceCheckRequest, parameters=[BOM_FORMAT], responses={200: OpenApiTypes.OBJECT}
+        request=s.ComplianceCheckRequest, parameters=[BOM_FORMAT], responses=BOM_RESPONSES
     )
     def post(self, request):
         specs, policy, _ = _check_request(request)
@@ -182,7 +186,7 @@ class ModelBomView(LicensesAPIView):
 
     @extend_schema(
         parameters=[BOM_FORMAT, OpenApiParameter("revision", OpenApiTypes.STR)],
-        responses={200: OpenApiTypes.OBJECT},
+        responses=BOM_RESPONSES,
     )
     def get(self, request, owner: str, name: str):
         user = _user(request)

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from hub.blobstore import get_blob_store
+from hub.blobstore import BlobStoreUnavailable, get_blob_store
 from hub.models import AddressClaim, Blob, BlobGrant, RepoFile
 from hub.services.garbage import collect_garbage, drop_blob_if_unreferenced, minimum_grace
 from tests.hub.conftest import make_repo, token_for
@@ -456,3 +456,150 @@ def test_the_mirror_refreshes_content_it_will_reference_without_fetching(fs_stor
     age(sha(weights), 3)
     assert collect_garbage(grace_seconds=DAY).blobs == 1  # now collected: fetch it again
     assert set(_known_contents(files[:1])) == set()
+
+
+def test_the_safe_window_is_positive_and_the_refresh_far_inside_the_grace():
+    """``mark_storing`` leaves rows refreshed within REFRESH_AFTER alone; that is only safe while it
+    stays well inside the shortest grace period (a writer then has ``safe_window`` to finish)."""
+    from hub.services.blobs import REFRESH_AFTER
+    from hub.services.garbage import safe_window
+
+    assert REFRESH_AFTER.total_seconds() * 4 <= minimum_grace()
+    assert 3600 <= safe_window() < minimum_grace() - REFRESH_AFTER.total_seconds()
+
+
+def test_a_row_created_for_bytes_that_vanished_is_not_kept(fs_store):
+    """A refused request's clean-up (or the collector) can delete a row and its bytes between a
+    concurrent writer's store and its ``record_blob``; the row that call would create is removed
+    again and the write refused as retryable, never left pointing at nothing."""
+    from hub.blobstore import BlobInfo
+    from hub.services.blobs import record_blob
+
+    with pytest.raises(BlobStoreUnavailable, match=r"removed while it was being stored.*retry"):
+        record_blob(BlobInfo("e" * 64, 10))
+    assert not Blob.objects.filter(sha256="e" * 64).exists()
+
+
+def test_a_mirror_fetch_slower_than_the_safe_window_checks_its_content_again(fs_store, alice, monkeypatch):
+    """Content a fetch refreshed when it began can be collected if the fetch outlives the safe
+    window (large weights); such a repository is failed and fetched again, not written pointing
+    at nothing. A quick fetch is written without a look."""
+    import time
+
+    from hub.services import garbage
+    from workers.mirror.sync import Fetched, FetchedFile, Outcome, ensure_still_stored
+
+    content = b"collected while a slow fetch ran" * 10
+    make_repo(alice, "src", {"w.bin": content}, lfs={"w.bin"})
+    quick = Fetched("up/m", Outcome.OK, files=[FetchedFile("w.bin", sha(content), len(content), True, None)])
+    slow = Fetched("up/m", Outcome.OK, files=list(quick.files), marked_at=time.monotonic() - 3 * 3600)
+    ensure_still_stored(slow)
+    assert slow.outcome == Outcome.OK  # still stored: written as usual
+    RepoFile.objects.all().delete()
+    age(sha(content), 3)
+    assert collect_garbage(grace_seconds=DAY).blobs >= 1
+    ensure_still_stored(quick)
+    assert quick.outcome == Outcome.OK  # inside the window: nothing could have been collected
+    ensure_still_stored(slow)
+    assert slow.outcome == Outcome.FAILED and "fetched again" in slow.error
+    assert garbage.safe_window() < 3 * 3600
+
+
+def test_objects_the_store_refuses_do_not_stop_the_run_short_of_the_others(
+    client, fs_store, alice, monkeypatch
+):
+    """More refusals than one check's worth, all first in sha256 order: the store answers its
+    health check, so the run goes on past them (every run would otherwise stop at the same ones)."""
+    contents = [b"orphan %d" % i * 20 for i in range(30)]
+    make_repo(
+        alice, "gone", {f"f{i}.bin": c for i, c in enumerate(contents)}, lfs={f"f{i}.bin" for i in range(30)}
+    )
+    delete_repo(client, alice, "alice/gone")
+    orphans = sorted(unreferenced())
+    refused = set(orphans[:25])
+    real_delete = fs_store.delete
+
+    def refuse_some(sha256: str) -> None:
+        if sha256 in refused:
+            raise BlobStoreUnavailable("Permission denied")
+        real_delete(sha256)
+
+    monkeypatch.setattr(fs_store, "delete", refuse_some)
+    done = collect_garbage(grace_seconds=DAY, now=later())
+    assert len(done.errors) == 25 and done.blobs == len(orphans) - 25
+
+
+def test_a_row_sqlite_cannot_lock_now_is_skipped_and_the_rest_collected(client, fs_store, alice, monkeypatch):
+    from django.db import OperationalError
+
+    from hub.services import garbage
+
+    make_repo(alice, "gone", {"a.bin": b"a" * 50, "b.bin": b"b" * 50}, lfs={"a.bin", "b.bin"})
+    delete_repo(client, alice, "alice/gone")
+    orphans = sorted(unreferenced())
+    real = garbage.drop_blob_if_unreferenced
+
+    def busy_once(sha256, **kwargs):
+        if sha256 == orphans[0]:
+            raise OperationalError("database is locked")
+        return real(sha256, **kwargs)
+
+    monkeypatch.setattr(garbage, "drop_blob_if_unreferenced", busy_once)
+    done = collect_garbage(grace_seconds=DAY, now=later())
+    assert (done.skipped, done.blobs) == (1, len(orphans) - 1) and not done.errors
+
+
+def test_the_batch_does_not_call_stored_what_the_collector_took_meanwhile(
+    client, fs_store, alice, monkeypatch
+):
+    """Presence is read, then the content refreshed; a collection in between must turn the answer
+    back into an upload request (the commit would otherwise be refused for content never sent)."""
+    from hub.hfapi import lfs
+    from hub.services.blob_access import grant
+    from tests.hub.test_blob_access import batch as lfs_batch
+
+    content = b"taken between the check and the mark" * 20
+    repo = make_repo(alice, "m", {"README.md": b"# m\n", "w.bin": content}, lfs={"w.bin"})
+    RepoFile.objects.filter(sha256=sha(content)).delete()
+    grant(repo.pk, sha(content), alice.pk)
+    real_mark = lfs.mark_storing
+
+    def collected_first(shas):
+        BlobGrant.objects.all().delete()
+        assert drop_blob_if_unreferenced(sha(content)) == len(content)
+        return real_mark(shas)
+
+    monkeypatch.setattr(lfs, "mark_storing", collected_first)
+    answer = lfs_batch(client, token_for(alice), "alice/m", content)
+    assert "actions" in answer  # asked to upload it again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pull_request_commit_whose_content_is_collected_meanwhile_is_a_409(fs_store, alice, monkeypatch):
+    """Pull-request commits run inside an outer transaction, where the file rows' foreign keys are
+    checked at its end: the collision is the same 409 as for a plain commit, not a 500."""
+    from hub.auth import Caller
+    from hub.models import ApiToken
+    from hub.services import commits
+    from hub.services.blobs import store_small
+    from hub.services.commits import AddFile, CommitRequest
+    from hub.services.discussions import commit_as_new_pull_request
+    from hub.services.errors import Conflict
+    from hub.services.repos import create_repository
+
+    repo, _ = create_repository(Caller(alice, ApiToken(scope="write")), name="m")
+    content = b"named by a pull request, collected meanwhile" * 8
+    stored = store_small(content, 1 << 20)
+    age(sha(content), 3)
+    real = commits._resolve_blobs
+
+    def collected_right_after(ops):
+        found = real(ops)
+        assert drop_blob_if_unreferenced(sha(content), stored_before=timezone.now() - timedelta(days=1))
+        return found
+
+    monkeypatch.setattr(commits, "_resolve_blobs", collected_right_after)
+    op = AddFile("w.bin", stored.sha256, stored.size, lfs=False, git_oid=stored.git_oid)
+    with pytest.raises(Conflict, match=r"w\.bin was removed by the garbage collector"):
+        commit_as_new_pull_request(repo, "main", CommitRequest(title="pr", operations=[op]), alice)
+    assert not RepoFile.objects.filter(path="w.bin").exists()

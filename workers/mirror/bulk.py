@@ -46,6 +46,7 @@ from workers.mirror.rows import JSONText, insert
 from workers.mirror.sync import (
     Fetched,
     Outcome,
+    ensure_still_stored,
     listed_gating,
     metadata_of,
     prepare_batch,
@@ -104,6 +105,7 @@ def import_new(
     candidates: dict[tuple[str, str], Fetched] = {}
     rest: list[Fetched] = []
     for got in batch:
+        ensure_still_stored(got)
         if got.outcome != Outcome.OK:  # its files could not be stored
             rest.append(got)
             continue

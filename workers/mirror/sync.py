@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -118,6 +119,8 @@ class Fetched:
     outcome: str
     info: ModelInfo | None = None
     sha: str = ""
+    #: when its content was refreshed for the garbage collector (``time.monotonic()``)
+    marked_at: float = field(default_factory=time.monotonic)
     files: list[FetchedFile] = field(default_factory=list)
     siblings: list[dict] = field(default_factory=list)
     fetched: int = 0
@@ -493,9 +496,33 @@ def _reanalyse(commit: Commit) -> None:
     enqueue_on_commit(analyze_revision, commit.pk)
 
 
+def ensure_still_stored(got: Fetched) -> None:
+    """Turn ``got`` FAILED if content it will reference may have been collected while it was fetched.
+
+    Its content was refreshed (``mark_storing``) when the fetch began, and the garbage collector
+    takes nothing refreshed within ``safe_window()``: a fetch written sooner needs no check. A
+    slower one (large weights) refreshes everything again and makes sure each file still has its
+    row or its bytes; one that lost content is fetched again on the next run, never written
+    pointing at nothing.
+    """
+    from hub.services.garbage import safe_window
+
+    if got.outcome != Outcome.OK or time.monotonic() - got.marked_at < safe_window():
+        return
+    shas = {f.sha256 for f in got.files}
+    mark_storing(shas)
+    rows = set(Blob.objects.filter(sha256__in=shas).values_list("sha256", flat=True))
+    store = get_blob_store()
+    lost = sorted(sha for sha in shas - rows if store.stat(sha) is None)
+    if lost:
+        got.outcome = Outcome.FAILED
+        got.error = f"{len(lost)} file(s) were garbage-collected during a long fetch; fetched again next run"
+
+
 def apply(got: Fetched, *, run: MirrorRun, spec: MirrorSpec | None, upstream: str, options_key: str) -> str:
     """Database half of a sync: returns the outcome recorded (may turn OK into FAILED on conflicts)."""
     store_pending([got])  # no-op when the caller stored the batch's files already
+    ensure_still_stored(got)
     now = timezone.now()
     info = got.info
     card = card_dict(info)
