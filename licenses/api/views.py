@@ -164,9 +164,7 @@ def _bom_response(request, reports) -> Response:
 class ComplianceBomView(LicensesAPIView):
     """The AI-BOM of a compliance check: the checked models with their verdicts."""
 
-    @extend_schema(
-        request=s.ComplianceCheckRequest, parameters=[BOM_FORMAT], responses=BOM_RESPONSES
-    )
+    @extend_schema(request=s.ComplianceCheckRequest, parameters=[BOM_FORMAT], responses=BOM_RESPONSES)
     def post(self, request):
         specs, policy, _ = _check_request(request)
         user = _user(request)
