@@ -82,6 +82,29 @@ def _datasets(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"id": ds, **(known.get(ds) or {})} for ds in data.get("datasets") or [] if isinstance(ds, str)]
 
 
+def _stated(expression: str | None) -> dict[str, Any]:
+    """A report-shaped licence for a dataset or a parent, so every format says it as it says a
+    model's (``license_state``): the expression, or no assertion."""
+    return {"license": {"spdx": expression or NO_ASSERTION}}
+
+
+def _dataset_licence(ds: Mapping[str, Any]) -> dict[str, Any]:
+    """What the dataset-licence table says (``data.dataset_licenses``): ``CC BY-NC 4.0``, or
+    several joined by ``|`` (every one applies), as SPDX when the knowledge base knows each."""
+    kb = default_kb()
+    parts = [p.strip() for p in str(ds.get("license") or "").split("|") if p.strip()]
+    infos = [kb.lookup(p) for p in parts]
+    if not parts or any(i is None or not i.spdx for i in infos):
+        return _stated(None)
+    return _stated(" AND ".join(dict.fromkeys(i.spdx for i in infos)))  # type: ignore[union-attr]
+
+
+def _parent_licence(parent: Mapping[str, Any]) -> dict[str, Any]:
+    """The licence the lineage resolved for a parent (``license_key``), when it did."""
+    info = default_kb().get(str(parent.get("license_key") or ""))
+    return _stated(info.spdx if info else None)
+
+
 def _parents(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
         p
@@ -150,6 +173,21 @@ def to_spdx3(
         pkg.suppliedBy = supplier(model_id)
         return pkg
 
+    def declare(pkg, licensed: Mapping[str, Any], suffix: str) -> list[Any]:
+        """``pkg`` hasDeclaredLicense: the expression, or the NoneLicense / NoAssertionLicense
+        individual; returns the target for a concluded licence too."""
+        state = license_state(licensed)
+        if state in (NO_LICENSE, NO_ASSERTION):
+            target: list[Any] = [
+                _SPDX3_TERMS + ("NoneLicense" if state == NO_LICENSE else "NoAssertionLicense")
+            ]
+        else:
+            lic = element(s.simplelicensing_LicenseExpression, f"license-{suffix}")
+            lic.simplelicensing_licenseExpression = state
+            target = [lic]
+        relate(s.RelationshipType.hasDeclaredLicense, pkg, target, f"declared-{suffix}")
+        return target
+
     reports = list(reports)
     # a model requested and also a parent of another is one package (not a licensed root and a stub)
     packages: dict[str, Any] = {}
@@ -162,15 +200,7 @@ def to_spdx3(
         if transparency is not None:
             pkg.comment = f"Modelhub transparency score {transparency}/100"
         roots.append(pkg)
-        state = license_state(report)
-        if state in (NO_LICENSE, NO_ASSERTION):
-            individual = "NoneLicense" if state == NO_LICENSE else "NoAssertionLicense"
-            declared: list[Any] = [_SPDX3_TERMS + individual]
-        else:
-            lic = element(s.simplelicensing_LicenseExpression, f"license-{n}")
-            lic.simplelicensing_licenseExpression = state
-            declared = [lic]
-        relate(s.RelationshipType.hasDeclaredLicense, pkg, declared, f"declared-{n}")
+        declared = declare(pkg, report, f"{n}")
         relate(s.RelationshipType.hasConcludedLicense, pkg, declared, f"concluded-{n}")
         for d, ds in enumerate(_datasets(report)):
             dpkg = element(s.dataset_DatasetPackage, f"model-{n}-data-{d}")
@@ -180,6 +210,7 @@ def to_spdx3(
             dpkg.releaseTime = info.created
             dpkg.suppliedBy = supplier(ds["id"])
             dpkg.dataset_datasetType = [s.dataset_DatasetType.text]
+            declare(dpkg, _dataset_licence(ds), f"{n}-data-{d}")
             relate(s.RelationshipType.trainedOn, pkg, [dpkg], f"trained-{n}-{d}")
     for n, report in enumerate(reports):
         pkg = roots[n]
@@ -188,6 +219,7 @@ def to_spdx3(
             ppkg = packages.get(parent_id.lower())
             if ppkg is None:
                 ppkg = model_package(parent_id, f"model-{n}-parent-{p}", None, f"{hub_url}/{parent_id}")
+                declare(ppkg, _parent_licence(parent), f"{n}-parent-{p}")
                 packages[parent_id.lower()] = ppkg
             relate(s.RelationshipType.ancestorOf, ppkg, [pkg], f"ancestor-{n}-{p}")
 
@@ -296,6 +328,7 @@ def to_spdx23(
                     name=ds["id"],
                     download_location=location(f"{hub_url}/datasets/{ds['id']}"),
                     files_analyzed=False,
+                    license_declared=licence_of(_dataset_licence(ds)),
                     primary_package_purpose=PackagePurpose.OTHER,
                     comment="training dataset",
                 )
@@ -311,6 +344,7 @@ def to_spdx23(
                         name=str(parent["id"]),
                         download_location=location(f"{hub_url}/{parent['id']}"),
                         files_analyzed=False,
+                        license_declared=licence_of(_parent_licence(parent)),
                         primary_package_purpose=PackagePurpose.OTHER,
                         comment=f"base model ({parent.get('relation') or 'finetune'})",
                     )
@@ -345,6 +379,11 @@ def _cdx_licenses(expression: str | None) -> list[dict[str, Any]]:
     if not expression:
         return []
     return [{"expression": expression}]
+
+
+def _cdx_licensed(licensed: Mapping[str, Any]) -> dict[str, Any]:
+    expression = license_expression(licensed)
+    return {"licenses": _cdx_licenses(expression)} if expression else {}
 
 
 def _model_card(report: Mapping[str, Any]) -> dict[str, Any]:
@@ -408,9 +447,19 @@ def to_cyclonedx(
             del extra["licenses"]
         ref = component(model_id, "machine-learning-model", **extra)
         depends = [
-            component(d["id"], "data", data=[{"type": "dataset", "name": d["id"]}]) for d in _datasets(report)
+            component(
+                d["id"],
+                "data",
+                data=[{"type": "dataset", "name": d["id"]}],
+                **_cdx_licensed(_dataset_licence(d)),
+            )
+            for d in _datasets(report)
         ]
-        depends += [component(str(p["id"]), "machine-learning-model") for p in _parents(report)]
+        for p in _parents(report):
+            parent_ref = f"machine-learning-model:{p['id']}"
+            if parent_ref not in components:  # a requested model's own entry, if written already, wins
+                component(str(p["id"]), "machine-learning-model", **_cdx_licensed(_parent_licence(p)))
+            depends.append(parent_ref)
         listed = dependencies.setdefault(ref, [])
         listed.extend(d for d in dict.fromkeys(depends) if d not in listed)
     return {

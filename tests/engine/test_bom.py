@@ -8,6 +8,7 @@ import json
 import pytest
 
 from licenses.engine.bom import BomError, export_bom, license_expression
+from licenses.engine.kb import default_kb
 
 REPORTS = [
     {
@@ -196,3 +197,43 @@ def test_cyclonedx_stays_valid_when_a_model_is_asked_for_twice():
     assert [d["ref"] for d in bom["dependencies"]].count("machine-learning-model:acme/child") == 1
     by_name = {c["name"]: c for c in bom["components"]}
     assert "licenses" not in by_name["acme/no-licence"] and "licenses" not in by_name["acme/bespoke"]
+
+
+def test_dataset_and_parent_licences_are_exported_in_every_format(tmp_path):
+    """The analysis knows them (``data.dataset_licenses``, ``lineage.base_models[].license_key``);
+    each format now says them, and no assertion where they are unknown."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    report = {
+        **_report("acme/ft", "apache-2.0", "Apache-2.0", revision="f" * 40),
+        "lineage": {"base_models": [{"id": "meta-llama/Llama-3.1-8B", "license_key": "llama3.1"},
+                                    {"id": "someone/unknown-base"}]},
+        "data": {"datasets": ["tatsu-lab/alpaca", "wikitext", "mystery/data"],
+                 "dataset_licenses": [{"id": "tatsu-lab/alpaca", "license": "CC BY-NC 4.0"},
+                                      {"id": "wikitext", "license": "cc-by-sa-3.0|gfdl"}]},
+    }  # fmt: skip
+    llama = default_kb().get("llama3.1").spdx
+
+    spdx2 = export_bom("spdx2", [report], hub_url="https://hub.example.org")
+    declared = {p["name"]: p.get("licenseDeclared") for p in spdx2["packages"]}
+    assert declared["tatsu-lab/alpaca"] == "CC-BY-NC-4.0"
+    assert declared["wikitext"].startswith("CC-BY-SA-3.0 AND ")  # every licence of "a|b" applies
+    assert declared["mystery/data"] == "NOASSERTION" and declared["someone/unknown-base"] == "NOASSERTION"
+    assert declared["meta-llama/Llama-3.1-8B"] == llama
+    path = tmp_path / "bom.spdx.json"
+    path.write_text(json.dumps(spdx2))
+    assert validate_full_spdx_document(parse_file(str(path))) == []
+
+    spdx3 = export_bom("spdx3", [report])
+    exprs = {e.get("simplelicensing_licenseExpression") for e in spdx3["@graph"]}
+    assert {"CC-BY-NC-4.0", llama} <= exprs
+
+    cdx = export_bom("cyclonedx", [report])
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(cdx)) is None
+    by_name = {c["name"]: c for c in cdx["components"]}
+    assert by_name["tatsu-lab/alpaca"]["licenses"] == [{"expression": "CC-BY-NC-4.0"}]
+    assert by_name["meta-llama/Llama-3.1-8B"]["licenses"] == [{"expression": llama}]
+    assert "licenses" not in by_name["mystery/data"] and "licenses" not in by_name["someone/unknown-base"]
