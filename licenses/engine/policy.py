@@ -683,11 +683,19 @@ class _Evaluator:
         return Decision(verdict, tuple(reasons), tuple(self.obligations), exc_dict)
 
 
-def unknown_model_decision(policy: Policy, model_id: str, today: date, detail: str = "") -> Decision:
-    """The verdict for a model nobody can describe (contract: ``unknown-model``, per ``licenses.unknown``)."""
+def unknown_model_decision(
+    policy: Policy,
+    model_id: str,
+    today: date,
+    detail: str = "",
+    looked_in: str = "the registry or the bundled tables",
+) -> Decision:
+    """The verdict for a model nobody can describe (contract: ``unknown-model``, per ``licenses.unknown``).
+    ``looked_in`` says where the caller looked (the audit: registry and bundled tables; the
+    server's check: its own registry only, as the contract has it)."""
     ev = _Evaluator(policy, {}, today, None)
     effect: Effect = {"deny": "deny", "warn": "warn"}.get(policy.licenses.unknown, "info")  # type: ignore[assignment]
-    msg = f"model {model_id} is not known to the registry or the bundled tables"
+    msg = f"model {model_id} is not known to {looked_in}"
     ev.add("unknown-model", effect, f"{msg}{': ' + detail if detail else ''}", "licenses.unknown")
     return ev.decide(model_id)
 

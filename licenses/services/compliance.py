@@ -18,8 +18,6 @@ from hub.models import Commit, FileScan, Ref, Repository, RevisionAnalysis
 from hub.services.access import visible_repositories
 from hub.services.repos import find_by_ids
 from licenses.engine.analyze import analyze_snapshot
-from licenses.engine.audit import bundled_model_report
-from licenses.engine.kb import default_kb
 from licenses.engine.policy import Policy, evaluate_model, unknown_model_decision
 from licenses.engine.types import RepoSnapshot
 from licenses.models import Violation
@@ -177,23 +175,9 @@ class _Prefetched:
 def _unknown(
     spec: ModelSpec, policy: Policy, today: date, detail: str = "", revision: str | None = None
 ) -> dict:
-    """A model the registry cannot describe to the caller. A well-known base model the registry
-    does not hold (``meta-llama/Llama-3.1-8B``) is judged from the bundled base-model table, as
-    ``modelhub audit`` judges it, with ``source: bundled``; anything else is ``unknown-model``."""
-    if not detail and spec.revision is None:
-        report = bundled_model_report(spec.id, default_kb())
-        if report is not None:
-            decision = evaluate_model(policy, report, today)
-            return {
-                "model": spec.id,
-                "revision": None,
-                "source": "bundled",
-                **decision.to_dict(),
-                "license": report["license"],
-                "lineage": report["lineage"],
-                "violations": [],
-            }
-    decision = unknown_model_decision(policy, spec.id, today, detail)
+    decision = unknown_model_decision(
+        policy, spec.id, today, detail, looked_in="this registry, or not visible to the caller"
+    )
     return {"model": spec.id, "revision": revision, **decision.to_dict(), "license": None, "violations": []}
 
 

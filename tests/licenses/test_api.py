@@ -397,14 +397,16 @@ def test_the_eu_carve_out_sees_a_stored_analysiss_pipeline_tag(api, revision):
     assert "eu-carve-out-review" not in {r["code"] for r in results["acme/l32-text"]["reasons"]}
 
 
-def test_a_well_known_base_model_the_registry_does_not_hold_is_judged_from_the_bundled_table(api, models):
-    """As ``modelhub audit`` does: the check answers for meta-llama/Llama-3.1-8B with its licence
-    and obligations, marked ``source: bundled``, instead of ``unknown-model``."""
-    results = by_model(check(api, ["meta-llama/Llama-3.1-8B", "nobody/nothing"]))
-    llama = results["meta-llama/Llama-3.1-8B"]
-    assert llama["source"] == "bundled" and llama["license"]["key"] == "llama3.1"
-    assert "unknown-model" not in {r["code"] for r in llama["reasons"]} and llama["obligations"]
-    assert "unknown-model" in {r["code"] for r in results["nobody/nothing"]["reasons"]}
+def test_a_model_the_registry_does_not_hold_is_unknown_even_if_well_known(api, models):
+    """contract.md: a model the registry does not hold is ``deny`` / ``unknown-model``, a well-known
+    base model the audit judges from its bundled tables too; the message says where the check
+    looked (it used to name the bundled tables, which the check never reads)."""
+    result = by_model(check(api, ["meta-llama/Llama-3.1-8B"]))["meta-llama/Llama-3.1-8B"]
+    assert result["verdict"] == "deny" and [r["code"] for r in result["reasons"]] == ["unknown-model"]
+    assert (
+        "this registry" in result["reasons"][0]["message"]
+        and "bundled" not in result["reasons"][0]["message"]
+    )
 
 
 @pytest.mark.parametrize(
