@@ -38,8 +38,9 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 class ApiErrorsAsJson:
-    """Middleware: an HTML 400/404 under the API prefix (Django's DEBUG pages) becomes the JSON
-    error the handlers above give without DEBUG. Views' own answers are JSON already."""
+    """Middleware: the HTML 404 Django's DEBUG mode gives for a path no route matches under the API
+    prefix becomes the JSON error ``not_found`` gives without DEBUG. Only when no view answered:
+    a view's own errors (DRF renders them as HTML for ``Accept: text/html``) are left alone."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -47,11 +48,10 @@ class ApiErrorsAsJson:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
-            response.status_code in (400, 404)
+            response.status_code == 404
+            and getattr(request, "resolver_match", None) is None  # no view answered: no route matched
             and request.path.startswith(API_PREFIX)
             and response.get("Content-Type", "").startswith("text/html")
         ):
-            if response.status_code == 404:
-                return _api_error("not-found", f"no API endpoint or object at {request.path}", 404)
-            return _api_error("malformed-request", "the request could not be read", 400)
+            return _api_error("not-found", f"no API endpoint or object at {request.path}", 404)
         return response

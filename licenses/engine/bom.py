@@ -490,4 +490,7 @@ def export_bom(fmt: str, reports: Iterable[Mapping[str, Any]], **kwargs: Any) ->
         builder = FORMATS[fmt]
     except KeyError as exc:
         raise BomError(f"unknown BOM format {fmt!r}; use one of {sorted(FORMATS)}") from exc
-    return builder(list(reports), **kwargs)
+    unique: dict[str, Mapping[str, Any]] = {}  # a model asked for twice (in any case) is one package
+    for n, report in enumerate(reports):
+        unique.setdefault(str(report.get("id") or f"model-{n}").lower(), report)
+    return builder(list(unique.values()), **kwargs)

@@ -228,7 +228,7 @@ def hidden_from(user, refs: Iterable[str]) -> set[str]:
     wanted = {ref for ref in refs if ref}
     if not wanted:
         return set()
-    private = find_by_ids(Repository.objects.filter(private=True), wanted)
+    private = find_by_ids(Repository.objects.filter(private=True, repo_type=Repository.Type.MODEL), wanted)
     if not private:
         return set()
     if user is None or not user.is_authenticated:
@@ -246,6 +246,6 @@ def repositories_for(nodes: Iterable[GraphNode]) -> dict[str, Repository]:
     for edge in edges:
         found[edge.child_ref] = edge.child
     missing = refs - set(found)
-    if missing:
-        found.update(find_by_ids(Repository.objects.all(), missing))
+    if missing:  # lineage joins models: a dataset of the same name is another repository
+        found.update(find_by_ids(Repository.objects.filter(repo_type=Repository.Type.MODEL), missing))
     return found

@@ -237,3 +237,12 @@ def test_dataset_and_parent_licences_are_exported_in_every_format(tmp_path):
     assert by_name["tatsu-lab/alpaca"]["licenses"] == [{"expression": "CC-BY-NC-4.0"}]
     assert by_name["meta-llama/Llama-3.1-8B"]["licenses"] == [{"expression": llama}]
     assert "licenses" not in by_name["mystery/data"] and "licenses" not in by_name["someone/unknown-base"]
+
+
+def test_a_model_asked_for_twice_in_any_case_is_one_package_in_every_format():
+    twice = [BASE, {**BASE, "id": "ACME/Base"}]
+    assert [p["name"] for p in export_bom("spdx2", twice, hub_url="https://hub.example.org")["packages"]] == [
+        "acme/base"
+    ]
+    assert sum(1 for e in export_bom("spdx3", twice)["@graph"] if e.get("type") == "ai_AIPackage") == 1
+    assert len(export_bom("cyclonedx", twice)["components"]) == 1

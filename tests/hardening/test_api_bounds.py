@@ -100,6 +100,13 @@ def test_unrouted_api_paths_answer_in_the_api_error_format(api, path, settings, 
     assert resp.json()["error"]["code"] == "not-found"
 
 
+def test_a_views_own_errors_are_left_as_they_are_for_browser_clients(api):
+    """The DEBUG-page rewrite applies only where no view answered: a view's 400 rendered as HTML
+    for ``Accept: text/html`` keeps its own code and message."""
+    resp = api.get("/api/v1/repos?sort=bogus", HTTP_ACCEPT="text/html")
+    assert resp.status_code == 400 and b"invalid-request" in resp.content and b"malformed" not in resp.content
+
+
 def test_a_body_over_djangos_limit_answers_in_the_api_error_format(api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     resp = api.generic("POST", "/api/v1/compliance/check", '{"models": ["' + "a" * 4096 + '"]}',

@@ -419,3 +419,20 @@ def test_boms_are_served_as_their_formats_media_types_and_as_files(api, models, 
     assert resp["Content-Type"] == media
     assert resp["Content-Disposition"] == f'attachment; filename="ai-bom.{fmt}.json"'
     assert json.loads(resp.content)  # still JSON
+
+
+def test_a_private_dataset_named_like_a_public_parent_model_hides_nothing(api):
+    """Lineage joins models: a private *dataset* of the same name must not make the public parent
+    model vanish from a check (a wrong answer, and a probe for private datasets)."""
+    from hub.models import Repository
+
+    analysed_model("alice/samename", "llama3", "vendor-community", "conditional")
+    ds = analysed_model("alice/samename-ds", "mit", "osi-permissive", "yes", private=True)
+    Repository.objects.filter(pk=ds.pk).update(name="samename", repo_type=Repository.Type.DATASET)
+    child = analysed_model("alice/samechild", "llama3", "vendor-community", "conditional",
+                           base_models=[{"id": "alice/samename", "relation": "finetune"}])  # fmt: skip
+    record_lineage(child, [{"id": "alice/samename", "relation": "finetune"}])
+    result = check(api, ["alice/samechild"]).json()["results"][0]
+    assert [p["id"] for p in result["lineage"]["base_models"]] == ["alice/samename"]
+    assert [a["id"] for a in result["lineage"]["ancestors"]] == ["alice/samename"]
+    assert api.get("/api/v1/lineage/alice/samechild/ancestors").json()[0]["id"] == "alice/samename"

@@ -206,14 +206,20 @@ def relicensing_kind(parent: LicenseInfo, child: LicenseInfo, relation: str) -> 
 def breach_in_some_alternative(
     ctx: RuleContext, parent: LicenseInfo, judge: Callable[[LicenseInfo, LicenseInfo], T | None]
 ) -> tuple[T, LicenseInfo] | None:
-    """``judge(parent, child_licence)`` applied to the child's licence terms (``child_terms``): a
-    breach only when some alternative a user may choose has every one of its licences in breach,
-    since a conjunction carries the parent's terms if any of its licences does (``llama3.1 AND
-    gemma`` carries both agreements, D13/D14). Returns the first finding and its licence."""
+    """``judge(parent, child_licence)`` applied to the child's licence terms (``child_terms``).
+
+    For most parents a breach needs some alternative a user may choose with every one of its
+    licences in breach: a conjunction carries the parent's terms if any of its licences does
+    (``llama3.1 AND gemma`` carries both agreements, D13/D14; an NC or RAIL licence beside another
+    still binds). A share-alike or copyleft parent is the exception: it forbids adding terms
+    (GPL §10, CC BY-SA §2(a)(5)(B)), so one licence in breach in an alternative is a breach
+    (``GPL-3.0 AND CC-BY-NC-4.0`` on a GPL parent). Returns the first finding and its licence.
+    """
+    each = any if strict_sharealike(parent) else all
     for alternative in ctx.child_terms:
         found = [(judge(parent, child), child) for child in alternative]
-        if all(verdict for verdict, _ in found):
-            return found[0]  # type: ignore[return-value]
+        if each(verdict for verdict, _ in found):
+            return next((f for f in found if f[0]), found[0])  # type: ignore[return-value]
     return None
 
 

@@ -113,3 +113,17 @@ def test_a_choice_that_lets_a_user_drop_the_parents_terms_is_relicensing_D6(decl
 def test_share_alike_takes_the_same_licence_or_a_later_version_only_D2(parent_key, child_key, breach):
     found = rule.check(ctx(key=child_key, parents=[parent("org/sa-base", parent_key)]))
     assert bool(found) == breach, found
+
+
+@pytest.mark.parametrize(
+    ("parent_key", "declared"),
+    [("gpl-3.0", "GPL-3.0-only AND CC-BY-NC-4.0"), ("cc-by-sa-4.0", "CC-BY-SA-4.0 AND CC-BY-NC-4.0")],
+)
+def test_a_copyleft_parents_licence_with_terms_added_is_still_relicensing_D2(parent_key, declared):
+    """Share-alike and copyleft forbid adding terms (GPL §10, CC BY-SA §2(a)(5)(B)): keeping the
+    parent's licence beside an NC one does not make the pair fine, unlike for NC or vendor parents."""
+    from dataclasses import replace
+
+    context = ctx(key="cc-by-nc-4.0", parents=[parent("org/sa-base", parent_key)])
+    context = replace(context, license=replace(context.license, spdx=declared))
+    assert [v.parent for v in rule.check(context)] == ["org/sa-base"]
