@@ -86,10 +86,11 @@ def build(repo: Repository, user) -> LineageGraph:
     # Descendants outside the registry cannot exist (a descendant is a repository that declares
     # a parent); one missing from ``visible`` is private to someone else and must not show. An
     # ancestor missing from it is either outside the registry (shown from the edge's record) or
-    # a registry model private to someone else (not shown, nor its licence, nor what lies beyond it).
+    # a registry model private to someone else: drawn exactly like one outside the registry (its
+    # name is in a public card), without its licence and without what lies beyond it.
     unseen_up = [GraphNode(ref, -gen) for ref, gen in generations.items() if gen < 0 and ref not in visible]
+    hidden_up = set(repositories_for(unseen_up)) if unseen_up else set()
     hidden = [ref for ref, gen in generations.items() if gen > 0 and ref not in visible]
-    hidden += list(repositories_for(unseen_up)) if unseen_up else []
     for ref in hidden:
         del generations[ref]
     by_column: dict[int, list[str]] = {}
@@ -107,7 +108,11 @@ def build(repo: Repository, user) -> LineageGraph:
     edges_qs = LineageEdge.objects.filter(child_ref__in=list(generations), parent_ref__in=list(generations))
     edge_rows = list(edges_qs.values("child_ref", "parent_ref", "parent_display", "relation", "child_id",
                                      "parent_license_key", "parent_license_class"))  # fmt: skip
-    if hidden:  # what was reachable only through a hidden model is not shown either
+    if hidden or hidden_up:  # what was reachable only through a hidden model is not shown either
+        edge_rows = [r for r in edge_rows if r["child_ref"] not in hidden_up]  # its own parents
+        for row in edge_rows:
+            if row["parent_ref"] in hidden_up:
+                row["parent_license_key"] = row["parent_license_class"] = None
         connected = _connected(me, edge_rows)
         for ref in [r for r in generations if r not in connected]:
             del generations[ref]

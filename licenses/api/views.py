@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import Max
@@ -377,14 +379,24 @@ class ViolationTriageView(LicensesAPIView):
         return Response(s.ViolationSerializer(found, many=True).data)
 
 
-def _graph_response(nodes, request) -> Response:
+def _graph_response(walk: Callable[..., list], request, *, upward: bool) -> Response:
+    """The nodes of ``walk(stop=…)`` the caller may know of.
+
+    A private model the caller cannot see is answered as a model outside the registry when it is
+    an ancestor (a public card names it; answering differently would tell that it exists) and left
+    out as a descendant; in both cases the walk does not go on from it, since what lies beyond is
+    in its private card.
+    """
+    nodes = walk()
     repos = repositories_for(nodes)
     hidden = invisible_refs(_user(request), repos)
+    if hidden:
+        nodes = walk(stop=hidden)
     out = []
     for node in nodes:
-        repo = repos.get(node.ref)
-        if node.ref in hidden:
-            continue  # a private model the caller cannot see is not part of its answer
+        repo = None if node.ref in hidden else repos.get(node.ref)
+        if node.ref in hidden and not upward:
+            continue
         out.append(
             {"id": repo.repo_id if repo else node.ref, "depth": node.depth, "in_registry": repo is not None}
         )
@@ -403,7 +415,9 @@ class LineageView(LicensesAPIView):
         if repo is None:
             raise ApiError("not-found", f"no model {owner}/{name}", 404)
         walk = ancestors if self.direction == "ancestors" else descendants
-        return _graph_response(walk(repo.repo_id), request)
+        return _graph_response(
+            functools.partial(walk, repo.repo_id), request, upward=self.direction == "ancestors"
+        )
 
 
 class TaintedModelsView(LicensesAPIView):
@@ -415,4 +429,6 @@ class TaintedModelsView(LicensesAPIView):
     )
     def get(self, request):
         classes = request.query_params.getlist("class") or ["noncommercial"]
-        return _graph_response(descendants_of_license_classes(classes), request)
+        return _graph_response(
+            functools.partial(descendants_of_license_classes, classes), request, upward=False
+        )

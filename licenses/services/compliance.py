@@ -336,13 +336,44 @@ def _lineage_refs(result: Mapping[str, Any]) -> list[str]:
     return parents + [str(a.get("id") or "") for a in lineage.get("ancestors") or []]
 
 
+def _as_unresolved(parent: Mapping[str, Any]) -> dict[str, Any]:
+    """A declared parent as it reads when nothing resolves it (``analyze.lineage_of``)."""
+    return {**parent, "license_key": None, "license_class": None, "source": "unresolved", "as_of": None}
+
+
 def _without_invisible_lineage(results: list[dict[str, Any]], user) -> list[dict[str, Any]]:
-    """Check results or BOM reports with the private models the caller may not see left out of
-    their lineage (parents and ancestors), as the lineage answers leave them out: the analysis
-    and the graph walk run for everyone. Usually one query for the whole batch."""
+    """Check results or BOM reports as the caller may know them: a private parent or ancestor the
+    caller cannot see reads exactly like a model outside the registry (its name is in a public
+    card; reading differently would tell that it exists), and nothing beyond it is shown (that is
+    in its private card). Usually one query for the whole batch; a second walk only for results
+    that reach such a model."""
     hidden = hidden_from(user, (ref for r in results for ref in _lineage_refs(r)))
     if not hidden:
         return results
+    rewalk = [
+        str(r.get("model") or r.get("id"))
+        for r in results
+        if any(str(a.get("id") or "") in hidden for a in (r.get("lineage") or {}).get("ancestors") or [])
+    ]
+    walked = ancestors_many(rewalk, stop=hidden) if rewalk else {}
+    for result in results:
+        lineage = result.get("lineage")
+        if not lineage:
+            continue
+        kept = dict(lineage)
+        if "base_models" in lineage:
+            parents = [
+                _as_unresolved(p) if model_ref(str(p.get("id") or "")) in hidden else p
+                for p in lineage["base_models"]
+            ]
+            kept["base_models"] = parents
+            if "unresolved" in lineage:
+                kept["unresolved"] = [p["id"] for p in parents if p.get("source") == "unresolved"]
+        key = model_ref(str(result.get("model") or result.get("id") or ""))
+        if key in walked:
+            kept["ancestors"] = [{"id": n.ref, "depth": n.depth} for n in walked[key]]
+        result["lineage"] = kept
+    return results
     for result in results:
         lineage = result.get("lineage")
         if not lineage:

@@ -8,7 +8,7 @@ bad metadata terminate instead of looping.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,78 +97,94 @@ def _walk(sql: str, params: list[Any]) -> list[GraphNode]:
 _TABLE = LineageEdge._meta.db_table
 
 
-def ancestors(repo_id: str, max_depth: int = MAX_DEPTH) -> list[GraphNode]:
-    """Every model the given one derives from, nearest first."""
+def _stop_clause(alias: str, stop: Collection[str]) -> tuple[str, list[str]]:
+    """SQL that keeps a walk from going on from the refs in ``stop`` (they are still reached)."""
+    if not stop:
+        return "", []
+    return f" AND {alias}.ref NOT IN ({', '.join(['%s'] * len(stop))})", sorted(stop)
+
+
+def ancestors(repo_id: str, max_depth: int = MAX_DEPTH, stop: Collection[str] = ()) -> list[GraphNode]:
+    """Every model the given one derives from, nearest first; the walk does not go on from the
+    refs in ``stop`` (private models the caller may not see: what lies beyond is their card's)."""
+    clause, stopped = _stop_clause("up", stop)
     sql = f"""
         WITH RECURSIVE up(ref, depth) AS (
             SELECT parent_ref, 1 FROM {_TABLE} WHERE child_ref = %s
             UNION
             SELECT e.parent_ref, up.depth + 1 FROM {_TABLE} e JOIN up ON e.child_ref = up.ref
-            WHERE up.depth < %s
+            WHERE up.depth < %s{clause}
         )
         SELECT ref, MIN(depth) FROM up GROUP BY ref ORDER BY MIN(depth), ref
     """  # the table name is ours; every value is a query parameter
-    return _walk(sql, [model_ref(repo_id), max_depth])
+    return _walk(sql, [model_ref(repo_id), max_depth, *stopped])
 
 
-def ancestors_many(repo_ids: Iterable[str], max_depth: int = MAX_DEPTH) -> dict[str, list[GraphNode]]:
+def ancestors_many(
+    repo_ids: Iterable[str], max_depth: int = MAX_DEPTH, stop: Collection[str] = ()
+) -> dict[str, list[GraphNode]]:
     """``ancestors`` of many models in one recursive query, keyed by their graph refs."""
     seeds = sorted({model_ref(r) for r in repo_ids})
     out: dict[str, list[GraphNode]] = {ref: [] for ref in seeds}
     if not seeds:
         return out
     marks = ", ".join(["%s"] * len(seeds))
+    clause, stopped = _stop_clause("up", stop)
     sql = f"""
         WITH RECURSIVE up(origin, ref, depth) AS (
             SELECT child_ref, parent_ref, 1 FROM {_TABLE} WHERE child_ref IN ({marks})
             UNION
             SELECT up.origin, e.parent_ref, up.depth + 1 FROM {_TABLE} e JOIN up ON e.child_ref = up.ref
-            WHERE up.depth < %s
+            WHERE up.depth < %s{clause}
         )
         SELECT origin, ref, MIN(depth) FROM up GROUP BY origin, ref ORDER BY origin, MIN(depth), ref
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*seeds, max_depth])
+        cursor.execute(sql, [*seeds, max_depth, *stopped])
         for origin, ref, depth in cursor.fetchall():
             out[origin].append(GraphNode(ref, depth))
     return out
 
 
-def descendants(repo_id: str, max_depth: int = MAX_DEPTH) -> list[GraphNode]:
-    """Every model derived from the given one (transitively), nearest first."""
+def descendants(repo_id: str, max_depth: int = MAX_DEPTH, stop: Collection[str] = ()) -> list[GraphNode]:
+    """Every model derived from the given one (transitively), nearest first; not beyond ``stop``."""
+    clause, stopped = _stop_clause("down", stop)
     sql = f"""
         WITH RECURSIVE down(ref, depth) AS (
             SELECT child_ref, 1 FROM {_TABLE} WHERE parent_ref = %s
             UNION
             SELECT e.child_ref, down.depth + 1 FROM {_TABLE} e JOIN down ON e.parent_ref = down.ref
-            WHERE down.depth < %s
+            WHERE down.depth < %s{clause}
         )
         SELECT ref, MIN(depth) FROM down GROUP BY ref ORDER BY MIN(depth), ref
     """
-    return _walk(sql, [model_ref(repo_id), max_depth])
+    return _walk(sql, [model_ref(repo_id), max_depth, *stopped])
 
 
-def descendants_of_license_classes(classes: Iterable[str], max_depth: int = MAX_DEPTH) -> list[GraphNode]:
+def descendants_of_license_classes(
+    classes: Iterable[str], max_depth: int = MAX_DEPTH, stop: Collection[str] = ()
+) -> list[GraphNode]:
     """Models in the catalogue that descend, at any depth, from a parent under one of ``classes``.
 
     A parent's class is the one recorded on the edge when its licence was resolved (from
     the registry, the bundled table or models analysed together). ``depth`` is the
-    distance to the nearest such ancestor.
+    distance to the nearest such ancestor. The walk does not go on from ``stop``.
     """
     classes = sorted(set(classes))
     if not classes:
         return []
     marks = ", ".join(["%s"] * len(classes))
+    clause, stopped = _stop_clause("tainted", stop)
     sql = f"""
         WITH RECURSIVE tainted(ref, depth) AS (
             SELECT child_ref, 1 FROM {_TABLE} WHERE parent_license_class IN ({marks})
             UNION
             SELECT e.child_ref, tainted.depth + 1 FROM {_TABLE} e JOIN tainted ON e.parent_ref = tainted.ref
-            WHERE tainted.depth < %s
+            WHERE tainted.depth < %s{clause}
         )
         SELECT ref, MIN(depth) FROM tainted GROUP BY ref ORDER BY MIN(depth), ref
     """
-    return _walk(sql, [*classes, max_depth])
+    return _walk(sql, [*classes, max_depth, *stopped])
 
 
 @dataclass(frozen=True)

@@ -226,21 +226,28 @@ def test_lineage_endpoints_hide_private_models(api, models):
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "outsider", "owner"])
-def test_checks_and_boms_leave_out_private_ancestors_the_caller_cannot_see(api, caller):
-    """A public fine-tune of a private model of a private model: neither private name reaches a
-    caller who may not see them, in the check's lineage or in any AI-BOM format; their owner
-    sees both."""
+def test_a_private_ancestor_reads_like_a_model_outside_the_registry_and_hides_what_lies_beyond(api, caller):
+    """A public fine-tune of a private model of a private model. To whoever may not see them the
+    private parent reads exactly like a parent the registry does not hold (its name is in the
+    public card; anything else would tell it exists), and the grandparent, known only from the
+    private card, appears nowhere: check, lineage API, every AI-BOM format. The owner sees all."""
     grand = analysed_model("alice/hidden-grandparent", "cc-by-nc-4.0", "noncommercial", "no", private=True)
     parent = analysed_model(
         "alice/hidden-parent", "cc-by-nc-4.0", "noncommercial", "no", private=True,
         base_models=[{"id": "alice/hidden-grandparent", "relation": "finetune"}],
     )  # fmt: skip
+    unresolved = {"relation": "finetune", "relation_inferred": False, "license_key": None,
+                  "license_class": None, "source": "unresolved", "as_of": None}  # fmt: skip
     child = analysed_model(
         "alice/pub-x", "mit", "osi-permissive", "yes",
-        base_models=[{"id": "alice/hidden-parent", "relation": "finetune"}],
+        base_models=[{"id": "alice/hidden-parent", **unresolved, "license_key": "cc-by-nc-4.0", "source": "registry"}],
     )  # fmt: skip
+    control = analysed_model(
+        "alice/pub-y", "mit", "osi-permissive", "yes", base_models=[{"id": "alice/not-here", **unresolved}]
+    )
     record_lineage(parent, [{"id": "alice/hidden-grandparent", "relation": "finetune"}])
     record_lineage(child, [{"id": "alice/hidden-parent", "relation": "finetune"}])
+    record_lineage(control, [{"id": "alice/not-here", "relation": "finetune"}])
     headers = {}
     if caller != "anonymous":
         user = get_user_model().objects.create_user("alice" if caller == "owner" else "mallory")
@@ -248,27 +255,29 @@ def test_checks_and_boms_leave_out_private_ancestors_the_caller_cannot_see(api, 
             grand.namespace.user = user  # alice's own namespace
             grand.namespace.save()
         headers["HTTP_AUTHORIZATION"] = f"Bearer {mint_token(user)[0]}"
-    result = check(api, ["alice/pub-x"], **headers).json()["results"][0]
-    ancestors = [a["id"] for a in result["lineage"]["ancestors"]]
-    parents = [p["id"] for p in result["lineage"]["base_models"]]
+    results = by_model(check(api, ["alice/pub-x", "alice/pub-y"], **headers))
+    lineage, control_lineage = results["alice/pub-x"]["lineage"], results["alice/pub-y"]["lineage"]
+    graph = api.get("/api/v1/lineage/alice/pub-x/ancestors", **headers).json()
     texts = [
         api.get(f"/api/v1/models/alice/pub-x/bom?bom_format={fmt}", **headers).content.decode()
-        + api.post(
-            f"/api/v1/compliance/bom?bom_format={fmt}",
-            {"models": ["alice/pub-x"], "policy": SAAS},
-            format="json",
-            **headers,
-        ).content.decode()
+        + api.post(f"/api/v1/compliance/bom?bom_format={fmt}", {"models": ["alice/pub-x"], "policy": SAAS},
+                   format="json", **headers).content.decode()
         for fmt in ("spdx3", "spdx2", "cyclonedx")
-    ]
+    ]  # fmt: skip
     if caller == "owner":
-        assert ancestors == ["alice/hidden-parent", "alice/hidden-grandparent"]
-        assert parents == ["alice/hidden-parent"]
-        assert all("alice/hidden-parent" in text for text in texts)
-    else:
-        assert ancestors == [] and parents == []
-        assert not any("hidden" in text for text in texts)
-        assert all("alice/pub-x" in text for text in texts)
+        assert [a["id"] for a in lineage["ancestors"]] == ["alice/hidden-parent", "alice/hidden-grandparent"]
+        assert lineage["base_models"][0]["license_key"] == "cc-by-nc-4.0"
+        assert [n["in_registry"] for n in graph] == [True, True]
+        return
+    assert [a["id"] for a in lineage["ancestors"]] == ["alice/hidden-parent"]
+    named_like = lambda lin, name: json.loads(json.dumps(lin).replace(name, "X"))  # noqa: E731
+    assert named_like(lineage, "alice/hidden-parent") == named_like(control_lineage, "alice/not-here")
+    assert graph == [{"id": "alice/hidden-parent", "depth": 1, "in_registry": False}]
+    assert api.get("/api/v1/lineage/alice/pub-y/ancestors", **headers).json() == [
+        {"id": "alice/not-here", "depth": 1, "in_registry": False}
+    ]
+    assert not any("hidden-grandparent" in text or "cc-by-nc" in text.lower() for text in texts)
+    assert all("alice/pub-x" in text for text in texts)
 
 
 def test_throttling_per_token(api, models, settings):
@@ -436,3 +445,24 @@ def test_a_private_dataset_named_like_a_public_parent_model_hides_nothing(api):
     assert [p["id"] for p in result["lineage"]["base_models"]] == ["alice/samename"]
     assert [a["id"] for a in result["lineage"]["ancestors"]] == ["alice/samename"]
     assert api.get("/api/v1/lineage/alice/samechild/ancestors").json()[0]["id"] == "alice/samename"
+
+
+def test_the_lineage_walks_stop_at_private_models_the_caller_cannot_see(api):
+    """Public grand -> private mid -> public child: an outsider learns nothing that only the
+    private card says: child's ancestors stop at mid (read as outside the registry), grand's
+    descendants and the derived-from list do not reach child through mid."""
+    grand = analysed_model("acme/pub-grand", "cc-by-nc-4.0", "noncommercial", "no")
+    mid = analysed_model("acme/secret-mid", "cc-by-nc-4.0", "noncommercial", "no", private=True)
+    child = analysed_model("acme/pub-child", "cc-by-nc-4.0", "noncommercial", "no")
+    record_lineage(mid, [{"id": "acme/pub-grand", "relation": "finetune", "license_class": "noncommercial"}])
+    record_lineage(child, [{"id": "acme/secret-mid", "relation": "finetune"}])
+    assert api.get("/api/v1/lineage/acme/pub-child/ancestors").json() == [
+        {"id": "acme/secret-mid", "depth": 1, "in_registry": False}
+    ]
+    assert api.get("/api/v1/lineage/acme/pub-grand/descendants").json() == []
+    assert "acme/pub-child" not in {
+        n["id"] for n in api.get("/api/v1/lineage/derived-from?class=noncommercial").json()
+    }
+    result = check(api, ["acme/pub-child"]).json()["results"][0]
+    assert result["lineage"]["ancestors"] == [{"id": "acme/secret-mid", "depth": 1}]
+    assert grand.private is False
