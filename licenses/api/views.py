@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -163,8 +164,23 @@ def _bom_response(request, reports) -> Response:
     return response
 
 
+class _SpdxJSON(JSONRenderer):
+    media_type = "application/spdx+json"
+
+
+class _CycloneDXJSON(JSONRenderer):
+    media_type = "application/vnd.cyclonedx+json"
+
+
+#: A BOM is JSON whatever a client asks for it as: plain JSON, or its format's media type; a
+#: browser (``*/*``) gets it too, as a file, never DRF's HTML page around it.
+BOM_RENDERERS = [JSONRenderer, _SpdxJSON, _CycloneDXJSON]
+
+
 class ComplianceBomView(LicensesAPIView):
     """The AI-BOM of a compliance check: the checked models with their verdicts."""
+
+    renderer_classes = BOM_RENDERERS
 
     @extend_schema(request=s.ComplianceCheckRequest, parameters=[BOM_FORMAT], responses=BOM_RESPONSES)
     def post(self, request):
@@ -183,6 +199,8 @@ class ComplianceBomView(LicensesAPIView):
 
 class ModelBomView(LicensesAPIView):
     """The AI-BOM of one model at its current head (or ``?revision=``)."""
+
+    renderer_classes = BOM_RENDERERS
 
     @extend_schema(
         parameters=[BOM_FORMAT, OpenApiParameter("revision", OpenApiTypes.STR)],

@@ -466,3 +466,16 @@ def test_the_lineage_walks_stop_at_private_models_the_caller_cannot_see(api):
     result = check(api, ["acme/pub-child"]).json()["results"][0]
     assert result["lineage"]["ancestors"] == [{"id": "acme/secret-mid", "depth": 1}]
     assert grand.private is False
+
+
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [("application/vnd.cyclonedx+json", 200), ("application/spdx+json", 200), ("application/json", 200),
+     ("text/html,application/xhtml+xml,*/*;q=0.8", 200), ("text/html", 406)],
+)  # fmt: skip
+def test_a_bom_is_json_whatever_acceptable_form_a_client_asks_for(api, models, accept, status):
+    resp = api.get("/api/v1/models/acme/bert-ft/bom?bom_format=cyclonedx", HTTP_ACCEPT=accept)
+    assert resp.status_code == status
+    if status == 200:
+        assert resp["Content-Type"].startswith("application/vnd.cyclonedx+json")
+        assert json.loads(resp.content)["bomFormat"] == "CycloneDX"  # not DRF's HTML page around it

@@ -139,14 +139,17 @@ def _version_number(version: str | None) -> tuple[int, ...]:
 
 
 def sharealike_compatible(parent: LicenseInfo, child: LicenseInfo) -> bool:
-    """A share-alike parent accepts the same licence, or a later version of the very same licence
-    (CC BY-SA §3(b)(1) "same or later"; GPL's "or any later version"): never another licence of
-    the family (CC BY-NC-SA does not accept CC BY-NC or BY-NC-ND) and never an earlier version.
-    The later-version case is still reported by D10's version-mismatch warning."""
+    """A share-alike parent accepts the same licence, or, for Creative Commons, a later version of
+    the very same licence (CC BY-SA §3(b)(1) "same or later"): never another licence of the family
+    (CC BY-NC-SA does not accept CC BY-NC or BY-NC-ND) and never an earlier version. GPL allows a
+    later version only where the parent said "or later", which the knowledge base does not keep
+    apart (``gpl-2.0`` is filed as ``GPL-2.0-only``), so for GPL only the same licence is taken.
+    The CC later-version case is still reported by D10's version-mismatch warning."""
     if child.key == parent.key:
         return True
     return (
-        _licence_kind(child) == _licence_kind(parent)
+        parent.family == "cc"
+        and _licence_kind(child) == _licence_kind(parent)
         and child.license_class == parent.license_class
         and _version_number(child.version) > _version_number(parent.version)
     )

@@ -106,6 +106,7 @@ def test_a_choice_that_lets_a_user_drop_the_parents_terms_is_relicensing_D6(decl
         ("cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0", True),
         ("cc-by-sa-4.0", "cc-by-sa-3.0", True),  # an earlier version
         ("gpl-3.0", "gpl-2.0", True),
+        ("gpl-2.0", "gpl-3.0", True),  # filed as GPL-2.0-only: no "or later" to take
         ("cc-by-sa-3.0", "cc-by-sa-4.0", False),  # "same or later": left to version-mismatch
         ("cc-by-nc-sa-4.0", "cc-by-nc-sa-4.0", False),
     ],
