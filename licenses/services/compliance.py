@@ -374,16 +374,3 @@ def _without_invisible_lineage(results: list[dict[str, Any]], user) -> list[dict
             kept["ancestors"] = [{"id": n.ref, "depth": n.depth} for n in walked[key]]
         result["lineage"] = kept
     return results
-    for result in results:
-        lineage = result.get("lineage")
-        if not lineage:
-            continue
-        kept = dict(lineage)
-        if "base_models" in lineage:
-            kept["base_models"] = [
-                p for p in lineage["base_models"] if model_ref(str(p.get("id") or "")) not in hidden
-            ]
-        if "ancestors" in lineage:
-            kept["ancestors"] = [a for a in lineage["ancestors"] if a.get("id") not in hidden]
-        result["lineage"] = kept
-    return results
