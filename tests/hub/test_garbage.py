@@ -399,18 +399,14 @@ def test_on_postgresql_a_reupload_racing_the_collector_never_loses_its_bytes(fs_
     assert fs_store.stat(sha(content)) is not None  # … and its bytes
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_commit_whose_content_is_collected_meanwhile_is_a_409_that_says_what_to_do(
-    fs_store, alice, monkeypatch
-):
-    """The collector takes stale content between the commit's check and its insert: the file
-    row's foreign key refuses the commit, which answers 409 naming the file, not a 500."""
+def _a_commit_whose_content_is_collected_meanwhile(alice, monkeypatch):
+    """A repository and an operation naming stale content the collector takes right after the
+    commit's check (``_resolve_blobs``), before its insert."""
     from hub.auth import Caller
     from hub.models import ApiToken
     from hub.services import commits
     from hub.services.blobs import store_small
-    from hub.services.commits import AddFile, CommitRequest, create_commit
-    from hub.services.errors import Conflict
+    from hub.services.commits import AddFile
     from hub.services.repos import create_repository
 
     repo, _ = create_repository(Caller(alice, ApiToken(scope="write")), name="m")
@@ -425,9 +421,28 @@ def test_a_commit_whose_content_is_collected_meanwhile_is_a_409_that_says_what_t
         return found
 
     monkeypatch.setattr(commits, "_resolve_blobs", collected_right_after)
-    op = AddFile("w.bin", stored.sha256, stored.size, lfs=False, git_oid=stored.git_oid)
+    return repo, AddFile("w.bin", stored.sha256, stored.size, lfs=False, git_oid=stored.git_oid)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("route", ["commit", "pull request"])
+def test_a_commit_whose_content_is_collected_meanwhile_is_a_409_that_says_what_to_do(
+    fs_store, alice, monkeypatch, route
+):
+    """The collector takes stale content between the commit's check and its insert: the commit
+    is refused with 409 naming the file, not a 500, also for a pull-request commit, which runs
+    inside an outer transaction where the foreign keys are checked at its end."""
+    from hub.services.commits import CommitRequest, create_commit
+    from hub.services.discussions import commit_as_new_pull_request
+    from hub.services.errors import Conflict
+
+    repo, op = _a_commit_whose_content_is_collected_meanwhile(alice, monkeypatch)
+    request = CommitRequest(title="add", operations=[op])
     with pytest.raises(Conflict, match=r"w\.bin was removed by the garbage collector.*upload it again"):
-        create_commit(repo, "main", CommitRequest(title="add", operations=[op]), author=alice)
+        if route == "commit":
+            create_commit(repo, "main", request, author=alice)
+        else:
+            commit_as_new_pull_request(repo, "main", request, alice)
     assert not RepoFile.objects.filter(path="w.bin").exists()
 
 
@@ -572,34 +587,3 @@ def test_the_batch_does_not_call_stored_what_the_collector_took_meanwhile(
     monkeypatch.setattr(lfs, "mark_storing", collected_first)
     answer = lfs_batch(client, token_for(alice), "alice/m", content)
     assert "actions" in answer  # asked to upload it again
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_pull_request_commit_whose_content_is_collected_meanwhile_is_a_409(fs_store, alice, monkeypatch):
-    """Pull-request commits run inside an outer transaction, where the file rows' foreign keys are
-    checked at its end: the collision is the same 409 as for a plain commit, not a 500."""
-    from hub.auth import Caller
-    from hub.models import ApiToken
-    from hub.services import commits
-    from hub.services.blobs import store_small
-    from hub.services.commits import AddFile, CommitRequest
-    from hub.services.discussions import commit_as_new_pull_request
-    from hub.services.errors import Conflict
-    from hub.services.repos import create_repository
-
-    repo, _ = create_repository(Caller(alice, ApiToken(scope="write")), name="m")
-    content = b"named by a pull request, collected meanwhile" * 8
-    stored = store_small(content, 1 << 20)
-    age(sha(content), 3)
-    real = commits._resolve_blobs
-
-    def collected_right_after(ops):
-        found = real(ops)
-        assert drop_blob_if_unreferenced(sha(content), stored_before=timezone.now() - timedelta(days=1))
-        return found
-
-    monkeypatch.setattr(commits, "_resolve_blobs", collected_right_after)
-    op = AddFile("w.bin", stored.sha256, stored.size, lfs=False, git_oid=stored.git_oid)
-    with pytest.raises(Conflict, match=r"w\.bin was removed by the garbage collector"):
-        commit_as_new_pull_request(repo, "main", CommitRequest(title="pr", operations=[op]), alice)
-    assert not RepoFile.objects.filter(path="w.bin").exists()
