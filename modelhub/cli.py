@@ -7,6 +7,7 @@ work on a laptop or in CI without a server or database.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 EXIT_BROKEN_PIPE = 141
+#: The output could not be written; the same status as any input or output the command could not handle.
+EXIT_OUTPUT = 2
+OUTPUT_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EIO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,6 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # what a shell reports for a writer its pipe killed
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        if exc.errno not in OUTPUT_FULL:
+            raise
+        # stdout cannot take the report (``> /dev/full``, a full disk): say so, no traceback
+        print(f"modelhub: cannot write the output: {exc.strerror}", file=sys.stderr)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OUTPUT
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the console script

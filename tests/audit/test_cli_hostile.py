@@ -301,3 +301,23 @@ def test_a_pipe_that_breaks_only_when_the_report_is_flushed_is_141_too(tmp_path,
     finally:
         os.close(fd)
     assert status == 141
+
+
+def test_an_output_that_cannot_be_written_is_exit_2_with_a_message(tmp_path):
+    """``modelhub analyze … > /dev/full``: said in one line on stderr, no traceback."""
+    import os
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    (tmp_path / "acme__m").mkdir()
+    (tmp_path / "acme__m" / "README.md").write_text("---\nlicense: mit\n---\n# m\n")
+    script = "import sys; from modelhub.cli import main; sys.exit(main(sys.argv[1:]))"
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-c", script, "analyze", "--format", "json", str(tmp_path)],
+            stdout=full, stderr=subprocess.PIPE, cwd=ROOT, text=True, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode == 2
+    assert (
+        "cannot write the output: No space left on device" in proc.stderr and "Traceback" not in proc.stderr
+    )

@@ -207,7 +207,11 @@ def relicensing_kind(parent: LicenseInfo, child: LicenseInfo, relation: str) -> 
 
 
 def breach_in_some_alternative(
-    ctx: RuleContext, parent: LicenseInfo, judge: Callable[[LicenseInfo, LicenseInfo], T | None]
+    ctx: RuleContext,
+    parent: LicenseInfo,
+    judge: Callable[[LicenseInfo, LicenseInfo], T | None],
+    *,
+    strict: bool = False,
 ) -> tuple[T, LicenseInfo] | None:
     """``judge(parent, child_licence)`` applied to the child's licence terms (``child_terms``).
 
@@ -216,9 +220,11 @@ def breach_in_some_alternative(
     (``llama3.1 AND gemma`` carries both agreements, D13/D14; an NC or RAIL licence beside another
     still binds). A share-alike or copyleft parent is the exception: it forbids adding terms
     (GPL §10, CC BY-SA §2(a)(5)(B)), so one licence in breach in an alternative is a breach
-    (``GPL-3.0 AND CC-BY-NC-4.0`` on a GPL parent). Returns the first finding and its licence.
+    (``GPL-3.0 AND CC-BY-NC-4.0`` on a GPL parent). ``strict`` asks the same of any parent (a
+    quantized copy, D17, may declare nothing but its parent's licence). Returns the first finding
+    and its licence.
     """
-    each = any if strict_sharealike(parent) else all
+    each = any if strict or strict_sharealike(parent) else all
     for alternative in ctx.child_terms:
         found = [(judge(parent, child), child) for child in alternative]
         if each(verdict for verdict, _ in found):

@@ -128,3 +128,14 @@ def test_a_copyleft_parents_licence_with_terms_added_is_still_relicensing_D2(par
     context = ctx(key="cc-by-nc-4.0", parents=[parent("org/sa-base", parent_key)])
     context = replace(context, license=replace(context.license, spdx=declared))
     assert [v.parent for v in rule.check(context)] == ["org/sa-base"]
+
+
+def test_a_quantized_copy_that_adds_a_licence_to_its_parents_is_relabelled_D17():
+    """D17: a quantized copy may declare only its parent's licence; 'llama3 AND mit' adds terms
+    (for a fine-tune the same declaration carries the Llama agreement and is fine)."""
+    from dataclasses import replace
+
+    for relation, flagged in (("quantized", True), ("finetune", False)):
+        context = ctx(key="llama3", parents=[parent("meta-llama/Meta-Llama-3-8B", "llama3", relation)])
+        context = replace(context, license=replace(context.license, spdx="LicenseRef-hub-llama3 AND MIT"))
+        assert bool(rule.check(context)) == flagged, relation
