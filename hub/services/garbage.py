@@ -17,9 +17,12 @@ only once it is older than a grace period that outlives every upload link:
 Why this is safe while the hub runs: every write of content, and every answer that lets a
 client name stored content without uploading it (the LFS batch's "already stored", the mirror's
 "known"), first calls ``mark_storing``, which refreshes ``stored_at``; fresh upload grants
-protect content too. Each deletion re-judges the row under its lock, deletes the row, then the
-bytes, in one transaction, and ``RepoFile`` protects its blob by foreign key, so a commit racing
-the collector is refused (409, "upload it again") rather than pointed at deleted bytes.
+protect content too. Nothing refreshed is collectable for ``safe_window()``; writers that may
+take longer (a mirror fetching large weights) check again. Each deletion re-judges the row under
+its lock, deletes the row, then the bytes, in one transaction. A commit locks the rows it names
+and ``RepoFile`` protects its blob by foreign key, so a commit racing the collector is refused
+(409, "upload it again") rather than pointed at deleted bytes, and ``record_blob`` removes a row
+it creates for bytes that vanished meanwhile.
 
 A row that cannot be judged now (SQLite busy with another writer) is skipped for the next run;
 a store that refuses a delete is recorded in the report's ``errors`` and the run goes on, so one
