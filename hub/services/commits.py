@@ -171,96 +171,86 @@ def create_commit(
     _check_caps(ops, blobs)
     from hub.tasks import analyze_revision  # the task module imports services; import late
 
-    try:
-        with transaction.atomic():
-            # Lock the repository row: commits to one repository are serialised.
-            repo = (
-                Repository.objects.select_for_update(of=("self",)).select_related("namespace").get(pk=repo.pk)
+    with refusing_collected_content(ops), transaction.atomic():
+        # Lock the repository row: commits to one repository are serialised.
+        repo = Repository.objects.select_for_update(of=("self",)).select_related("namespace").get(pk=repo.pk)
+        _hold_named_content({op.sha256 for op in ops if isinstance(op, AddFile)})
+        ref = Ref.objects.select_related("commit").filter(repository=repo, kind=ref_kind, name=branch).first()
+        parent = ref.commit if ref else None
+        if request.parent_commit and (
+            parent is None or not parent.sha.startswith(request.parent_commit.lower())
+        ):
+            raise PreconditionFailed(
+                f"parentCommit {request.parent_commit} is not the head of {branch}"
+                f" ({parent.sha if parent else 'empty branch'}); pull and retry"
             )
-            _hold_named_content({op.sha256 for op in ops if isinstance(op, AddFile)})
-            ref = (
-                Ref.objects.select_related("commit")
-                .filter(repository=repo, kind=ref_kind, name=branch)
-                .first()
-            )
-            parent = ref.commit if ref else None
-            if request.parent_commit and (
-                parent is None or not parent.sha.startswith(request.parent_commit.lower())
-            ):
-                raise PreconditionFailed(
-                    f"parentCommit {request.parent_commit} is not the head of {branch}"
-                    f" ({parent.sha if parent else 'empty branch'}); pull and retry"
+        current: dict[str, dict[str, Any]] = {}
+        if parent is not None:
+            for row in RepoFile.objects.filter(commit=parent).select_related("blob"):
+                current[row.path] = {
+                    "size": row.size, "oid": row.oid, "lfs": row.lfs, "sha256": row.sha256,
+                    "pointer_size": row.pointer_size, "blob": row.blob,
+                    "last_commit_id": row.last_commit_id or parent.pk,
+                }  # fmt: skip
+        for op in ops:
+            if isinstance(op, AddFile):
+                values = _file_row_values(op, blobs[op.sha256])
+                before = current.get(op.path)
+                # Re-adding identical content does not touch the path (as in git): keep its last commit.
+                same = before is not None and (before["oid"], before["lfs"]) == (
+                    values["oid"],
+                    values["lfs"],
                 )
-            current: dict[str, dict[str, Any]] = {}
-            if parent is not None:
-                for row in RepoFile.objects.filter(commit=parent).select_related("blob"):
-                    current[row.path] = {
-                        "size": row.size, "oid": row.oid, "lfs": row.lfs, "sha256": row.sha256,
-                        "pointer_size": row.pointer_size, "blob": row.blob,
-                        "last_commit_id": row.last_commit_id or parent.pk,
-                    }  # fmt: skip
-            for op in ops:
-                if isinstance(op, AddFile):
-                    values = _file_row_values(op, blobs[op.sha256])
-                    before = current.get(op.path)
-                    # Re-adding identical content does not touch the path (as in git): keep its last commit.
-                    same = before is not None and (before["oid"], before["lfs"]) == (
-                        values["oid"],
-                        values["lfs"],
-                    )
-                    values["last_commit_id"] = before["last_commit_id"] if same else None
-                    current[op.path] = values
-                elif isinstance(op, DeleteFile):
-                    if current.pop(op.path, None) is None:
-                        raise EntryNotFound(f"cannot delete {op.path}: no such file on {branch}")
-                else:
-                    prefix = op.path.rstrip("/") + "/"
-                    doomed = [p for p in current if p.startswith(prefix)]
-                    if not doomed:
-                        raise EntryNotFound(f"cannot delete folder {op.path}: no such folder on {branch}")
-                    for p in doomed:
-                        del current[p]
-            for path in current:  # a file and a folder cannot share a name
-                parts = path.split("/")
-                for depth in range(1, len(parts)):
-                    if "/".join(parts[:depth]) in current:
-                        raise BadRequest(
-                            f"{path} needs {'/'.join(parts[:depth])} to be a folder, but it is a file"
-                        )
-            now = timezone.now().replace(microsecond=0)
-            committed_at = created_at.replace(microsecond=0) if created_at is not None else now
-            message = request.title + (f"\n\n{request.description}" if request.description else "")
-            if sha is None:
-                tree = gitobj.tree_ids({p: v["oid"] for p, v in current.items()})[""]
-                name = author.get_username() if author is not None else (author_name or "modelhub")
-                email = (
-                    (getattr(author, "email", "") or f"{name}@users.noreply.modelhub")
-                    if author
-                    else "noreply@modelhub"
-                )
-                sha = gitobj.commit_id(
-                    tree, [parent.sha] if parent else [], name, email, committed_at.astimezone(UTC), message
-                )
-            commit = Commit.objects.create(
-                repository=repo, sha=sha, parent=parent, title=request.title[:500], message=request.description,
-                author=author, author_name=author_name, created_at=committed_at,
-            )  # fmt: skip
-            RepoFile.objects.bulk_create(
-                [RepoFile(commit=commit, path=p, **v) for p, v in sorted(current.items())], batch_size=500
-            )
-            if ref is None:
-                Ref.objects.create(repository=repo, kind=ref_kind, name=branch, commit=commit, updated_at=now)
+                values["last_commit_id"] = before["last_commit_id"] if same else None
+                current[op.path] = values
+            elif isinstance(op, DeleteFile):
+                if current.pop(op.path, None) is None:
+                    raise EntryNotFound(f"cannot delete {op.path}: no such file on {branch}")
             else:
-                Ref.objects.filter(pk=ref.pk).update(commit=commit, updated_at=now)
-            if ref_kind == Ref.Kind.BRANCH and branch == repo.default_branch:
-                refresh_denormalised(repo, commit, current)
-            RevisionAnalysis.objects.create(commit=commit)
-            from workers.enqueue import enqueue_on_commit
+                prefix = op.path.rstrip("/") + "/"
+                doomed = [p for p in current if p.startswith(prefix)]
+                if not doomed:
+                    raise EntryNotFound(f"cannot delete folder {op.path}: no such folder on {branch}")
+                for p in doomed:
+                    del current[p]
+        for path in current:  # a file and a folder cannot share a name
+            parts = path.split("/")
+            for depth in range(1, len(parts)):
+                if "/".join(parts[:depth]) in current:
+                    raise BadRequest(
+                        f"{path} needs {'/'.join(parts[:depth])} to be a folder, but it is a file"
+                    )
+        now = timezone.now().replace(microsecond=0)
+        committed_at = created_at.replace(microsecond=0) if created_at is not None else now
+        message = request.title + (f"\n\n{request.description}" if request.description else "")
+        if sha is None:
+            tree = gitobj.tree_ids({p: v["oid"] for p, v in current.items()})[""]
+            name = author.get_username() if author is not None else (author_name or "modelhub")
+            email = (
+                (getattr(author, "email", "") or f"{name}@users.noreply.modelhub")
+                if author
+                else "noreply@modelhub"
+            )
+            sha = gitobj.commit_id(
+                tree, [parent.sha] if parent else [], name, email, committed_at.astimezone(UTC), message
+            )
+        commit = Commit.objects.create(
+            repository=repo, sha=sha, parent=parent, title=request.title[:500], message=request.description,
+            author=author, author_name=author_name, created_at=committed_at,
+        )  # fmt: skip
+        RepoFile.objects.bulk_create(
+            [RepoFile(commit=commit, path=p, **v) for p, v in sorted(current.items())], batch_size=500
+        )
+        if ref is None:
+            Ref.objects.create(repository=repo, kind=ref_kind, name=branch, commit=commit, updated_at=now)
+        else:
+            Ref.objects.filter(pk=ref.pk).update(commit=commit, updated_at=now)
+        if ref_kind == Ref.Kind.BRANCH and branch == repo.default_branch:
+            refresh_denormalised(repo, commit, current)
+        RevisionAnalysis.objects.create(commit=commit)
+        from workers.enqueue import enqueue_on_commit
 
-            enqueue_on_commit(analyze_revision, commit.pk)
-    except IntegrityError:
-        _refuse_collected(ops)
-        raise
+        enqueue_on_commit(analyze_revision, commit.pk)
     return commit
 
 
