@@ -28,9 +28,10 @@ urlpatterns = [
     path("settings/tokens/<int:pk>/revoke", account.revoke_token, name="token-revoke"),
     path("settings/organizations", account.organisations, name="organisations"),
     re_path(r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/tree/(?P<revision>[^/]+)/?$", model.tree, name="tree"),
+    # where the Hub API's commitUrl (printed by ``hf upload``) points: a commit is shown as its tree
     re_path(
         r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/commit/(?P<revision>[^/]+)/?$",
-        model.commit,
+        model.tree,
         name="commit",
     ),
     re_path(r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/?$", model.detail, name="model"),

@@ -53,5 +53,5 @@ class ApiErrorsAsJson:
             and request.path.startswith(API_PREFIX)
             and response.get("Content-Type", "").startswith("text/html")
         ):
-            return _api_error("not-found", f"no API endpoint or object at {request.path}", 404)
+            return not_found(request, None)
         return response

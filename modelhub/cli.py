@@ -38,6 +38,11 @@ EXIT_OUTPUT = 2
 OUTPUT_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EIO)
 
 
+def _stdout_to_devnull() -> None:
+    """After stdout failed: the interpreter's final flush of what is left must not fail again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -57,14 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (``modelhub analyze … | head``): no traceback; stdout is pointed
         # at /dev/null so the interpreter's final flush cannot fail again; 141 is 128 + SIGPIPE,
         # what a shell reports for a writer its pipe killed
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
         return EXIT_BROKEN_PIPE
     except OSError as exc:
         if exc.errno not in OUTPUT_FULL:
             raise
         # stdout cannot take the report (``> /dev/full``, a full disk): say so, no traceback
         print(f"modelhub: cannot write the output: {exc.strerror}", file=sys.stderr)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
         return EXIT_OUTPUT
 
 

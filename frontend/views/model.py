@@ -20,12 +20,6 @@ def detail(request: HttpRequest, owner: str, name: str) -> HttpResponse:
     )
 
 
-def commit(request: HttpRequest, owner: str, name: str, revision: str) -> HttpResponse:
-    """``/{repo}/commit/{sha}``: where the Hub API's ``commitUrl`` (printed by ``hf upload``) points;
-    the catalogue shows a commit as its file tree (the same page, access rules and 404s)."""
-    return tree(request, owner, name, revision)
-
-
 def tree(request: HttpRequest, owner: str, name: str, revision: str) -> HttpResponse:
     repo = model_page.get_model(request.user, owner, name)
     commit = model_page.resolve_revision(repo, revision)
