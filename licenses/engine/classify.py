@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from licenses.engine.frontmatter import FrontMatter
-from licenses.engine.kb import KnowledgeBase, default_kb, normalise_name
+from licenses.engine.kb import KnowledgeBase, default_kb, normalise_name, or_later_spdx
 from licenses.engine.snapshot import is_license_file, is_terms_file
 from licenses.engine.textdetect import TextDetection, detect_license_text
 from licenses.engine.types import Evidence, LicenseFinding, LicenseInfo, RepoSnapshot
@@ -54,8 +54,6 @@ _CLASS_RANK = {
     "unknown": 8,
 }
 _COMMERCIAL_RANK = {"yes": 0, "conditional": 1, "unknown": 2, "no": 3}
-#: "or later" as written after a version: ``GPL-3.0-or-later``, ``GPLv2+`` (not ``openrail++``, a name)
-_OR_LATER = re.compile(r"(?:-or-later|(?<=\d)\+)$", re.IGNORECASE)
 _EXPRESSION_HINT = re.compile(r"\s(?:and|or|with)\s|[()]", re.IGNORECASE)
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _URL_TAIL = re.compile(
@@ -142,10 +140,8 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
         info = kb.lookup(item)
         if info is not None:
             declared.licences.append(info)
-            if len(ids) == 1 and _OR_LATER.search(item):  # GPL-3.0-or-later: keep "or later"
-                from licenses.engine.expression import or_later  # imported late, as below
-
-                declared.spdx = or_later(info) or declared.spdx
+            if len(ids) == 1:  # GPL-3.0-or-later: keep "or later"
+                declared.spdx = or_later_spdx(item, info) or declared.spdx
             continue
         if kb.is_unresolved_id(item):
             placeholders.append(item)

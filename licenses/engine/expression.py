@@ -17,13 +17,10 @@ from typing import Literal
 from license_expression import AND, OR, LicenseWithExceptionSymbol, Licensing
 from license_expression import ExpressionError as _LibraryExpressionError
 
-from licenses.engine.kb import KnowledgeBase, default_kb
+from licenses.engine.kb import KnowledgeBase, default_kb, or_later_spdx
 from licenses.engine.types import LicenseInfo
 
 _OPERATOR_OR_PAREN = re.compile(r"\b(?:and|or|with)\b|[()]", re.IGNORECASE)
-# The knowledge base files GPL-x and GPL-x-or-later under one key; rendering must keep "or later".
-# A "+" counts only after a version (``GPL-2.0+``, ``GPLv2+``): ``openrail++`` is a licence's name.
-_OR_LATER = re.compile(r"(?:-or-later|(?<=\d)\+)$", re.IGNORECASE)
 # A plain Licensing (no symbol table) accepts any token, Hub ids and multi-word names included.
 _LICENSING = Licensing()
 
@@ -121,24 +118,14 @@ def evaluate(node: ExprNode, predicate: Callable[[LicenseInfo | None], bool]) ->
     return predicate(node.license)
 
 
-def or_later(info: LicenseInfo) -> str | None:
-    """The canonical SPDX "or later" id of a licence the knowledge base files as ``-only``
-    (``GPL-3.0-only`` -> ``GPL-3.0-or-later``); None for a licence without versions to follow."""
-    return (
-        info.spdx.removesuffix("-only") + "-or-later" if info.spdx and info.spdx.endswith("-only") else None
-    )
-
-
 def to_spdx(node: ExprNode) -> str:
     """Render the tree with SPDX ids / LicenseRefs for known licences (the form stored and exported).
     "Or later" as declared (``GPLv2+``, ``gpl-3.0-or-later``) is written in its canonical form."""
     if node.op in ("LEAF", "WITH"):
         if node.license is None:
             name = node.symbol
-        elif _OR_LATER.search(node.symbol):
-            name = or_later(node.license) or node.license.spdx
-        else:
-            name = node.license.spdx
+        else:  # the knowledge base files GPL-x and GPL-x-or-later under one key: keep "or later"
+            name = or_later_spdx(node.symbol, node.license) or node.license.spdx
         return f"{name} WITH {node.exception}" if node.op == "WITH" else name
     parts = [
         to_spdx(c) if c.op in ("LEAF", "WITH") or c.op == node.op else f"({to_spdx(c)})"

@@ -26,6 +26,20 @@ from typing import Any
 
 from licenses.engine.types import LicenseInfo, Obligation
 
+#: "Or later" as written after a version: ``GPL-3.0-or-later``, ``GPLv2+``. A "+" counts only after a
+#: version digit: ``openrail++`` is a licence's name.
+OR_LATER = re.compile(r"(?:-or-later|(?<=\d)\+)$", re.IGNORECASE)
+
+
+def or_later_spdx(declared: str, info: LicenseInfo) -> str | None:
+    """The canonical SPDX "or later" id when ``declared`` (as written) says "or later" of a licence
+    the knowledge base files as ``-only`` (``GPLv2+`` -> ``GPL-2.0-or-later``; both spellings share
+    one key, so the id alone cannot say it); None otherwise."""
+    if not OR_LATER.search(declared) or not info.spdx or not info.spdx.endswith("-only"):
+        return None
+    return info.spdx.removesuffix("-only") + "-or-later"
+
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 LICENSES_DIR = DATA_DIR / "licenses"
 SCHEMA_PATH = DATA_DIR / "license.schema.json"
