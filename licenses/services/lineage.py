@@ -107,17 +107,7 @@ def _stop_clause(alias: str, stop: Collection[str]) -> tuple[str, list[str]]:
 def ancestors(repo_id: str, max_depth: int = MAX_DEPTH, stop: Collection[str] = ()) -> list[GraphNode]:
     """Every model the given one derives from, nearest first; the walk does not go on from the
     refs in ``stop`` (private models the caller may not see: what lies beyond is their card's)."""
-    clause, stopped = _stop_clause("up", stop)
-    sql = f"""
-        WITH RECURSIVE up(ref, depth) AS (
-            SELECT parent_ref, 1 FROM {_TABLE} WHERE child_ref = %s
-            UNION
-            SELECT e.parent_ref, up.depth + 1 FROM {_TABLE} e JOIN up ON e.child_ref = up.ref
-            WHERE up.depth < %s{clause}
-        )
-        SELECT ref, MIN(depth) FROM up GROUP BY ref ORDER BY MIN(depth), ref
-    """  # the table name is ours; every value is a query parameter
-    return _walk(sql, [model_ref(repo_id), max_depth, *stopped])
+    return ancestors_many([repo_id], max_depth, stop)[model_ref(repo_id)]
 
 
 def ancestors_many(
