@@ -515,8 +515,9 @@ def test_a_mirror_fetch_slower_than_the_safe_window_checks_its_content_again(fs_
     assert collect_garbage(grace_seconds=DAY).blobs >= 1
     ensure_still_stored(quick)
     assert quick.outcome == Outcome.OK  # inside the window: nothing could have been collected
-    ensure_still_stored(slow)
-    assert slow.outcome == Outcome.FAILED and "fetched again" in slow.error
+    slower = Fetched("up/m", Outcome.OK, files=list(quick.files), marked_at=time.monotonic() - 3 * 3600)
+    ensure_still_stored(slower)  # another slow fetch of the same content, after the collection
+    assert slower.outcome == Outcome.FAILED and "fetched again" in slower.error
     assert garbage.safe_window() < 3 * 3600
 
 
@@ -587,3 +588,25 @@ def test_the_batch_does_not_call_stored_what_the_collector_took_meanwhile(
     monkeypatch.setattr(lfs, "mark_storing", collected_first)
     answer = lfs_batch(client, token_for(alice), "alice/m", content)
     assert "actions" in answer  # asked to upload it again
+
+
+def test_a_slow_fetch_checked_once_is_not_checked_again(fs_store, alice, monkeypatch):
+    """The bulk import and ``apply`` both call ``ensure_still_stored``; after a slow fetch's check
+    has refreshed its content, the second call has nothing to do."""
+    import time
+
+    from workers.mirror import sync
+    from workers.mirror.sync import Fetched, FetchedFile, Outcome, ensure_still_stored
+
+    content = b"checked once" * 10
+    make_repo(alice, "src", {"w.bin": content}, lfs={"w.bin"})
+    slow = Fetched(
+        "up/m", Outcome.OK, files=[FetchedFile("w.bin", sha(content), len(content), True, None)],
+        marked_at=time.monotonic() - 3 * 3600,
+    )  # fmt: skip
+    calls = []
+    real = sync.mark_storing
+    monkeypatch.setattr(sync, "mark_storing", lambda shas: calls.append(1) or real(shas))
+    ensure_still_stored(slow)
+    ensure_still_stored(slow)
+    assert slow.outcome == Outcome.OK and len(calls) == 1

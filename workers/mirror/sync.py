@@ -517,6 +517,9 @@ def ensure_still_stored(got: Fetched) -> None:
     if lost:
         got.outcome = Outcome.FAILED
         got.error = f"{len(lost)} file(s) were garbage-collected during a long fetch; fetched again next run"
+    # refreshed just now: the window starts again (a repository the bulk import hands on to
+    # ``apply`` is not checked twice)
+    got.marked_at = time.monotonic()
 
 
 def apply(got: Fetched, *, run: MirrorRun, spec: MirrorSpec | None, upstream: str, options_key: str) -> str:
