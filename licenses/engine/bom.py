@@ -375,15 +375,10 @@ def to_spdx23(
 # --------------------------------------------------------------------------- CycloneDX 1.6
 
 
-def _cdx_licenses(expression: str | None) -> list[dict[str, Any]]:
-    if not expression:
-        return []
-    return [{"expression": expression}]
-
-
 def _cdx_licensed(licensed: Mapping[str, Any]) -> dict[str, Any]:
+    """A component's ``licenses``, left out where there is none or it is unknown."""
     expression = license_expression(licensed)
-    return {"licenses": _cdx_licenses(expression)} if expression else {}
+    return {"licenses": [{"expression": expression}]} if expression else {}
 
 
 def _model_card(report: Mapping[str, Any]) -> dict[str, Any]:
@@ -435,7 +430,7 @@ def to_cyclonedx(
     for report in reports:
         model_id = str(report.get("id") or "model")
         extra: dict[str, Any] = {
-            "licenses": _cdx_licenses(license_expression(report)),
+            **_cdx_licensed(report),
             "modelCard": _model_card(report),
             "externalReferences": [
                 {"type": "distribution", "url": report.get("download_location") or f"{hub_url}/{model_id}"}
@@ -443,8 +438,6 @@ def to_cyclonedx(
         }
         if report.get("revision"):
             extra["version"] = str(report["revision"])
-        if not extra["licenses"]:
-            del extra["licenses"]
         ref = component(model_id, "machine-learning-model", **extra)
         depends = [
             component(
