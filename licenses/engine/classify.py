@@ -38,7 +38,7 @@ from licenses.engine.frontmatter import FrontMatter
 from licenses.engine.kb import KnowledgeBase, default_kb, normalise_name, or_later_spdx
 from licenses.engine.snapshot import is_license_file, is_terms_file
 from licenses.engine.textdetect import TextDetection, detect_license_text
-from licenses.engine.types import Evidence, LicenseFinding, LicenseInfo, RepoSnapshot
+from licenses.engine.types import Evidence, ExpressionError, LicenseFinding, LicenseInfo, RepoSnapshot
 
 #: Restrictiveness of a class, used to pick the representative licence of a compound
 #: (AND: the most restrictive part; OR: the least restrictive alternative).
@@ -54,7 +54,7 @@ _CLASS_RANK = {
     "unknown": 8,
 }
 _COMMERCIAL_RANK = {"yes": 0, "conditional": 1, "unknown": 2, "no": 3}
-_EXPRESSION_HINT = re.compile(r"\s(?:and|or|with)\s|[()]", re.IGNORECASE)
+_EXPRESSION_HINT = re.compile(r"(?:^|\s)(?:and|or|with)(?:\s|$)|[()]", re.IGNORECASE)
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _URL_TAIL = re.compile(
     r"/(?:deed(?:\.[a-z-]+)?|legalcode(?:\.[a-z-]+)?|index\.html?|[a-z-]+\.html?)/?$", re.I
@@ -135,6 +135,7 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
         if not _URL.match(link):
             declared.link_file = _repo_file(link, snapshot)
     unknown_ids: list[str] = []
+    malformed: list[str] = []  # the parser's reasons, for expressions that are not well formed
     placeholders: list[str] = []
     for item in ids:
         info = kb.lookup(item)
@@ -146,7 +147,12 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
         if kb.is_unresolved_id(item):
             placeholders.append(item)
             continue
-        parsed = _parse_expression(item, kb)
+        try:
+            parsed = _parse_expression(item, kb)
+        except ExpressionError as exc:
+            malformed.append(str(exc))
+            unknown_ids.append(item)
+            continue
         if parsed is not None:
             infos, op, spdx = parsed
             declared.licences.extend(infos)
@@ -174,6 +180,7 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
             )
         if unknown_ids:
             declared.notes.append(f"unrecognised licence id(s) ignored: {', '.join(unknown_ids)}")
+        declared.notes.extend(malformed)
         return declared
     for field_name, values in (
         ("license_name", names),
@@ -186,7 +193,9 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
                 declared.via = field_name
                 declared.text = f"{declared.text or 'license'} / {field_name}: {value}"
                 return declared
-    if unknown_ids:
+    if malformed:
+        declared.unresolved = "; ".join(malformed)
+    elif unknown_ids:
         declared.unresolved = f"license {', '.join(map(repr, unknown_ids))} is not a known licence id"
     elif placeholders or names or links:
         what = f"license: {placeholders[0]}" if placeholders else "no license id"
@@ -217,7 +226,10 @@ def _repo_file(link: str, snapshot: RepoSnapshot) -> str | None:
 
 def _parse_expression(text: str, kb: KnowledgeBase) -> tuple[list[LicenseInfo], str, str] | None:
     """The licences that represent an expression whose every leaf is a known licence, their
-    operator, and the expression's SPDX form (which keeps the exact structure).
+    operator, and the expression's SPDX form (which keeps the exact structure); ``None`` when the
+    text is no expression or names a licence we do not know. Raises ``ExpressionError`` when it is
+    an expression cut short or otherwise malformed ("MIT AND", "(MIT"): that is the card's defect
+    to report, not a licence to guess.
 
     A plain AND or OR gives all its licences with that operator. Mixed operators ("MIT AND
     (Apache-2.0 OR CC-BY-NC-4.0)") are read as the licensee reads them: the least restrictive
@@ -228,10 +240,7 @@ def _parse_expression(text: str, kb: KnowledgeBase) -> tuple[list[LicenseInfo], 
         return None
     from licenses.engine import expression  # sibling module; imported late to keep import cheap
 
-    try:
-        node = expression.parse_expression(text, kb)
-    except expression.ExpressionError:
-        return None
+    node = expression.parse_expression(text, kb)
     infos = [leaf.license for leaf in expression.leaves(node)]
     if not infos or any(i is None for i in infos):
         return None

@@ -18,15 +18,11 @@ from license_expression import AND, OR, LicenseWithExceptionSymbol, Licensing
 from license_expression import ExpressionError as _LibraryExpressionError
 
 from licenses.engine.kb import KnowledgeBase, default_kb, or_later_spdx
-from licenses.engine.types import LicenseInfo
+from licenses.engine.types import ExpressionError, LicenseInfo
 
 _OPERATOR_OR_PAREN = re.compile(r"\b(?:and|or|with)\b|[()]", re.IGNORECASE)
 # A plain Licensing (no symbol table) accepts any token, Hub ids and multi-word names included.
 _LICENSING = Licensing()
-
-
-class ExpressionError(ValueError):
-    """The text is not a well-formed licence expression."""
 
 
 @dataclass(frozen=True)

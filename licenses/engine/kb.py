@@ -164,6 +164,19 @@ def _fold_phrases(tokens: list[str]) -> list[str]:
     return out
 
 
+_EDGE_OPERATOR = re.compile(r"^\s*(?:and|or|with)\b|\b(?:and|or|with)\s*$", re.IGNORECASE)
+
+
+def is_fragment(text: str) -> bool:
+    """True for the remains of a cut licence expression: a leading or trailing AND/OR/WITH
+    ("MIT AND", "or Apache-2.0") or unbalanced parentheses ("(MIT").
+
+    Name matching ignores "and" and punctuation, so without this check such text read as the one
+    licence it still names, and a card whose expression lost a licence passed as that licence.
+    """
+    return bool(_EDGE_OPERATOR.search(text)) or text.count("(") != text.count(")")
+
+
 def normalise_url(url: str) -> str:
     """Reduce a licence URL so that scheme, ``www.``, a trailing slash, query, fragment and the
     British "licences" path spelling (used by mistral.ai) do not matter."""
@@ -247,6 +260,8 @@ class KnowledgeBase:
         if _is_url(name):
             key = self._by_url.get(normalise_url(name))
             return self._by_key[key] if key else None
+        if is_fragment(name):
+            return None
         key = self._by_spdx.get(name.strip().casefold()) or self._by_name.get(normalise_name(name))
         if key is None and name.strip().casefold().startswith("licenseref-"):
             bare = re.sub(r"^licenseref-(?:(?:hub|hf|scancode)-)?", "", name.strip(), flags=re.IGNORECASE)

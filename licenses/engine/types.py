@@ -63,6 +63,11 @@ OBLIGATION_KINDS: tuple[str, ...] = (
 )
 
 
+class ExpressionError(ValueError):
+    """The text is not a well-formed licence expression (defined here so the classifier can catch
+    it without importing the expression parser, and its library, on every card)."""
+
+
 @dataclass(frozen=True)
 class Obligation:
     """One structured condition of a licence, with the clause it comes from."""

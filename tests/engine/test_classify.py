@@ -92,6 +92,28 @@ def test_unresolvable_declarations_are_unknown_with_reason(meta, reason_part):
     assert reason_part in f.reason
 
 
+@pytest.mark.parametrize(
+    ("declared", "problem"),
+    [
+        ("MIT AND", "AND requires two or more"),
+        ("AND MIT", "invalid licence expression 'AND MIT'"),
+        ("(MIT", "invalid licence expression '(MIT'"),
+        ("apache-2.0 or", "OR requires two or more"),
+    ],
+)
+def test_a_cut_expression_is_unresolved_and_says_why(declared, problem):
+    """A card whose expression lost a licence must not pass as the licence left over."""
+    f = run(card(f"license: {declared}"))
+    assert (f.key, f.license_class) == ("unknown", "unknown")
+    assert problem in f.reason
+
+
+def test_a_cut_expression_beside_a_known_id_is_a_note():
+    f = run(card("license:\n  - mit\n  - apache-2.0 AND"))
+    assert f.key == "mit"
+    assert any("AND requires two or more" in e.detail for e in f.evidence)
+
+
 def test_unresolvable_license_name_is_not_overridden_by_body():
     f = run(
         card(

@@ -414,6 +414,26 @@ def test_unknown_names_do_not_resolve(kb):
         assert kb.lookup(text) is None, text
 
 
+@pytest.mark.parametrize(
+    "text", ["MIT AND", "mit and", "AND MIT", "or Apache-2.0", "MIT WITH", "(MIT", "MIT)"]
+)
+def test_a_cut_expression_is_not_the_licence_it_still_names(kb, text):
+    """Name matching ignores "and" and brackets, so "MIT AND" once read as MIT."""
+    assert kb.lookup(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("(MIT)", "mit"),
+        ("Falcon LLM Terms and Conditions", "falcon-llm"),
+        ('BSD 3-clause "New" or "Revised" license', "bsd-3-clause"),
+    ],
+)
+def test_names_with_operator_words_inside_still_resolve(kb, text, key):
+    assert kb.lookup(text).key == key
+
+
 def test_by_spdx(kb):
     assert kb.by_spdx("Apache-2.0").key == "apache-2.0"
     assert kb.by_spdx("apache-2.0").key == "apache-2.0"
