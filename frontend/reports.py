@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from licenses.engine.bom import FORMATS, export_bom
-from licenses.services.compliance import bom_reports
+from licenses.services.compliance import bom_ancestors, bom_reports
 
 
 def _cell(text: Any) -> str:
@@ -64,7 +64,8 @@ def aibom(fmt: str, results: Sequence[Mapping[str, Any]], user, hub_url: str) ->
 
     Models unknown to the viewer are left out, as in the API's ``/compliance/bom``.
     """
-    return export_bom(fmt, bom_reports(results, user), hub_url=hub_url)
+    reports = bom_reports(results, user)
+    return export_bom(fmt, reports, bom_ancestors(reports, user), hub_url=hub_url)
 
 
 assert set(AIBOM_FORMATS) == set(FORMATS), "AI-BOM formats drifted from licenses.engine.bom"

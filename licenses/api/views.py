@@ -31,6 +31,7 @@ from licenses.engine.policy import PolicyError, load_policy
 from licenses.models import Policy, PolicyVersion, Violation
 from licenses.services.compliance import (
     ComplianceRequestError,
+    bom_ancestors,
     bom_reports,
     check_models,
     parse_model_specs,
@@ -156,7 +157,7 @@ def _bom_response(request, reports) -> Response:
     fmt = request.query_params.get("bom_format", "")
     hub_url = request.build_absolute_uri("/").rstrip("/")
     try:
-        document = export_bom(fmt, reports, hub_url=hub_url)
+        document = export_bom(fmt, reports, bom_ancestors(reports, _user(request)), hub_url=hub_url)
     except BomError as exc:
         raise ApiError("invalid-bom", str(exc), 400) from exc
     response = Response(document, content_type=BOM_MEDIA_TYPES[fmt])  # DRF still renders it as JSON

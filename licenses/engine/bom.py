@@ -117,7 +117,11 @@ def _parents(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def to_spdx3(
-    reports: Iterable[Mapping[str, Any]], *, hub_url: str = "", created: datetime | None = None
+    reports: Iterable[Mapping[str, Any]],
+    *,
+    ancestors: Iterable[Mapping[str, Any]] = (),
+    hub_url: str = "",
+    created: datetime | None = None,
 ) -> dict:
     from spdx_python_model import v3_0_1 as s
 
@@ -189,8 +193,11 @@ def to_spdx3(
         return target
 
     reports = list(reports)
+    subjects = len(reports)
+    reports += ancestors
     # a model requested and also a parent of another is one package (not a licensed root and a stub)
     packages: dict[str, Any] = {}
+    models = []
     for n, report in enumerate(reports):
         model_id = str(report.get("id") or f"model-{n}")
         location = report.get("download_location") or f"{hub_url}/{model_id}"
@@ -199,7 +206,9 @@ def to_spdx3(
         transparency = (report.get("transparency") or {}).get("score")
         if transparency is not None:
             pkg.comment = f"Modelhub transparency score {transparency}/100"
-        roots.append(pkg)
+        models.append(pkg)
+        if n < subjects:
+            roots.append(pkg)
         declared = declare(pkg, report, f"{n}")
         relate(s.RelationshipType.hasConcludedLicense, pkg, declared, f"concluded-{n}")
         for d, ds in enumerate(_datasets(report)):
@@ -213,7 +222,7 @@ def to_spdx3(
             declare(dpkg, _dataset_licence(ds), f"{n}-data-{d}")
             relate(s.RelationshipType.trainedOn, pkg, [dpkg], f"trained-{n}-{d}")
     for n, report in enumerate(reports):
-        pkg = roots[n]
+        pkg = models[n]
         for p, parent in enumerate(_parents(report)):
             parent_id = str(parent["id"])
             ppkg = packages.get(parent_id.lower())
@@ -246,7 +255,11 @@ def to_spdx3(
 
 
 def to_spdx23(
-    reports: Iterable[Mapping[str, Any]], *, hub_url: str = "", created: datetime | None = None
+    reports: Iterable[Mapping[str, Any]],
+    *,
+    ancestors: Iterable[Mapping[str, Any]] = (),
+    hub_url: str = "",
+    created: datetime | None = None,
 ) -> dict:
     from spdx_tools.common.spdx_licensing import spdx_licensing
     from spdx_tools.spdx.model import (
@@ -298,6 +311,8 @@ def to_spdx23(
         return spdx_licensing.parse(state)
 
     reports = list(reports)
+    subjects = len(reports)
+    reports += ancestors
     ids: dict[str, str] = {}  # model id (lower-cased) -> its package's SPDX id
     for n, report in enumerate(reports):
         model_id = str(report.get("id") or f"model-{n}")
@@ -316,10 +331,11 @@ def to_spdx23(
                 license_concluded=parsed,
                 license_declared=parsed,
                 primary_package_purpose=PackagePurpose.OTHER,
-                comment="machine-learning model",
+                comment="machine-learning model" if n < subjects else "machine-learning model (ancestor)",
             )
         )
-        relationships.append(Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, spdx_id))
+        if n < subjects:
+            relationships.append(Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, spdx_id))
         for d, ds in enumerate(_datasets(report)):
             ds_id = f"{spdx_id}-Data-{d}"
             packages.append(
@@ -415,7 +431,11 @@ def _model_card(report: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def to_cyclonedx(
-    reports: Iterable[Mapping[str, Any]], *, hub_url: str = "", created: datetime | None = None
+    reports: Iterable[Mapping[str, Any]],
+    *,
+    ancestors: Iterable[Mapping[str, Any]] = (),
+    hub_url: str = "",
+    created: datetime | None = None,
 ) -> dict:
     components: dict[str, dict[str, Any]] = {}  # bom-ref -> component, in first-seen order
     dependencies: dict[str, list[str]] = {}  # bom-ref -> what it depends on, once each
@@ -427,7 +447,7 @@ def to_cyclonedx(
         components.setdefault(ref, {"type": kind, "bom-ref": ref, "name": name}).update(extra)
         return ref
 
-    for report in reports:
+    for report in [*reports, *ancestors]:
         model_id = str(report.get("id") or "model")
         extra: dict[str, Any] = {
             **_cdx_licensed(report),
@@ -478,7 +498,18 @@ MEDIA_TYPES = {
 }
 
 
-def export_bom(fmt: str, reports: Iterable[Mapping[str, Any]], **kwargs: Any) -> dict:
+def export_bom(
+    fmt: str,
+    reports: Iterable[Mapping[str, Any]],
+    ancestors: Iterable[Mapping[str, Any]] = (),
+    **kwargs: Any,
+) -> dict:
+    """The BOM of ``reports`` (the models asked for: the document's subjects) in format ``fmt``.
+
+    ``ancestors`` are reports of the models they derive from, beyond what their own lineage says
+    (the registry's analyses of parents, grandparents …): each becomes a full package with its
+    licence, version and datasets, linked to its children, but is not a subject of the document.
+    """
     try:
         builder = FORMATS[fmt]
     except KeyError as exc:
@@ -486,4 +517,8 @@ def export_bom(fmt: str, reports: Iterable[Mapping[str, Any]], **kwargs: Any) ->
     unique: dict[str, Mapping[str, Any]] = {}  # a model asked for twice (in any case) is one package
     for n, report in enumerate(reports):
         unique.setdefault(str(report.get("id") or f"model-{n}").lower(), report)
-    return builder(list(unique.values()), **kwargs)
+    subjects = list(unique.values())
+    for report in ancestors:
+        if report.get("id"):
+            unique.setdefault(str(report["id"]).lower(), report)
+    return builder(subjects, ancestors=list(unique.values())[len(subjects) :], **kwargs)

@@ -22,7 +22,7 @@ from licenses.engine.policy import Policy, evaluate_model, unknown_model_decisio
 from licenses.engine.types import RepoSnapshot
 from licenses.models import Violation
 from licenses.services.compliance_lookup import HeadFacts, fetch_heads, open_violations, scan_facts
-from licenses.services.lineage import ancestors_many, hidden_from, model_ref
+from licenses.services.lineage import MAX_DEPTH, ancestors_many, hidden_from, model_ref
 from licenses.services.policy_cache import compile_policy, current_version
 
 MAX_MODELS = 500
@@ -328,6 +328,46 @@ def bom_reports(results: Iterable[Mapping[str, Any]], user) -> list[dict[str, An
             report["verdict"] = result["verdict"]
         reports.append(report)
     return _without_invisible_lineage(reports, user)
+
+
+def bom_ancestors(reports: Iterable[Mapping[str, Any]], user) -> list[dict[str, Any]]:
+    """Analyze-JSON reports of every registry model the BOM's models derive from, at their heads.
+
+    A BOM that stops at the direct parents hides where a licence came from: a fine-tune of a
+    fine-tune of Llama carries Llama's terms. The walk follows the declared parents level by level
+    (one query per level, at most ``MAX_DEPTH`` levels), through models the caller may see and whose
+    analysis is done; it stops at anything else (a private model reads as one outside the registry,
+    and nothing beyond it is shown). A card names a parent without a revision, so an ancestor is
+    described at its default branch's head.
+    """
+    reports = list(reports)
+    seen = {model_ref(str(r.get("id") or "")) for r in reports}
+    frontier = _declared_parents(reports)
+    found: list[dict[str, Any]] = []
+    for _ in range(MAX_DEPTH):
+        frontier = {ref: raw for ref, raw in frontier.items() if ref and ref not in seen}
+        if not frontier:
+            break
+        seen.update(frontier)
+        level = []
+        for repo in _find_repositories(user, frontier.values()).values():
+            head = repo.latest_analysis
+            if head is None or head.commit_id != repo.head_id or head.status != RevisionAnalysis.Status.DONE:
+                continue
+            level.append({**head.result, "id": repo.repo_id, "revision": head.commit.sha})
+        found.extend(level)
+        frontier = _declared_parents(level)
+    return _without_invisible_lineage(found, user)
+
+
+def _declared_parents(reports: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """The parents the reports' cards declare, as graph ref -> id as written."""
+    return {
+        model_ref(str(p["id"])): str(p["id"])
+        for r in reports
+        for p in (r.get("lineage") or {}).get("base_models") or []
+        if isinstance(p, Mapping) and p.get("id")
+    }
 
 
 def _lineage_refs(result: Mapping[str, Any]) -> list[str]:

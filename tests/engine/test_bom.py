@@ -246,3 +246,67 @@ def test_a_model_asked_for_twice_in_any_case_is_one_package_in_every_format():
     ]
     assert sum(1 for e in export_bom("spdx3", twice)["@graph"] if e.get("type") == "ai_AIPackage") == 1
     assert len(export_bom("cyclonedx", twice)["components"]) == 1
+
+
+ROOT = _report("meta/root", "llama3.1", None, revision="r" * 40)
+MIDDLE = {
+    **_report("acme/middle", "llama3.1", None, parents=["meta/root"], revision="m" * 40),
+    "data": {
+        "datasets": ["acme/chats"],
+        "dataset_licenses": [{"id": "acme/chats", "license": "cc-by-nc-4.0"}],
+    },
+}
+LEAF = _report("acme/leaf", "llama3.1", None, parents=["acme/middle"], revision="l" * 40)
+
+
+def test_ancestors_are_full_packages_linked_up_the_chain_but_not_subjects(tmp_path):
+    """A fine-tune of a fine-tune: the grandparent, its licence and the parent's training data are
+    in the BOM, each link is an ancestor relationship, and only the requested model is described."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+    from spdx_python_model import v3_0_1 as s
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    llama = default_kb().get("llama3.1").spdx
+    spdx2 = export_bom("spdx2", [LEAF], [MIDDLE, ROOT, LEAF], hub_url="https://hub.example.org")
+    by_name = {p["name"]: p for p in spdx2["packages"]}
+    assert set(by_name) == {"acme/leaf", "acme/middle", "meta/root", "acme/chats"}
+    assert (
+        by_name["meta/root"]["versionInfo"] == "r" * 40 and by_name["meta/root"]["licenseDeclared"] == llama
+    )
+    assert by_name["acme/chats"]["licenseDeclared"] == "CC-BY-NC-4.0"
+    links = {
+        (r["spdxElementId"], r["relationshipType"], r["relatedSpdxElement"]) for r in spdx2["relationships"]
+    }
+    ref = {name: p["SPDXID"] for name, p in by_name.items()}
+    assert (ref["meta/root"], "ANCESTOR_OF", ref["acme/middle"]) in links
+    assert (ref["acme/middle"], "ANCESTOR_OF", ref["acme/leaf"]) in links
+    assert {r for r in links if r[1] == "DESCRIBES"} == {("SPDXRef-DOCUMENT", "DESCRIBES", ref["acme/leaf"])}
+    path = tmp_path / "bom.spdx.json"
+    path.write_text(json.dumps(spdx2))
+    assert validate_full_spdx_document(parse_file(str(path))) == []
+
+    spdx3 = export_bom("spdx3", [LEAF], [MIDDLE, ROOT])
+    objset = s.SHACLObjectSet()
+    s.JSONLDDeserializer().read(io.BytesIO(json.dumps(spdx3).encode()), objset)
+    packages = {p.name: p for p in objset.foreach_type(s.ai_AIPackage)}
+    assert packages["meta/root"].software_packageVersion == "r" * 40
+    ancestry = {
+        (r.from_.name, r.to[0].name)
+        for r in objset.foreach_type(s.Relationship)
+        if r.relationshipType == s.RelationshipType.ancestorOf
+    }
+    assert ancestry == {("meta/root", "acme/middle"), ("acme/middle", "acme/leaf")}
+    (document,) = objset.foreach_type(s.SpdxDocument)
+    assert [e.name for e in document.rootElement] == ["acme/leaf"]
+
+    cdx = export_bom("cyclonedx", [LEAF], [MIDDLE, ROOT])
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(cdx)) is None
+    depends = {d["ref"]: d["dependsOn"] for d in cdx["dependencies"]}
+    assert depends["machine-learning-model:acme/middle"] == [
+        "data:acme/chats",
+        "machine-learning-model:meta/root",
+    ]
+    (root,) = [c for c in cdx["components"] if c["name"] == "meta/root"]
+    assert root["version"] == "r" * 40 and root["licenses"] == [{"expression": llama}]

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from hub.auth import mint_token
 from hub.models import ApiToken, OrgMembership
+from licenses.engine.kb import default_kb
 from licenses.models import Violation
 from licenses.services.lineage import record_lineage
 from licenses.services.violations import sync_violations
@@ -308,6 +309,43 @@ def test_bom_of_a_model_and_of_a_check(api, models, fmt):
     assert resp.status_code == 200
     text = resp.content.decode()
     assert "acme/bert-ft" in text and "acme/nc-model" in text and "nobody/nothing" not in text
+
+
+def test_a_bom_follows_the_ancestry_as_far_as_the_caller_may_see(api, db):
+    """leaf <- middle <- secret (private) <- beyond: anonymous callers get the middle model in full,
+    the private one as a name only (as a model outside the registry), and nothing beyond it; staff
+    get the whole chain, each ancestor with its licence and the revision described."""
+    analysed_model("open/beyond", "llama3.1", "vendor-community", "conditional")
+    analysed_model(
+        "secret/base", "mit", "osi-permissive", "yes", private=True,
+        base_models=[{"id": "open/beyond", "relation": "finetune", "license_key": "llama3.1"}],
+    )  # fmt: skip
+    middle = analysed_model(
+        "acme/middle", "apache-2.0", "osi-permissive", "yes",
+        base_models=[{"id": "secret/base", "relation": "finetune", "license_key": "mit"}],
+    )  # fmt: skip
+    analysed_model(
+        "acme/leaf", "apache-2.0", "osi-permissive", "yes",
+        base_models=[{"id": "acme/middle", "relation": "finetune", "license_key": "apache-2.0"}],
+    )  # fmt: skip
+
+    def packages():
+        doc = api.get("/api/v1/models/acme/leaf/bom?bom_format=spdx2").json()
+        return {p["name"]: p for p in doc["packages"]}
+
+    seen = packages()
+    assert set(seen) == {"acme/leaf", "acme/middle", "secret/base"}
+    assert seen["acme/middle"]["versionInfo"] == middle.head.sha
+    assert seen["acme/middle"]["licenseDeclared"] == "Apache-2.0"
+    assert (
+        seen["secret/base"]["licenseDeclared"] == "NOASSERTION" and "versionInfo" not in seen["secret/base"]
+    )
+
+    api.force_authenticate(get_user_model().objects.create_user("legal", is_staff=True, is_superuser=True))
+    seen = packages()
+    assert set(seen) == {"acme/leaf", "acme/middle", "secret/base", "open/beyond"}
+    assert seen["secret/base"]["licenseDeclared"] == "MIT"
+    assert seen["open/beyond"]["licenseDeclared"] == default_kb().get("llama3.1").spdx
 
 
 def test_bom_errors(api, models):
