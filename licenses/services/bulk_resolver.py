@@ -4,8 +4,8 @@
 analysis and ruinous for fifty thousand. ``PrefetchedResolver`` loads, for every parent
 a chunk of descendants names, the repository, its finished analyses and the files of
 the revisions that will be chosen, and then answers ``resolve`` from memory with the
-same revision-aware choice (newest analysed revision committed on or before the end of
-the child's day, else the newest), so a batch re-evaluation judges exactly as a single
+same revision-aware choice (newest analysed revision of the default branch committed on or
+before the end of the child's day, else the newest), so a batch re-evaluation judges exactly as a single
 analysis would.
 """
 
@@ -18,7 +18,7 @@ from datetime import date, datetime
 from hub.models import RepoFile, Repository, RevisionAnalysis
 from hub.services.repos import find_by_ids
 from licenses.engine.lineage import ParentRecord
-from licenses.services.resolver import MAX_PARENT_FILES, as_of_cutoff, parent_record
+from licenses.services.resolver import MAX_PARENT_FILES, as_of_cutoff, on_default_branch, parent_record
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class PrefetchedResolver:
         self._history: dict[int, list[_Analysed]] = {}
         rows = (
             RevisionAnalysis.objects.filter(
-                commit__repository_id__in=[r.pk for r in self._repos.values()],
+                commit_id__in=on_default_branch([r.pk for r in self._repos.values()]),
                 status=RevisionAnalysis.Status.DONE,
             )
             .values_list(

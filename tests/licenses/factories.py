@@ -59,3 +59,22 @@ def analysed_model(
     repo.latest_analysis = analysis
     repo.save(update_fields=["head", "latest_analysis"])
     return repo
+
+
+def analysed_commit(repo, key: str, cls: str, when, parent=None) -> Commit:
+    commit = Commit.objects.create(
+        repository=repo, sha=f"{key:0<40}"[:40].replace("-", "0"), created_at=when, parent=parent
+    )
+    RevisionAnalysis.objects.create(
+        commit=commit, status="done", result={}, license_key=key, license_class=cls, analysed_at=when
+    )
+    return commit
+
+
+def relicense(repo, key: str, cls: str, when) -> None:
+    """A new commit on ``main`` (the head's child) with licence ``key``."""
+    repo.refresh_from_db()
+    commit = analysed_commit(repo, key, cls, when, parent=repo.head)
+    Ref.objects.filter(repository=repo, name="main").update(commit=commit)
+    repo.head = commit
+    repo.save(update_fields=["head"])

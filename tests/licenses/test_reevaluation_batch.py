@@ -24,7 +24,7 @@ from licenses.services.reevaluation import finding_from_dict, plan_chunks, reeva
 from licenses.services.resolver import DatabaseResolver
 from licenses.services.violations import set_violation_status
 from licenses.tasks import reevaluate_chunk, reevaluate_descendants
-from tests.licenses.factories import analysed_model
+from tests.licenses.factories import analysed_model, relicense
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -256,12 +256,7 @@ def test_prefetched_resolver_chooses_the_revision_a_single_lookup_would():
     first = Commit.objects.get(pk=parent.head_id)
     first.created_at = timezone.now() - timedelta(days=400)
     first.save(update_fields=["created_at"])
-    later = Commit.objects.create(
-        repository=parent, sha="b" * 40, title="relicense", created_at=timezone.now() - timedelta(days=100)
-    )
-    RevisionAnalysis.objects.create(
-        commit=later, status="done", license_key="apache-2.0", license_class="osi-permissive", result={}
-    )
+    relicense(parent, "apache-2.0", "osi-permissive", timezone.now() - timedelta(days=100))
     dates = [
         None,
         (timezone.now() - timedelta(days=500)).date(),

@@ -7,19 +7,12 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from hub.models import Commit, Ref, RevisionAnalysis
+from hub.models import Commit, Ref
+from licenses.services.bulk_resolver import PrefetchedResolver
 from licenses.services.resolver import DatabaseResolver
-from tests.licenses.factories import analysed_model
+from tests.licenses.factories import analysed_commit, analysed_model, relicense
 
 pytestmark = pytest.mark.django_db
-
-
-def relicense(repo, key: str, cls: str, when) -> None:
-    commit = Commit.objects.create(repository=repo, sha=f"{key:0<40}"[:40].replace("-", "0"), created_at=when)
-    RevisionAnalysis.objects.create(
-        commit=commit, status="done", result={}, license_key=key, license_class=cls, analysed_at=when
-    )
-    Ref.objects.filter(repository=repo, name="main").update(commit=commit)
 
 
 def test_resolves_licence_as_of_the_childs_date():
@@ -44,3 +37,21 @@ def test_private_and_missing_models_do_not_resolve():
     assert resolver.resolve("corp/hidden", None) is None
     assert resolver.resolve("nobody/nothing", None) is None
     assert resolver.resolve("not-an-id", None) is None
+
+
+@pytest.mark.parametrize("kind", [Ref.Kind.PR, Ref.Kind.BRANCH])
+def test_only_the_default_branch_is_the_parents_licence(kind):
+    """A newer analysed commit on a pull request or another branch is a proposal: anyone may open a
+    pull request, and judging children by it let a stranger flip their verdicts either way."""
+    base = analysed_model("acme/base", "cc-by-nc-4.0", "noncommercial", "no")
+    proposal = analysed_commit(base, "apache-2.0", "osi-permissive", timezone.now(), parent=base.head)
+    Ref.objects.create(
+        repository=base, kind=kind, name="1" if kind == Ref.Kind.PR else "relicence", commit=proposal
+    )
+    assert DatabaseResolver().resolve("acme/base", None).license_key == "cc-by-nc-4.0"
+    assert DatabaseResolver().resolve("acme/base", date.today()).license_key == "cc-by-nc-4.0"
+    assert PrefetchedResolver([("acme/base", None)]).resolve("acme/base", None).license_key == "cc-by-nc-4.0"
+
+    relicense(base, "mit", "osi-permissive", timezone.now())  # main moves on: that is the licence now
+    assert DatabaseResolver().resolve("acme/base", None).license_key == "mit"
+    assert PrefetchedResolver([("acme/base", None)]).resolve("acme/base", None).license_key == "mit"
