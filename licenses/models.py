@@ -88,6 +88,9 @@ class Violation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # The triage (acknowledged / false positive) a finding carried when it stopped being found: if it
+    # comes back with the same evidence, that human decision still holds and is restored.
+    resolved_from = models.CharField(max_length=16, blank=True, default="")
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     first_commit = models.ForeignKey(

@@ -113,6 +113,7 @@ _UPDATED_FIELDS = [
     "status_reason",
     "status_changed_at",
     "status_changed_by",
+    "resolved_from",
 ]
 
 
@@ -162,6 +163,14 @@ def refresh_open_violations(repository_ids: Iterable[int]) -> None:
     Repository.objects.filter(pk__in=ids).update(open_violations=Coalesce(Subquery(counted), 0))
 
 
+def _move(violation: Violation, status: str, now) -> None:
+    """A status change the analysis made (no user); ``resolved_from`` describes only a resolution."""
+    violation.status = status
+    violation.status_changed_at = now
+    violation.status_changed_by = None
+    violation.resolved_from = ""
+
+
 def _plan(item: FindingsOf, existing: dict[tuple[str, str], Violation], now, writes: _Writes) -> SyncResult:
     """Decide, for one repository, what opens, reopens, stays or resolves; queue the writes."""
     repository, commit = item.repository, item.commit
@@ -203,8 +212,24 @@ def _plan(item: FindingsOf, existing: dict[tuple[str, str], Violation], now, wri
             setattr(violation, name, value)
         violation.evidence_hash = digest
         previous = violation.status
-        if previous == Violation.Status.RESOLVED or (changed and previous in REASON_REQUIRED):
-            violation.status = Violation.Status.OPEN
+        triaged = violation.resolved_from
+        if previous == Violation.Status.RESOLVED and triaged in REASON_REQUIRED and not changed:
+            # gone for a while (a parent private, a licence flipped and back) and back unchanged: the
+            # reviewer's decision was about exactly this evidence, so it stands
+            _move(violation, triaged, now)
+            writes.events.append(
+                _new_event(
+                    violation,
+                    ViolationEvent.Action.STATUS,
+                    previous,
+                    triaged,
+                    reason=f"found again with the evidence triaged before; kept {triaged.replace('_', ' ')}",
+                    commit=commit,
+                )
+            )
+            result.seen.append(violation)
+        elif previous == Violation.Status.RESOLVED or (changed and previous in REASON_REQUIRED):
+            _move(violation, Violation.Status.OPEN, now)
             violation.status_reason = ""
             why = "found again" if previous == Violation.Status.RESOLVED else "the evidence changed"
             writes.events.append(
@@ -224,9 +249,8 @@ def _plan(item: FindingsOf, existing: dict[tuple[str, str], Violation], now, wri
     for key, violation in existing.items():
         if key not in current and violation.status != Violation.Status.RESOLVED:
             previous = violation.status
-            violation.status = Violation.Status.RESOLVED
-            violation.status_changed_at = now
-            violation.status_changed_by = None
+            _move(violation, Violation.Status.RESOLVED, now)
+            violation.resolved_from = previous if previous in REASON_REQUIRED else ""
             writes.changed.append(violation)
             sha = commit.sha[:12] if commit else "the latest analysis"
             writes.events.append(
@@ -297,8 +321,11 @@ def set_violation_status(violations: Iterable[Violation], status: str, user, rea
         violation.status = status
         violation.status_reason = reason
         violation.status_changed_by = user if getattr(user, "is_authenticated", False) else None
+        violation.resolved_from = ""
         violation.status_changed_at = now
-        violation.save(update_fields=["status", "status_reason", "status_changed_by", "status_changed_at"])
+        violation.save(
+            update_fields=["status", "status_reason", "status_changed_by", "status_changed_at", "resolved_from"]
+        )
         _event(
             violation,
             ViolationEvent.Action.STATUS,

@@ -209,6 +209,35 @@ def test_triaged_violations_reopen_only_when_evidence_changed(family, caller):
     )
 
 
+@pytest.mark.parametrize("triage", ["false_positive", "acknowledged"])
+def test_a_triage_survives_a_finding_that_goes_away_and_comes_back_unchanged(family, caller, triage):
+    """Parent made private and public again (or relicensed and back): the finding vanishes and returns
+    with the very evidence the reviewer judged, so the decision stands; changed evidence reopens it."""
+    child, root = family["child"], family["root"]
+    violation = Violation.objects.get(repository=child, rule="relicensed-derivative")
+    set_violation_status([violation], triage, caller.user, "LEGAL-7: licensed separately")
+
+    root.private = True
+    root.save()
+    violation.refresh_from_db()
+    assert (violation.status, violation.resolved_from) == ("resolved", triage)
+    root.private = False
+    root.save()
+    violation.refresh_from_db()
+    assert (violation.status, violation.status_reason) == (triage, "LEGAL-7: licensed separately")
+    assert violation.status_changed_by is None and violation.resolved_from == ""
+    last = violation.events.order_by("pk").last()
+    assert (last.action, last.from_status, last.to_status) == ("status", "resolved", triage)
+    assert "kept" in last.reason
+    assert ("relicensed-derivative", "base/research-model") not in rules(child)  # not open again
+
+    push(root, card("apache-2.0"))  # gone again …
+    push(root, card("cc-by-nc-sa-4.0"))  # … and back with other evidence: a new question
+    violation.refresh_from_db()
+    assert (violation.status, violation.status_reason) == ("open", "")
+    assert violation.status_changed_at is not None
+
+
 def test_chunks_run_twice_leave_no_duplicates(family):
     push(family["root"], card("apache-2.0"))
     chunks = plan_chunks(family["root"].repo_id, chunk_size=2)
