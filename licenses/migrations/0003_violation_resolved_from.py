@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licenses', '0002_drop_redundant_fk_indexes'),
+        ("licenses", "0002_drop_redundant_fk_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='violation',
-            name='resolved_from',
-            field=models.CharField(blank=True, default='', max_length=16),
+            model_name="violation",
+            name="resolved_from",
+            field=models.CharField(blank=True, default="", max_length=16),
         ),
     ]

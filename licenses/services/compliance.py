@@ -9,7 +9,7 @@ A model the caller cannot see is reported exactly like one the registry does not
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,8 +22,9 @@ from licenses.engine.policy import Policy, evaluate_model, unknown_model_decisio
 from licenses.engine.types import RepoSnapshot
 from licenses.models import Violation
 from licenses.services.compliance_lookup import HeadFacts, fetch_heads, open_violations, scan_facts
-from licenses.services.lineage import MAX_DEPTH, ancestors_many, hidden_from, model_ref
+from licenses.services.lineage import MAX_DEPTH, GraphNode, ancestors_many, hidden_from, model_ref
 from licenses.services.policy_cache import compile_policy, current_version
+from licenses.services.violations import as_triaged
 
 MAX_MODELS = 500
 MAX_CARD_BYTES = 1024 * 1024
@@ -170,6 +171,30 @@ class _Prefetched:
             if scan.dangerous_imports:
                 self.scans[scan.commit_id]["dangerous_files"].append(scan.path)
         self.ancestors = ancestors_many(r.repo_id for r in self.repos.values())
+        self._older_revisions()
+
+    def _older_revisions(self) -> None:
+        """What a revision other than the head says for itself: its own findings (the queue's rows
+        describe the head) and the ancestry its own card declares (the graph is the head's)."""
+        self.findings: dict[int, list[dict[str, Any]]] = {}
+        self.lineage: dict[int, list[GraphNode]] = {}
+        older = [
+            (repo, analysis)
+            for (key, _), commit in self.commits.items()
+            if commit is not None
+            and (repo := self.repos[key]).head_id != commit.pk
+            and (analysis := self.analyses.get(commit.pk)) is not None
+        ]
+        if not older:
+            return
+        rows: dict[int, list[Violation]] = defaultdict(list)
+        for row in Violation.objects.filter(repository_id__in={repo.pk for repo, _ in older}):
+            rows[row.repository_id].append(row)
+        for repo, analysis in older:
+            self.findings[analysis.commit_id] = as_triaged(
+                analysis.result.get("violations") or [], rows[repo.pk]
+            )
+        self.lineage = _ancestry({a.commit_id: list(_declared_parents([a.result])) for _, a in older})
 
 
 def _unknown(
@@ -192,7 +217,7 @@ def _registry_result(spec: ModelSpec, pre: _Prefetched, policy: Policy, today: d
     if analysis is None or analysis.status != RevisionAnalysis.Status.DONE:
         status = analysis.status if analysis else "pending"
         return _unknown(spec, policy, today, f"analysis of {commit.sha[:12]} is {status}", commit.sha)
-    violations = pre.violations.get(repo.pk, [])
+    violations = pre.findings.get(commit.pk, pre.violations.get(repo.pk, []))
     report = {
         **analysis.result,
         "id": repo.repo_id,
@@ -201,9 +226,8 @@ def _registry_result(spec: ModelSpec, pre: _Prefetched, policy: Policy, today: d
     }
     decision = evaluate_model(policy, report, today)
     lineage = dict(analysis.result.get("lineage") or {})
-    lineage["ancestors"] = [
-        {"id": n.ref, "depth": n.depth} for n in pre.ancestors.get(repo.repo_id.lower(), [])
-    ]
+    walked = pre.lineage.get(commit.pk, pre.ancestors.get(repo.repo_id.lower(), []))
+    lineage["ancestors"] = [{"id": n.ref, "depth": n.depth} for n in walked]
     return {
         "model": repo.repo_id,
         "revision": commit.sha,
@@ -370,6 +394,26 @@ def _declared_parents(reports: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     }
 
 
+def _ancestry(declared: Mapping[Any, list[str]], stop: Collection[str] = ()) -> dict[Any, list[GraphNode]]:
+    """Every ancestor reached through the given declared parents (graph refs, depth 1), nearest
+    first, in one walk for all; the walk goes on from no ref in ``stop`` (those are still listed).
+
+    Walking from a revision's own declared parents, rather than from the model in the graph,
+    answers for that revision: the graph holds only the head's edges.
+    """
+    above = ancestors_many({ref for refs in declared.values() for ref in refs if ref not in stop}, stop=stop)
+    out = {}
+    for key, parents in declared.items():
+        depth = dict.fromkeys(parents, 1)
+        for parent in parents:
+            for node in above.get(parent, []):
+                depth[node.ref] = min(depth.get(node.ref, node.depth + 1), node.depth + 1)
+        out[key] = [
+            GraphNode(ref, d) for ref, d in sorted(depth.items(), key=lambda item: (item[1], item[0]))
+        ]
+    return out
+
+
 def _lineage_refs(result: Mapping[str, Any]) -> list[str]:
     lineage = result.get("lineage") or {}
     parents = [model_ref(str(p.get("id") or "")) for p in lineage.get("base_models") or []]
@@ -390,13 +434,15 @@ def _without_invisible_lineage(results: list[dict[str, Any]], user) -> list[dict
     hidden = hidden_from(user, (ref for r in results for ref in _lineage_refs(r)))
     if not hidden:
         return results
-    rewalk = [
-        str(r.get("model") or r.get("id"))
-        for r in results
-        if any(str(a.get("id") or "") in hidden for a in (r.get("lineage") or {}).get("ancestors") or [])
-    ]
-    walked = ancestors_many(rewalk, stop=hidden) if rewalk else {}
-    for result in results:
+    walked = _ancestry(
+        {
+            n: list(_declared_parents([r]))
+            for n, r in enumerate(results)
+            if any(str(a.get("id") or "") in hidden for a in (r.get("lineage") or {}).get("ancestors") or [])
+        },
+        stop=hidden,
+    )
+    for n, result in enumerate(results):
         lineage = result.get("lineage")
         if not lineage:
             continue
@@ -409,8 +455,7 @@ def _without_invisible_lineage(results: list[dict[str, Any]], user) -> list[dict
             kept["base_models"] = parents
             if "unresolved" in lineage:
                 kept["unresolved"] = [p["id"] for p in parents if p.get("source") == "unresolved"]
-        key = model_ref(str(result.get("model") or result.get("id") or ""))
-        if key in walked:
-            kept["ancestors"] = [{"id": n.ref, "depth": n.depth} for n in walked[key]]
+        if n in walked:
+            kept["ancestors"] = [{"id": node.ref, "depth": node.depth} for node in walked[n]]
         result["lineage"] = kept
     return results

@@ -78,6 +78,29 @@ def _identity(finding: Mapping[str, Any]) -> tuple[str, str]:
 Finding = Mapping[str, Any]
 
 
+def as_triaged(findings: Iterable[Finding], rows: Iterable[Violation]) -> list[dict[str, Any]]:
+    """An older revision's own findings, with the triage the queue holds for the same evidence.
+
+    The queue's rows describe the head. A check of a pinned revision must list that revision's
+    findings, not the head's; where a reviewer judged the very same evidence (same identity and
+    hash: acknowledged, or a false positive, or such a finding since gone from the head) that
+    judgement applies here too. False positives are left out, as from the head's open list.
+    """
+    by_identity = {(v.rule, v.parent_ref): v for v in rows}
+    out = []
+    for finding in findings:
+        row = by_identity.get(_identity(finding))
+        status = Violation.Status.OPEN
+        if row is not None and row.evidence_hash == evidence_hash(finding):
+            if row.status in REASON_REQUIRED:
+                status = row.status
+            elif row.status == Violation.Status.RESOLVED and row.resolved_from in REASON_REQUIRED:
+                status = row.resolved_from
+        if status != Violation.Status.FALSE_POSITIVE:
+            out.append({**finding, "status": str(status)})
+    return out
+
+
 @dataclass(frozen=True)
 class FindingsOf:
     """The latest findings of one repository, as of ``commit`` (None: not tied to a revision)."""
@@ -324,7 +347,13 @@ def set_violation_status(violations: Iterable[Violation], status: str, user, rea
         violation.resolved_from = ""
         violation.status_changed_at = now
         violation.save(
-            update_fields=["status", "status_reason", "status_changed_by", "status_changed_at", "resolved_from"]
+            update_fields=[
+                "status",
+                "status_reason",
+                "status_changed_by",
+                "status_changed_at",
+                "resolved_from",
+            ]
         )
         _event(
             violation,

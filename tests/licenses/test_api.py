@@ -490,10 +490,14 @@ def test_the_lineage_walks_stop_at_private_models_the_caller_cannot_see(api):
     private card says: child's ancestors stop at mid (read as outside the registry), grand's
     descendants and the derived-from list do not reach child through mid."""
     grand = analysed_model("acme/pub-grand", "cc-by-nc-4.0", "noncommercial", "no")
-    mid = analysed_model("acme/secret-mid", "cc-by-nc-4.0", "noncommercial", "no", private=True)
-    child = analysed_model("acme/pub-child", "cc-by-nc-4.0", "noncommercial", "no")
-    record_lineage(mid, [{"id": "acme/pub-grand", "relation": "finetune", "license_class": "noncommercial"}])
-    record_lineage(child, [{"id": "acme/secret-mid", "relation": "finetune"}])
+    to_grand = [{"id": "acme/pub-grand", "relation": "finetune", "license_class": "noncommercial"}]
+    mid = analysed_model(
+        "acme/secret-mid", "cc-by-nc-4.0", "noncommercial", "no", private=True, base_models=to_grand
+    )
+    to_mid = [{"id": "acme/secret-mid", "relation": "finetune"}]
+    child = analysed_model("acme/pub-child", "cc-by-nc-4.0", "noncommercial", "no", base_models=to_mid)
+    record_lineage(mid, to_grand)  # as the analysis receiver does
+    record_lineage(child, to_mid)
     assert api.get("/api/v1/lineage/acme/pub-child/ancestors").json() == [
         {"id": "acme/secret-mid", "depth": 1, "in_registry": False}
     ]

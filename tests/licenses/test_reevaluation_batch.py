@@ -387,3 +387,38 @@ def test_visibility_changes_are_seen_whatever_the_instance_loaded(family):
     finally:
         visibility_changed.disconnect(dispatch_uid="test-visibility")
     assert seen == [True, False, True]
+
+
+def test_a_pinned_revision_is_checked_with_its_own_findings_and_ancestry(caller):
+    """A tag made before the model took a non-commercial parent: its check must not carry the head's
+    violations and ancestors (which contradicted its own empty ``base_models``), and the head's
+    check must not lose them; a triage of the same evidence applies to both."""
+    from hub.models import Ref
+    from licenses.engine.policy import load_policy
+    from licenses.services.compliance import ModelSpec, check_models
+
+    make(caller, "base/nc", card("cc-by-nc-4.0"))
+    model = make(caller, "org/app", card("apache-2.0"))
+    Ref.objects.create(repository=model, kind=Ref.Kind.TAG, name="v1.0", commit=model.head)
+    push(model, card("apache-2.0", "base/nc"))
+    policy = load_policy({"name": "p", "use": {"commercial": True}, "licenses": {"unknown": "deny"}})
+
+    def checked(revision):
+        (result,) = check_models([ModelSpec("org/app", revision)], policy, caller.user)
+        return result
+
+    tagged, head = checked("v1.0"), checked(None)
+    assert (tagged["violations"], tagged["lineage"]["ancestors"], tagged["verdict"]) == ([], [], "allow")
+    assert [v["rule"] for v in head["violations"]] == ["relicensed-derivative"]
+    assert head["lineage"]["ancestors"] == [{"id": "base/nc", "depth": 1}]
+
+    # an older revision with the head's finding: its own list, with the queue's triage of that evidence
+    push(model, card("apache-2.0", extra="New card text."))  # the finding goes away at the head …
+    older = checked(head["revision"])
+    assert [(v["rule"], v["status"]) for v in older["violations"]] == [("relicensed-derivative", "open")]
+    assert older["lineage"]["ancestors"] == [{"id": "base/nc", "depth": 1}]
+    violation = Violation.objects.get(repository=model, rule="relicensed-derivative")
+    set_violation_status([violation], "acknowledged", caller.user, "licensed separately")
+    assert [v["status"] for v in checked(head["revision"])["violations"]] == ["acknowledged"]
+    set_violation_status([violation], "false_positive", caller.user, "not a derivative")
+    assert checked(head["revision"])["violations"] == []
