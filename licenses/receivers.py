@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
+from hub.models import Repository
 from hub.signals import revision_analysed, visibility_changed
 from licenses.services.lineage import record_lineage
 from licenses.services.violations import sync_violations
@@ -51,3 +53,23 @@ def on_visibility_changed(sender, repository, **kwargs) -> None:
 
     log.info("visibility of %s changed (private=%s)", repository.repo_id, repository.private)
     enqueue_on_commit(reevaluate_descendants, repository.repo_id)
+
+
+@receiver(pre_delete, sender=Repository, dispatch_uid="licenses.on_repository_deleted")
+def on_repository_deleted(sender, instance: Repository, **kwargs) -> None:
+    """Re-judge every descendant of a model that is being deleted, by any route (Hub API, native
+    API, admin, its namespace's deletion).
+
+    Its children resolved their parent's licence from it; once it is gone they must read as
+    children of a model outside the registry, or their verdicts, violations and BOMs keep showing
+    a licence nothing holds any more until some unrelated commit happens to re-analyse them.
+    ``pre_delete`` because the id is read from the namespace, which a cascade may delete too; the
+    task runs after the deletion commits (and not at all if it rolls back). The lineage edges
+    naming it as a parent are the children's, so the walk still finds them.
+    """
+    if instance.repo_type != Repository.Type.MODEL:
+        return
+    from licenses.tasks import reevaluate_descendants
+
+    log.info("%s deleted: re-evaluating its descendants", instance.repo_id)
+    enqueue_on_commit(reevaluate_descendants, instance.repo_id)

@@ -422,3 +422,22 @@ def test_a_pinned_revision_is_checked_with_its_own_findings_and_ancestry(caller)
     assert [v["status"] for v in checked(head["revision"])["violations"]] == ["acknowledged"]
     set_violation_status([violation], "false_positive", caller.user, "not a derivative")
     assert checked(head["revision"])["violations"] == []
+
+
+@pytest.mark.parametrize("route", ["repository", "namespace"])
+def test_deleting_a_parent_re_judges_its_children(family, route):
+    """Deleted (by itself, or with its organisation): the children no longer carry its licence in
+    their lineage or violations, without waiting for an unrelated commit of theirs."""
+    child, root = family["child"], family["root"]
+    assert ("relicensed-derivative", "base/research-model") in rules(child)
+    if route == "repository":
+        root.delete()
+    else:
+        Namespace.objects.get(name="base").delete()
+    assert ("relicensed-derivative", "base/research-model") not in rules(child)
+    (parent,) = state([child])[child.repo_id]["lineage"]["base_models"]
+    assert (parent["id"], parent["license_key"], parent["source"]) == (
+        "base/research-model",
+        None,
+        "unresolved",
+    )
