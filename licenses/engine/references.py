@@ -29,7 +29,9 @@ from licenses.engine.refscan.shell_scan import scan_shell_text
 __all__ = ["Reference", "ScanError", "ScanResult", "iter_files", "scan_file", "scan_paths"]
 
 SKIP_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "node_modules", "__pycache__", ".tox", ".nox"}
+    # virtual environments are found by their pyvenv.cfg, whatever their name: a folder merely named
+    # ``env`` is as often a package of the project (an RL environment) and was silently skipped
+    {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox"}
     | {
         ".mypy_cache",
         ".pytest_cache",
@@ -137,7 +139,7 @@ def scan_file(path: Path, root: Path) -> list[Reference]:
     scanner = scanner_for(path)
     if scanner is None:
         return []
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = path.read_text(encoding="utf-8-sig", errors="replace")  # a BOM is no code
     return scanner(text, _rel(path, root), path.parent, root)
 
 
@@ -170,7 +172,7 @@ def scan_paths(
                         ScanError(rel, f"skipped: {size} bytes is over the {limit}-byte bound")
                     )
                     continue
-                text = path.read_text(encoding="utf-8", errors="replace")
+                text = path.read_text(encoding="utf-8-sig", errors="replace")  # a BOM is no code
                 result.files_scanned += 1
                 result.bytes_scanned += size
                 result.references.extend(scanner(text, rel, path.parent, root_path))

@@ -95,7 +95,8 @@ def render_text(result: AuditResult) -> str:
         "",
         f"{len(result.findings)} references in {result.files_scanned} files: {c['deny']} denied, {c['warn']} warned, "
         f"{c['allow']} allowed, {c['baselined']} baselined, {len(result.unresolved)} unresolved. "
-        + ("FAILED" if result.failed else "PASSED"),
+        + ("FAILED" if result.failed else "PASSED")
+        + _unread(result),
     ]
     return "\n".join(lines) + "\n"
 
@@ -272,13 +273,19 @@ def _xml_text(text: str | None) -> str | None:
 # --------------------------------------------------------------------------- markdown
 
 
+def _unread(result: AuditResult) -> str:
+    """A pass is only as good as what was read: say how many files were not."""
+    n = len(result.scan_errors)
+    return f", but {n} file{'s' if n != 1 else ''} could not be read (see the scan errors)" if n else ""
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(result: AuditResult) -> str:
     c = result.counts()
-    status = "❌ failed" if result.failed else "✅ passed"
+    status = ("❌ failed" if result.failed else "✅ passed") + _unread(result)
     lines = [
         f"## Model licence audit: {status}",
         "",

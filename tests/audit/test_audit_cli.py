@@ -185,6 +185,24 @@ def test_baseline_accepts_findings_and_survives_moved_code(capsys, tmp_path, cod
     ]
 
 
+@pytest.mark.parametrize("fmt", ["json", "sarif"])
+def test_a_baseline_and_reports_kept_inside_the_tree_are_not_read_as_code(
+    capsys, tmp_path, codebase, fail_policy, fmt
+):
+    """The usual layout: the baseline committed at the repository's root, a report written there by
+    a previous run. Both list the denied models; read as configuration, they failed the next run."""
+    work = tmp_path / "code"
+    shutil.copytree(codebase, work)
+    args = ["audit", str(work), "--policy", str(fail_policy), "--offline"]
+    baseline = work / "modelhub-baseline.json"
+    assert main([*args, "--baseline", str(baseline), "--update-baseline"]) == 0
+    assert main([*args, "--format", fmt, "--output", str(work / f"audit-report.{fmt}.json")]) == 1
+    capsys.readouterr()
+    code, data = audit_json(capsys, *args[1:], "--baseline", str(baseline))
+    assert code == 0, [f for f in data["findings"] if not f["baselined"] and f["verdict"] == "deny"]
+    assert not {f["file"] for f in data["findings"]} & {baseline.name, f"audit-report.{fmt}.json"}
+
+
 def test_bad_baseline_exits_2(capsys, tmp_path, codebase, pass_policy):
     bad = tmp_path / "b.json"
     bad.write_text("[1, 2]")
@@ -300,3 +318,12 @@ def test_unreachable_registry_is_reported_not_fatal(capsys, tmp_path, private_co
         "microsoft/phi-2": "allow",
     }
     assert code == 0
+
+
+def test_a_pass_says_how_many_files_it_could_not_read(capsys, tmp_path, pass_policy):
+    (tmp_path / "ok.py").write_text("AutoModel.from_pretrained('org/m')\n")
+    (tmp_path / "new_syntax.py").write_text('m = AutoModel.from_pretrained(f"{cfg["m"]}"\n')
+    assert main(["audit", str(tmp_path), "--policy", str(pass_policy), "--offline"]) == 0
+    out = capsys.readouterr().out
+    assert "PASSED, but 1 file could not be read (see the scan errors)" in out
+    assert "scan error: new_syntax.py" in out

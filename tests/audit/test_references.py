@@ -229,6 +229,30 @@ def test_hub_api_kinds_and_prefixes(tmp_path):
     ]
 
 
+def test_hub_urls_are_hub_ids_however_many_slashes_they_have(tmp_path):
+    """``from_single_file`` takes a file's URL on the Hub; such URLs were listed as local paths and
+    never judged."""
+    refs = scan_source(
+        tmp_path,
+        """        from diffusers import StableDiffusionXLPipeline
+        from transformers import AutoModel
+        from datasets import load_dataset
+
+        StableDiffusionXLPipeline.from_single_file(
+            "https://huggingface.co/stabilityai/sdxl-base/blob/main/sd_xl_base_1.0.safetensors"
+        )
+        AutoModel.from_pretrained("hf://org/model")
+        load_dataset("parquet", data_files="hf://datasets/org/table/data/train.parquet")
+        AutoModel.from_pretrained("https://huggingface.co/datasets/org/not-a-model")
+        """,
+    )
+    assert [(r.kind, r.model, r.local_path) for r in refs] == [
+        ("model", "stabilityai/sdxl-base", None),
+        ("model", "org/model", None),
+        ("dataset", "org/not-a-model", None),
+    ]
+
+
 def test_columns_are_one_based(tmp_path):
     refs = scan_source(tmp_path, "x = AutoModel.from_pretrained('org/m')\n")
     assert (refs[0].line, refs[0].column) == (1, 5)
@@ -255,6 +279,21 @@ def test_skips_vcs_venvs_node_modules_and_big_files(tmp_path):
     result = scan_paths([tmp_path])
     assert [r.file for r in result.references] == ["ok.py"]
     assert [e.file for e in result.errors] == ["big.py"]
+
+
+def test_a_package_named_env_is_code_and_a_bom_is_not(tmp_path):
+    """RL projects keep their environments in ``env/``; only folders with ``pyvenv.cfg`` are virtual
+    environments. A UTF-8 byte-order mark (Python accepts it) made the file a scan error."""
+    for d in ("env", "rl/.env"):
+        (tmp_path / d).mkdir(parents=True)
+        (tmp_path / d / "reward.py").write_text("load_dataset('org/rewards')\n")
+    (tmp_path / "bom.py").write_bytes("AutoModel.from_pretrained('org/m')\n".encode("utf-8-sig"))
+    (tmp_path / "bom.json").write_bytes(json.dumps({"model_name_or_path": "org/j"}).encode("utf-8-sig"))
+    result = scan_paths([tmp_path])
+    assert sorted((r.file, r.model) for r in result.references) == [
+        ("bom.json", "org/j"), ("bom.py", "org/m"), ("env/reward.py", "org/rewards"), ("rl/.env/reward.py", "org/rewards"),
+    ]  # fmt: skip
+    assert result.errors == []
 
 
 # --------------------------------------------------------------------------- configs, shell, notebooks
@@ -308,6 +347,26 @@ def test_shell_variables_flags_and_git_clone(tmp_path):
     refs = scan_paths([tmp_path]).references
     assert [(r.line, r.kind, r.model) for r in refs] == [
         (3, "dataset", "acme/base"), (4, "model", "org/cloned"), (5, "model", "org/served"), (6, "model", "org/inline"),
+    ]  # fmt: skip
+
+
+def test_download_options_before_the_repository_are_not_taken_for_it(tmp_path):
+    """``--repo-type dataset X`` is the documented form; the option's value was judged as a model
+    named "dataset" and the real repository never seen."""
+    (tmp_path / "Dockerfile").write_text(
+        textwrap.dedent(
+            """            RUN huggingface-cli download --repo-type dataset tatsu-lab/alpaca
+            RUN huggingface-cli download --local-dir /models/sdxl --quiet stabilityai/sdxl-base
+            RUN hf download --revision main --include "*.json" "*.txt" --exclude x -- org/after-lists
+            RUN hf download --repo-type=dataset --token=abc org/inline-values file.bin
+            RUN hf download org/first --include "*.safetensors" --local-dir out
+            """
+        )
+    )
+    refs = scan_paths([tmp_path]).references
+    assert [(r.line, r.kind, r.model) for r in refs] == [
+        (1, "dataset", "tatsu-lab/alpaca"), (2, "model", "stabilityai/sdxl-base"), (3, "model", "org/after-lists"),
+        (4, "dataset", "org/inline-values"), (5, "model", "org/first"),
     ]  # fmt: skip
 
 

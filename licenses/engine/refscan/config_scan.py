@@ -181,7 +181,19 @@ def scan_yaml_text(text: str, file: str, file_dir: Path, root: Path) -> list[Ref
 
 
 def scan_json_text(text: str, file: str, file_dir: Path, root: Path) -> list[Reference]:
-    return _scan_data(json.loads(text), text, file, file_dir, root)
+    data = json.loads(text)
+    if _is_findings_report(data):
+        return []
+    return _scan_data(data, text, file, file_dir, root)
+
+
+def _is_findings_report(data: Any) -> bool:
+    """A report of findings (this tool's JSON report or baseline, any SARIF log) lists models that
+    code uses; it does not pull them. Committed next to the code (a baseline usually is), it was
+    read as configuration, and every model it lists became a new finding of its own."""
+    if not isinstance(data, dict):
+        return False
+    return data.get("tool") == "modelhub-audit" or "sarif" in str(data.get("$schema", "")).lower()
 
 
 def scan_toml_text(text: str, file: str, file_dir: Path, root: Path) -> list[Reference]:

@@ -128,7 +128,18 @@ def make_reference(
         "cell": cell,
         "cell_line": cell_line,
     }
-    folder = local_dir(v, file_dir, root) if not v.startswith(_PREFIXES) else None
+    if v.startswith(_PREFIXES):
+        # a Hub address (``hf://org/name``, ``https://huggingface.co/org/name/blob/main/x.safetensors``):
+        # never a local path, however many slashes it has
+        rest = v.split("huggingface.co/", 1)[-1] if "huggingface.co/" in v else v.split(":", 1)[1].lstrip("/")
+        if rest.startswith("datasets/"):
+            kind = "dataset"
+        if is_hub_id(v, allow_single=allow_single):
+            return Reference(
+                strip_hub_prefix(v), kind, resolved=True, expression=expression, note=note, **common
+            )
+        return None
+    folder = local_dir(v, file_dir, root)
     if folder is not None:
         return Reference(
             v, kind, resolved=True, expression=expression, local_path=str(folder), note=note, **common

@@ -30,6 +30,15 @@ MODEL_FLAGS = {
     "adapter_name_or_path": False,
 }
 DATASET_FLAGS = {"dataset_name": True, "dataset": False, "dataset_id": False}
+#: Options of ``huggingface-cli download`` / ``hf download`` that take a value (``--include`` and
+#: ``--exclude`` take every value up to the next option, as argparse's ``nargs="*"`` does), so the
+#: repository is the first argument that is neither an option nor an option's value. Other options
+#: are switches (``--force-download``, ``--quiet``, ``--dry-run`` …).
+_DOWNLOAD_VALUE_OPTIONS = {
+    "--repo-type", "--revision", "--cache-dir", "--local-dir", "--token", "--max-workers",
+    "--format", "--local-dir-use-symlinks", "--resume-download-from", "--etag-timeout",
+}  # fmt: skip
+_DOWNLOAD_LIST_OPTIONS = {"--include", "--exclude"}
 
 _VAR = re.compile(
     r"\$(?:\{(?P<b>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<d>[^}]*))?\}|(?P<n>[A-Za-z_][A-Za-z0-9_]*))"
@@ -188,6 +197,25 @@ def _docker_assign(rest: str, env: _Vars) -> None:
             env.values[parts[0]] = expanded or parts[1]
 
 
+def _download_repo(args: list[str]) -> str | None:
+    """The repository argument of a ``download`` command: its first positional argument."""
+    consuming: str | None = None  # the option whose values the next tokens are
+    for tok in args:
+        if tok.startswith("-"):
+            name = tok.split("=", 1)[0]
+            consuming = (
+                name if "=" not in tok and name in _DOWNLOAD_VALUE_OPTIONS | _DOWNLOAD_LIST_OPTIONS else None
+            )
+            continue
+        if consuming in _DOWNLOAD_VALUE_OPTIONS:
+            consuming = None
+            continue
+        if consuming in _DOWNLOAD_LIST_OPTIONS:
+            continue
+        return tok
+    return None
+
+
 def _candidates(tokens: list[str]) -> Iterator[tuple[str, str, bool, str]]:
     """(token, kind, allow_single, call) for every token that names a model or dataset."""
     n = len(tokens)
@@ -204,7 +232,7 @@ def _candidates(tokens: list[str]) -> Iterator[tuple[str, str, bool, str]]:
                     )
                 elif tokens[j].startswith("--repo-type="):
                     kind = tokens[j].split("=", 1)[1]
-            repo = next((t for t in tokens[i + 2 :] if not t.startswith("-")), None)
+            repo = _download_repo(tokens[i + 2 :])
             if repo and kind in {"model", "dataset"}:
                 yield repo, kind, True, f"{base} download"
         elif base == "vllm" and i + 2 < n and tokens[i + 1] == "serve" and not tokens[i + 2].startswith("-"):
