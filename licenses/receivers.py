@@ -16,6 +16,20 @@ from workers.enqueue import enqueue_on_commit
 log = logging.getLogger(__name__)
 
 
+#: Files a repository holds before anything is put in it (``create_repo`` commits ``.gitattributes``).
+HOUSEKEEPING = (".gitattributes", ".gitignore")
+
+
+def has_content(commit) -> bool:
+    """Whether a revision holds anything beyond Git housekeeping files.
+
+    The commit that creating a repository makes by itself is analysed like any other, and has no
+    licence: queueing (and alerting) a ``missing-license`` error for it, seconds before the real
+    upload, sent an error alert for every new model. An emptied repository's findings resolve.
+    """
+    return commit.files.exclude(path__in=HOUSEKEEPING).exists()
+
+
 @receiver(revision_analysed, dispatch_uid="licenses.on_revision_analysed")
 def on_revision_analysed(sender, analysis, is_head: bool, previous_license_key: str | None, **kwargs) -> None:
     """Keep the graph and the violation queue in step with each repository's head revision.
@@ -33,7 +47,8 @@ def on_revision_analysed(sender, analysis, is_head: bool, previous_license_key: 
     repo = commit.repository
     result = analysis.result or {}
     record_lineage(repo, (result.get("lineage") or {}).get("base_models") or [])
-    synced = sync_violations(repo, commit, result.get("violations") or [])
+    findings = (result.get("violations") or []) if has_content(commit) else []
+    synced = sync_violations(repo, commit, findings)
     if synced.new_errors:
         enqueue_on_commit(notify_new_errors, [v.pk for v in synced.new_errors])
     if previous_license_key != analysis.license_key:

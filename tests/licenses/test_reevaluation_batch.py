@@ -441,3 +441,21 @@ def test_deleting_a_parent_re_judges_its_children(family, route):
         None,
         "unresolved",
     )
+
+
+def test_a_new_repository_is_not_an_error_until_something_is_put_in_it(caller, monkeypatch):
+    """``create_repo`` commits ``.gitattributes`` by itself; its analysis opened (and alerted) an
+    error-level ``missing-license`` for every new model seconds before the real upload."""
+    from hub.services.commits import DeleteFile
+    from licenses import tasks
+
+    alerted: list[list[int]] = []
+    monkeypatch.setattr(tasks, "notify_violations", lambda ids: alerted.append(ids) or len(ids))
+    Namespace.objects.get_or_create(name="org", defaults={"kind": Namespace.Kind.ORG})
+    repo, _ = create_repository(caller, name="fresh", organization="org")
+    assert not Violation.objects.filter(repository=repo).exists() and alerted == []
+
+    push(repo, "# A card that names no licence\n")
+    assert rules(repo) == {("missing-license", "")} and len(alerted) == 1
+    create_commit(repo, "main", CommitRequest(title="empty it", operations=[DeleteFile("README.md")]))
+    assert rules(repo) == set()  # emptied: what was found is resolved
