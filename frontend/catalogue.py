@@ -115,6 +115,9 @@ class CatalogueResult:
     has_next_page_number: bool = False
     policy_error: str = ""
     count_approx: bool = False  # the count is the planner's estimate (counting overran its budget)
+    # paged by number (``?p=``: search results ranked in memory) rather than by keyset cursor; not
+    # the same as ``sort == "relevance"``, which is only what PostgreSQL can say of the order
+    numbered: bool = False
 
 
 def base_queryset(user) -> QuerySet[Repository]:
@@ -219,7 +222,9 @@ def run(user, f: CatalogueFilters) -> CatalogueResult:
             page = Page(items, None, number > 1)
             # only PostgreSQL ranks by relevance; elsewhere the order is downloads, and says so
             shown = sort if search.is_postgres() else "downloads"
-            return CatalogueResult(f, page, count, capped, shown, number, number < last_page, policy_error)
+            return CatalogueResult(
+                f, page, count, capped, shown, number, number < last_page, policy_error, numbered=True
+            )
     elif not f.active() and not user.is_authenticated:
         count, capped = cached_total(qs), False
     else:

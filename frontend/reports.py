@@ -6,6 +6,7 @@ them. AI-BOM exports (SPDX 3, SPDX 2.3, CycloneDX) are the licence engine's (``l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -13,9 +14,16 @@ from typing import Any
 from licenses.engine.bom import FORMATS, export_bom
 from licenses.services.compliance import bom_ancestors, bom_reports
 
+#: Characters Markdown or HTML would act on inside a table cell.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
 
 def _cell(text: Any) -> str:
-    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ").strip()
+    """Text for a table cell, read as text wherever the report is pasted: a model id comes from the
+    request as typed (``<script>``, ``[x](javascript:…)``), so every character Markdown or HTML
+    would act on is escaped, not only the cell separator."""
+    plain = str(text if text is not None else "").replace("\n", " ").strip()
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", plain)
 
 
 def markdown_report(policy_label: str, results: Sequence[Mapping[str, Any]], endpoint: str = "") -> str:
@@ -47,7 +55,7 @@ def markdown_report(policy_label: str, results: Sequence[Mapping[str, Any]], end
         obligations = [o for o in r.get("obligations") or [] if o.get("applies", True)]
         if not obligations:
             continue
-        lines += ["", f"## Obligations of {r.get('model')}", ""]
+        lines += ["", f"## Obligations of {_cell(r.get('model'))}", ""]
         lines += [
             f"- {_cell(o.get('text'))}" + (f" ({_cell(o.get('clause'))})" if o.get("clause") else "")
             for o in obligations

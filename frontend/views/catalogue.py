@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 from frontend import catalogue
 from frontend.vocab import CLASS_LABELS, COMMERCIAL_LABELS, DISCLOSURE_LABELS, SORTS
@@ -30,9 +31,11 @@ def models_list(request: HttpRequest) -> HttpResponse:
         "tasks": catalogue.facet_values("pipeline_tag"),
         "libraries": catalogue.facet_values("library_name"),
     }
-    template = (
-        "frontend/_model_results.html"
-        if request.headers.get("X-Partial") == "results"
-        else "frontend/models.html"
-    )
-    return render(request, template, context)
+    partial = request.headers.get("X-Partial") == "results"
+    response = render(request, "frontend/_model_results.html" if partial else "frontend/models.html", context)
+    # One URL, two bodies: without these the browser's Back button (live filtering puts the URL in
+    # the history) showed the cached bare fragment, without styles, header or filters.
+    patch_vary_headers(response, ["X-Partial"])
+    if partial:
+        add_never_cache_headers(response)
+    return response

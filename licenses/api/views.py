@@ -307,8 +307,13 @@ def _new_version(policy: Policy, document: dict, user, comment: str) -> PolicyVe
 
 VIOLATION_FILTERS = [
     OpenApiParameter("rule", OpenApiTypes.STR, description="a contract rule id"),
-    OpenApiParameter("severity", OpenApiTypes.STR, enum=["error", "warning", "info"]),
-    OpenApiParameter("status", OpenApiTypes.STR, enum=[c for c, _ in Violation.Status.choices]),
+    OpenApiParameter("severity", OpenApiTypes.STR, enum=[c for c, _ in Violation.Severity.choices]),
+    OpenApiParameter(
+        "status",
+        OpenApiTypes.STR,
+        enum=[*(c for c, _ in Violation.Status.choices), "all"],
+        description="one status, or `all` (as in the web queue); default: every status",
+    ),
     OpenApiParameter("organisation", OpenApiTypes.STR, description="namespace of the model"),
     OpenApiParameter("model", OpenApiTypes.STR, description="owner/name"),
 ]
@@ -334,9 +339,20 @@ class ViolationListView(LicensesAPIView, generics.ListAPIView):
     def get_queryset(self):
         qs = visible_violations(self.request)
         params = self.request.query_params
-        for param, field in (("rule", "rule"), ("severity", "severity"), ("status", "status")):
-            if params.get(param):
-                qs = qs.filter(**{field: params[param]})
+        # a value no row can have is a typo: say so, rather than answer an empty queue
+        for param, allowed in (
+            ("severity", Violation.Severity.values),
+            ("status", [*Violation.Status.values, "all"]),
+        ):
+            if params.get(param) and params[param] not in allowed:
+                raise ApiError(
+                    "invalid-request",
+                    f"unknown {param} {params[param]!r}; use one of {', '.join(allowed)}",
+                    400,
+                )
+        for param in ("rule", "severity", "status"):
+            if params.get(param) and params[param] != "all":
+                qs = qs.filter(**{param: params[param]})
         if params.get("organisation"):
             qs = qs.filter(repository__namespace__name__iexact=params["organisation"])
         if params.get("model") and "/" in params["model"]:

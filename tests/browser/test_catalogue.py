@@ -186,11 +186,18 @@ def test_xss_payload_in_a_card_is_inert(page, site):
 def test_pages_fit_a_phone_screen(browser, live_server, site):
     # no is_mobile: it makes the page zoom out to its content, so innerWidth grows with any
     # overflow and the check below could never fail
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    from licenses.models import Violation
+
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 375, "height": 812})
     page = context.new_page()
+    # violation pages cite clauses ("Llama 3.1 Community License Agreement §1.b.iv") that would not wrap
+    longest = Violation.objects.first()
+    longest.clause = "Llama 3.1 Community License Agreement §1.b.iv"  # a real clause, as long as they come
+    longest.save(update_fields=["clause"])
+    cited = [f"/violations/{pk}" for pk in Violation.objects.exclude(clause="").values_list("pk", flat=True)]
     try:
         for url in ("/models", "/acme/support-bot-8b", "/research-lab/nc-vision-model", "/dashboard", "/violations",
-                    "/licenses/llama3.1"):  # fmt: skip
+                    "/licenses/llama3.1", *cited):  # fmt: skip
             page.goto(url)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{url} scrolls sideways by {overflow}px on a phone"

@@ -128,6 +128,31 @@ def test_partial_results_for_live_filtering(client, catalogue):
     response = client.get("/models?search=llama", headers={"X-Partial": "results"})
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="results"') and "<html" not in html
+    # the same URL serves the whole page: caches must tell them apart (the Back button showed the fragment)
+    assert "X-Partial" in response["Vary"] and "no-store" in response["Cache-Control"]
+    assert "X-Partial" in client.get("/models?search=llama")["Vary"]
+
+
+def test_every_search_result_is_reachable_through_the_pages(client, catalogue, monkeypatch):
+    """On SQLite a search is ordered by downloads but paged by number; the pager offered the keyset
+    links instead (no Next, and a "First page" pointing at itself), so results past the first page
+    could not be reached."""
+    monkeypatch.setattr("frontend.catalogue.PAGE_SIZE", 3)
+    seen: list[str] = []
+    url = "/models?search=tiny"
+    for _ in range(50):
+        html = client.get(url).content.decode()
+        seen += ID.findall(html)
+        nxt = re.search(r'rel="next" href="\?([^"]+)"', html)
+        if not nxt:
+            break
+        url = "/models?" + nxt.group(1).replace("&amp;", "&")
+    count = int(
+        re.search(
+            r"<strong>(\d+)</strong> models? matching", client.get("/models?search=tiny").content.decode()
+        ).group(1)
+    )
+    assert len(seen) == len(set(seen)) == count > 3
 
 
 def test_relevance_pages_are_bounded(client, catalogue):

@@ -113,6 +113,23 @@ def test_compliance_upload_and_inline_policy_and_markdown(client, catalogue):
     )
 
 
+def test_the_markdown_report_reads_hostile_ids_as_text(client, catalogue):
+    """Model ids are echoed as typed; pasted into a wiki or a pull request, the report rendered them."""
+    ids = "<script>alert(1)</script>\n[x](javascript:alert(3))\nsomeone/no-license-model"
+    text = client.post(
+        "/compliance", {"models": ids, "policy": "commercial-saas", "download": "markdown"}
+    ).content.decode()
+    assert "<script>" not in text and "](javascript:" not in text
+    assert "\\<script\\>alert\\(1\\)\\</script\\>" in text and "\\[x\\]\\(javascript:" in text
+    assert "| someone/no-license-model |" in text
+
+
+def test_the_sort_menu_lists_each_order_once(client, catalogue):
+    html = client.get("/models").content.decode()
+    assert html.count(">Most downloads</option>") == 1
+    assert client.get("/models?search=llama").content.decode().count(">Most downloads</option>") == 1
+
+
 def test_compliance_reports_a_bad_policy(client, catalogue):
     response = client.post(
         "/compliance", {"models": "a/b", "policy_text": "name: x\nlicenses:\n  unknown: maybe\n"}

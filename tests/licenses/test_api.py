@@ -210,6 +210,10 @@ def test_triage_through_the_api(api, models):
     assert [e["action"] for e in detail["events"]] == ["opened", "status"]
     assert detail["events"][1]["actor"] == "triager"
     assert api.get("/api/v1/violations?status=open").json()["count"] == 0
+    assert api.get("/api/v1/violations?status=all").json()["count"] == 1  # as the web queue says it
+    for bad in ("status=bogus", "severity=fatal"):
+        resp = api.get(f"/api/v1/violations?{bad}")
+        assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid-request", bad
 
 
 def test_lineage_endpoints_hide_private_models(api, models):
