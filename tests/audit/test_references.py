@@ -253,6 +253,42 @@ def test_hub_urls_are_hub_ids_however_many_slashes_they_have(tmp_path):
     ]
 
 
+def test_local_files_folders_and_dates_are_not_hub_ids(tmp_path):
+    """An axolotl config's data files and a training script's output folder were denied as Hub models."""
+    (tmp_path / "axolotl.yaml").write_text(
+        textwrap.dedent(
+            """            base_model: org/base
+            datasets:
+              - path: data/train.jsonl
+              - path: data/extra.parquet
+            dataset_name: data/my_corpus.csv
+            model: models/final.pt
+            dataset: 2024/01
+            """
+        )
+    )
+    refs = scan_source(
+        tmp_path,
+        """        from transformers import AutoModel
+        from datasets import load_dataset
+
+        AutoModel.from_pretrained("output")
+        AutoModel.from_pretrained("gpt2-medium")
+        AutoModel.from_pretrained("bert-base-uncased")
+        load_dataset("data/train.csv")
+        load_dataset("wikitext", "wikitext-2-raw-v1")
+        """,
+        name="train.py",
+    )
+    judged = sorted((r.file, r.model) for r in refs if not r.local_path)
+    assert judged == [
+        ("axolotl.yaml", "org/base"), ("train.py", "bert-base-uncased"), ("train.py", "gpt2-medium"),
+        ("train.py", "wikitext"),
+    ]  # fmt: skip
+    (output,) = [r for r in refs if r.local_path]
+    assert (output.model, output.note) == ("output", "a folder name (not found here), not a Hub id")
+
+
 def test_columns_are_one_based(tmp_path):
     refs = scan_source(tmp_path, "x = AutoModel.from_pretrained('org/m')\n")
     assert (refs[0].line, refs[0].column) == (1, 5)

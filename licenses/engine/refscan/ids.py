@@ -76,15 +76,38 @@ def looks_like_path(value: str) -> bool:
     )
 
 
-def is_hub_id(value: str, *, allow_single: bool) -> bool:
-    """Whether ``value`` can be a Hub repo id; single-segment ids only where the call is a Hub call."""
+#: The Hub's legacy ids without an owner (``gpt2``, ``bert-base-uncased``, ``t5-small`` …): a closed set
+#: from before namespaces (the Hub has since moved them under organisations and redirects). Any other
+#: single word handed to ``from_pretrained`` (``output``, ``checkpoints``) is a folder the code wrote.
+_LEGACY_ID = re.compile(
+    r"^(?:(?:albert|bart|bert|camembert|distilbert|distilroberta|roberta|t5|transfo-xl|xlm|xlnet)-"
+    r"|(?:ctrl|distilgpt2|gpt2|openai-gpt)(?:-|$))",
+    re.IGNORECASE,
+)
+#: Names of files, not repositories: code, configs, data and weights.
+_FILE_SUFFIXES = (
+    ".py", ".json", ".jsonl", ".yaml", ".yml", ".toml", ".txt", ".md", ".csv", ".tsv", ".parquet",
+    ".arrow", ".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".pkl", ".npy",
+    ".npz", ".zip", ".tar", ".gz", ".zst",
+)  # fmt: skip
+
+
+def is_legacy_id(value: str) -> bool:
+    return bool(_LEGACY_ID.match(value))
+
+
+def is_hub_id(value: str, *, allow_single: bool, kind: Kind = "model") -> bool:
+    """Whether ``value`` can be a Hub repo id; single-segment ids only where the call is a Hub call,
+    and for models only the legacy ones (datasets had hundreds: ``wikitext``, ``squad``, ``glue``);
+    never a file's name or a date (``2024/01``)."""
     v = strip_hub_prefix(value)
     if not v or looks_like_path(v) or not _HUB_ID.match(v) or ".." in v:
         return False
+    if v.lower().endswith(_FILE_SUFFIXES):
+        return False
     if "/" not in v:
-        return allow_single and not v.isdigit() and not v.endswith((".py", ".json", ".yaml", ".txt", ".bin"))
-    name = v.split("/", 1)[1]
-    return not name.endswith((".py", ".json", ".yaml", ".yml", ".txt", ".safetensors", ".bin", ".gguf"))
+        return allow_single and (kind == "dataset" or is_legacy_id(v))
+    return not all(part.isdigit() for part in v.split("/"))
 
 
 def local_dir(value: str, file_dir: Path, root: Path) -> Path | None:
@@ -134,7 +157,7 @@ def make_reference(
         rest = v.split("huggingface.co/", 1)[-1] if "huggingface.co/" in v else v.split(":", 1)[1].lstrip("/")
         if rest.startswith("datasets/"):
             kind = "dataset"
-        if is_hub_id(v, allow_single=allow_single):
+        if is_hub_id(v, allow_single=allow_single, kind=kind):
             return Reference(
                 strip_hub_prefix(v), kind, resolved=True, expression=expression, note=note, **common
             )
@@ -154,6 +177,12 @@ def make_reference(
             note=(note or "local path, not found"),
             **common,
         )
-    if is_hub_id(v, allow_single=allow_single):
+    if is_hub_id(v, allow_single=allow_single, kind=kind):
         return Reference(strip_hub_prefix(v), kind, resolved=True, expression=expression, note=note, **common)
+    if allow_single and kind == "model" and "/" not in v and _HUB_ID.match(v):
+        # ``from_pretrained("output")``: a folder the code writes at run time, not here now
+        return Reference(
+            v, kind, resolved=True, expression=expression, local_path=v,
+            note=(note or "a folder name (not found here), not a Hub id"), **common,
+        )  # fmt: skip
     return None
