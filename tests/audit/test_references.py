@@ -289,6 +289,24 @@ def test_local_files_folders_and_dates_are_not_hub_ids(tmp_path):
     assert (output.model, output.note) == ("output", "a folder name (not found here), not a Hub id")
 
 
+def test_loaders_imported_under_another_name(tmp_path):
+    """``import … as …`` of a loading call or of transformers itself: the calls were dropped silently."""
+    refs = scan_source(
+        tmp_path,
+        """        import transformers as tr
+        from transformers import pipeline as hf_pipeline
+        from huggingface_hub import snapshot_download as fetch
+
+        hf_pipeline("text-generation", model="org/p1")
+        tr.pipeline("fill-mask", model="org/p2")
+        fetch("org/p3")
+        """,
+    )
+    assert [(r.line, r.model, r.call) for r in refs] == [
+        (5, "org/p1", "hf_pipeline"), (6, "org/p2", "tr.pipeline"), (7, "org/p3", "fetch"),
+    ]  # fmt: skip
+
+
 def test_columns_are_one_based(tmp_path):
     refs = scan_source(tmp_path, "x = AutoModel.from_pretrained('org/m')\n")
     assert (refs[0].line, refs[0].column) == (1, 5)

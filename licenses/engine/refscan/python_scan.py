@@ -108,6 +108,24 @@ def mentions_loader(source: str) -> bool:
     return any(name in source for name in SPECS)
 
 
+def _import_aliases(tree: ast.Module, source: str | None) -> tuple[dict[str, str], frozenset[str]]:
+    """Loading calls imported under another name (local name -> loader name), and the names the
+    ``transformers`` module goes by; without them ``hf_pipeline(model=…)`` and ``tr.pipeline(…)``
+    were dropped silently. The walk runs only when the source says ``as`` at all."""
+    aliases: dict[str, str] = {}
+    modules = {"transformers"}
+    if source is not None and " as " not in source:
+        return aliases, frozenset(modules)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.asname and alias.name in SPECS:
+                    aliases[alias.asname] = alias.name
+        elif isinstance(node, ast.Import):
+            modules.update(a.asname for a in node.names if a.asname and a.name == "transformers")
+    return aliases, frozenset(modules)
+
+
 def _match_lines(source: str, names: Iterable[str] = HOT_NAMES) -> list[int]:
     """Sorted 1-based numbers of the lines where one of ``names`` occurs as a whole word."""
     positions: list[int] = []
@@ -214,7 +232,10 @@ class ModuleScanner:
         self._callsites: dict[str, list[tuple[ast.Call, _Scope]]] = {}
         # With the source at hand, only expressions on lines naming a loading call are walked: the
         # rest of a module only contributes bindings, which the statement pass records cheaply.
-        self._hot = _match_lines(source) if source is not None else None
+        # ``from transformers import pipeline as hf_pipeline`` / ``import transformers as tr``
+        self.aliases, self.transformers_names = _import_aliases(tree, source)
+        hot = (*HOT_NAMES, *self.aliases)
+        self._hot = _match_lines(source, hot) if source is not None else None
         self._methods: dict[str, list[_Scope]] = {}
         self._visit_body(tree.body, self.module)
 
@@ -372,6 +393,8 @@ class ModuleScanner:
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
         if not name:
             return
+        if isinstance(func, ast.Name):
+            name = self.aliases.get(name, name)
         if name == "add_argument":
             self._argparse(call)
         spec = SPECS.get(name)
@@ -382,7 +405,7 @@ class ModuleScanner:
         if (
             name == "pipeline"
             and not isinstance(func, ast.Name)
-            and _unparse(func.value) not in {"transformers"}
+            and _unparse(func.value) not in self.transformers_names
         ):
             return
         if name == "from_pretrained" and isinstance(func, ast.Attribute) and "Peft" in _unparse(func.value):
