@@ -101,6 +101,10 @@ class RegistryClient:
         self.timeout = timeout
 
     def _request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        status, payload, _ = self._exchange(method, path, body)
+        return status, payload
+
+    def _exchange(self, method: str, path: str, body: Any = None) -> tuple[int, Any, Mapping[str, str]]:
         data = json.dumps(body).encode("utf-8") if body is not None else None
         try:
             # built inside the try: a malformed --registry URL ("http://[::1") raises here
@@ -111,13 +115,13 @@ class RegistryClient:
             if self.token:
                 req.add_header("Authorization", f"Bearer {self.token}")
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return resp.status, json.loads(resp.read().decode("utf-8") or "null")
+                return resp.status, json.loads(resp.read().decode("utf-8") or "null"), resp.headers
         except urllib.error.HTTPError as exc:
             try:
                 payload = json.loads(exc.read().decode("utf-8") or "null")
             except ValueError:
                 payload = None
-            return exc.code, payload
+            return exc.code, payload, exc.headers
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise RegistryError(f"{method} {self.base}{path}: {getattr(exc, 'reason', exc)}") from exc
 
@@ -140,9 +144,18 @@ class RegistryClient:
 
     def model_report(self, model_id: str) -> dict | None:
         """The analyze-shaped report of one model; None when the registry does not hold it."""
-        status, payload = self._request("GET", f"/api/models/{urllib.parse.quote(model_id, safe='/')}")
-        if status == 404:
+        status, payload, headers = self._exchange(
+            "GET", f"/api/models/{urllib.parse.quote(model_id, safe='/')}"
+        )
+        if status == 404 and headers.get("X-Error-Code") == "RepoNotFound":
             return None
+        if status == 404:
+            # the Hub API (and this hub) says "no such repository" with X-Error-Code; a bare 404 is a
+            # server that has no such API: every model would silently read as "not held", and be cached
+            raise RegistryError(
+                f"GET {self.base}/api/models/{model_id} answered 404 without the Hub's RepoNotFound: "
+                "is --registry the address of a Modelhub (or Hub-compatible) server?"
+            )
         if status != 200 or not isinstance(payload, dict):
             raise RegistryError(f"GET /api/models/{model_id} answered HTTP {status}")
         return payload

@@ -223,9 +223,11 @@ class _Registry:
             def log_message(self, *args):
                 pass
 
-            def _send(self, status, payload):
+            def _send(self, status, payload, error_code=None):
                 body = json.dumps(payload).encode()
                 self.send_response(status)
+                if error_code:
+                    self.send_header("X-Error-Code", error_code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -255,7 +257,7 @@ class _Registry:
                 if self.path == "/api/models/acme/private-model":
                     lic = {"key": "mit", "class": "osi-permissive", "spdx": "MIT", "commercial_use": "yes"}
                     return self._send(200, {"id": "acme/private-model", "license": lic, "violations": []})
-                self._send(404, {"detail": "not found"})
+                self._send(404, {"error": "Repository not found"}, "RepoNotFound")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -318,6 +320,44 @@ def test_unreachable_registry_is_reported_not_fatal(capsys, tmp_path, private_co
         "microsoft/phi-2": "allow",
     }
     assert code == 0
+
+
+def test_a_server_that_is_not_a_registry_is_a_registry_error_and_caches_nothing(
+    capsys, tmp_path, private_code, pass_policy
+):
+    """``python -m http.server`` at the --registry address: POST 501, GET 404 with an HTML page. Every
+    model used to read as "not held by the registry", and that was cached for a day."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_error(404, "File not found")
+
+        def do_POST(self):
+            self.send_error(501, "Unsupported method")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        cache = tmp_path / "c"
+        code, data = audit_json(
+            capsys,
+            str(private_code),
+            "--policy",
+            str(pass_policy),
+            "--registry",
+            url,
+            "--cache-dir",
+            str(cache),
+        )
+    finally:
+        server.shutdown()
+    assert code == 0  # as with an unreachable registry: reported, and the tables judge
+    assert any("without the Hub's RepoNotFound" in e for e in data["registry_errors"])
+    assert not [p for p in cache.rglob("*") if p.is_file()]
 
 
 def test_a_pass_says_how_many_files_it_could_not_read(capsys, tmp_path, pass_policy):
