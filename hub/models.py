@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Upper
 from django.db.models.signals import post_save
@@ -25,6 +26,19 @@ from django.utils import timezone
 from hub.signals import visibility_changed
 
 NAME_MAX = 96
+
+
+#: First path segments of the site's own pages and APIs (and ``static``, ``spaces``): an owner of that
+#: name would have its repositories shadowed by them (``/licenses/mit`` is the MIT licence's page,
+#: not that owner's model). A test checks that every route's first segment is listed here.
+RESERVED_NAMESPACES = frozenset(
+    {"admin", "api", "compliance", "dashboard", "datasets", "healthz", "licenses", "login", "logout"}
+    | {"models", "readyz", "settings", "spaces", "static", "violations"}
+)
+
+
+def is_reserved_namespace(name: str) -> bool:
+    return name.lower() in RESERVED_NAMESPACES
 
 
 class Namespace(models.Model):
@@ -49,6 +63,19 @@ class Namespace(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self._state.adding and is_reserved_namespace(self.name):
+            raise ValidationError({"name": reserved_message(self.name)})
+
+    def save(self, *args, **kwargs) -> None:
+        if self._state.adding and is_reserved_namespace(self.name):
+            raise ValidationError(reserved_message(self.name))
+        super().save(*args, **kwargs)
+
+
+def reserved_message(name: str) -> str:
+    return f"{name!r} cannot own repositories: /{name}/… is one of the site's own pages"
 
 
 class OrgMembership(models.Model):
@@ -613,6 +640,10 @@ class ApiToken(models.Model):
 def namespace_for_user(user) -> Namespace:
     """The user's personal namespace, created on first need (users made before the hub existed)."""
     ns = Namespace.objects.filter(user=user).first()
+    if ns is None and is_reserved_namespace(user.get_username()):
+        from hub.services.errors import BadRequest
+
+        raise BadRequest(reserved_message(user.get_username()) + "; create the repository in an organisation")
     if ns is None:
         ns, _ = Namespace.objects.get_or_create(
             name=user.get_username(), defaults={"kind": Namespace.Kind.USER, "user": user}
@@ -623,5 +654,8 @@ def namespace_for_user(user) -> Namespace:
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="hub_user_namespace")
 def _create_user_namespace(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
     """Every user gets a namespace of their own name, as on the Hub (``username/model``)."""
-    if created and not raw and not Namespace.objects.filter(name__iexact=instance.get_username()).exists():
+    name = instance.get_username()
+    if is_reserved_namespace(name):
+        return  # such a user can sign in and join organisations, but owns no repositories of its own
+    if created and not raw and not Namespace.objects.filter(name__iexact=name).exists():
         Namespace.objects.create(name=instance.get_username(), kind=Namespace.Kind.USER, user=instance)

@@ -55,7 +55,9 @@ from hub.models import (
     Repository,
     RevisionAnalysis,
     git_blob_sha1,
+    is_reserved_namespace,
     lfs_pointer,
+    reserved_message,
 )
 from hub.services.blobs import mark_storing
 from hub.services.cards import card_data_json
@@ -191,6 +193,8 @@ def split_repo_id(repo_id: str) -> tuple[str, str]:
         validate_name(name)
     except BadRequest as exc:
         raise BadRequest(f"{repo_id!r} cannot be a registry id: {exc}") from exc
+    if is_reserved_namespace(owner):
+        raise BadRequest(f"{repo_id!r} cannot be a registry id: {reserved_message(owner)}")
     return owner, name
 
 
