@@ -334,6 +334,35 @@ def test_gated_and_disappeared_repos_are_kept_and_marked(upstream):
     assert g.mirror_status == "ok" and g.head.sha == state.repos[gated].head.sha
 
 
+def test_access_rules_follow_the_upstream_even_without_a_new_commit(upstream, monkeypatch):
+    """A repository private upstream (seen with the spec's token) was mirrored public, and one gated
+    or made private upstream without a new commit stayed open here on every later run."""
+    state = upstream.state
+    ids = sorted(state.repos)[:6]
+    secret, gated_later, private_later = ids[0], ids[1], ids[2]
+    state.set_private(secret, True)
+    state.tokens.add("hf_test_token")
+    monkeypatch.setenv("MIRROR_TEST_TOKEN", "hf_test_token")
+    spec = MirrorSpec.objects.create(
+        name="some", upstream=upstream.url, repo_ids=ids, files="small", token_env="MIRROR_TEST_TOKEN"
+    )
+    run_spec(spec)
+    assert repo(secret).private and not repo(gated_later).private
+    path = f"/{secret}/resolve/main/README.md"
+    assert Client().get(path).status_code == 404  # invisible here as it is there
+
+    state.set_gated(gated_later, "manual")
+    state.set_private(private_later, True)
+    run_spec(spec)  # neither has a new commit
+    assert repo(gated_later).gated == "manual" and repo(private_later).private
+    assert Client().get(f"/{gated_later}/resolve/main/README.md").status_code == 401
+    assert Client().get(f"/{private_later}/resolve/main/README.md").status_code == 404
+
+    state.set_private(private_later, False)
+    run_spec(spec)
+    assert not repo(private_later).private
+
+
 def test_listing_spec_marks_repos_that_disappeared(upstream):
     state = upstream.state
     spec = MirrorSpec.objects.create(name="all", upstream=upstream.url, files="none")

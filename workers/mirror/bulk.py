@@ -171,7 +171,7 @@ def import_new(
                     last_modified=when, card_data=JSONText(got.card_json) if got.card_json is not None else meta, library_name=str(meta.get("library_name") or "")[:100],
                     pipeline_tag=str(meta.get("pipeline_tag") or "")[:100], card_license=_first_license(meta),
                     downloads=(info.downloads or 0) if info else 0, likes=(info.likes or 0) if info else 0,
-                    gated=gated, gating_config=listed_gating(info),
+                    gated=gated, gating_config=listed_gating(info), private=bool(info.private) if info else False,
                     disabled=bool(info.disabled) if info else False, mirrored_from=f"{upstream}/{got.repo_id}",
                     upstream_id=got.repo_id, upstream_sha=got.sha, mirror_status=Repository.MirrorStatus.OK,
                     mirrored_at=now,

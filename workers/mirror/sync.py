@@ -72,6 +72,7 @@ from hub.services.commits import (
 from hub.services.errors import BadRequest
 from hub.services.paths import validate_path
 from hub.services.repos import validate_name
+from hub.signals import visibility_changed
 from workers.enqueue import enqueue_on_commit
 from workers.mirror.files import CopyOptions, UpstreamFile, choose
 from workers.mirror.politeness import UpstreamGivingUp
@@ -560,8 +561,13 @@ def apply(got: Fetched, *, run: MirrorRun, spec: MirrorSpec | None, upstream: st
                 fields.update(
                     downloads=info.downloads or 0, likes=info.likes or 0, gated=gated,
                     gating_config=_gating_config(card), disabled=bool(info.disabled),
+                    # never looser than the upstream: a repository private there is private here
+                    private=bool(info.private),
                 )  # fmt: skip
             Repository.objects.filter(pk=repo.pk).update(**fields)
+            if fields.get("private", repo.private) != repo.private:
+                repo.private = fields["private"]
+                visibility_changed.send(sender=Repository, repository=repo)  # descendants re-judged
             state_defaults: dict[str, Any] = {"repository": repo, "spec": spec, "updated_at": now}
             if got.outcome == Outcome.OK:
                 state_defaults.update(
@@ -603,14 +609,22 @@ def local_states(upstream: str, repo_ids: list[str]) -> dict[str, MirroredRepo]:
 
 
 def unchanged(state: MirroredRepo | None, listed: ModelInfo, options_key: str) -> bool:
+    """Nothing to do for this repository: same revision, same options, and the same access rules.
+
+    Gating and visibility change upstream without a commit; comparing the sha alone left a
+    repository gated (or made private) upstream downloadable by anyone here, on every later run.
+    """
     if state is None or not listed.sha:
         return False
     repo = state.repository
+    meta = state.metadata or {}
     return (
         state.upstream_sha == listed.sha.lower()
         and repo.upstream_sha == state.upstream_sha
         and repo.mirror_status == Repository.MirrorStatus.OK
-        and (state.metadata or {}).get("_options") == options_key
+        and meta.get("_options") == options_key
+        and meta.get("gated", False) == (listed.gated if listed.gated is not None else False)
+        and bool(meta.get("private", False)) == bool(listed.private)
     )
 
 
