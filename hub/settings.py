@@ -144,6 +144,9 @@ MIRROR_SMALL_FILE_MAX = env_int("MIRROR_SMALL_FILE_MAX", 5 * 1024**2)  # "small"
 MIRROR_DESCENDANT_DEPTH = env_int("MIRROR_DESCENDANT_DEPTH", 3)  # base_model: generations followed
 MIRROR_HEARTBEAT = float(os.environ.get("MIRROR_HEARTBEAT", "5"))
 MIRROR_STALE_AFTER = env_int("MIRROR_STALE_AFTER", 120)
+# A run still queued, never picked up, this long after it was created lost its message (a Redis
+# restarted without persistence): the dispatcher sends it again (workers/tasks.py).
+MIRROR_QUEUED_RESCUE_AFTER = env_int("MIRROR_QUEUED_RESCUE_AFTER", 900)
 
 # --- Blob store -----------------------------------------------------------------------
 BLOB_STORE = os.environ.get("BLOB_STORE", "filesystem").strip().lower()

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.auth import BearerTokenAuthentication
+from licenses.api.errors import ApiError
 from licenses.api.permissions import StaffForUnsafe
 from workers.models import MirrorRun, MirrorSpec
 
@@ -110,11 +111,13 @@ class SpecRunView(MirrorAPIView):
 
     @extend_schema(request=None, responses={202: MirrorRunSerializer, 409: MirrorRunSerializer})
     def post(self, request, name: str):
-        from workers.tasks import start_run_unless_active
+        from workers.tasks import QUEUE_UNREACHABLE, start_run_unless_active
 
         spec = get_object_or_404(MirrorSpec, name=name)
         run_id, started = start_run_unless_active(spec)
         run = MirrorRun.objects.get(pk=run_id)
+        if started and run.status == MirrorRun.Status.FAILED and run.error.startswith(QUEUE_UNREACHABLE):
+            raise ApiError("queue-unavailable", run.error, status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(
             MirrorRunSerializer(run).data,
             status=status.HTTP_202_ACCEPTED if started else status.HTTP_409_CONFLICT,

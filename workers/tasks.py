@@ -16,10 +16,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from workers.celery import app
-from workers.enqueue import enqueue_on_commit
+from workers.enqueue import enqueue_on_commit_or
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,25 @@ def start_run(spec) -> int:
     with transaction.atomic():
         run = MirrorRun.objects.create(spec=spec, upstream=spec.upstream, status=MirrorRun.Status.QUEUED)
         type(spec).objects.filter(pk=spec.pk).update(last_run_at=timezone.now())
-        enqueue_on_commit(mirror_run, run.pk)
+        enqueue_on_commit_or(lambda exc: _not_sent(run.pk, exc), mirror_run, run.pk)
     return run.pk
+
+
+#: How a run whose message never reached the queue is marked (``_not_sent``).
+QUEUE_UNREACHABLE = "the task queue could not be reached"
+
+
+def _not_sent(run_id: int, exc: Exception) -> None:
+    """A run whose message never reached the queue fails at once, saying why: left ``queued`` it
+    blocked every later run of its spec ("one run per spec") for good."""
+    from workers.models import MirrorRun
+
+    MirrorRun.objects.filter(pk=run_id, status=MirrorRun.Status.QUEUED).update(
+        status=MirrorRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error=f"{QUEUE_UNREACHABLE} ({type(exc).__name__}: {exc}); "
+        "nothing was started: check /readyz (Redis) and run it again",
+    )
 
 
 def start_run_unless_active(spec) -> tuple[int, bool]:
@@ -113,11 +131,16 @@ def mirror_dispatch() -> dict[str, int]:
             continue
         started += start_run_unless_active(spec)[1]  # (it checks for an active run itself)
     stale = now - timedelta(seconds=getattr(settings, "MIRROR_STALE_AFTER", 120))
+    # a queued run nobody picked up: its message was lost (a Redis restarted without persistence
+    # loses its queue). Later than a stale heartbeat, so a run merely waiting behind a long queue
+    # is rarely sent twice (and a second message only waits for the lease if it is).
+    unclaimed = now - timedelta(seconds=getattr(settings, "MIRROR_QUEUED_RESCUE_AFTER", 900))
     rescued = 0
     for run_id in MirrorRun.objects.filter(
-        status=MirrorRun.Status.RUNNING, heartbeat_at__lt=stale
+        Q(status=MirrorRun.Status.RUNNING, heartbeat_at__lt=stale)
+        | Q(status=MirrorRun.Status.QUEUED, heartbeat_at__isnull=True, started_at__lt=unclaimed)
     ).values_list("pk", flat=True):
-        log.warning("mirror run %s has a stale heartbeat; re-enqueueing it", run_id)
+        log.warning("mirror run %s has a stale heartbeat or was never picked up; re-enqueueing it", run_id)
         mirror_run.apply_async(args=[run_id])
         rescued += 1
     return {"started": started, "rescued": rescued}

@@ -34,7 +34,7 @@ def _errors_for(path: str, method: str, operation: dict[str, Any]) -> dict[str, 
         "400": "malformed or invalid request (invalid-request, malformed-request, …)",
         "401": "a bearer token that is unknown, revoked or expired; or a change attempted anonymously",
         "429": "the per-token rate is used up (rate-limited)",
-        "503": "the database is unreachable; retry after the Retry-After header",
+        "503": "the database (or, to start a mirror run, the task queue) is unreachable; retry later",
     }
     if method in UNSAFE:
         errors["403"] = "a read-only token, or no right to change this object (permission-denied)"

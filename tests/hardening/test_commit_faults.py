@@ -310,6 +310,11 @@ def real_broker(settings, monkeypatch, tmp_path):
     get_blob_store.cache_clear()
     monkeypatch.setitem(app.conf, "task_always_eager", False)
     monkeypatch.setitem(app.conf, "broker_url", url)
+    # results in the same Redis, as production configures it (CELERY_RESULT_BACKEND = REDIS_URL): the
+    # backend, not the broker, is what raised when Redis was down (RuntimeError, a 500 after 19 s)
+    monkeypatch.setitem(app.conf, "result_backend", url)
+    monkeypatch.setattr(app, "_backend_cache", None)  # built again for this URL, and put back after
+    monkeypatch.delattr(app._local, "backend", raising=False)
     monkeypatch.setattr(app, "_pool", None)  # the producer pool is bound to the broker it was made for
     monkeypatch.setattr(app.amqp, "_producer_pool", None)
     db = connection.settings_dict

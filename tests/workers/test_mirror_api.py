@@ -178,3 +178,54 @@ def test_a_run_whose_database_connection_dies_is_recorded_as_failed(upstream, mo
     result = run_module.execute(mirror_run.pk)
     assert result.status == MirrorRun.Status.FAILED
     assert "OperationalError" in result.error and result.finished_at is not None
+
+
+def _queue_down(monkeypatch):
+    """The send fails as Celery fails with its Redis result backend unreachable."""
+    from workers import tasks
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError(
+            "Retry limit exceeded while trying to reconnect to the Celery result store backend."
+        )
+
+    monkeypatch.setattr(tasks.mirror_run, "apply_async", refuse)
+
+
+def test_run_now_with_the_queue_down_is_a_503_and_blocks_nothing(staff, monkeypatch):
+    """It was an HTML 500 after 19 s, and the run stayed ``queued`` for good: every later "run now"
+    answered 409 and the dispatcher never started the spec again."""
+    spec = MirrorSpec.objects.create(name="probe", upstream="http://127.0.0.1:9", files="none")
+    _queue_down(monkeypatch)
+    resp = staff.post("/api/v1/mirror/specs/probe/run")
+    assert resp.status_code == 503 and resp.json()["error"]["code"] == "queue-unavailable"
+    assert "check /readyz" in resp.json()["error"]["message"]
+    (run,) = MirrorRun.objects.filter(spec=spec)
+    assert run.status == MirrorRun.Status.FAILED and run.finished_at is not None
+    monkeypatch.undo()
+    retried = staff.post("/api/v1/mirror/specs/probe/run")
+    assert retried.status_code == 202  # not 409: nothing is left holding the spec
+
+
+def test_the_dispatcher_rescues_a_queued_run_whose_message_was_lost(settings, monkeypatch):
+    from workers import tasks
+
+    spec = MirrorSpec.objects.create(name="lost", upstream="http://127.0.0.1:9", enabled=False)
+    old = MirrorRun.objects.create(spec=spec, upstream=spec.upstream, status=MirrorRun.Status.QUEUED)
+    fresh = MirrorRun.objects.create(spec=spec, upstream=spec.upstream, status=MirrorRun.Status.QUEUED)
+    MirrorRun.objects.filter(pk=old.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    sent = []
+    monkeypatch.setattr(tasks.mirror_run, "apply_async", lambda args: sent.append(args[0]))
+    assert mirror_dispatch() == {"started": 0, "rescued": 1}
+    assert sent == [old.pk] and fresh.pk not in sent  # a run just queued may still be on its way
+
+
+def test_the_admin_action_starts_one_run_per_spec(upstream, client):
+    user = get_user_model().objects.create_user("admin", password="x", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    spec = MirrorSpec.objects.create(name="once", upstream=upstream.url, repo_ids=[upstream.state.order[0]])
+    MirrorRun.objects.create(spec=spec, upstream=spec.upstream, status=MirrorRun.Status.RUNNING)
+    body = {"action": "run_now", "_selected_action": [spec.pk]}
+    page = client.post("/admin/workers/mirrorspec/", body, follow=True).content.decode()
+    assert "Already queued or running: once" in page
+    assert MirrorRun.objects.filter(spec=spec).count() == 1
