@@ -363,6 +363,25 @@ def test_access_rules_follow_the_upstream_even_without_a_new_commit(upstream, mo
     assert not repo(private_later).private
 
 
+def test_overlapping_specs_with_different_files_never_shrink_a_revision(upstream):
+    """``files: none`` after ``all`` on the same repositories removed the weights from the very
+    revision the other spec had copied (404 until its next run), on every run, in turn."""
+    ids = [
+        r for r in sorted(upstream.state.repos) if "model.safetensors" in upstream.state.repos[r].head.files
+    ][:3]
+    everything = MirrorSpec.objects.create(name="all", upstream=upstream.url, repo_ids=ids, files="all")
+    cards = MirrorSpec.objects.create(name="cards", upstream=upstream.url, repo_ids=ids, files="none")
+    run_spec(everything)
+    before = {
+        r: set(RepoFile.objects.filter(commit=repo(r).head).values_list("path", flat=True)) for r in ids
+    }
+    assert all("model.safetensors" in paths for paths in before.values())
+    run_spec(cards)
+    after = {r: set(RepoFile.objects.filter(commit=repo(r).head).values_list("path", flat=True)) for r in ids}
+    assert after == before
+    assert Client().get(f"/{ids[0]}/resolve/main/model.safetensors").status_code == 200
+
+
 def test_listing_spec_marks_repos_that_disappeared(upstream):
     state = upstream.state
     spec = MirrorSpec.objects.create(name="all", upstream=upstream.url, files="none")

@@ -425,8 +425,8 @@ def _write_commit(repo: Repository, got: Fetched, upstream: str) -> bool:
     )
     existing = Commit.objects.filter(repository=repo, sha=got.sha).first()
     if existing is not None:
-        # The same upstream revision again: upstream moved back to it, or the spec now copies
-        # more (or fewer) of its files. The revision keeps its sha; its file rows follow.
+        # The same upstream revision again: upstream moved back to it, or a spec copies more of
+        # its files. The revision keeps its sha and gains the files it lacked.
         altered = _align_files(existing, got)
         moved = repo.head_id != existing.pk
         if moved:
@@ -469,10 +469,16 @@ def _write_commit(repo: Repository, got: Fetched, upstream: str) -> bool:
 
 
 def _align_files(commit: Commit, got: Fetched) -> bool:
-    """Make ``commit``'s file rows the fetched set; True when anything changed."""
+    """Add the fetched files ``commit`` lacks; True when anything changed.
+
+    A revision never loses files: its content is fixed by its sha, whichever spec fetched it.
+    Removing what a narrower spec did not copy made two overlapping specs (``files: none`` and
+    ``all``) rewrite the same revision on every run, and its weights 404 in between. A file whose
+    content differs from the fetch (it cannot, for one sha, unless a row was wrong) is replaced.
+    """
     current = {r.path: r for r in RepoFile.objects.filter(commit=commit)}
     wanted = {f.path: f for f in got.files}
-    doomed = [r.pk for p, r in current.items() if p not in wanted or r.sha256 != wanted[p].sha256]
+    doomed = [r.pk for p, r in current.items() if p in wanted and r.sha256 != wanted[p].sha256]
     new = [f for p, f in wanted.items() if p not in current or current[p].sha256 != f.sha256]
     if doomed:
         RepoFile.objects.filter(pk__in=doomed).delete()
