@@ -636,6 +636,16 @@ class _Evaluator:
                 self.add("license-violation", "warn", message, v.get("clause") or "")
             else:
                 self.add("license-warning", "info", message, v.get("clause") or "")
+        for u in self.report.get("upstream_violations") or ():
+            # a relicensed ancestor: the terms it dropped may still reach this model through it
+            generations = "1 generation" if u.get("depth") == 1 else f"{u.get('depth')} generations"
+            self.add(
+                "upstream-violation",
+                "warn",
+                f"ancestor {u.get('model')} ({generations} up) has an open {u.get('rule')} finding: "
+                f"{u.get('message', '')} The terms it should have kept may apply to this model too.",
+                u.get("clause") or "",
+            )
         pickles = _pickle_files(self.report)
         if pickles and not self.policy.allow_pickle:
             shown = ", ".join(pickles[:3]) + (" …" if len(pickles) > 3 else "")

@@ -172,6 +172,14 @@ class _Prefetched:
                 self.scans[scan.commit_id]["dangerous_files"].append(scan.path)
         self.ancestors = ancestors_many(r.repo_id for r in self.repos.values())
         self._older_revisions()
+        self.upstream = upstream_findings(
+            user,
+            {
+                key: self.lineage.get(commit.pk, self.ancestors.get(key[0], []))
+                for key, commit in self.commits.items()
+                if commit is not None
+            },
+        )
 
     def _older_revisions(self) -> None:
         """What a revision other than the head says for itself: its own findings (the queue's rows
@@ -223,6 +231,7 @@ def _registry_result(spec: ModelSpec, pre: _Prefetched, policy: Policy, today: d
         "id": repo.repo_id,
         "scan": pre.scans.get(commit.pk, {}),
         "violations": violations,
+        "upstream_violations": pre.upstream.get((spec.id.lower(), spec.revision), []),
     }
     decision = evaluate_model(policy, report, today)
     lineage = dict(analysis.result.get("lineage") or {})
@@ -276,6 +285,7 @@ class _HeadBatch:
         walked = {h.repo_id.lower(): h.ancestors for h in used if h.ancestors is not None}
         unwalked = [h.repo_id for h in used if h.ancestors is None]
         self.ancestors = {**walked, **(ancestors_many(unwalked) if unwalked else {})}
+        self.upstream = upstream_findings(user, self.ancestors)
 
     def _serves(self, spec: ModelSpec) -> bool:
         head = self.heads.get(spec.id.lower())
@@ -295,7 +305,9 @@ class _HeadBatch:
 
 def _answer(head: HeadFacts, batch: _HeadBatch, policy: Policy, today: date) -> dict[str, Any]:
     violations = batch.violations.get(head.pk, [])
-    decision = evaluate_model(policy, head.report(violations, batch.scans.get(head.head_id, {})), today)
+    report = head.report(violations, batch.scans.get(head.head_id, {}))
+    report["upstream_violations"] = batch.upstream.get(head.repo_id.lower(), [])
+    decision = evaluate_model(policy, report, today)
     lineage = dict(head.lineage or {})
     lineage["ancestors"] = [
         {"id": n.ref, "depth": n.depth} for n in batch.ancestors.get(head.repo_id.lower(), [])
@@ -392,6 +404,57 @@ def _declared_parents(reports: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         for p in (r.get("lineage") or {}).get("base_models") or []
         if isinstance(p, Mapping) and p.get("id")
     }
+
+
+#: Findings of an ancestor that say its licence is not the terms that reach its descendants.
+CARRIED_RULES = (
+    "relicensed-derivative", "use-restrictions-dropped", "no-derivatives", "incompatible-parents",
+    "noncommercial-upstream-data",
+)  # fmt: skip
+
+
+def upstream_findings(user, walked: Mapping[Any, list[GraphNode]]) -> dict[Any, list[dict[str, Any]]]:
+    """Open error findings of the carried-licence kind on each key's ancestors, nearest first.
+
+    A fine-tune relabelled ``apache-2.0`` from a Llama base passes on "apache-2.0"; its own child
+    is judged against that label and passed although it still carries Llama's terms. The child
+    cannot be judged by rules on its own pair, so the ancestor's open finding is reported with
+    it (``upstream-violation``, warn). Ancestors the caller may not see, and anything as deep or
+    deeper (it may be reached only through them), are not looked at. One query for a batch with
+    ancestors, and a second only when some of them have open violations.
+    """
+    refs = {node.ref for nodes in walked.values() for node in nodes}
+    if not refs:
+        return {}
+    visible = visible_repositories(user, Repository.Type.MODEL).select_related("namespace")
+    seen = find_by_ids(visible.only("pk", "name", "open_violations", "namespace__name"), refs)
+    repos = {ref: repo for ref, repo in seen.items() if repo.open_violations}
+    kept: dict[Any, list[GraphNode]] = {}
+    for key, nodes in walked.items():
+        # a model not visible here is private or outside the registry; stop at the nearest one
+        limit = min((n.depth for n in nodes if n.ref not in seen), default=None)
+        kept[key] = [n for n in nodes if n.ref in repos and (limit is None or n.depth < limit)]
+    if not any(kept.values()):
+        return {}
+    by_repo: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    rows = Violation.objects.filter(
+        repository_id__in=[r.pk for r in repos.values()], status=Violation.Status.OPEN,
+        severity=Violation.Severity.ERROR, rule__in=CARRIED_RULES,
+    ).order_by("rule", "parent_ref")  # fmt: skip
+    for v in rows:
+        by_repo[v.repository_id].append(
+            {"rule": v.rule, "parent": v.parent_ref or None, "message": v.message, "clause": v.clause or None}
+        )
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for key, nodes in kept.items():
+        found = [
+            {"model": repos[n.ref].repo_id, "depth": n.depth, **finding}
+            for n in nodes
+            for finding in by_repo.get(repos[n.ref].pk, [])
+        ]
+        if found:
+            out[key] = found
+    return out
 
 
 def _ancestry(declared: Mapping[Any, list[str]], stop: Collection[str] = ()) -> dict[Any, list[GraphNode]]:

@@ -459,3 +459,42 @@ def test_a_new_repository_is_not_an_error_until_something_is_put_in_it(caller, m
     assert rules(repo) == {("missing-license", "")} and len(alerted) == 1
     create_commit(repo, "main", CommitRequest(title="empty it", operations=[DeleteFile("README.md")]))
     assert rules(repo) == set()  # emptied: what was found is resolved
+
+
+def test_a_relicensed_ancestor_is_reported_with_its_descendants(caller):
+    """Llama -> a fine-tune relabelled apache-2.0 -> its child: the child's own pair is clean, so it
+    passed although Llama's terms still reach it. The ancestor's open finding now comes with it
+    (warn), at every depth, for pinned revisions too, and not through a model the caller cannot see."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from hub.models import Ref
+    from licenses.engine.policy import load_policy
+    from licenses.services.compliance import ModelSpec, check_models
+
+    make(caller, "meta/llama", card("llama3.1"))
+    make(caller, "org/relabelled", card("apache-2.0", "meta/llama"))
+    grand = make(caller, "org/grand", card("apache-2.0", "org/relabelled"))
+    make(caller, "org/great-grand", card("apache-2.0", "org/grand"))
+    Ref.objects.create(repository=grand, kind=Ref.Kind.TAG, name="v1", commit=grand.head)
+    assert ("relicensed-derivative", "meta/llama") in rules(Repository.objects.get(name="relabelled"))
+    policy = load_policy({"name": "p", "use": {"commercial": True}, "licenses": {"unknown": "deny"}})
+
+    def reasons(model, revision=None, user=caller.user, pol=policy):
+        (result,) = check_models([ModelSpec(model, revision)], pol, user)
+        return result["verdict"], [r for r in result["reasons"] if r["code"] == "upstream-violation"]
+
+    for model, depth in (("org/grand", "1 generation"), ("org/great-grand", "2 generations")):
+        verdict, found = reasons(model)
+        assert verdict == "warn" and len(found) == 1, (model, found)
+        assert (
+            f"ancestor org/relabelled ({depth} up) has an open relicensed-derivative finding"
+            in found[0]["message"]
+        )
+    assert reasons("org/grand", "v1")[1]  # the pinned path says the same
+    assert reasons("org/relabelled")[1] == []  # its own finding is a license-violation, not upstream
+
+    excepted = {**policy.raw, "exceptions": [{"model": "org/grand", "reason": "licensed from Meta"}]}
+    assert reasons("org/grand", pol=load_policy(excepted))[0] == "allow"
+
+    Repository.objects.filter(name="relabelled").update(private=True)  # not through a hidden model
+    assert reasons("org/great-grand", user=AnonymousUser()) == ("allow", [])
