@@ -117,6 +117,7 @@ def _count(violations: list[dict], severity: str) -> int:
 def analyze_revision(commit_id: int) -> str:
     """Analyse and scan one revision; stores RevisionAnalysis and FileScan rows."""
     from licenses.engine.analyze import analyze_snapshot
+    from licenses.services.datasets import registry_dataset_cards
     from licenses.services.resolver import server_resolver
 
     commit = Commit.objects.select_related("repository__namespace").filter(pk=commit_id).first()
@@ -128,8 +129,9 @@ def analyze_revision(commit_id: int) -> str:
     try:
         scans = scan_revision(commit)
         result = analyze_snapshot(
-            snapshot_for_commit(commit), resolver=server_resolver(), scan=scan_facts(scans)
-        )
+            snapshot_for_commit(commit), resolver=server_resolver(), scan=scan_facts(scans),
+            dataset_cards=registry_dataset_cards,
+        )  # fmt: skip
         violations = list(result.get("violations") or [])
         result["files"] = [
             {"path": s.path, "format": s.file_format, "contains_pickle": s.contains_pickle,

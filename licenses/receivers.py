@@ -54,6 +54,16 @@ def on_revision_analysed(sender, analysis, is_head: bool, previous_license_key: 
     if previous_license_key != analysis.license_key:
         log.info("licence of %s changed %s → %s", repo.repo_id, previous_license_key, analysis.license_key)
         enqueue_on_commit(reevaluate_descendants, repo.repo_id)
+        _dataset_changed(repo)
+
+
+def _dataset_changed(repo: Repository) -> None:
+    """A dataset's licence (or whether others may see it) changed: the models naming it are
+    analysed again, since their disclosure and data rules read it (``licenses.services.datasets``)."""
+    if repo.repo_type == Repository.Type.DATASET:
+        from licenses.tasks import reanalyse_dataset_users
+
+        enqueue_on_commit(reanalyse_dataset_users, repo.repo_id)
 
 
 @receiver(visibility_changed, dispatch_uid="licenses.on_visibility_changed")
@@ -68,6 +78,7 @@ def on_visibility_changed(sender, repository, **kwargs) -> None:
 
     log.info("visibility of %s changed (private=%s)", repository.repo_id, repository.private)
     enqueue_on_commit(reevaluate_descendants, repository.repo_id)
+    _dataset_changed(repository)
 
 
 @receiver(pre_delete, sender=Repository, dispatch_uid="licenses.on_repository_deleted")
@@ -82,6 +93,8 @@ def on_repository_deleted(sender, instance: Repository, **kwargs) -> None:
     task runs after the deletion commits (and not at all if it rolls back). The lineage edges
     naming it as a parent are the children's, so the walk still finds them.
     """
+    if instance.repo_type == Repository.Type.DATASET:
+        _dataset_changed(instance)
     if instance.repo_type != Repository.Type.MODEL:
         return
     from licenses.tasks import reevaluate_descendants

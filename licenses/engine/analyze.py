@@ -16,13 +16,14 @@ registry's database) and the weight-scan facts it computed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from licenses.engine.basemodels import BundledBaseModels
 from licenses.engine.cardfacts import extract_facts
 from licenses.engine.classify import classify
+from licenses.engine.datasets import bundled as bundled_datasets
 from licenses.engine.disclosure import assess_disclosure
 from licenses.engine.frontmatter import FrontMatter, parse_front_matter
 from licenses.engine.kb import KnowledgeBase, default_kb
@@ -48,19 +49,26 @@ def analyze_snapshot(
     resolver: ParentResolver | None = None,
     scan: Iterable[Mapping[str, Any]] = (),
     finding: LicenseFinding | None = None,
+    dataset_cards: Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The contract object for ``snapshot``; ``front`` is parsed from its README when not given.
 
     ``resolver`` finds parents' licences (default: the bundled base-model table);
     ``scan`` carries weight-file scan facts (``path``, ``contains_pickle``, ``dangerous``);
-    ``finding`` is the licence classification when the caller already made it.
+    ``finding`` is the licence classification when the caller already made it;
+    ``dataset_cards`` answers, for the datasets the card names, the card metadata of those it
+    holds (the server: public dataset repositories of the registry), whose declared licences
+    join the bundled dataset-licence table (its verified terms still win).
     """
     kb = kb or default_kb()
     if front is None:
         front = parse_front_matter(snapshot.readme or "")
     finding = finding or classify(snapshot, front, kb)
     facts = extract_facts(snapshot, front)
-    data = assess_disclosure(facts)
+    table = bundled_datasets()
+    if dataset_cards is not None and facts.all_datasets:
+        table = table.with_cards(dataset_cards(facts.all_datasets))
+    data = assess_disclosure(facts, table)
     transparency = assess_transparency(facts, finding.key, finding.license_class, disclosure=data)
     openness = assess_openness(
         facts, finding.key, finding.license_class, disclosure=data, transparency=transparency

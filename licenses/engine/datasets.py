@@ -158,6 +158,14 @@ class DatasetLicenses:
         copy._entries[normalise_dataset_id(dataset_id)] = new
         return copy
 
+    def with_cards(self, cards: Mapping[str, Mapping[str, Any]]) -> DatasetLicenses:
+        """``with_card`` for every (dataset id, card metadata) pair; ``self`` when there is none."""
+        table = self
+        for dataset_id, metadata in cards.items():
+            if isinstance(metadata, Mapping) and metadata.get("license"):
+                table = table.with_card(dataset_id, metadata)
+        return table
+
     @classmethod
     def from_json(cls, path: Path) -> DatasetLicenses:
         data = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -498,3 +498,31 @@ def test_a_relicensed_ancestor_is_reported_with_its_descendants(caller):
 
     Repository.objects.filter(name="relabelled").update(private=True)  # not through a hidden model
     assert reasons("org/great-grand", user=AnonymousUser()) == ("allow", [])
+
+
+def test_datasets_hosted_here_decide_the_models_naming_them(caller):
+    """A dataset repository's own card licence was never read: a model trained on a non-commercial
+    dataset hosted here passed, and a licence change of the dataset changed nothing."""
+    from hub.models import RevisionAnalysis
+
+    Namespace.objects.get_or_create(name="lab", defaults={"kind": Namespace.Kind.ORG})
+    dataset, _ = create_repository(caller, name="chats", organization="lab", repo_type="dataset")
+    push(dataset, card("cc-by-nc-4.0"))
+    model = make(caller, "org/assistant", card("apache-2.0", extra="Trained on lab/chats.").replace(
+        "---\n# A model", "datasets:\n- lab/chats\n---\n# A model"))  # fmt: skip
+
+    def data() -> dict:
+        model.refresh_from_db()
+        return RevisionAnalysis.objects.get(commit_id=model.head_id).result["data"]
+
+    assert [d["id"] for d in data()["dataset_licenses"]] == ["lab/chats"]
+    assert data()["dataset_licenses"][0]["source"] == "dataset-card"
+    assert any(r == "noncommercial-upstream-data" for r, _ in rules(model))
+
+    push(dataset, card("mit"))  # relicensed: the model is analysed again
+    assert not any(r == "noncommercial-upstream-data" for r, _ in rules(model))
+    assert data()["dataset_licenses"][0]["license"] == "mit"
+
+    dataset.private = True  # made private: its licence is no longer anyone's to read here
+    dataset.save()
+    assert data()["dataset_licenses"][0]["license"] is None  # unknown again, as for any dataset
