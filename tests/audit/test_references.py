@@ -424,6 +424,23 @@ def test_download_options_before_the_repository_are_not_taken_for_it(tmp_path):
     ]  # fmt: skip
 
 
+def test_ci_template_expressions_are_reported_unresolved(tmp_path):
+    """``hf download ${{ env.BASE }}`` in a workflow was dropped without a word."""
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "train.yml").write_text(
+        textwrap.dedent(
+            """            jobs:
+              train:
+                steps:
+                  - run: hf download ${{ env.BASE }} --local-dir base
+            """
+        )
+    )
+    (ref,) = scan_paths([tmp_path]).references
+    assert (ref.resolved, ref.file, ref.line) == (False, ".github/workflows/train.yml", 4)
+    assert ref.note == "not set in this file: ${{ env.BASE }} (filled in by the CI system)"
+
+
 def test_notebook_with_string_sources(tmp_path):
     nb = {
         "cells": [{"cell_type": "code", "source": "M = 'org/one'\nAutoModel.from_pretrained(M)\n"}],

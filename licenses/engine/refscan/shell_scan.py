@@ -46,6 +46,8 @@ _VAR = re.compile(
 _ASSIGN = re.compile(
     r"^(?:export\s+|readonly\s+|local\s+|declare\s+(?:-\w+\s+)?)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$"
 )
+#: A CI template expression (GitHub Actions ``${{ env.BASE }}``), filled in before the shell runs.
+_CI_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 _DOCKER_VAR = re.compile(r"^(ENV|ARG)\s+(.+)$", re.IGNORECASE)
 _DOCKER_CMD = re.compile(r"^(RUN|CMD|ENTRYPOINT)\s+(.*)$", re.IGNORECASE)
 _HF_URL = re.compile(r"^(?:https?://)?(?:www\.)?huggingface\.co/(?P<ds>datasets/)?(?P<id>[^/\s]+/[^/\s#?]+)")
@@ -90,7 +92,7 @@ class _Vars:
 
     def expand(self, token: str) -> tuple[str | None, str]:
         """The token with variables substituted, or (None, missing variable) when one is unknown."""
-        missing: list[str] = []
+        missing = [f"${{{{ {e} }}}} (filled in by the CI system)" for e in _CI_EXPR.findall(token)]
 
         def sub(m: re.Match[str]) -> str:
             name = m.group("b") or m.group("n")
@@ -102,12 +104,18 @@ class _Vars:
             return ""
 
         out = _VAR.sub(sub, token)
-        return (None, ", ".join(f"${m}" for m in missing)) if missing else (out, "")
+        return (
+            (None, ", ".join(m if m.startswith("${{") else f"${m}" for m in missing))
+            if missing
+            else (out, "")
+        )
 
 
 def _find_line(token: str, start: int, physical: list[str]) -> tuple[int, int]:
+    # a CI expression lost its spaces on the way: look for what comes before it, or for its start
+    needle = (token.split("${{")[0] or "${{") if "${{" in token else token
     for i, raw in enumerate(physical):
-        col = raw.find(token)
+        col = raw.find(needle)
         if col >= 0:
             return start + i, col + 1
     return start, 1
@@ -127,7 +135,8 @@ def scan_shell_text(
     refs: list[Reference] = []
     env = _Vars()
     for start, line, physical in _logical_lines(text):
-        body = line.strip()
+        # one token per CI expression, whatever spaces it holds, so that it is reported, not split
+        body = _CI_EXPR.sub(lambda m: "${{" + re.sub(r"\s+", "", m.group(1)) + "}}", line.strip())
         if not body or body.startswith("#"):
             continue
         if dockerfile:
