@@ -141,7 +141,7 @@ def test_simultaneous_run_requests_start_one_run(upstream):
 
     from unittest import mock
 
-    with mock.patch("workers.tasks.enqueue_on_commit"):  # only the rows matter here, not the runs
+    with mock.patch("workers.tasks.enqueue_on_commit_or"):  # only the rows matter here, not the runs
         threads = [threading.Thread(target=ask) for _ in range(8)]
         for t in threads:
             t.start()
