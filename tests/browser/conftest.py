@@ -70,6 +70,11 @@ def page(browser, live_server):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # what the Content-Security-Policy blocked (an inline script or style, a foreign source) counts too
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     page.js_errors = errors  # type: ignore[attr-defined]
     try:
         yield page
