@@ -209,6 +209,8 @@ def render_sarif(result: AuditResult) -> str:
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": _source_root(result.root).as_uri() + "/"}},
+                # columns count characters (SARIF's default unit is UTF-16 code units)
+                "columnKind": "unicodeCodePoints",
                 "invocations": [{"executionSuccessful": True}],
                 "results": results,
                 "properties": {"policy": result.policy},

@@ -135,6 +135,7 @@ def test_sarif_matches_the_required_structure(result):
     log = json.loads(render(result, "sarif"))
     jsonschema.validate(log, SARIF_SUBSET, format_checker=jsonschema.FormatChecker())
     run = log["runs"][0]
+    assert run["columnKind"] == "unicodeCodePoints"  # our columns count characters, not UTF-16 units
     rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
     assert len(rule_ids) == len(set(rule_ids))
     for res in run["results"]:

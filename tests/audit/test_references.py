@@ -312,6 +312,14 @@ def test_columns_are_one_based(tmp_path):
     assert (refs[0].line, refs[0].column) == (1, 5)
 
 
+def test_columns_count_characters_not_bytes(tmp_path):
+    """``ast`` counts UTF-8 bytes: the call after ``größe = `` was reported at column 11."""
+    refs = scan_source(
+        tmp_path, "größe = AutoModel.from_pretrained('org/m')\r\ny = 1\r\nz = pipeline(model='org/p')\n"
+    )
+    assert [(r.line, r.column) for r in refs] == [(1, 9), (3, 5)]
+
+
 def test_syntax_error_is_reported(tmp_path):
     (tmp_path / "bad.py").write_text("from_pretrained(\n")
     result = scan_paths([tmp_path])

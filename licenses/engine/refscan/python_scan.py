@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import bisect
 import itertools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -821,6 +822,15 @@ def _kind_for(call: ast.Call, spec: CallSpec, scanner: ModuleScanner, scope: _Sc
     return "dataset" if types == {"dataset"} else spec.kind
 
 
+def _char_column(lines: list[str], lineno: int, byte_offset: int) -> int:
+    """1-based column in characters: ``ast`` counts UTF-8 bytes, so ``größe = from_pretrained(…)``
+    was reported two columns to the right of the call (SARIF viewers and editors count characters)."""
+    line = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+    if line.isascii():
+        return byte_offset + 1
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
+
+
 def scan_python_source(
     source: str, file: str, file_dir: Path, root: Path, tree: ast.Module | None = None
 ) -> list[Reference]:
@@ -831,12 +841,16 @@ def scan_python_source(
         tree = ast.parse(source, filename=file)
     scanner = ModuleScanner(tree, source)
     refs: list[Reference] = []
+    lines: list[str] | None = None
     for call, scope, name, spec in scanner.candidates:
         kind = _kind_for(call, spec, scanner, scope)
         if kind is None:
             continue
         callee = _unparse(call.func, 80)
-        where = {"file": file, "line": call.lineno, "column": call.col_offset + 1, "call": callee}
+        if lines is None:
+            lines = re.split(r"\r\n|\r|\n", source)
+        column = _char_column(lines, call.lineno, call.col_offset)
+        where = {"file": file, "line": call.lineno, "column": column, "call": callee}
         node = _arg(call, spec)
         if node is None:
             if name == "pipeline":
