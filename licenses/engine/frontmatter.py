@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 from yaml.cyaml import CParser
 from yaml.events import MappingEndEvent, MappingStartEvent, SequenceEndEvent, SequenceStartEvent
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .yaml_construct import QuickResolverMixin, construct_tree
 
@@ -357,6 +357,20 @@ class _DuplicateKeyMixin:
         return mapping
 
 
+def _timestamp(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
+    """``construct_yaml_timestamp``, or the text itself for an impossible date (``2024-02-30``).
+
+    It looks like a date to YAML 1.1's resolver, and raising threw away the whole front matter
+    (a card's licence with it) or a whole policy file with only "day is out of range for month".
+    As text it is what YAML 1.2 and the Hub's own parser make of it, and whoever reads the field
+    says what is wrong with it (a policy's schema: ``exceptions[0].expires``).
+    """
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return node.value
+
+
 class _CLoader(QuickResolverMixin, _DuplicateKeyMixin, yaml.CSafeLoader):
     """libyaml's parser and composer with the quick resolver; ``_load_c`` builds the values."""
 
@@ -373,6 +387,9 @@ class _CLoader(QuickResolverMixin, _DuplicateKeyMixin, yaml.CSafeLoader):
         self.resolver_prefix_paths = []
         self.duplicates = set()
         self._merged = set()
+
+
+_CLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 class _BoundedLoader(_DuplicateKeyMixin, yaml.SafeLoader):
@@ -398,6 +415,9 @@ class _BoundedLoader(_DuplicateKeyMixin, yaml.SafeLoader):
         if node is not None:
             _check_expanded_size(node)
         return node
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def _check_expanded_size(root: Node) -> None:

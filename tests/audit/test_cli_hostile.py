@@ -143,7 +143,14 @@ def test_an_unwritable_baseline_or_summary_is_a_clear_error(monkeypatch, capsys,
     ("content", "needle"),
     [
         (bytes(range(128, 256)) * 2, "not UTF-8"),
-        (b"name: x\nexceptions: [{model: a/b, reason: r, expires: 2027-13-01}]\n", "month must be in 1..12"),
+        (
+            b"name: x\nexceptions: [{model: a/b, reason: r, expires: 2027-13-01}]\n",
+            "'exceptions[0].expires': not a date",
+        ),
+        (
+            b"name: x\nexceptions: [{model: a/b, reason: r, expires: 2024-02-30}]\n",
+            "not a date: '2024-02-30'",
+        ),
         (b"z: " + b"[" * 3000 + b"]" * 3000 + b"\n", "nesting deeper"),
         (alias_bomb(9, "name").encode(), "alias expansion"),
     ],

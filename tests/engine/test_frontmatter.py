@@ -24,6 +24,14 @@ def test_plain_card():
     assert fm.raw_yaml == "license: mit\ndatasets: [a, b]\n"
 
 
+def test_an_impossible_date_is_text_and_costs_the_card_nothing():
+    """``2024-02-30`` looks like a YAML 1.1 timestamp; constructing it threw the whole front matter
+    away, the licence with it. YAML 1.2 (and the Hub) read it as text."""
+    fm = parse_front_matter("---\nlicense: mit\nreleased: 2024-02-30\nupdated: 2024-02-28\n---\n# x\n")
+    assert not fm.problems and fm.metadata["license"] == "mit"
+    assert fm.metadata["released"] == "2024-02-30" and str(fm.metadata["updated"]) == "2024-02-28"
+
+
 def test_no_front_matter_keeps_text_as_body():
     fm = parse_front_matter("# Just a title\n---\nnot yaml\n")
     assert fm.metadata == {} and fm.raw_yaml is None
@@ -106,10 +114,9 @@ def test_merge_keys_are_not_duplicates():
     assert fm.problems == ()
 
 
-def test_impossible_date_is_a_problem_not_a_crash():
+def test_impossible_date_is_text_not_a_crash():
     fm = parse_front_matter(hostile("bad_date.md"))
-    assert fm.metadata == {}
-    assert any("month must be in 1..12" in p for p in fm.problems)
+    assert fm.metadata == {"license": "mit", "date": "2023-13-45"} and not fm.problems
 
 
 def test_unclosed_front_matter_is_body():

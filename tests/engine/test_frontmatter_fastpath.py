@@ -51,6 +51,18 @@ class _OracleLoader(yaml.CSafeLoader):
         return mapping
 
 
+def _oracle_timestamp(loader: yaml.SafeLoader, node: ScalarNode) -> object:
+    """The one deliberate departure from PyYAML (docs/licence-engine.md): an impossible date
+    (``2023-13-45``) is its text rather than an error that drops the whole front matter."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return node.value
+
+
+_OracleLoader.add_constructor("tag:yaml.org,2002:timestamp", _oracle_timestamp)
+
+
 def _oracle_load(raw: str) -> tuple[object, set[str]]:
     loader = _OracleLoader(raw)
     try:
