@@ -16,7 +16,9 @@ from typing import Any
 
 from hub.models import Commit, FileScan, Ref, Repository, RevisionAnalysis
 from hub.services.access import visible_repositories
+from hub.services.errors import RevisionNotFound
 from hub.services.repos import find_by_ids
+from hub.services.revisions import resolve_revision
 from licenses.engine.analyze import analyze_snapshot
 from licenses.engine.policy import Policy, evaluate_model, unknown_model_decision
 from licenses.engine.types import RepoSnapshot
@@ -97,13 +99,14 @@ def _find_repositories(user, model_ids: Iterable[str]) -> dict[str, Repository]:
 
 
 def _find_commit(repo: Repository, revision: str | None) -> Commit | None:
-    name = revision or repo.default_branch
-    ref = Ref.objects.filter(repository=repo, name=name).select_related("commit").first()
-    if ref is not None:
-        return ref.commit
-    if revision and len(revision) >= 7:
-        return Commit.objects.filter(repository=repo, sha__startswith=revision.lower()).first()
-    return repo.head if revision is None else None
+    """The commit a revision names, exactly as the hub's own API resolves it (a branch before a
+    tag of the same name, ``refs/tags/…``, a unique sha prefix); None when it names none. A ref
+    looked up by name alone answered whichever of a same-named tag, branch or pull request the
+    database returned first (a pull request's ref is named by its number: ``revision: "1"``)."""
+    try:
+        return resolve_revision(repo, revision)
+    except RevisionNotFound:
+        return repo.head if revision is None else None
 
 
 class _Prefetched:
@@ -138,10 +141,10 @@ class _Prefetched:
                 pinned.append((spec, repo))
         if pinned:
             names = {spec.revision or repo.default_branch for spec, repo in pinned}
-            refs = {
+            refs = {  # branches by name in one query; tags, shas and the rest as the hub resolves them
                 (ref.repository_id, ref.name): ref.commit
                 for ref in Ref.objects.filter(
-                    repository_id__in=[r.pk for _, r in pinned], name__in=names
+                    repository_id__in=[r.pk for _, r in pinned], name__in=names, kind=Ref.Kind.BRANCH
                 ).select_related("commit")
             }
             for spec, repo in pinned:

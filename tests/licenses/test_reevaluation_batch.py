@@ -526,3 +526,29 @@ def test_datasets_hosted_here_decide_the_models_naming_them(caller):
     dataset.private = True  # made private: its licence is no longer anyone's to read here
     dataset.save()
     assert data()["dataset_licenses"][0]["license"] is None  # unknown again, as for any dataset
+
+
+def test_a_pinned_revision_resolves_as_the_hub_resolves_it(caller):
+    """A ref was looked up by name whatever its kind: a tag and a branch of one name, or a pull
+    request (named by its number), answered whichever row came first."""
+    from hub.models import Ref
+    from licenses.engine.policy import load_policy
+    from licenses.services.compliance import ModelSpec, check_models
+
+    model = make(caller, "org/app", card("mit"))
+    first = model.head
+    push(model, card("apache-2.0"))
+    model.refresh_from_db()
+    Ref.objects.create(repository=model, kind=Ref.Kind.TAG, name="v1", commit=first)
+    Ref.objects.create(repository=model, kind=Ref.Kind.BRANCH, name="v1", commit=model.head)
+    Ref.objects.create(repository=model, kind=Ref.Kind.PR, name="1", commit=first)
+    policy = load_policy({"name": "p", "use": {"commercial": True}, "licenses": {"unknown": "deny"}})
+
+    def judged(revision):
+        (result,) = check_models([ModelSpec("org/app", revision)], policy, caller.user)
+        return result["revision"], [r["code"] for r in result["reasons"] if r["effect"] == "deny"]
+
+    assert judged("v1") == (model.head.sha, [])  # the branch, as /resolve/v1/… serves it
+    assert judged("refs/tags/v1")[0] == first.sha
+    assert judged("1")[1] == ["unknown-model"]  # no branch or tag "1": a pull request is not a revision name
+    assert judged(first.sha[:7])[0] == first.sha
