@@ -105,6 +105,19 @@ class SpecDetailView(MirrorAPIView, generics.RetrieveUpdateDestroyAPIView):
     queryset = MirrorSpec.objects.all()
     lookup_field = "name"
 
+    def perform_destroy(self, instance: MirrorSpec) -> None:
+        """Not while a run of it is queued or running: the run's row went with the spec while its
+        worker went on ("lease lost", and a history without the run that wrote the repositories)."""
+        active = instance.runs.filter(status__in=[MirrorRun.Status.QUEUED, MirrorRun.Status.RUNNING]).first()
+        if active is not None:
+            raise ApiError(
+                "conflict",
+                f"run {active.pk} of {instance.name} is {active.status}; disable the spec and delete it "
+                "once the run has finished",
+                status.HTTP_409_CONFLICT,
+            )
+        super().perform_destroy(instance)
+
 
 class SpecRunView(MirrorAPIView):
     """Start a run of this specification now (unless one is already queued or running)."""

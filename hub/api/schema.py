@@ -42,6 +42,8 @@ def _errors_for(path: str, method: str, operation: dict[str, Any]) -> dict[str, 
             errors["415"] = "a body that is not application/json (unsupported-media-type)"
     if "{" in path:
         errors["404"] = "no such object, or a private one the caller cannot see (not-found)"
+    if method == "delete":
+        errors["409"] = "the object is in use (a mirror specification with a run under way) (conflict)"
     return errors
 
 

@@ -229,3 +229,13 @@ def test_the_admin_action_starts_one_run_per_spec(upstream, client):
     page = client.post("/admin/workers/mirrorspec/", body, follow=True).content.decode()
     assert "Already queued or running: once" in page
     assert MirrorRun.objects.filter(spec=spec).count() == 1
+
+
+def test_a_spec_with_an_active_run_is_not_deleted(staff):
+    spec = MirrorSpec.objects.create(name="busy-del", upstream="http://127.0.0.1:9")
+    run = MirrorRun.objects.create(spec=spec, upstream=spec.upstream, status=MirrorRun.Status.RUNNING)
+    resp = staff.delete("/api/v1/mirror/specs/busy-del")
+    assert resp.status_code == 409 and f"run {run.pk}" in resp.json()["error"]["message"]
+    MirrorRun.objects.filter(pk=run.pk).update(status=MirrorRun.Status.DONE)
+    assert staff.delete("/api/v1/mirror/specs/busy-del").status_code == 204
+    assert not MirrorSpec.objects.filter(name="busy-del").exists()
