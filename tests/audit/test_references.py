@@ -432,6 +432,34 @@ def test_download_options_before_the_repository_are_not_taken_for_it(tmp_path):
     ]  # fmt: skip
 
 
+def test_compose_exec_form_commands_and_environments(tmp_path):
+    """``command: ["--model", "org/x"]`` was read one word at a time, and ``environment:`` entries
+    (``- HF_MODEL=org/x``, ``HF_MODEL_ID: org/x``) not at all."""
+    (tmp_path / "docker-compose.yml").write_text(
+        textwrap.dedent(
+            """            services:
+              llm:
+                command: ["--model", "org/exec", "--port", "8000"]
+                environment:
+                  - HF_MODEL=org/env-list
+                  - OTHER=foo/bar
+              tgi:
+                command: --model-id org/string
+                environment:
+                  HF_MODEL_ID: org/env-map
+              job:
+                script: ["hf download org/first", "hf download org/second"]
+            """
+        )
+    )
+    refs = scan_paths([tmp_path]).references
+    assert [(r.line, r.model) for r in refs] == [
+        (3, "org/exec"), (5, "org/env-list"), (8, "org/string"), (10, "org/env-map"), (12, "org/first"),
+        (12, "org/second"),
+    ]  # fmt: skip
+    assert next(r for r in refs if r.model == "org/env-list").column == 18
+
+
 def test_ci_template_expressions_are_reported_unresolved(tmp_path):
     """``hf download ${{ env.BASE }}`` in a workflow was dropped without a word."""
     (tmp_path / ".github" / "workflows").mkdir(parents=True)

@@ -11,6 +11,7 @@ CI files' ``run:``/``script:`` strings are scanned as shell.
 from __future__ import annotations
 
 import json
+import shlex
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,12 +44,17 @@ KEYS: dict[str, tuple[str, bool]] = {
     "ref_model": ("model", False),
     "teacher_model": ("model", False),
     "draft_model": ("model", False),
+    "hf_model": ("model", False),  # container environments (compose, k8s): HF_MODEL=org/name
+    "hf_model_id": ("model", False),
     "dataset_name": ("dataset", True),
     "dataset_id": ("dataset", False),
     "dataset": ("dataset", False),
     "datasets": ("dataset", False),
 }
 SHELL_KEYS = frozenset({"run", "script", "before_script", "after_script", "command", "entrypoint"})
+#: Keys whose list is one command in exec form (compose, Kubernetes): ``["--model", "org/x"]``.
+#: CI ``script:`` lists are several commands, one per item, and stay apart.
+EXEC_KEYS = frozenset({"command", "entrypoint", "args"})
 
 
 class _Loader(yaml.SafeLoader):
@@ -80,6 +86,18 @@ def _yaml_hits(
             kname = _norm(k.value) if isinstance(k, yaml.ScalarNode) else None
             yield from _yaml_hits(v, kname, seen)
     elif isinstance(node, yaml.SequenceNode):
+        words = [i for i in node.value if isinstance(i, yaml.ScalarNode)]
+        if key in EXEC_KEYS and words and len(words) == len(node.value):
+            # an option and its value are two items: read them as one command line too
+            first = words[0]
+            line = shlex.join(str(w.value) for w in words)
+            yield "command", line, first.start_mark.line + 1, first.start_mark.column + 1, "exec"
+        if key == "environment":  # ``- HF_MODEL=org/name``
+            for item in words:
+                name, eq, value = str(item.value).partition("=")
+                if eq and _norm(name) in KEYS:
+                    mark = item.start_mark
+                    yield _norm(name), value, mark.line + 1, mark.column + len(name) + 2, ""
         for item in node.value:
             if isinstance(item, yaml.MappingNode) and key == "datasets":
                 for k, v in item.value:
@@ -177,7 +195,9 @@ def scan_yaml_text(text: str, file: str, file_dir: Path, root: Path) -> list[Ref
             ref = _reference(key, value, file, line, col, file_dir, root)
             if ref is not None:
                 refs.append(ref)
-    return refs
+    # an exec-form list is read both word by word and as one line: the same reference may come twice
+    unique = {(r.line, r.column, r.kind, r.model, r.expression): r for r in refs}
+    return list(unique.values())
 
 
 def scan_json_text(text: str, file: str, file_dir: Path, root: Path) -> list[Reference]:
