@@ -20,6 +20,20 @@ def ids(client, query: str = "") -> list[str]:
     return ID.findall(response.content.decode())
 
 
+def every_page(client, query: str, limit: int = 50) -> list[str]:
+    """The model ids of ``/models?query`` and of every page its Next links lead to, in order."""
+    seen: list[str] = []
+    url = "/models?" + query
+    for _ in range(limit):
+        html = client.get(url).content.decode()
+        seen += ID.findall(html)
+        nxt = re.search(r'rel="next" href="\?([^"]+)"', html)
+        if not nxt:
+            break
+        url = "/models?" + nxt.group(1).replace("&amp;", "&")
+    return seen
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -83,15 +97,7 @@ def test_unknown_policy_says_so(client, catalogue):
 
 @pytest.mark.parametrize("sort", ["downloads", "likes", "lastModified", "createdAt", "transparency"])
 def test_keyset_pagination_visits_every_model_once(client, catalogue, sort):
-    seen: list[str] = []
-    url = f"/models?sort={sort}"
-    for _ in range(5):
-        html = client.get(url).content.decode()
-        seen += ID.findall(html)
-        nxt = re.search(r'rel="next" href="\?([^"]+)"', html)
-        if not nxt:
-            break
-        url = "/models?" + nxt.group(1).replace("&amp;", "&")
+    seen = every_page(client, f"sort={sort}", limit=5)
     assert len(seen) == len(set(seen)) == 44
 
 
@@ -138,15 +144,7 @@ def test_every_search_result_is_reachable_through_the_pages(client, catalogue, m
     links instead (no Next, and a "First page" pointing at itself), so results past the first page
     could not be reached."""
     monkeypatch.setattr("frontend.catalogue.PAGE_SIZE", 3)
-    seen: list[str] = []
-    url = "/models?search=tiny"
-    for _ in range(50):
-        html = client.get(url).content.decode()
-        seen += ID.findall(html)
-        nxt = re.search(r'rel="next" href="\?([^"]+)"', html)
-        if not nxt:
-            break
-        url = "/models?" + nxt.group(1).replace("&amp;", "&")
+    seen = every_page(client, "search=tiny")
     count = int(
         re.search(
             r"<strong>(\d+)</strong> models? matching", client.get("/models?search=tiny").content.decode()
