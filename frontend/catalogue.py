@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 
 from frontend import search
@@ -241,6 +241,16 @@ def run(user, f: CatalogueFilters) -> CatalogueResult:
     else:
         page = keyset_page(qs, key, f.cursor, PAGE_SIZE)
     return CatalogueResult(f, page, count, capped, sort, policy_error=policy_error, count_approx=approx)
+
+
+def export_queryset(user, f: CatalogueFilters) -> QuerySet[Repository]:
+    """Every model the filters select (no page, no count), in the page's order; relevance, which
+    is ranked in memory for one page at a time, is exported by downloads."""
+    qs, _ = apply_filters(base_queryset(user), f)
+    if f.search:
+        qs = search.matching(qs, f.search)
+    key = _SORT_KEYS.get(f.effective_sort, "downloads")
+    return qs.select_related("namespace").order_by(F(key).desc(nulls_last=True), "-pk")
 
 
 def facet_values(column: str, limit: int = 200) -> list[str]:

@@ -33,7 +33,7 @@ NAME_MAX = 96
 #: not that owner's model). A test checks that every route's first segment is listed here.
 RESERVED_NAMESPACES = frozenset(
     {"admin", "api", "compliance", "dashboard", "datasets", "healthz", "licenses", "login", "logout"}
-    | {"models", "readyz", "settings", "spaces", "static", "violations"}
+    | {"models", "models.csv", "readyz", "settings", "spaces", "static", "violations", "violations.csv"}
 )
 
 

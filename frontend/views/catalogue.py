@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 from frontend import catalogue
+from frontend.exports import csv_response
 from frontend.vocab import CLASS_LABELS, COMMERCIAL_LABELS, DISCLOSURE_LABELS, SORTS
 from licenses.engine.kb import default_kb
 from licenses.models import Policy
@@ -39,3 +40,27 @@ def models_list(request: HttpRequest) -> HttpResponse:
     if partial:
         add_never_cache_headers(response)
     return response
+
+
+def models_csv(request: HttpRequest) -> HttpResponse:
+    """``/models.csv``: every model the same filters select, as CSV (the page shows 30 at a time)."""
+    filters = catalogue.CatalogueFilters.from_query(request.GET)
+    base = request.build_absolute_uri("/").rstrip("/")
+    rows = (
+        _model_row(r, base) for r in catalogue.export_queryset(request.user, filters).iterator(chunk_size=500)
+    )
+    header = (
+        "model", "licence", "class", "commercial use", "transparency", "disclosure level",
+        "open violations", "downloads", "likes", "last modified", "mirrored from", "url",
+    )  # fmt: skip
+    return csv_response("models.csv", header, rows)
+
+
+def _model_row(r, base: str) -> tuple:
+    score = "" if r.transparency_score is None else round(r.transparency_score)
+    level = "" if r.disclosure_level is None else r.disclosure_level
+    return (
+        r.repo_id, r.license_key or r.card_license, r.license_class, r.commercial_use, score, level,
+        r.open_violations, r.downloads, r.likes, r.last_modified.date().isoformat(), r.mirrored_from,
+        f"{base}/{r.repo_id}",
+    )  # fmt: skip
