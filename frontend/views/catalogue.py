@@ -31,6 +31,11 @@ def models_list(request: HttpRequest) -> HttpResponse:
         "policies": list(Policy.objects.order_by("name").values_list("name", flat=True)),
         "tasks": catalogue.facet_values("pipeline_tag"),
         "libraries": catalogue.facet_values("library_name"),
+        # "Apache-2.0" or "Llama 3.1 Community License" typed in search names a licence, not a model:
+        # offer its filter (search matches model ids and card text, and found nothing for such names)
+        "licence_hint": default_kb().lookup(filters.search)
+        if filters.search and not filters.license
+        else None,
     }
     partial = request.headers.get("X-Partial") == "results"
     response = render(request, "frontend/_model_results.html" if partial else "frontend/models.html", context)

@@ -172,3 +172,14 @@ def catalogue_run(search: str, page: int = 1):
 
     f = catalogue_query.CatalogueFilters.from_query(QueryDict(f"search={search}&p={page}"))
     return catalogue_query.run(AnonymousUser(), f)
+
+
+@pytest.mark.parametrize("typed", ["Apache-2.0", "apache license 2.0", "Llama 3.1"])
+def test_a_licence_name_in_search_offers_its_filter(client, catalogue, typed):
+    """Search matches model ids and card text: a licence's name found nothing and said nothing."""
+    from licenses.engine.kb import default_kb
+
+    key = default_kb().lookup(typed).key
+    html = client.get("/models", {"search": typed}).content.decode()
+    assert f'href="/models?license={key}"' in html and "is a licence" in html
+    assert "is a licence" not in client.get("/models", {"search": "tiny"}).content.decode()
