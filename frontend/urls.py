@@ -29,6 +29,18 @@ urlpatterns = [
     path("settings/tokens", account.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke", account.revoke_token, name="token-revoke"),
     path("settings/organizations", account.organisations, name="organisations"),
+    re_path(r"^datasets/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/?$", model.dataset, name="dataset"),
+    # a dataset's files, and the commitUrl the Hub client prints for a dataset, as for models
+    re_path(
+        r"^datasets/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/tree/(?P<revision>[^/]+)/?$",
+        model.dataset_tree,
+        name="dataset-tree",
+    ),
+    re_path(
+        r"^datasets/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/commit/(?P<revision>[^/]+)/?$",
+        model.dataset_tree,
+        name="dataset-commit",
+    ),
     re_path(r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/tree/(?P<revision>[^/]+)/?$", model.tree, name="tree"),
     # where the Hub API's commitUrl (printed by ``hf upload``) points: a commit is shown as its tree
     re_path(

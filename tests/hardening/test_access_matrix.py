@@ -218,6 +218,15 @@ REPO_ROUTES: dict[str, Route] = {
     "frontend:model": Route("frontend", "meta", lambda k, n: Req("GET", f"/{ORG}/{n}")),
     "frontend:tree": Route("frontend", "meta", lambda k, n: Req("GET", f"/{ORG}/{n}/tree/main")),
     "frontend:commit": Route("frontend", "meta", lambda k, n: Req("GET", f"/{ORG}/{n}/commit/main")),
+    "frontend:dataset": Route(
+        "frontend", "meta", lambda k, n: Req("GET", f"/datasets/{ORG}/{n}"), ("dataset",)
+    ),
+    "frontend:dataset-tree": Route(
+        "frontend", "meta", lambda k, n: Req("GET", f"/datasets/{ORG}/{n}/tree/main"), ("dataset",)
+    ),
+    "frontend:dataset-commit": Route(
+        "frontend", "meta", lambda k, n: Req("GET", f"/datasets/{ORG}/{n}/commit/main"), ("dataset",)
+    ),
 }
 
 #: Routes that are not about one repository: lists, search, counts, dashboards, accounts.
@@ -245,6 +254,8 @@ LIST_REQUESTS: dict[str, list[Req]] = {
     "frontend:licences": [Req("GET", "/licenses")],
     "frontend:licence": [Req("GET", "/licenses/cc-by-nc-4.0"), Req("GET", "/licenses/none")],
     "frontend:violations": [Req("GET", "/violations"), Req("GET", "/violations?rule=missing-license")],
+    "frontend:models-csv": [Req("GET", "/models.csv"), Req("GET", "/models.csv?search=zq")],
+    "frontend:violations-csv": [Req("GET", "/violations.csv?status=all")],
     "frontend:dashboard": [Req("GET", "/dashboard")],
     "frontend:dashboard-mirror-runs": [Req("GET", "/dashboard/mirror-runs")],
     "frontend:compliance": [Req("GET", "/compliance")],
