@@ -105,6 +105,12 @@ def _parent_licence(parent: Mapping[str, Any]) -> dict[str, Any]:
     return _stated(info.spdx if info else None)
 
 
+def _parent_location(parent: Mapping[str, Any], hub_url: str) -> str | None:
+    """Where a parent can be downloaded: this hub when it holds it (the lineage resolved it from the
+    registry), else not known (a link to this hub was a 404 for a model it does not host)."""
+    return f"{hub_url}/{parent['id']}" if parent.get("source") == "registry" else None
+
+
 def _parents(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
         p
@@ -166,11 +172,12 @@ def to_spdx3(
             suppliers[owner] = agent
         return suppliers[owner]._id
 
-    def model_package(model_id: str, suffix: str, version: str | None, location: str):
+    def model_package(model_id: str, suffix: str, version: str | None, location: str | None):
         pkg = element(s.ai_AIPackage, suffix)
         pkg.name = model_id
         pkg.software_primaryPurpose = s.software_SoftwarePurpose.model
-        pkg.software_downloadLocation = location
+        if location:
+            pkg.software_downloadLocation = location
         # the AI profile requires a version; a parent's revision is often not known
         pkg.software_packageVersion = version or NO_ASSERTION
         pkg.releaseTime = info.created
@@ -227,7 +234,9 @@ def to_spdx3(
             parent_id = str(parent["id"])
             ppkg = packages.get(parent_id.lower())
             if ppkg is None:
-                ppkg = model_package(parent_id, f"model-{n}-parent-{p}", None, f"{hub_url}/{parent_id}")
+                ppkg = model_package(
+                    parent_id, f"model-{n}-parent-{p}", None, _parent_location(parent, hub_url)
+                )
                 declare(ppkg, _parent_licence(parent), f"{n}-parent-{p}")
                 packages[parent_id.lower()] = ppkg
             relate(s.RelationshipType.ancestorOf, ppkg, [pkg], f"ancestor-{n}-{p}")
@@ -281,9 +290,10 @@ def to_spdx23(
 
     kb = default_kb()
 
-    def location(url: str):
-        # SPDX 2.3 only accepts URLs with a dotted host; a hub on localhost gets NOASSERTION.
-        return SpdxNoAssertion() if validate_download_location(url) else url
+    def location(url: str | None):
+        # SPDX 2.3 only accepts URLs with a dotted host; a hub on localhost gets NOASSERTION, and so
+        # does a location that is not known
+        return SpdxNoAssertion() if url is None or validate_download_location(url) else url
 
     packages, relationships, extracted = [], [], {}
 
@@ -358,7 +368,7 @@ def to_spdx23(
                     Package(
                         spdx_id=parent_id,
                         name=str(parent["id"]),
-                        download_location=location(f"{hub_url}/{parent['id']}"),
+                        download_location=location(_parent_location(parent, hub_url)),
                         files_analyzed=False,
                         license_declared=licence_of(_parent_licence(parent)),
                         primary_package_purpose=PackagePurpose.OTHER,
@@ -471,7 +481,9 @@ def to_cyclonedx(
         for p in _parents(report):
             parent_ref = f"machine-learning-model:{p['id']}"
             if parent_ref not in components:  # a requested model's own entry, if written already, wins
-                component(str(p["id"]), "machine-learning-model", **_cdx_licensed(_parent_licence(p)))
+                where = _parent_location(p, hub_url)
+                refs = {"externalReferences": [{"type": "distribution", "url": where}]} if where else {}
+                component(str(p["id"]), "machine-learning-model", **_cdx_licensed(_parent_licence(p)), **refs)
             depends.append(parent_ref)
         listed = dependencies.setdefault(ref, [])
         listed.extend(d for d in dict.fromkeys(depends) if d not in listed)

@@ -310,3 +310,26 @@ def test_ancestors_are_full_packages_linked_up_the_chain_but_not_subjects(tmp_pa
     ]
     (root,) = [c for c in cdx["components"] if c["name"] == "meta/root"]
     assert root["version"] == "r" * 40 and root["licenses"] == [{"expression": llama}]
+
+
+def test_only_parents_this_hub_holds_get_its_download_location():
+    """A parent outside the registry (the bundled table, or nobody) pointed at this hub: a 404."""
+    report = {
+        **_report("acme/ft", "apache-2.0", "Apache-2.0", revision="f" * 40),
+        "lineage": {"base_models": [{"id": "acme/hosted", "source": "registry", "license_key": "mit"},
+                                    {"id": "meta-llama/Llama-3.1-8B", "source": "bundled", "license_key": "llama3.1"},
+                                    {"id": "someone/unknown", "source": "unresolved"}]},
+    }  # fmt: skip
+    hub = "https://hub.example.org"
+    spdx2 = {p["name"]: p["downloadLocation"] for p in export_bom("spdx2", [report], hub_url=hub)["packages"]}
+    assert spdx2["acme/hosted"] == f"{hub}/acme/hosted"
+    assert spdx2["meta-llama/Llama-3.1-8B"] == spdx2["someone/unknown"] == "NOASSERTION"
+    spdx3 = {e["name"]: e.get("software_downloadLocation") for e in export_bom("spdx3", [report], hub_url=hub)["@graph"]
+             if e.get("type") == "ai_AIPackage"}  # fmt: skip
+    assert spdx3["acme/hosted"] == f"{hub}/acme/hosted" and spdx3["someone/unknown"] is None
+    cdx = {
+        c["name"]: c.get("externalReferences")
+        for c in export_bom("cyclonedx", [report], hub_url=hub)["components"]
+    }
+    assert cdx["acme/hosted"] == [{"type": "distribution", "url": f"{hub}/acme/hosted"}]
+    assert cdx["meta-llama/Llama-3.1-8B"] is None
