@@ -174,7 +174,7 @@ class _Prefetched:
             if scan.dangerous_imports:
                 self.scans[scan.commit_id]["dangerous_files"].append(scan.path)
         self.ancestors = ancestors_many(r.repo_id for r in self.repos.values())
-        self._older_revisions()
+        self._older_revisions(user)
         self.upstream = upstream_findings(
             user,
             {
@@ -184,11 +184,17 @@ class _Prefetched:
             },
         )
 
-    def _older_revisions(self) -> None:
+    def _older_revisions(self, user) -> None:
         """What a revision other than the head says for itself: its own findings (the queue's rows
-        describe the head) and the ancestry its own card declares (the graph is the head's)."""
+        describe the head) and the ancestry its own card declares (the graph is the head's).
+
+        Those findings were written when the revision was analysed and are not re-judged when a
+        parent later turns private (the queue's rows are): a finding that names a model the caller
+        may not see now is left out, or it would tell that model's licence.
+        """
         self.findings: dict[int, list[dict[str, Any]]] = {}
         self.lineage: dict[int, list[GraphNode]] = {}
+        self.hidden_parents: set[str] = set()
         older = [
             (repo, analysis)
             for (key, _), commit in self.commits.items()
@@ -201,11 +207,26 @@ class _Prefetched:
         rows: dict[int, list[Violation]] = defaultdict(list)
         for row in Violation.objects.filter(repository_id__in={repo.pk for repo, _ in older}):
             rows[row.repository_id].append(row)
+        named = {
+            model_ref(str(f.get("parent")))
+            for _, a in older
+            for f in a.result.get("violations") or []
+            if isinstance(f, Mapping) and f.get("parent")
+        }
+        hidden = hidden_from(user, named | {ref for _, a in older for ref in _declared_parents([a.result])})
+        self.hidden_parents = hidden
         for repo, analysis in older:
-            self.findings[analysis.commit_id] = as_triaged(
-                analysis.result.get("violations") or [], rows[repo.pk]
-            )
+            own = [f for f in analysis.result.get("violations") or [] if not _names_any(f, hidden)]
+            self.findings[analysis.commit_id] = as_triaged(own, rows[repo.pk])
         self.lineage = _ancestry({a.commit_id: list(_declared_parents([a.result])) for _, a in older})
+
+
+def _names_any(finding: Mapping[str, Any], refs: Collection[str]) -> bool:
+    """Whether a finding is about (or quotes) one of ``refs``: its parent, message or evidence."""
+    if not refs:
+        return False
+    text = f"{finding.get('parent') or ''} {finding.get('message') or ''} {finding.get('evidence') or ''}".lower()
+    return any(ref in text for ref in refs)
 
 
 def _unknown(
@@ -229,15 +250,25 @@ def _registry_result(spec: ModelSpec, pre: _Prefetched, policy: Policy, today: d
         status = analysis.status if analysis else "pending"
         return _unknown(spec, policy, today, f"analysis of {commit.sha[:12]} is {status}", commit.sha)
     violations = pre.findings.get(commit.pk, pre.violations.get(repo.pk, []))
+    result = analysis.result
+    if commit.pk in pre.findings and pre.hidden_parents:
+        # an older revision's stored lineage still carries a parent's licence from when it was
+        # public: judged as one outside the registry, as the head is after its re-evaluation
+        lineage = dict(result.get("lineage") or {})
+        lineage["base_models"] = [
+            _as_unresolved(p) if model_ref(str(p.get("id") or "")) in pre.hidden_parents else p
+            for p in lineage.get("base_models") or []
+        ]
+        result = {**result, "lineage": lineage}
     report = {
-        **analysis.result,
+        **result,
         "id": repo.repo_id,
         "scan": pre.scans.get(commit.pk, {}),
         "violations": violations,
         "upstream_violations": pre.upstream.get((spec.id.lower(), spec.revision), []),
     }
     decision = evaluate_model(policy, report, today)
-    lineage = dict(analysis.result.get("lineage") or {})
+    lineage = dict(result.get("lineage") or {})
     walked = pre.lineage.get(commit.pk, pre.ancestors.get(repo.repo_id.lower(), []))
     lineage["ancestors"] = [{"id": n.ref, "depth": n.depth} for n in walked]
     return {

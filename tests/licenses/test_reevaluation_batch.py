@@ -552,3 +552,31 @@ def test_a_pinned_revision_resolves_as_the_hub_resolves_it(caller):
     assert judged("refs/tags/v1")[0] == first.sha
     assert judged("1")[1] == ["unknown-model"]  # no branch or tag "1": a pull request is not a revision name
     assert judged(first.sha[:7])[0] == first.sha
+
+
+def test_a_pinned_revisions_findings_never_name_a_parent_the_caller_cannot_see(caller):
+    """A revision's own findings are not re-judged when its parent turns private; shown as they
+    were, they told anyone the private parent's licence (the head's queue rows are re-judged)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from hub.models import Ref
+    from licenses.engine.policy import load_policy
+    from licenses.services.compliance import ModelSpec, check_models
+
+    make(caller, "base/secret", card("cc-by-nc-4.0"))
+    app = make(caller, "org/app", card("apache-2.0", "base/secret"))
+    Ref.objects.create(repository=app, kind=Ref.Kind.TAG, name="v1", commit=app.head)
+    push(app, card("apache-2.0", "base/secret", extra="new text"))
+    policy = load_policy({"name": "p", "use": {"commercial": True}, "licenses": {"unknown": "deny"}})
+
+    def pinned(user):
+        (result,) = check_models([ModelSpec("org/app", "v1")], policy, user)
+        return [v["rule"] for v in result["violations"]], str(result)
+
+    assert pinned(caller.user)[0] == ["relicensed-derivative"]  # public parent: as it was
+    secret = Repository.objects.get(name="secret")
+    secret.private = True
+    secret.save()  # the head is re-judged; the tag's stored analysis is not
+    rules_seen, whole = pinned(AnonymousUser())
+    assert rules_seen == [] and "cc-by-nc" not in whole  # reads like a parent outside the registry
+    assert pinned(caller.user)[0] == ["relicensed-derivative"]  # a superuser still sees it
