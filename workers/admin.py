@@ -7,6 +7,8 @@ from django.db import models
 
 from workers.models import MirroredRepo, MirrorRun, MirrorSpec
 
+_ACTIVE = (MirrorRun.Status.QUEUED, MirrorRun.Status.RUNNING)
+
 
 @admin.register(MirrorSpec)
 class MirrorSpecAdmin(admin.ModelAdmin):
@@ -28,6 +30,21 @@ class MirrorSpecAdmin(admin.ModelAdmin):
             {"fields": ("interval_minutes", "max_concurrency", "created_at", "last_run_at")},
         ),
     )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        """Not a spec with a run queued or running, as in the API: its run's row would go with it
+        while the worker went on."""
+        if obj is not None and obj.runs.filter(status__in=_ACTIVE).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        busy = list(queryset.filter(runs__status__in=_ACTIVE).distinct().values_list("name", flat=True))
+        if busy:
+            self.message_user(
+                request, f"not deleted, a run is under way: {', '.join(busy)}", messages.WARNING
+            )
+        super().delete_queryset(request, queryset.exclude(name__in=busy))
 
     @admin.action(description="Run the selected specifications now")
     def run_now(self, request, queryset) -> None:

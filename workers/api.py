@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -105,9 +106,11 @@ class SpecDetailView(MirrorAPIView, generics.RetrieveUpdateDestroyAPIView):
     queryset = MirrorSpec.objects.all()
     lookup_field = "name"
 
+    @transaction.atomic
     def perform_destroy(self, instance: MirrorSpec) -> None:
         """Not while a run of it is queued or running: the run's row went with the spec while its
         worker went on ("lease lost", and a history without the run that wrote the repositories)."""
+        MirrorSpec.objects.select_for_update().filter(pk=instance.pk).first()  # as run-now takes it
         active = instance.runs.filter(status__in=[MirrorRun.Status.QUEUED, MirrorRun.Status.RUNNING]).first()
         if active is not None:
             raise ApiError(

@@ -136,11 +136,15 @@ def mirror_dispatch() -> dict[str, int]:
     # is rarely sent twice (and a second message only waits for the lease if it is).
     unclaimed = now - timedelta(seconds=getattr(settings, "MIRROR_QUEUED_RESCUE_AFTER", 900))
     rescued = 0
+    # a queued run's heartbeat_at records its last rescue: sent again once per window, not per tick
+    lost = Q(status=MirrorRun.Status.QUEUED) & (
+        Q(heartbeat_at__isnull=True, started_at__lt=unclaimed) | Q(heartbeat_at__lt=unclaimed)
+    )
     for run_id in MirrorRun.objects.filter(
-        Q(status=MirrorRun.Status.RUNNING, heartbeat_at__lt=stale)
-        | Q(status=MirrorRun.Status.QUEUED, heartbeat_at__isnull=True, started_at__lt=unclaimed)
+        Q(status=MirrorRun.Status.RUNNING, heartbeat_at__lt=stale) | lost
     ).values_list("pk", flat=True):
         log.warning("mirror run %s has a stale heartbeat or was never picked up; re-enqueueing it", run_id)
+        MirrorRun.objects.filter(pk=run_id, status=MirrorRun.Status.QUEUED).update(heartbeat_at=now)
         mirror_run.apply_async(args=[run_id])
         rescued += 1
     return {"started": started, "rescued": rescued}

@@ -362,6 +362,13 @@ def test_access_rules_follow_the_upstream_even_without_a_new_commit(upstream, mo
     run_spec(spec)
     assert not repo(private_later).private
 
+    # made private here by an operator: an upstream commit does not make it public again
+    local = ids[3]
+    Repository.objects.filter(pk=repo(local).pk).update(private=True)
+    state.update_file(local, "README.md", state.repos[local].head.files["README.md"] + b"\nmore\n")
+    run_spec(spec)
+    assert repo(local).private and repo(local).head.sha == state.repos[local].head.sha
+
 
 def test_overlapping_specs_with_different_files_never_shrink_a_revision(upstream):
     """``files: none`` after ``all`` on the same repositories removed the weights from the very

@@ -189,6 +189,7 @@ def _queue_down(monkeypatch):
             "Retry limit exceeded while trying to reconnect to the Celery result store backend."
         )
 
+    monkeypatch.setitem(tasks.mirror_run.app.conf, "task_always_eager", False)  # a real queue, down
     monkeypatch.setattr(tasks.mirror_run, "apply_async", refuse)
 
 
@@ -218,6 +219,9 @@ def test_the_dispatcher_rescues_a_queued_run_whose_message_was_lost(settings, mo
     monkeypatch.setattr(tasks.mirror_run, "apply_async", lambda args: sent.append(args[0]))
     assert mirror_dispatch() == {"started": 0, "rescued": 1}
     assert sent == [old.pk] and fresh.pk not in sent  # a run just queued may still be on its way
+    assert mirror_dispatch() == {"started": 0, "rescued": 0}  # once per window, not on every tick
+    MirrorRun.objects.filter(pk=old.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert mirror_dispatch()["rescued"] == 1 and sent == [old.pk, old.pk]  # still lost: sent again
 
 
 def test_the_admin_action_starts_one_run_per_spec(upstream, client):
@@ -239,3 +243,32 @@ def test_a_spec_with_an_active_run_is_not_deleted(staff):
     MirrorRun.objects.filter(pk=run.pk).update(status=MirrorRun.Status.DONE)
     assert staff.delete("/api/v1/mirror/specs/busy-del").status_code == 204
     assert not MirrorSpec.objects.filter(name="busy-del").exists()
+
+
+def test_the_admin_does_not_delete_a_spec_under_its_running_run(upstream, client):
+    user = get_user_model().objects.create_user("admin2", password="x", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    spec = MirrorSpec.objects.create(name="busy-admin", upstream=upstream.url)
+    MirrorRun.objects.create(spec=spec, upstream=spec.upstream, status=MirrorRun.Status.RUNNING)
+    client.post(f"/admin/workers/mirrorspec/{spec.pk}/delete/", {"post": "yes"})
+    body = {"action": "delete_selected", "_selected_action": [spec.pk], "post": "yes"}
+    client.post("/admin/workers/mirrorspec/", body, follow=True)
+    assert MirrorSpec.objects.filter(pk=spec.pk).exists()
+
+
+def test_a_task_that_fails_in_process_is_not_reported_as_a_queue_outage(caplog, monkeypatch):
+    """In-process (no Redis), the send runs the task: its own error must surface as itself."""
+    from workers.enqueue import send
+    from workers.mirror import run as mirror_run_module
+    from workers.tasks import mirror_run
+
+    spec = MirrorSpec.objects.create(name="crash", upstream="http://127.0.0.1:9")
+    run = MirrorRun.objects.create(spec=spec, upstream=spec.upstream, status=MirrorRun.Status.QUEUED)
+
+    def crash(run_id):
+        raise ZeroDivisionError("a bug in the task")
+
+    monkeypatch.setattr(mirror_run_module, "execute", crash)
+    with pytest.raises(ZeroDivisionError):
+        send(mirror_run, (run.pk,), {})
+    assert "task queue unavailable" not in caplog.text

@@ -402,6 +402,20 @@ def _repository_for(upstream: str, repo_id: str, *, create: bool) -> Repository 
     )  # fmt: skip
 
 
+def _private_here(repo: Repository, upstream: str, repo_id: str, private_upstream: bool) -> bool:
+    """Never looser than the upstream, nor than this hub's own operator: private there is private
+    here; public there follows the upstream only if the repository was private *because* the
+    upstream was (its last recorded upstream state), not when it was made private here."""
+    if private_upstream or not repo.private:
+        return private_upstream
+    last = (
+        MirroredRepo.objects.filter(upstream=upstream, upstream_id=repo_id)
+        .values_list("metadata", flat=True)
+        .first()
+    )
+    return not bool((last or {}).get("private"))
+
+
 def _gating_config(card: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in card.items() if k.startswith("extra_gated")}
 
@@ -567,8 +581,7 @@ def apply(got: Fetched, *, run: MirrorRun, spec: MirrorSpec | None, upstream: st
                 fields.update(
                     downloads=info.downloads or 0, likes=info.likes or 0, gated=gated,
                     gating_config=_gating_config(card), disabled=bool(info.disabled),
-                    # never looser than the upstream: a repository private there is private here
-                    private=bool(info.private),
+                    private=_private_here(repo, upstream, got.repo_id, bool(info.private)),
                 )  # fmt: skip
             Repository.objects.filter(pk=repo.pk).update(**fields)
             if fields.get("private", repo.private) != repo.private:
