@@ -29,7 +29,7 @@ def _cell(text: Any) -> str:
 def markdown_report(policy_label: str, results: Sequence[Mapping[str, Any]], endpoint: str = "") -> str:
     counts = {v: sum(1 for r in results if r.get("verdict") == v) for v in ("allow", "warn", "deny")}
     lines = [
-        f"# Compliance check — policy `{policy_label}`",
+        f"# Compliance check — policy {_cell(policy_label)}",  # an inline policy's name is typed by the caller
         "",
         f"Generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
         + (f" by {endpoint}" if endpoint else "")

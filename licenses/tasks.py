@@ -61,15 +61,12 @@ def notify_new_errors(violation_ids: list[int]) -> int:
 def reanalyse_dataset_users(dataset_id: str) -> int:
     """Analyse again every model whose analysis names ``dataset_id``, after that dataset's licence
     or visibility changed here: disclosure, transparency and the data rules read it. Each head is
-    its own ``analyze_revision`` task (marked pending first, so the sweep re-sends a lost one)."""
-    from hub.models import RevisionAnalysis
+    its own ``analyze_revision`` task. The stored analyses stay ``done`` meanwhile: marked pending,
+    every model naming a popular dataset read as ``unknown-model`` (a CI deny) until its turn."""
     from hub.tasks import analyze_revision
     from licenses.services.datasets import models_naming
 
     repos = [r for r in models_naming(dataset_id) if r.head_id is not None]
-    RevisionAnalysis.objects.filter(commit_id__in=[r.head_id for r in repos]).update(
-        status=RevisionAnalysis.Status.PENDING
-    )
     for repo in repos:
         enqueue_on_commit(analyze_revision, repo.head_id)
     log.info("dataset %s changed: re-analysing %d models that name it", dataset_id, len(repos))

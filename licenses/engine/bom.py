@@ -450,10 +450,17 @@ def to_cyclonedx(
     components: dict[str, dict[str, Any]] = {}  # bom-ref -> component, in first-seen order
     dependencies: dict[str, list[str]] = {}  # bom-ref -> what it depends on, once each
 
+    refs_by_id: dict[str, str] = {}  # "kind:id" lower-cased -> the bom-ref first written for it
+
+    def ref_for(name: str, kind: str) -> str:
+        """Hub ids are case-insensitive: a card's ``Org/Model`` and the registry's ``org/model``
+        are one component (two were written, and the ancestor link went to the stub)."""
+        return refs_by_id.setdefault(f"{kind}:{name}".lower(), f"{kind}:{name}")
+
     def component(name: str, kind: str, **extra: Any) -> str:
         """One component per bom-ref: a model's full entry fills in a bare stub written for it
         as another model's parent, whichever came first."""
-        ref = f"{kind}:{name}"
+        ref = ref_for(name, kind)
         components.setdefault(ref, {"type": kind, "bom-ref": ref, "name": name}).update(extra)
         return ref
 
@@ -479,7 +486,7 @@ def to_cyclonedx(
             for d in _datasets(report)
         ]
         for p in _parents(report):
-            parent_ref = f"machine-learning-model:{p['id']}"
+            parent_ref = ref_for(str(p["id"]), "machine-learning-model")
             if parent_ref not in components:  # a requested model's own entry, if written already, wins
                 where = _parent_location(p, hub_url)
                 refs = {"externalReferences": [{"type": "distribution", "url": where}]} if where else {}

@@ -141,12 +141,19 @@ class _Prefetched:
                 pinned.append((spec, repo))
         if pinned:
             names = {spec.revision or repo.default_branch for spec, repo in pinned}
-            refs = {  # branches by name in one query; tags, shas and the rest as the hub resolves them
-                (ref.repository_id, ref.name): ref.commit
-                for ref in Ref.objects.filter(
-                    repository_id__in=[r.pk for _, r in pinned], name__in=names, kind=Ref.Kind.BRANCH
-                ).select_related("commit")
-            }
+            # branches and tags by name in one query, a branch before a tag of the same name (as the
+            # hub resolves them); shas, ``refs/…`` and the rest one lookup each
+            refs: dict[tuple[int, str], Commit] = {}
+            for ref in (
+                Ref.objects.filter(
+                    repository_id__in=[r.pk for _, r in pinned],
+                    name__in=names,
+                    kind__in=(Ref.Kind.BRANCH, Ref.Kind.TAG),
+                )
+                .select_related("commit")
+                .order_by("kind")  # "branch" < "tag": the branch is kept
+            ):
+                refs.setdefault((ref.repository_id, ref.name), ref.commit)
             for spec, repo in pinned:
                 commit = refs.get((repo.pk, spec.revision or repo.default_branch)) or _find_commit(
                     repo, spec.revision
@@ -454,8 +461,9 @@ def upstream_findings(user, walked: Mapping[Any, list[GraphNode]]) -> dict[Any, 
     is judged against that label and passed although it still carries Llama's terms. The child
     cannot be judged by rules on its own pair, so the ancestor's open finding is reported with
     it (``upstream-violation``, warn). Ancestors the caller may not see, and anything as deep or
-    deeper (it may be reached only through them), are not looked at. One query for a batch with
-    ancestors, and a second only when some of them have open violations.
+    deeper (it may be reached only through them), are not looked at; a parent merely outside the
+    registry stops nothing (a made-up second base model must not silence the warning). One query
+    for a batch with ancestors, two more only when some of them have open violations.
     """
     refs = {node.ref for nodes in walked.values() for node in nodes}
     if not refs:
@@ -463,10 +471,14 @@ def upstream_findings(user, walked: Mapping[Any, list[GraphNode]]) -> dict[Any, 
     visible = visible_repositories(user, Repository.Type.MODEL).select_related("namespace")
     seen = find_by_ids(visible.only("pk", "name", "open_violations", "namespace__name"), refs)
     repos = {ref: repo for ref, repo in seen.items() if repo.open_violations}
+    if not repos:
+        return {}
+    # a model outside the registry has no parents here, so nothing lies beyond it; a private one
+    # does (its card's): stop at the nearest such ancestor (a name in a public card: no leak)
+    hidden = hidden_from(user, refs - seen.keys())
     kept: dict[Any, list[GraphNode]] = {}
     for key, nodes in walked.items():
-        # a model not visible here is private or outside the registry; stop at the nearest one
-        limit = min((n.depth for n in nodes if n.ref not in seen), default=None)
+        limit = min((n.depth for n in nodes if n.ref in hidden), default=None)
         kept[key] = [n for n in nodes if n.ref in repos and (limit is None or n.depth < limit)]
     if not any(kept.values()):
         return {}

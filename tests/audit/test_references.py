@@ -244,6 +244,8 @@ def test_hub_urls_are_hub_ids_however_many_slashes_they_have(tmp_path):
         AutoModel.from_pretrained("hf://org/model")
         load_dataset("parquet", data_files="hf://datasets/org/table/data/train.parquet")
         AutoModel.from_pretrained("https://huggingface.co/datasets/org/not-a-model")
+        AutoModel.from_pretrained("https://huggingface.co/spaces/org/a-demo-app")
+        AutoModel.from_pretrained("https://huggingface.co/docs/transformers/index")
         """,
     )
     assert [(r.kind, r.model, r.local_path) for r in refs] == [

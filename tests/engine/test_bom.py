@@ -333,3 +333,12 @@ def test_only_parents_this_hub_holds_get_its_download_location():
     }
     assert cdx["acme/hosted"] == [{"type": "distribution", "url": f"{hub}/acme/hosted"}]
     assert cdx["meta-llama/Llama-3.1-8B"] is None
+
+
+def test_a_parent_spelled_in_another_case_is_one_component():
+    child = {**LEAF, "lineage": {"base_models": [{"id": "ACME/Middle", "relation": "finetune"}]}}
+    cdx = export_bom("cyclonedx", [child], [MIDDLE, ROOT])
+    names = [c["name"].lower() for c in cdx["components"] if c["type"] == "machine-learning-model"]
+    assert sorted(names) == ["acme/leaf", "acme/middle", "meta/root"]
+    (middle,) = [c for c in cdx["components"] if c["name"].lower() == "acme/middle"]
+    assert middle["version"] == "m" * 40  # the full entry, not a stub beside it

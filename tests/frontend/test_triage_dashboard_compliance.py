@@ -107,7 +107,7 @@ def test_compliance_upload_and_inline_policy_and_markdown(client, catalogue):
     assert response["Content-Disposition"] == 'attachment; filename="compliance-report.md"'
     text = response.content.decode()
     assert (
-        "policy `research`" in text
+        "policy research" in text
         and "| meta-llama/Llama-3.1-8B |" in text
         and "| someone/no-license-model |" in text
     )
@@ -122,6 +122,13 @@ def test_the_markdown_report_reads_hostile_ids_as_text(client, catalogue):
     assert "<script>" not in text and "](javascript:" not in text
     assert "\\<script\\>alert\\(1\\)\\</script\\>" in text and "\\[x\\]\\(javascript:" in text
     assert "| someone/no-license-model |" in text
+
+
+def test_the_markdown_report_reads_a_hostile_policy_name_as_text():
+    from frontend.reports import markdown_report
+
+    text = markdown_report("x` <img src=x onerror=alert(1)> `", [])
+    assert "\\<img" in text and "\\`" in text and " <img" not in text  # every < and ` escaped
 
 
 def test_the_sort_menu_lists_each_order_once(client, catalogue):

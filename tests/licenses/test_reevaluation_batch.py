@@ -580,3 +580,43 @@ def test_a_pinned_revisions_findings_never_name_a_parent_the_caller_cannot_see(c
     rules_seen, whole = pinned(AnonymousUser())
     assert rules_seen == [] and "cc-by-nc" not in whole  # reads like a parent outside the registry
     assert pinned(caller.user)[0] == ["relicensed-derivative"]  # a superuser still sees it
+
+
+def test_a_parent_outside_the_registry_does_not_silence_an_upstream_violation(caller):
+    """Naming a made-up second base model cut the walk at depth 1: a merge of a relabelled model
+    and anything not held here passed without the warning a single-parent child gets."""
+    from licenses.engine.policy import load_policy
+    from licenses.services.compliance import ModelSpec, check_models
+
+    make(caller, "meta/llama", card("llama3.1"))
+    make(caller, "org/relabelled", card("apache-2.0", "meta/llama"))
+    make(caller, "org/merge", card("apache-2.0", "org/relabelled", "nowhere/not-held"))
+    make(caller, "org/grand-merge", card("apache-2.0", "org/merge"))
+    policy = load_policy({"name": "p", "use": {"commercial": True}, "licenses": {"unknown": "deny"}})
+    for model in ("org/merge", "org/grand-merge"):
+        (result,) = check_models([ModelSpec(model)], policy, caller.user)
+        assert [r["code"] for r in result["reasons"] if r["code"] == "upstream-violation"], model
+
+
+def test_tag_pinned_checks_cost_a_fixed_number_of_queries(caller):
+    """Tags fell back to one revision lookup per model once the batched lookup read branches only."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from hub.models import Ref
+    from licenses.engine.policy import load_policy
+    from licenses.services.compliance import ModelSpec, check_models
+
+    policy = load_policy({"name": "p", "use": {"commercial": True}, "licenses": {"unknown": "deny"}})
+    for i in range(6):
+        model = make(caller, f"org/m{i}", card("mit"))
+        Ref.objects.create(repository=model, kind=Ref.Kind.TAG, name="v1", commit=model.head)
+        push(model, card("apache-2.0"))
+
+    def count(n: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            results = check_models([ModelSpec(f"org/m{i}", "v1") for i in range(n)], policy, caller.user)
+        assert {r["license"]["key"] for r in results} == {"mit"}  # the tag, not the head
+        return len(ctx.captured_queries)
+
+    assert count(2) == count(6)

@@ -84,6 +84,11 @@ _LEGACY_ID = re.compile(
     r"|(?:ctrl|distilgpt2|gpt2|openai-gpt)(?:-|$))",
     re.IGNORECASE,
 )
+#: First path segments of huggingface.co pages that are not model or dataset repositories.
+_NOT_REPOSITORIES = frozenset(
+    {"spaces", "docs", "blog", "learn", "papers", "collections", "organizations", "settings", "api", "models",
+     "tasks", "join", "login", "pricing", "posts", "chat", "new", "new-dataset", "new-space"}
+)  # fmt: skip
 #: Names of files, not repositories: code, configs, data and weights.
 _FILE_SUFFIXES = (
     ".py", ".json", ".jsonl", ".yaml", ".yml", ".toml", ".txt", ".md", ".csv", ".tsv", ".parquet",
@@ -157,6 +162,8 @@ def make_reference(
         rest = v.split("huggingface.co/", 1)[-1] if "huggingface.co/" in v else v.split(":", 1)[1].lstrip("/")
         if rest.startswith("datasets/"):
             kind = "dataset"
+        elif rest.split("/", 1)[0] in _NOT_REPOSITORIES:  # a Space, the docs, a listing: no model here
+            return None
         if is_hub_id(v, allow_single=allow_single, kind=kind):
             return Reference(
                 strip_hub_prefix(v), kind, resolved=True, expression=expression, note=note, **common
