@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 from frontend import catalogue
-from frontend.exports import csv_response
+from frontend.exports import csv_download
 from frontend.vocab import CLASS_LABELS, COMMERCIAL_LABELS, DISCLOSURE_LABELS, SORTS
 from licenses.engine.kb import default_kb
 from licenses.models import Policy
@@ -50,15 +50,13 @@ def models_list(request: HttpRequest) -> HttpResponse:
 def models_csv(request: HttpRequest) -> HttpResponse:
     """``/models.csv``: every model the same filters select, as CSV (the page shows 30 at a time)."""
     filters = catalogue.CatalogueFilters.from_query(request.GET)
-    base = request.build_absolute_uri("/").rstrip("/")
-    rows = (
-        _model_row(r, base) for r in catalogue.export_queryset(request.user, filters).iterator(chunk_size=500)
-    )
     header = (
         "model", "licence", "class", "commercial use", "transparency", "disclosure level",
         "open violations", "downloads", "likes", "last modified", "mirrored from", "url",
     )  # fmt: skip
-    return csv_response("models.csv", header, rows)
+    return csv_download(
+        request, "models.csv", header, catalogue.export_queryset(request.user, filters), _model_row
+    )
 
 
 def _model_row(r, base: str) -> tuple:

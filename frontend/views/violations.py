@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from frontend import triage as triage_service
-from frontend.exports import csv_response
+from frontend.exports import csv_download
 from frontend.forms import TRIAGE_ACTIONS, TriageForm
 from licenses.engine.types import Severity
 from licenses.models import Violation
@@ -48,15 +48,13 @@ def queue(request: HttpRequest) -> HttpResponse:
 def queue_csv(request: HttpRequest) -> HttpResponse:
     """``/violations.csv``: the queue with the same filters, every row (the page shows 50)."""
     filters = triage_service.QueueFilters.from_query(request.GET)
-    base = request.build_absolute_uri("/").rstrip("/")
-    rows = (
-        _violation_row(v, base) for v in triage_service.queue(request.user, filters).iterator(chunk_size=500)
-    )
     header = (
         "model", "rule", "severity", "status", "parent", "message", "clause", "reason",
         "first seen", "last seen", "url",
     )  # fmt: skip
-    return csv_response("violations.csv", header, rows)
+    return csv_download(
+        request, "violations.csv", header, triage_service.queue(request.user, filters), _violation_row
+    )
 
 
 def _violation_row(v: Violation, base: str) -> tuple:
