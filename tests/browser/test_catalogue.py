@@ -114,7 +114,7 @@ def test_compliance_check_and_markdown_report(page, site):
     with page.expect_download() as download:
         page.get_by_role("button", name="Download report (Markdown)").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
-    assert text.startswith("# Compliance check — policy `commercial-saas")
+    assert text.startswith("# Compliance check — policy commercial-saas")
     assert "| research-lab/nc-vision-model |" in text and "**deny**" in text
 
 
