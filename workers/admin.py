@@ -7,8 +7,6 @@ from django.db import models
 
 from workers.models import MirroredRepo, MirrorRun, MirrorSpec
 
-_ACTIVE = (MirrorRun.Status.QUEUED, MirrorRun.Status.RUNNING)
-
 
 @admin.register(MirrorSpec)
 class MirrorSpecAdmin(admin.ModelAdmin):
@@ -34,12 +32,14 @@ class MirrorSpecAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         """Not a spec with a run queued or running, as in the API: its run's row would go with it
         while the worker went on."""
-        if obj is not None and obj.runs.filter(status__in=_ACTIVE).exists():
+        if obj is not None and obj.runs.filter(status__in=MirrorRun.ACTIVE).exists():
             return False
         return super().has_delete_permission(request, obj)
 
     def delete_queryset(self, request, queryset) -> None:
-        busy = list(queryset.filter(runs__status__in=_ACTIVE).distinct().values_list("name", flat=True))
+        busy = list(
+            queryset.filter(runs__status__in=MirrorRun.ACTIVE).distinct().values_list("name", flat=True)
+        )
         if busy:
             self.message_user(
                 request, f"not deleted, a run is under way: {', '.join(busy)}", messages.WARNING

@@ -111,7 +111,7 @@ class SpecDetailView(MirrorAPIView, generics.RetrieveUpdateDestroyAPIView):
         """Not while a run of it is queued or running: the run's row went with the spec while its
         worker went on ("lease lost", and a history without the run that wrote the repositories)."""
         MirrorSpec.objects.select_for_update().filter(pk=instance.pk).first()  # as run-now takes it
-        active = instance.runs.filter(status__in=[MirrorRun.Status.QUEUED, MirrorRun.Status.RUNNING]).first()
+        active = instance.runs.filter(status__in=MirrorRun.ACTIVE).first()
         if active is not None:
             raise ApiError(
                 "conflict",

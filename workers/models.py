@@ -54,6 +54,9 @@ class MirrorRun(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    #: A run that holds its specification: one at a time per spec, and the spec is not deleted under it.
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
     spec = models.ForeignKey(MirrorSpec, null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
     upstream = models.URLField(max_length=300)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)

@@ -108,9 +108,7 @@ def start_run_unless_active(spec) -> tuple[int, bool]:
     with transaction.atomic():
         MirrorSpec.objects.select_for_update().filter(pk=spec.pk).first()
         active = (
-            MirrorRun.objects.filter(
-                spec=spec, status__in=[MirrorRun.Status.QUEUED, MirrorRun.Status.RUNNING]
-            )
+            MirrorRun.objects.filter(spec=spec, status__in=MirrorRun.ACTIVE)
             .values_list("pk", flat=True)
             .first()
         )
