@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.http import Http404
-
 from frontend.cards import read_card, render_card
-from frontend.model_page import FileRow, files_of
+from frontend.model_page import FileRow, files_of, get_visible
 from hub.models import Commit, Repository
 from hub.services.access import visible_repositories
 from licenses.engine.datasets import DatasetLicense, bundled
@@ -36,16 +34,7 @@ class DatasetPage:
 
 
 def get_dataset(user, owner: str, name: str) -> Repository:
-    """The dataset if the viewer may see it; 404 otherwise, exactly as for a missing one."""
-    repo = (
-        visible_repositories(user, Repository.Type.DATASET)
-        .filter(namespace__name__iexact=owner, name__iexact=name)
-        .select_related("namespace", "head")
-        .first()
-    )
-    if repo is None:
-        raise Http404("Dataset not found")
-    return repo
+    return get_visible(user, Repository.Type.DATASET, owner, name)
 
 
 def build(repo: Repository, user) -> DatasetPage:
@@ -55,8 +44,7 @@ def build(repo: Repository, user) -> DatasetPage:
         table = table.with_cards(registry_dataset_cards([repo.repo_id]))
     card = read_card(commit)
     files, truncated = files_of(commit)
-    visible = set(visible_repositories(user, Repository.Type.MODEL).values_list("pk", flat=True))
-    models = [m for m in models_naming(repo.repo_id) if m.pk in visible]
+    models = models_naming(repo.repo_id, within=visible_repositories(user, Repository.Type.MODEL))
     models.sort(key=lambda m: (-m.downloads, m.repo_id.lower()))
     return DatasetPage(
         repo=repo,

@@ -32,14 +32,19 @@ MAX_REVISIONS = 30
 
 def get_model(user, owner: str, name: str) -> Repository:
     """The model if the viewer may see it; 404 otherwise (a private repo looks exactly like a missing one)."""
+    return get_visible(user, Repository.Type.MODEL, owner, name)
+
+
+def get_visible(user, kind: str, owner: str, name: str) -> Repository:
+    """The repository of ``kind`` if the viewer may see it; 404 otherwise, exactly as for a missing one."""
     repo = (
-        visible_repositories(user, Repository.Type.MODEL)
+        visible_repositories(user, kind)
         .filter(namespace__name__iexact=owner, name__iexact=name)
         .select_related("namespace", "latest_analysis", "head")
         .first()
     )
     if repo is None:
-        raise Http404("Model not found")
+        raise Http404(f"{kind.capitalize()} not found")
     return repo
 
 

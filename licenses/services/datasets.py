@@ -12,6 +12,8 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.db.models import QuerySet
+
 from hub.models import Repository
 from hub.services.repos import find_by_ids
 
@@ -27,16 +29,18 @@ def registry_dataset_cards(dataset_ids: Sequence[str]) -> dict[str, Mapping[str,
     return {ds: found[ds.lower()].card_data for ds in dataset_ids if ds.lower() in found}
 
 
-def models_naming(dataset_id: str) -> list[Repository]:
-    """Model repositories whose current analysis names ``dataset_id`` (metadata or dataset links).
+def models_naming(dataset_id: str, within: QuerySet[Repository] | None = None) -> list[Repository]:
+    """Model repositories (of ``within``: those a viewer may see) whose current analysis names
+    ``dataset_id`` (metadata or dataset links).
 
     The JSON text is narrowed in the database and confirmed here exactly (ids compared without
-    case): one scan, run only when a dataset's licence or visibility changes.
+    case): one scan, when a dataset's licence or visibility changes and on its page (no index).
     """
     wanted = dataset_id.lower()
-    candidates = Repository.objects.filter(
+    models = within if within is not None else Repository.objects.all()
+    candidates = models.filter(
         repo_type=Repository.Type.MODEL, latest_analysis__result__data__datasets__icontains=dataset_id
-    ).select_related("latest_analysis")
+    ).select_related("latest_analysis", "namespace")
     return [
         repo
         for repo in candidates
