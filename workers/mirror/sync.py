@@ -72,7 +72,6 @@ from hub.services.commits import (
 from hub.services.errors import BadRequest
 from hub.services.paths import validate_path
 from hub.services.repos import validate_name
-from hub.signals import visibility_changed
 from workers.enqueue import enqueue_on_commit
 from workers.mirror.files import CopyOptions, UpstreamFile, choose
 from workers.mirror.politeness import UpstreamGivingUp
@@ -576,17 +575,18 @@ def apply(got: Fetched, *, run: MirrorRun, spec: MirrorSpec | None, upstream: st
                 )
             else:
                 fields.update(mirror_status=Repository.MirrorStatus.FAILED, mirror_error=got.error)
+            private = repo.private
             if info is not None and got.outcome in (Outcome.OK, Outcome.NEEDS_ACCESS):
                 gated = info.gated if isinstance(info.gated, str) else ""
                 fields.update(
                     downloads=info.downloads or 0, likes=info.likes or 0, gated=gated,
                     gating_config=_gating_config(card), disabled=bool(info.disabled),
-                    private=_private_here(repo, upstream, got.repo_id, bool(info.private)),
                 )  # fmt: skip
+                private = _private_here(repo, upstream, got.repo_id, bool(info.private))
             Repository.objects.filter(pk=repo.pk).update(**fields)
-            if fields.get("private", repo.private) != repo.private:
-                repo.private = fields["private"]
-                visibility_changed.send(sender=Repository, repository=repo)  # descendants re-judged
+            if private != repo.private:
+                repo.private = private
+                repo.save(update_fields=["private"])  # whose save re-judges the descendants
             state_defaults: dict[str, Any] = {"repository": repo, "spec": spec, "updated_at": now}
             if got.outcome == Outcome.OK:
                 state_defaults.update(
