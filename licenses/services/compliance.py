@@ -220,12 +220,13 @@ class _Prefetched:
             for f in a.result.get("violations") or []
             if isinstance(f, Mapping) and f.get("parent")
         }
-        hidden = hidden_from(user, named | {ref for _, a in older for ref in _declared_parents([a.result])})
+        declared = {a.commit_id: list(_declared_parents([a.result])) for _, a in older}
+        hidden = hidden_from(user, named | {ref for refs in declared.values() for ref in refs})
         self.hidden_parents = hidden
         for repo, analysis in older:
             own = [f for f in analysis.result.get("violations") or [] if not _names_any(f, hidden)]
             self.findings[analysis.commit_id] = as_triaged(own, rows[repo.pk])
-        self.lineage = _ancestry({a.commit_id: list(_declared_parents([a.result])) for _, a in older})
+        self.lineage = _ancestry(declared)
 
 
 def _names_any(finding: Mapping[str, Any], refs: Collection[str]) -> bool:
@@ -262,10 +263,7 @@ def _registry_result(spec: ModelSpec, pre: _Prefetched, policy: Policy, today: d
         # an older revision's stored lineage still carries a parent's licence from when it was
         # public: judged as one outside the registry, as the head is after its re-evaluation
         lineage = dict(result.get("lineage") or {})
-        lineage["base_models"] = [
-            _as_unresolved(p) if model_ref(str(p.get("id") or "")) in pre.hidden_parents else p
-            for p in lineage.get("base_models") or []
-        ]
+        lineage["base_models"] = _unresolving(lineage.get("base_models") or [], pre.hidden_parents)
         result = {**result, "lineage": lineage}
     report = {
         **result,
@@ -529,9 +527,15 @@ def _lineage_refs(result: Mapping[str, Any]) -> list[str]:
     return parents + [str(a.get("id") or "") for a in lineage.get("ancestors") or []]
 
 
-def _as_unresolved(parent: Mapping[str, Any]) -> dict[str, Any]:
-    """A declared parent as it reads when nothing resolves it (``analyze.lineage_of``)."""
-    return {**parent, "license_key": None, "license_class": None, "source": "unresolved", "as_of": None}
+def _unresolving(parents: Iterable[Mapping[str, Any]], hidden: Collection[str]) -> list[Mapping[str, Any]]:
+    """Declared parents with those in ``hidden`` as they read when nothing resolves them
+    (``analyze.lineage_of``): a model the caller may not see reads like one outside the registry."""
+    return [
+        {**p, "license_key": None, "license_class": None, "source": "unresolved", "as_of": None}
+        if model_ref(str(p.get("id") or "")) in hidden
+        else p
+        for p in parents
+    ]
 
 
 def _without_invisible_lineage(results: list[dict[str, Any]], user) -> list[dict[str, Any]]:
@@ -557,10 +561,7 @@ def _without_invisible_lineage(results: list[dict[str, Any]], user) -> list[dict
             continue
         kept = dict(lineage)
         if "base_models" in lineage:
-            parents = [
-                _as_unresolved(p) if model_ref(str(p.get("id") or "")) in hidden else p
-                for p in lineage["base_models"]
-            ]
+            parents = _unresolving(lineage["base_models"], hidden)
             kept["base_models"] = parents
             if "unresolved" in lineage:
                 kept["unresolved"] = [p["id"] for p in parents if p.get("source") == "unresolved"]
