@@ -52,17 +52,20 @@ class Reference:
         return {k: v for k, v in d.items() if v is not None and v != ""} | {"resolved": self.resolved}
 
 
+def _hub_path(value: str) -> str | None:
+    """What follows a Hub prefix (``hf://``, ``https://huggingface.co/`` …); None without one."""
+    return next((value[len(p) :] for p in _PREFIXES if value.startswith(p)), None)
+
+
 def strip_hub_prefix(value: str) -> str:
     """``hf-hub:org/name``, ``https://huggingface.co/org/name/tree/main`` → ``org/name``."""
     v = value.strip()
-    for p in _PREFIXES:
-        if v.startswith(p):
-            rest = v[len(p) :]
-            if rest.startswith("datasets/"):
-                rest = rest[len("datasets/") :]
-            parts = rest.split("/")
-            return "/".join(parts[:2]) if len(parts) >= 2 else rest
-    return v
+    rest = _hub_path(v)
+    if rest is None:
+        return v
+    rest = rest.removeprefix("datasets/")
+    parts = rest.split("/")
+    return "/".join(parts[:2]) if len(parts) >= 2 else rest
 
 
 def looks_like_path(value: str) -> bool:
@@ -156,10 +159,10 @@ def make_reference(
         "cell": cell,
         "cell_line": cell_line,
     }
-    if v.startswith(_PREFIXES):
+    rest = _hub_path(v)
+    if rest is not None:
         # a Hub address (``hf://org/name``, ``https://huggingface.co/org/name/blob/main/x.safetensors``):
         # never a local path, however many slashes it has
-        rest = v.split("huggingface.co/", 1)[-1] if "huggingface.co/" in v else v.split(":", 1)[1].lstrip("/")
         if rest.startswith("datasets/"):
             kind = "dataset"
         elif rest.split("/", 1)[0] in _NOT_REPOSITORIES:  # a Space, the docs, a listing: no model here
