@@ -76,3 +76,39 @@ def secret_key(var: Path, production: bool, environ: Mapping[str, str] = os.envi
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(64))
     return key_file.read_text().strip()
+
+
+def env_seconds(name: str, default: float, environ: Mapping[str, str] = os.environ) -> float:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds") from exc
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name}={raw!r} must be a positive number of seconds")
+    return value
+
+
+def redis_cache(url: str, timeout: float) -> dict:
+    """The cache configuration for ``REDIS_URL``: a Redis outage costs cache misses, not pages.
+
+    The cache only saves work (catalogue totals, facets, the API's rate-limit counters), yet
+    Django's own Redis backend raises on every call while Redis is down, so the catalogue and
+    every ``/api/v1/`` request (the throttle reads the cache) answered 500. django-redis's
+    ``IGNORE_EXCEPTIONS`` turns those calls into misses (logged), and the socket timeouts bound a
+    Redis that stops answering without closing its connections (a partition, a failover), which
+    would otherwise hold each request for ever; ``hub.cache.BreakerClient`` then stops calling
+    a failed Redis for a few seconds, so a page pays that timeout once, not once per call.
+    """
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "CLIENT_CLASS": "hub.cache.BreakerClient",
+            "SOCKET_CONNECT_TIMEOUT": timeout,
+            "SOCKET_TIMEOUT": timeout,
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }

@@ -29,7 +29,8 @@ def check_database() -> str:
 def check_redis() -> str:
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    timeout = settings.REDIS_TIMEOUT
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         client.ping()
     finally:

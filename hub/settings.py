@@ -11,7 +11,16 @@ import os
 
 import dj_database_url
 
-from hub.config import ConfigError, env_bool, env_int, env_list, secret_key, var_dir
+from hub.config import (
+    ConfigError,
+    env_bool,
+    env_int,
+    env_list,
+    env_seconds,
+    redis_cache,
+    secret_key,
+    var_dir,
+)
 
 MODELHUB_MODE = os.environ.get("MODELHUB_MODE", "embedded").strip().lower()
 if MODELHUB_MODE not in {"embedded", "production"}:
@@ -106,16 +115,29 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, results and cache when configured; in-process otherwise --------------
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+# Seconds any Redis call may wait (connect, or a reply): cache, broker, results, /readyz. Redis
+# answers in milliseconds; this only bounds one that stopped answering without closing sockets.
+REDIS_TIMEOUT = env_seconds("MODELHUB_REDIS_TIMEOUT", 3.0)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": redis_cache(REDIS_URL, REDIS_TIMEOUT)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# hub.cache logs one warning per outage window itself; django-redis would log a traceback per call
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("MODELHUB_TASKS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# Nothing reads task results (outcomes are rows: RevisionAnalysis, MirrorRun), and asking for one
+# made every send subscribe to the result backend first, so a Redis outage failed the send there
+# after ~19 s of reconnects (docs/RELIABILITY.md). Errors are still stored for operators.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_STORE_ERRORS_EVEN_IF_IGNORED = True
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -150,6 +172,10 @@ CELERY_BEAT_SCHEDULE["mirror-dispatch"] = {
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("MODELHUB_BROKER_VISIBILITY_TIMEOUT", 3600),
+    # without a socket timeout a publish to a Redis that stopped answering waits for ever (kombu's
+    # own advice), and the request that committed before sending it hangs until gunicorn kills it
+    "socket_timeout": REDIS_TIMEOUT,
+    "socket_connect_timeout": REDIS_TIMEOUT,
     # kombu sweeps for unacked messages every interval × throttle seconds (100 s by default)
     "unacked_restore_interval": env_int("MODELHUB_BROKER_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": env_int("MODELHUB_BROKER_RESTORE_THROTTLE", 10),
