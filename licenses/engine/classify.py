@@ -36,7 +36,7 @@ from typing import Any
 
 from licenses.engine.frontmatter import FrontMatter
 from licenses.engine.kb import KnowledgeBase, default_kb, normalise_name, or_later_spdx
-from licenses.engine.snapshot import is_license_file, is_terms_file
+from licenses.engine.snapshot import MAX_TEXT_BYTES, decode_capped, is_license_file, is_terms_file
 from licenses.engine.textdetect import TextDetection, detect_license_text
 from licenses.engine.types import Evidence, ExpressionError, LicenseFinding, LicenseInfo, RepoSnapshot
 
@@ -272,7 +272,12 @@ def _scan_files(
     Use policies and NOTICE files only support a family, so they are read only when no
     licence text was found: detection is the costliest step of the analysis.
     """
-    terms = [p for p in snapshot.texts if is_terms_file(p) or p == link_file]
+    texts = snapshot.texts
+    if link_file is not None and link_file not in texts:
+        linked = _read_linked_file(snapshot, link_file)
+        if linked is not None:
+            texts = {**texts, link_file: linked}
+    terms = [p for p in texts if is_terms_file(p) or p == link_file]
     first = [p for p in terms if p == link_file or is_license_file(p)]
     licences: list[_FileHit] = []
     support: list[_FileHit] = []
@@ -280,17 +285,43 @@ def _scan_files(
         if licences:
             break
         for path in batch:
-            detection = detect_license_text(snapshot.texts[path])
+            detection = detect_license_text(texts[path])
             info = kb.get(detection.key) if detection.key else None
             if info is not None:
                 hit = _FileHit(path, detection, info)
                 (licences if detection.kind == "license" else support).append(hit)
 
     def rank(hit: _FileHit) -> tuple:
-        return (hit.path != link_file, "MODEL" not in hit.path.upper(), -hit.detection.score, hit.path)
+        upper = hit.path.upper()
+        return (
+            hit.path != link_file,
+            "MODEL" not in upper,
+            _code_only(hit.path),
+            -hit.detection.score,
+            hit.path,
+        )
 
     licences.sort(key=rank)
     return licences, support
+
+
+def _read_linked_file(snapshot: RepoSnapshot, path: str) -> str | None:
+    """The text of the file a relative ``license_link`` names when the snapshot did not read it
+    (snapshots read top-level terms files only; cards also link ``meta-license/LICENSE.txt``)."""
+    if snapshot.open_file is None:
+        return None
+    try:
+        with snapshot.open_file(path) as fh:
+            data = fh.read(MAX_TEXT_BYTES + 1)
+    except (OSError, ValueError):
+        return None
+    return decode_capped(data, MAX_TEXT_BYTES, snapshot.files.get(path, len(data)))[0]
+
+
+def _code_only(path: str) -> bool:
+    """A licence file whose name says it covers the code only (``LICENSE-CODE``, ``CODE_LICENSE.txt``):
+    repositories that split code and weights licences ship one beside the weights' licence."""
+    return "CODE" in path.rsplit("/", 1)[-1].upper()
 
 
 def _file_detail(hit: _FileHit) -> str:
@@ -341,7 +372,21 @@ def _from_metadata(declared: _Declared, licences: list[_FileHit], support: list[
     agreeing = next((h for h in licences if h.info.key == info.key), None)
     if agreeing is not None:
         evidence.append(Evidence(f"file:{agreeing.path}", f"agrees: {_file_detail(agreeing)}"))
-        return _finding(info, base + 0.09, evidence, spdx=declared.spdx)
+        # a file that agrees does not silence another licence file of the repository (a code
+        # licence beside the weights' licence excepted): the card still disagrees with that one
+        other = next((h for h in licences if h.info.key != info.key and not _code_only(h.path)), None)
+        if other is None or (info.is_family_id and _same_family(other.info, info)):
+            return _finding(info, base + 0.09, evidence, spdx=declared.spdx)
+        conflicts.append(
+            {
+                "metadata": info.key,
+                "file": other.info.key,
+                "path": other.path,
+                "detail": f"card metadata declares {info.key} but {other.path} is the {other.info.name} text",
+            }
+        )
+        evidence.append(Evidence(f"file:{other.path}", f"disagrees with metadata: {_file_detail(other)}"))
+        return _finding(info, 0.6, evidence, conflicts, spdx=declared.spdx)
     if licences:
         top = licences[0]
         if info.is_family_id and _same_family(top.info, info):

@@ -147,7 +147,7 @@ def base_model_refs(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> list
     # most cards declare none: answer before the ``Mapping`` test (an ABC check) and the loop
     raw = metadata.get("base_model") if isinstance(metadata, dict | Mapping) else None
     if raw is None:
-        return []
+        return _adapter_parent(snapshot) if "adapter_config.json" in snapshot.texts else []
     items: Iterable[Any] = raw if isinstance(raw, list) else [raw]
     ids: list[str] = []
     seen: set[str] = set()
@@ -163,6 +163,30 @@ def base_model_refs(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> list
         return [BaseModelRef(i, declared, False) for i in ids]
     relation = infer_relation(metadata, snapshot, len(ids))
     return [BaseModelRef(i, relation, True) for i in ids]
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9_]")
+
+
+def _adapter_parent(snapshot: RepoSnapshot) -> list[BaseModelRef]:
+    """The model a PEFT adapter is applied to, when the card does not name it.
+
+    An adapter cannot be used without its base model, and PEFT records which one in
+    ``adapter_config.json`` (``base_model_name_or_path``): that is a statement of the
+    publisher's files, not a guess from a name. Only a Hub id counts (``owner/name``);
+    training machines' local paths (``/mnt/…``, ``./output``) name nothing.
+    """
+    try:
+        config = json.loads(snapshot.texts["adapter_config.json"])
+    except (ValueError, TypeError):
+        return []
+    raw = config.get("base_model_name_or_path") if isinstance(config, dict) else None
+    if not isinstance(raw, str) or raw.lstrip().startswith((".", "/", "~")):
+        return []
+    mid = normalise_model_id(raw)
+    if not mid or not _HUB_ID.fullmatch(mid) or mid.lower() == snapshot.id.lower():
+        return []
+    return [BaseModelRef(mid, "adapter", True)]
 
 
 @dataclass(frozen=True)

@@ -252,7 +252,9 @@ _VERSION = Probe(r"v(?<!\wv)(?:ersion)?\s?\d+(?:\.\d+)*\b|model dates?|2(?<!\w2)
 _VERSION_IN_NAME_SPEC = r"(?<![a-z0-9])v\d+(?:\.\d+)*(?![a-z0-9])|[-_.](?:19|20)\d\d(?:[-_.]?\d\d)?(?![0-9])"
 _VERSION_IN_NAME = re.compile(r"[-_.vV](?:(?<=[vV])(?<!(?i:[a-z0-9])[vV])\d+(?:\.\d+)*(?!(?i:[a-z0-9]))"
                               r"|(?<=[-_.])(?:19|20)\d\d(?:[-_.]?\d\d)?(?![0-9]))")  # fmt: skip
-_FEEDBACK = Probe(r"feedback|github\.com/[^\s)]+/issues|/discussions|discord\.(?:gg|com)|report (?:issues|bugs|a "
+# "feedback" as a channel, not the training method ("human/AI feedback", RLHF) or a dataset's
+# name ("UltraFeedback", "CodeFeedback"), which name no way to reach the developers
+_FEEDBACK = Probe(r"(?<![a-z])(?<!human )(?<!ai )feedback|github\.com/[^\s)]+/issues|/discussions|discord\.(?:gg|com)|report (?:issues|bugs|a "
                   r"bug)|open an issue|contact us|reach out",
                   ("feedback", "/issues", "/discussions", "discord", "report issues", "report bugs", "report a bug",
                    "open an issue", "contact us",

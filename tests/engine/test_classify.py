@@ -307,3 +307,39 @@ def test_compound_declaration_contradicted_by_file():
     assert f.key in {"mit", "apache-2.0"}
     assert [c["file"] for c in f.conflicts] == ["llama3.1"]
     assert f.conflicts[0]["metadata"] == "MIT AND Apache-2.0"
+
+
+APACHE_IDENTIFIERS = "Apache License\nVersion 2.0, January 2004\nhttp://www.apache.org/licenses/\n"
+
+
+def test_an_agreeing_file_does_not_silence_another_licence_file():
+    # card apache-2.0; the weights' LICENSE is Llama 3.1, a short Apache file agrees with the card
+    f = run(card("license: apache-2.0"), LICENSE=LLAMA31_IDENTIFIERS, LICENSE_2=APACHE_IDENTIFIERS)
+    assert f.key == "apache-2.0"
+    assert [c["file"] for c in f.conflicts] == ["llama3.1"]
+    # same when the agreeing file is named for the code and the other for the model
+    f = run(card("license: apache-2.0"), LICENSE_MODEL=LLAMA31_IDENTIFIERS, LICENSE_CODE=APACHE_IDENTIFIERS)
+    assert [c["path"] for c in f.conflicts] == ["LICENSE_MODEL"]
+
+
+def test_a_code_licence_beside_the_declared_weights_licence_is_no_conflict():
+    f = run(card("license: llama3.1"), LICENSE=LLAMA31_IDENTIFIERS, LICENSE_CODE=APACHE_IDENTIFIERS)
+    assert (f.key, f.conflicts) == ("llama3.1", ())
+    # and with no metadata the weights' licence decides, not the code's
+    assert (
+        run("# No front matter\n", LICENSE_CODE=APACHE_IDENTIFIERS, LICENSE=LLAMA31_IDENTIFIERS).key
+        == "llama3.1"
+    )
+
+
+def test_a_linked_licence_file_in_a_subfolder_is_read(tmp_path):
+    from licenses.engine.snapshot import snapshot_from_dir
+
+    readme = card("license: other\nlicense_link: terms/LICENSE.txt")
+    (tmp_path / "README.md").write_text(readme)
+    (tmp_path / "terms").mkdir()
+    (tmp_path / "terms" / "LICENSE.txt").write_text(LLAMA31_IDENTIFIERS)
+    snapshot = snapshot_from_dir(tmp_path, "t/t")
+    f = classify(snapshot, parse_front_matter(readme), default_kb())
+    assert f.key == "llama3.1"
+    assert any(e.source == "file:terms/LICENSE.txt" for e in f.evidence)

@@ -236,3 +236,37 @@ def test_build_context_picks_up_output_sources():
         "meta-llama/Llama-2-70b-chat-hf",
     ]
     assert [v.rule for v in evaluate_violations(c)] == ["output-use-restricted"] * 2
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("org/base-7b", [BaseModelRef("org/base-7b", "adapter", True)]),
+        ("https://huggingface.co/org/base-7b", [BaseModelRef("org/base-7b", "adapter", True)]),
+        ("/mnt/checkpoints/llama/checkpoint-24000/", []),  # a training machine's path names nothing
+        ("./output-32b/merged", []),
+        ("base-7b", []),
+        ("me/child", []),
+        (None, []),
+    ],
+)
+def test_an_adapter_card_without_base_model_takes_its_parent_from_adapter_config(path, expected):
+    texts = {"adapter_config.json": json.dumps({"base_model_name_or_path": path, "peft_type": "LORA"})}
+    assert base_model_refs({"license": "apache-2.0"}, snap(["adapter_model.safetensors"], texts)) == expected
+    # the card's own base_model still wins
+    declared = base_model_refs({"base_model": "org/other"}, snap(["adapter_model.safetensors"], texts))
+    assert [r.id for r in declared] == ["org/other"]
+
+
+def test_an_undeclared_adapter_parent_is_judged_by_the_derivative_rules():
+    readme = "---\nlicense: apache-2.0\nlibrary_name: peft\n---\nA LoRA.\n"
+    texts = {
+        "README.md": readme,
+        "adapter_config.json": json.dumps({"base_model_name_or_path": "meta-llama/Meta-Llama-3-8B"}),
+    }
+    finding = LicenseFinding("apache-2.0", "osi-permissive", "Apache-2.0", "yes", 1.0)
+    c = build_context(
+        snap(texts=texts), parse_front_matter(readme), finding, ChainResolver(BundledBaseModels.load())
+    )
+    assert [(p.ref.relation, p.license.key) for p in c.parents] == [("adapter", "llama3")]
+    assert "relicensed-derivative" in [v.rule for v in evaluate_violations(c)]

@@ -147,3 +147,18 @@ def test_corpus_cards_score_in_range(corpus_dir: Path):
         scores.append(result["score"])
     assert len(scores) > 100
     assert max(scores) >= 50 and min(scores) <= 10  # the corpus spans rich and empty cards
+
+
+@pytest.mark.parametrize(
+    ("body", "met"),
+    [
+        ("Aligned with reinforcement learning from human feedback (RLHF).\n", False),
+        ("We trained with DPO on openbmb/UltraFeedback and CodeFeedback pairs.\n", False),
+        ("Preferences were labelled by AI feedback.\n", False),
+        ("Please send feedback to the authors by e-mail.\n", True),
+        ("Feedback: open a discussion on the model page.\n", True),
+    ],
+)
+def test_feedback_mechanism_needs_a_channel_not_the_training_method(body, met):
+    result = by_id(assess_transparency(facts_for(f"# Model\n\n{body}", repo_id="acme/model")))
+    assert result["feedback-mechanism"]["met"] is met
