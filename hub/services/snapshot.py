@@ -55,7 +55,10 @@ def snapshot_for_commit(commit: Commit) -> RepoSnapshot:
         row = rows.get(name)
         if row is None:
             raise FileNotFoundError(name)
-        return store.open(row.sha256)
+        try:
+            return store.open(row.sha256)
+        except BlobNotFound as exc:  # readers in the engine expect OSError for a missing file
+            raise FileNotFoundError(f"{name}: content missing from the blob store") from exc
 
     extra: dict = {"commit": commit.sha}
     if problems:

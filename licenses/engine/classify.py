@@ -321,7 +321,11 @@ def _read_linked_file(snapshot: RepoSnapshot, path: str) -> str | None:
 def _code_only(path: str) -> bool:
     """A licence file whose name says it covers the code only (``LICENSE-CODE``, ``CODE_LICENSE.txt``):
     repositories that split code and weights licences ship one beside the weights' licence."""
-    return "CODE" in path.rsplit("/", 1)[-1].upper()
+    return _CODE_WORD.search(path.rsplit("/", 1)[-1]) is not None
+
+
+# "code" as a word of the name: LICENSE-CODE, code_license.txt; not LICENSE-CODELLAMA, LICENSE_DECODER
+_CODE_WORD = re.compile(r"(?<![a-z])code(?![a-z])", re.IGNORECASE)
 
 
 def _file_detail(hit: _FileHit) -> str:

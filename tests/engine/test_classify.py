@@ -343,3 +343,14 @@ def test_a_linked_licence_file_in_a_subfolder_is_read(tmp_path):
     f = classify(snapshot, parse_front_matter(readme), default_kb())
     assert f.key == "llama3.1"
     assert any(e.source == "file:terms/LICENSE.txt" for e in f.evidence)
+
+
+@pytest.mark.parametrize(
+    ("name", "code_only"),
+    [("LICENSE-CODE", True), ("code_license.txt", True), ("LICENSE.CODE.md", True),
+     ("LICENSE-CODELLAMA", False), ("LICENSE_DECODER", False), ("LICENSE", False)],
+)  # fmt: skip
+def test_only_a_file_named_for_code_counts_as_a_code_licence(name, code_only):
+    from licenses.engine.classify import _code_only
+
+    assert _code_only(f"sub/{name}") is code_only
