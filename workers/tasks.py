@@ -25,9 +25,13 @@ from workers.enqueue import enqueue_on_commit_or
 log = logging.getLogger(__name__)
 
 
-@app.task(name="workers.ping")
+@app.task(name="workers.ping", ignore_result=False)
 def ping(payload: str = "pong") -> str:
-    """Round-trip probe used by readiness checks and the broker tests."""
+    """Round-trip probe used by readiness checks and the broker tests.
+
+    The one task whose result is read (its round trip through the result backend is the
+    probe), so it keeps it although results are ignored by default (settings.py).
+    """
     return payload
 
 
