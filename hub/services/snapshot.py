@@ -11,24 +11,10 @@ from typing import BinaryIO
 
 from hub.blobstore import BlobNotFound, get_blob_store
 from hub.models import Commit, RepoFile
-from licenses.engine.snapshot import (
-    CONFIG_FILES,
-    MAX_README_BYTES,
-    MAX_TEXT_BYTES,
-    README,
-    decode_capped,
-    is_terms_file,
-)
+from licenses.engine.snapshot import decode_capped, text_cap
 from licenses.engine.types import RepoSnapshot
 
-
-def text_cap(path: str) -> int:
-    """Bytes to read of ``path`` as text, or 0 when the engine does not read it."""
-    if path == README:
-        return MAX_README_BYTES
-    if path in CONFIG_FILES or is_terms_file(path):
-        return MAX_TEXT_BYTES
-    return 0
+__all__ = ["snapshot_for_commit", "text_cap"]  # text_cap: the engine's, one choice of files for both
 
 
 def snapshot_for_commit(commit: Commit) -> RepoSnapshot:

@@ -25,6 +25,8 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
+from licenses.engine.frontmatter import load_yaml_document
+from licenses.engine.snapshot import MERGEKIT_CONFIG, MERGEKIT_CONFIG_BYTES
 from licenses.engine.types import RepoSnapshot
 
 log = logging.getLogger(__name__)
@@ -147,7 +149,10 @@ def base_model_refs(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> list
     # most cards declare none: answer before the ``Mapping`` test (an ABC check) and the loop
     raw = metadata.get("base_model") if isinstance(metadata, dict | Mapping) else None
     if raw is None:
-        return _adapter_parent(snapshot) if "adapter_config.json" in snapshot.texts else []
+        texts = snapshot.texts
+        if "adapter_config.json" in texts and (refs := _adapter_parent(snapshot)):
+            return refs
+        return _merge_parents(snapshot) if MERGEKIT_CONFIG in texts else []
     items: Iterable[Any] = raw if isinstance(raw, list) else [raw]
     ids: list[str] = []
     seen: set[str] = set()
@@ -168,6 +173,15 @@ def base_model_refs(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> list
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9_]")
 
 
+def _hub_model_id(raw: Any) -> str | None:
+    """``raw`` as a Hub id (``owner/name``, Hub URLs normalised), or None for anything else:
+    training machines' local paths (``/mnt/…``, ``./output``, ``~/models``), bare names."""
+    if not isinstance(raw, str) or raw.lstrip().startswith((".", "/", "~")):
+        return None
+    mid = normalise_model_id(raw)
+    return mid if mid and _HUB_ID.fullmatch(mid) else None
+
+
 def _adapter_parent(snapshot: RepoSnapshot) -> list[BaseModelRef]:
     """The model a PEFT adapter is applied to, when the card does not name it.
 
@@ -180,13 +194,77 @@ def _adapter_parent(snapshot: RepoSnapshot) -> list[BaseModelRef]:
         config = json.loads(snapshot.texts["adapter_config.json"])
     except (ValueError, TypeError):
         return []
-    raw = config.get("base_model_name_or_path") if isinstance(config, dict) else None
-    if not isinstance(raw, str) or raw.lstrip().startswith((".", "/", "~")):
-        return []
-    mid = normalise_model_id(raw)
-    if not mid or not _HUB_ID.fullmatch(mid) or mid.lower() == snapshot.id.lower():
+    mid = _hub_model_id(config.get("base_model_name_or_path") if isinstance(config, dict) else None)
+    if not mid or mid.lower() == snapshot.id.lower():
         return []
     return [BaseModelRef(mid, "adapter", True)]
+
+
+def _merge_parents(snapshot: RepoSnapshot) -> list[BaseModelRef]:
+    """The models a mergekit merge was made of, when the card does not name them.
+
+    ``mergekit-yaml`` writes its recipe beside the merged weights as ``mergekit_config.yml``:
+    the top-level ``base_model``, ``models[].model`` and ``slices[].sources[].model``. Each is
+    a mergekit model reference: ``owner/name``, ``owner/name@revision``, ``model+lora`` (a
+    LoRA applied to the model first: both are inputs), or the same as a mapping
+    (``{model: {path, revision}, lora: …}``). Every input is an inferred ``merge`` parent,
+    even when the recipe names one distinct model (a passthrough self-stack is still a
+    merge). Hub ids only, as for adapters; a file the snapshot could not read whole, or
+    that is not valid YAML (parsed with the front matter's limits), names nothing.
+    """
+    if snapshot.files.get(MERGEKIT_CONFIG, 0) > MERGEKIT_CONFIG_BYTES:
+        return []  # cut at the snapshot's cap: half a list of models is no statement
+    try:
+        config = load_yaml_document(snapshot.texts[MERGEKIT_CONFIG])
+    except ValueError:
+        return []
+    if not isinstance(config, dict):
+        return []
+    refs: list[BaseModelRef] = []
+    seen = {snapshot.id.lower()}
+    for reference in _mergekit_references(config):
+        for raw in _mergekit_paths(reference):
+            mid = _hub_model_id(raw)
+            if mid and mid.lower() not in seen:
+                seen.add(mid.lower())
+                refs.append(BaseModelRef(mid, "merge", True))
+    return refs
+
+
+def _mergekit_references(config: dict) -> Iterable[Any]:
+    """The model references of a mergekit configuration, in recipe order (malformed parts skipped)."""
+    yield config.get("base_model")
+    models = config.get("models")
+    if isinstance(models, list):
+        yield from (m.get("model") for m in models if isinstance(m, dict))
+    slices = config.get("slices")
+    if isinstance(slices, list):
+        for piece in slices:
+            sources = piece.get("sources") if isinstance(piece, dict) else None
+            if isinstance(sources, list):
+                yield from (src.get("model") for src in sources if isinstance(src, dict))
+
+
+def _mergekit_paths(reference: Any) -> list[str]:
+    """The model paths one mergekit ``ModelReference`` names (model, then LoRA), revisions cut.
+
+    mergekit refuses a string with two ``+`` or a path with two ``@``; so does this.
+    """
+    if isinstance(reference, str):
+        parts: list[Any] = reference.split("+")
+        if len(parts) > 2:
+            return []
+    elif isinstance(reference, dict):
+        parts = [reference.get("model"), reference.get("lora")]
+    else:
+        return []
+    paths: list[str] = []
+    for part in parts:
+        if isinstance(part, dict):
+            part = part.get("path")
+        if isinstance(part, str) and part.count("@") <= 1:
+            paths.append(part.split("@", 1)[0])
+    return paths
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ CONFIG_FILES = frozenset(
         "manifest.yaml",
     }
 )
+#: The recipe mergekit writes beside merged weights (``mergekit-yaml`` copies its input config
+#: there): lineage reads the models it names when the card names none. Real ones are a few KB.
+MERGEKIT_CONFIG = "mergekit_config.yml"
+MERGEKIT_CONFIG_BYTES = 64 * 1024
 
 _LICENSE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "MODEL_LICENSE", "MODEL_LICENCE")
 _POLICY_PREFIXES = ("NOTICE", "USE_POLICY", "USE-POLICY", "ACCEPTABLE_USE", "ACCEPTABLE-USE")
@@ -71,12 +75,15 @@ def _suffix(name: str) -> str:
     return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
-def _wanted(name: str) -> int:
-    """Read cap in bytes for a top-level file, or 0 when it is not read."""
+def text_cap(name: str) -> int:
+    """Read cap in bytes for a top-level file, or 0 when it is not read (folders and the
+    hub's blob store alike)."""
     if name == README:
         return MAX_README_BYTES
     if name in CONFIG_FILES or is_terms_file(name):
         return MAX_TEXT_BYTES
+    if name == MERGEKIT_CONFIG:
+        return MERGEKIT_CONFIG_BYTES
     return 0
 
 
@@ -122,7 +129,7 @@ def _snapshot(root: str, repo_id: str, listing: list[os.DirEntry] | None) -> Rep
     problems: dict[str, list[str]] = {}
     for rel, full, size in _walk(root, real_root, listing):
         files[rel] = size
-        cap = _wanted(rel)
+        cap = text_cap(rel)
         if not cap:
             continue
         try:

@@ -101,3 +101,21 @@ def test_cli_registry_flag(tmp_path, registry, capsys):
     assert main(["analyze", "--format", "json", "--registry", registry, str(tmp_path)]) == 0
     [result] = json.loads(capsys.readouterr().out)
     assert result["lineage"]["base_models"][0]["source"] == "registry"
+
+
+def test_a_merge_folder_without_base_model_is_judged_through_its_mergekit_config(tmp_path):
+    repo(tmp_path, "lab__nc-7b", card("cc-by-nc-4.0"))
+    recipe = (
+        "merge_method: slerp\nbase_model: meta-llama/Meta-Llama-3-8B\nmodels:\n"
+        "  - model: meta-llama/Meta-Llama-3-8B\n  - model: lab/nc-7b\n"
+    )
+    repo(tmp_path, "someone__Llama-3-nc-merge", card("apache-2.0"), **{"mergekit_config.yml": recipe})
+    result = {r["id"]: r for r in analyze_paths([tmp_path])}["someone/Llama-3-nc-merge"]
+    assert [(p["id"], p["relation"], p["license_key"]) for p in result["lineage"]["base_models"]] == [
+        ("meta-llama/Meta-Llama-3-8B", "merge", "llama3"),
+        ("lab/nc-7b", "merge", "cc-by-nc-4.0"),
+    ]
+    assert {
+        ("relicensed-derivative", "meta-llama/Meta-Llama-3-8B"),
+        ("relicensed-derivative", "lab/nc-7b"),
+    } <= set(rules(result))

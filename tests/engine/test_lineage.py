@@ -22,6 +22,7 @@ from licenses.engine.lineage import (
     normalise_model_id,
 )
 from licenses.engine.rules import build_context, evaluate_violations
+from licenses.engine.snapshot import MERGEKIT_CONFIG_BYTES, snapshot_from_dir
 from licenses.engine.types import LicenseFinding, RepoSnapshot
 
 
@@ -270,3 +271,183 @@ def test_an_undeclared_adapter_parent_is_judged_by_the_derivative_rules():
     )
     assert [(p.ref.relation, p.license.key) for p in c.parents] == [("adapter", "llama3")]
     assert "relicensed-derivative" in [v.rule for v in evaluate_violations(c)]
+
+
+def merged(*ids: str) -> list[BaseModelRef]:
+    return [BaseModelRef(i, "merge", True) for i in ids]
+
+
+def merge_snap(recipe: str, **kw) -> RepoSnapshot:
+    return snap(["model-00001-of-00002.safetensors"], {"mergekit_config.yml": recipe}, **kw)
+
+
+@pytest.mark.parametrize(
+    ("recipe", "expected"),
+    [
+        (  # slerp: base_model first, then the models in recipe order, duplicates once
+            "merge_method: slerp\nbase_model: org/alpha-7b\nmodels:\n"
+            "  - model: org/alpha-7b\n  - model: lab/beta-7b\n    parameters: {weight: 0.5}\n",
+            merged("org/alpha-7b", "lab/beta-7b"),
+        ),
+        (  # passthrough slices, one distinct model: still a merge (a self-stack)
+            "merge_method: passthrough\nslices:\n"
+            "  - sources:\n      - model: org/alpha-7b\n        layer_range: [0, 24]\n"
+            "  - sources:\n      - {model: org/alpha-7b, layer_range: [8, 32]}\n",
+            merged("org/alpha-7b"),
+        ),
+        (  # model+lora names two models; revisions are cut; Hub URLs normalised
+            "base_model: https://huggingface.co/org/alpha-7b/tree/main\nmodels:\n"
+            "  - model: lab/beta-7b@0a1b2c+team/style-lora\n  - model: ORG/Alpha-7B\n",
+            merged("org/alpha-7b", "lab/beta-7b", "team/style-lora"),
+        ),
+        (  # the mapping form of a model reference, with mapping paths
+            "models:\n  - model:\n      model: {path: lab/beta-7b, revision: main}\n"
+            "      lora: {path: team/style-lora}\n  - model: {model: org/alpha-7b}\n",
+            merged("lab/beta-7b", "team/style-lora", "org/alpha-7b"),
+        ),
+        (  # local paths, bare names and the repository itself name nothing
+            "base_model: /mnt/ckpt/alpha\nmodels:\n  - model: ./out/beta\n  - model: ~/models/gamma\n"
+            "  - model: beta-7b\n  - model: me/child\n  - model: org/alpha-7b+./loras/style\n"
+            "slices:\n  - sources:\n      - model: C:\\\\models\\\\delta\n      - model: a/b/c\n",
+            merged("org/alpha-7b"),
+        ),
+        # entries mergekit itself refuses, and shapes that are not its schema, are skipped alone
+        (
+            "models:\n  - model: org/a+org/b+org/c\n  - model: org/a@x@y\n  - model: lab/ok-7b\n",
+            merged("lab/ok-7b"),
+        ),
+        (
+            "models: {model: org/alpha-7b}\nslices: [{sources: {model: org/b}}, 3, {sources: [{model: lab/ok-7b}]}]\n",
+            merged("lab/ok-7b"),
+        ),
+        (
+            "base_model: [org/alpha-7b]\nmodels: [org/alpha-7b, {model: 7}, {model: null}, {model: lab/ok-7b}]\n",
+            merged("lab/ok-7b"),
+        ),
+    ],
+    ids=[
+        "slerp",
+        "self-stack",
+        "plus-lora",
+        "mapping-form",
+        "local-paths",
+        "refused",
+        "off-schema",
+        "wrong-types",
+    ],
+)
+def test_a_merge_card_without_base_model_takes_its_parents_from_mergekit_config(recipe, expected):
+    assert base_model_refs({"license": "apache-2.0"}, merge_snap(recipe)) == expected
+
+
+_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+    for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    [
+        "models:\n  - model: org/alpha-7b\n - model: [unclosed\n",  # invalid YAML
+        "models: [" * 200 + "]" * 200,  # nested deeper than the loader allows
+        _BOMB + "models:\n  - model: org/alpha-7b\n    bomb: *i\n",  # billion laughs
+        "r: &r [*r]\nbase_model: org/alpha-7b\n",  # recursive alias
+        "base_model: !!python/object/apply:os.system ['true']\nmodels: [{model: org/alpha-7b}]\n",
+        "- model: org/alpha-7b\n",  # a list, not a mapping
+        "\x00\x01binary",
+        "",
+    ],
+    ids=[
+        "invalid",
+        "too-deep",
+        "alias-bomb",
+        "recursive-alias",
+        "python-tag",
+        "not-a-mapping",
+        "binary",
+        "empty",
+    ],
+)
+def test_a_hostile_or_malformed_mergekit_config_names_nothing(recipe):
+    # the well-formed recipe is read; the hostile one names nothing (and raises nothing)
+    assert base_model_refs({}, merge_snap("models:\n  - model: org/alpha-7b\n")) == merged("org/alpha-7b")
+    assert base_model_refs({}, merge_snap(recipe)) == []
+
+
+def test_a_mergekit_config_cut_at_the_snapshot_cap_names_nothing():
+    recipe = "models:\n  - model: org/alpha-7b\n"
+    s = RepoSnapshot(
+        id="me/child", files={"mergekit_config.yml": 64 * 1024 + 1}, texts={"mergekit_config.yml": recipe}
+    )
+    assert base_model_refs({}, s) == []
+    s = RepoSnapshot(
+        id="me/child", files={"mergekit_config.yml": 64 * 1024}, texts={"mergekit_config.yml": recipe}
+    )
+    assert base_model_refs({}, s) == merged("org/alpha-7b")
+
+
+def test_the_card_and_adapter_config_win_over_mergekit_config():
+    recipe = "models:\n  - model: org/alpha-7b\n  - model: lab/beta-7b\n"
+    declared = base_model_refs({"base_model": "org/other"}, merge_snap(recipe))
+    assert declared == [BaseModelRef("org/other", "finetune", True)]
+    listed = base_model_refs(
+        {"base_model": ["org/a", "org/b"], "base_model_relation": "merge"}, merge_snap(recipe)
+    )
+    assert [r.id for r in listed] == ["org/a", "org/b"]
+    adapter = snap(
+        texts={
+            "mergekit_config.yml": recipe,
+            "adapter_config.json": json.dumps({"base_model_name_or_path": "org/x"}),
+        }
+    )
+    assert base_model_refs({}, adapter) == [BaseModelRef("org/x", "adapter", True)]
+    # an adapter config that names no Hub model leaves the recipe to speak
+    local = snap(
+        texts={"mergekit_config.yml": recipe, "adapter_config.json": '{"base_model_name_or_path": "/mnt/x"}'}
+    )
+    assert base_model_refs({}, local) == merged("org/alpha-7b", "lab/beta-7b")
+
+
+def test_snapshot_from_dir_reads_mergekit_config_with_a_small_cap(tmp_path):
+    (tmp_path / "README.md").write_text("---\nlicense: mit\n---\n")
+    (tmp_path / "mergekit_config.yml").write_text("base_model: org/alpha-7b\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mergekit_config.yml").write_text("base_model: org/beta-7b\n")
+    s = snapshot_from_dir(tmp_path, "me/child")
+    assert s.texts["mergekit_config.yml"] == "base_model: org/alpha-7b\n"
+    assert "sub/mergekit_config.yml" not in s.texts
+    assert base_model_refs({}, s) == merged("org/alpha-7b")
+    (tmp_path / "mergekit_config.yml").write_text("base_model: org/alpha-7b\n#" + "x" * MERGEKIT_CONFIG_BYTES)
+    s = snapshot_from_dir(tmp_path, "me/child")
+    assert len(s.texts["mergekit_config.yml"]) == MERGEKIT_CONFIG_BYTES
+    assert s.extra["text_problems"]["mergekit_config.yml"]
+    assert base_model_refs({}, s) == []
+
+
+def test_undeclared_merge_parents_are_judged_by_the_derivative_rules():
+    """A merge of a CC-BY-NC and a CC-BY-SA model, relabelled apache-2.0, whose card names no parents."""
+    readme = "---\nlicense: apache-2.0\ntags: [merge]\n---\nA merge.\n"
+    texts = {
+        "README.md": readme,
+        "mergekit_config.yml": "merge_method: ties\nbase_model: lab/nc-7b\nmodels:\n"
+        "  - model: lab/nc-7b\n  - model: lab/sa-7b\n    parameters: {density: 0.5, weight: 0.5}\n",
+    }
+    local = LocalResolver(
+        [
+            {"id": "lab/nc-7b", "license": {"key": "cc-by-nc-4.0", "class": "noncommercial"}},
+            {"id": "lab/sa-7b", "license": {"key": "cc-by-sa-4.0", "class": "open-content-sharealike"}},
+        ]
+    )
+    finding = LicenseFinding("apache-2.0", "osi-permissive", "Apache-2.0", "yes", 1.0)
+    c = build_context(snap(texts=texts), parse_front_matter(readme), finding, ChainResolver(local))
+    assert [(p.ref.id, p.ref.relation, p.license.key) for p in c.parents] == [
+        ("lab/nc-7b", "merge", "cc-by-nc-4.0"),
+        ("lab/sa-7b", "merge", "cc-by-sa-4.0"),
+    ]
+    found = {(v.rule, v.parent) for v in evaluate_violations(c)}
+    assert {
+        ("relicensed-derivative", "lab/nc-7b"),
+        ("relicensed-derivative", "lab/sa-7b"),
+    } <= found
+    assert "incompatible-parents" in {rule for rule, _ in found}

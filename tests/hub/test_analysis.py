@@ -160,3 +160,22 @@ def test_scans_are_reused_by_blob_and_cost_fixed_queries(
     FileScan.objects.filter(commit=repo.head, path="w00.bin").update(error="content unavailable: store down")
     tasks.scan_revision(repo.head)
     assert opened == ["w00.bin"]  # a transient failure is retried, not reused
+
+
+def test_server_analysis_reads_a_mergekit_config(alice, fs_store):
+    """The server's snapshot reads mergekit_config.yml (the engine's choice of files and cap), so a
+    merge whose card names no base_model is still judged against its parents."""
+    recipe = (
+        b"merge_method: slerp\nbase_model: meta-llama/Meta-Llama-3-8B\nmodels:\n  - model: org/other-7b\n"
+    )
+    repo = make_repo(alice, "quiet-merge", {
+        "README.md": b"---\nlicense: apache-2.0\n---\n# A merge\n",
+        "mergekit_config.yml": recipe,
+    })  # fmt: skip
+    analysis = RevisionAnalysis.objects.get(commit=repo.head)
+    assert analysis.status == "done", analysis.error
+    parents = [(p["id"], p["relation"]) for p in analysis.result["lineage"]["base_models"]]
+    assert parents == [("meta-llama/Meta-Llama-3-8B", "merge"), ("org/other-7b", "merge")]
+    assert ("relicensed-derivative", "meta-llama/Meta-Llama-3-8B") in {
+        (v["rule"], v["parent"]) for v in analysis.result["violations"]
+    }

@@ -20,6 +20,7 @@ from hub.models import Blob, Commit, RepoFile, Repository, RevisionAnalysis
 from hub.services.snapshot import snapshot_for_commit
 from tests.fixtures.upstream.server import git_blob_sha1, tiny_safetensors
 from tests.services import free_port
+from workers.mirror.files import CopyOptions, UpstreamFile, choose
 from workers.mirror.run import execute
 from workers.mirror.upstream import strip_xet
 from workers.models import MirroredRepo, MirrorRun, MirrorSpec
@@ -652,3 +653,13 @@ def test_a_repository_listed_twice_in_one_run_counts_once(upstream, settings):
         == Commit.objects.filter(repository__isnull=False).values("repository").distinct().count()
     )
     assert run.changed < 60  # some entries were repeats
+
+
+def test_small_copies_the_mergekit_recipe_the_lineage_reads():
+    files = [
+        UpstreamFile("model.safetensors", 10**9, "c", "f" * 64),
+        UpstreamFile("mergekit_config.yml", 300, "b", None),
+        UpstreamFile("sub/mergekit_config.yml", 300, "d", None),
+        UpstreamFile("README.md", 10, "a", None),
+    ]
+    assert [f.path for f in choose(files, CopyOptions(files="small"))] == ["README.md", "mergekit_config.yml"]

@@ -20,7 +20,7 @@ LICENSE_STEMS = ("license", "licence", "notice", "use_policy", "use-policy", "co
 CONFIG_NAMES = (
     "config.json", "tokenizer_config.json", "generation_config.json", "adapter_config.json",
     "model_index.json", "preprocessor_config.json", "special_tokens_map.json", "quantize_config.json",
-    "params.json", ".gitattributes",
+    "params.json", ".gitattributes", "mergekit_config.yml",
 )  # fmt: skip
 
 
