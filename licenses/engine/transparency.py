@@ -31,6 +31,7 @@ import yaml
 
 from licenses.engine.cardfacts import CardFacts, Probe, Section
 from licenses.engine.disclosure import (
+    DESCRIPTORS,
     assess_disclosure,
     descriptor_matches,
     filled_sections,
@@ -252,6 +253,29 @@ _VERSION = Probe(r"v(?<!\wv)(?:ersion)?\s?\d+(?:\.\d+)*\b|model dates?|2(?<!\w2)
 _VERSION_IN_NAME_SPEC = r"(?<![a-z0-9])v\d+(?:\.\d+)*(?![a-z0-9])|[-_.](?:19|20)\d\d(?:[-_.]?\d\d)?(?![0-9])"
 _VERSION_IN_NAME = re.compile(r"[-_.vV](?:(?<=[vV])(?<!(?i:[a-z0-9])[vV])\d+(?:\.\d+)*(?!(?i:[a-z0-9]))"
                               r"|(?<=[-_.])(?:19|20)\d\d(?:[-_.]?\d\d)?(?![0-9]))")  # fmt: skip
+#: Words that tie an accelerator, a code link or a line to training (not inference or deployment).
+_TRAINING_WORDS = re.compile(r"train|fine-?tun|finetun|epochs?\b|gpu[- ]hours|hardware(?: type| used)?\W{0,3}[:：]"
+                             r"|infrastructure|\bcompute\b|provid|训练|訓練|学習|ファインチューニング|ハードウェア")  # fmt: skip
+#: Words of a Compute Infrastructure heading about running the model, not training it.
+_RUNTIME_HEADING = re.compile(r"requirement|inference|deploy|serving|running|recommended")
+#: What a line linking code must say for the link to count as training code (outside training sections).
+_CODE_WORDS = re.compile(
+    r"train|fine-?tun|finetun|tuning|\bcode\b|\brepo(?:sitory)?\b|implementation|recipe|scripts?\b"
+)
+#: A parameter count as written ("7 billion", "13b", "3.8 b", "8x7b"): experts, number and unit.
+_SIZE_VALUE = re.compile(r"(?:(\d+)x)?(\d+(?:[.,]\d+)?)\s*(billion|million|thousand|[bmk])", _I)
+_SIZE_UNITS = {"b": 1e9, "billion": 1e9, "m": 1e6, "million": 1e6, "k": 1e3, "thousand": 1e3}
+#: Before a number of hours, words that make it a duration ("for 5 hours", "took about 2 hours",
+#: "(about 6 hours"); after it, ones that do ("2 hours to train", "10 hours of training").
+_DURATION_BEFORE = re.compile(r"(?:\b(?:for|in|taking|took|takes?|spent|lasted|lasting|within|after)|\(|days? (?:&|and)|trained\W{1,4})\s*"
+                              r"(?:~|about|around|approx(?:imately|\.)?|roughly|nearly|almost|just|only|over|under)?\s*~?$")  # fmt: skip
+_DURATION_AFTER = re.compile(r"\s*(?:to (?:train|fine-?tune)|of (?:training|fine-?tuning|finetuning|compute|gpu)"
+                             r"(?! ?(?:data|sets?\b|splits?|corpus|audio|speech)))")  # fmt: skip
+#: A storage size that is an accelerator's memory: followed by a memory/GPU word ("80gb gpus",
+#: "25gb of ram", "16 gb v100") or right after an accelerator name ("a100 80gb", "a100-sxm4-40gb").
+_MEMORY_AFTER = re.compile(r"\)?\s*(?:of\s+)?(?:v?ram\b|memory|gpus?\b|vram|hbm)")
+_STORAGE_UNIT = re.compile(r"(?:gb|tb|mb|gib|tib|pb)$")
+
 # "feedback" as a channel, not the training method ("human/AI feedback", RLHF) or a dataset's
 # name ("UltraFeedback", "CodeFeedback"), which name no way to reach the developers
 _FEEDBACK = Probe(r"(?<![a-z])(?<!human )(?<!ai )feedback|github\.com/[^\s)]+/issues|/discussions|discord\.(?:gg|com)|report (?:issues|bugs|a "
@@ -489,7 +513,36 @@ def _covered_probes(covers: frozenset[str]) -> frozenset[Probe]:
 
 def _data_size(c: _Ctx) -> str | None:
     m = descriptor_matches(c.facts)["size"]
-    return f"training data: {m.group(0)}" if m else None
+    if m is None:
+        return None
+    low = c.training_lower
+    if _is_data_size(low, m):
+        return f"training data: {m.group(0)}"
+    # the first size was a duration or a GPU's memory: a later one may be the data's
+    for later in DESCRIPTORS["size"].rx.finditer(low, m.end()):
+        if _is_data_size(low, later):
+            return f"training data: {later.group(0)}"
+    return None
+
+
+def _is_data_size(low: str, m: re.Match[str]) -> bool:
+    """A size descriptor that measures data: not how long training took ("trained for 5 hours",
+    "took 2 hours") nor an accelerator's memory ("a100 80gb", "24 gb vram")."""
+    unit = m.group(0)
+    start, end = m.start(), m.end()
+    if unit.endswith("hours"):
+        return not (
+            _DURATION_BEFORE.search(low, max(0, start - 40), start) or _DURATION_AFTER.match(low, end)
+        )
+    if _STORAGE_UNIT.search(unit):
+        if _MEMORY_AFTER.match(low, end) or _HARDWARE.rx.match(
+            low, end + 1 if low[end : end + 1] == " " else end
+        ):
+            return False
+        line_start = low.rfind("\n", 0, start) + 1
+        if _HARDWARE.rx.search(low, max(line_start, start - 20), start):
+            return False
+    return True
 
 
 def _data_sources(c: _Ctx) -> str | None:
@@ -536,7 +589,45 @@ def _compute_hardware(c: _Ctx) -> str | None:
     co2 = c.facts.co2_eq_emissions
     if co2 and co2.get("hardware_used"):
         return f"co2_eq_emissions.hardware_used: {co2['hardware_used']}"
-    return c.grep_body(_HARDWARE)
+    low = c.low
+    if not low or (_HARDWARE in c.covered and _HARDWARE.keyset.isdisjoint(c.present)):
+        return None  # no accelerator named: most cards
+    # an accelerator in a training section or on a line about training: not the GPU the
+    # model runs on (requirement tables, "fits on a single RTX 3090", inference notebooks)
+    spans = [span for sec in _training_hardware_sections(c) for span in sec.spans]
+    match = _HARDWARE.rx.match
+    line, counted = 1 + c.facts.body_line_offset, 0  # README line of offset ``counted``
+    last_end = -1
+    for start in sorted(_ANCHORED[_HARDWARE].candidates(low, c.index)):
+        if start < last_end:
+            continue
+        m = match(low, start)
+        if m is None:
+            continue
+        last_end = m.end()
+        line += low.count("\n", counted, start)
+        counted = start
+        if not any(first <= line <= last for first, last in spans):
+            # its line and the one before ("**Trained on**" above "8x A100")
+            a = low.rfind("\n", 0, max(0, low.rfind("\n", 0, start))) + 1
+            b = low.find("\n", last_end)
+            if not _TRAINING_WORDS.search(low, a, len(low) if b == -1 else b):
+                continue
+        return f"README line {line}: {_snippet(c.facts.body, low, m)}"
+    return None
+
+
+def _training_hardware_sections(c: _Ctx) -> list[Section]:
+    """The sections where an accelerator named is the training hardware (a Compute
+    Infrastructure section headed as requirements for running the model is not one)."""
+    found = []
+    for name in ("Training Details", "Training Procedure", "Environmental Impact", "Compute Infrastructure"):
+        sec = c.sections.get(name)
+        if sec is not None and not (
+            name == "Compute Infrastructure" and _RUNTIME_HEADING.search(" ".join(sec.headings).lower())
+        ):
+            found.append(sec)
+    return found
 
 
 def _energy_usage(c: _Ctx) -> str | None:
@@ -567,15 +658,40 @@ def _core_frameworks(c: _Ctx) -> str | None:
 
 _TRAINING_SECTIONS = frozenset({"Training Details", "Training Procedure", "Training Data", "Model Sources",
                                 "Citation", "Technical Specifications", "Model Details", "Model Description"})  # fmt: skip
+#: Of those, the ones where any GitHub link counts as the training code.
+_TRAINING_CODE_SECTIONS = frozenset({"Training Details", "Training Procedure", "Training Data", "Citation"})
 
 
 def _training_code(c: _Ctx) -> str | None:
+    owner = None
     for link in c.facts.links:
         if link.kind == "github":
             url = link.url.lower()
-            if link.section in _TRAINING_SECTIONS or "train" in url or "finetun" in url:
+            if "train" in url or "finetun" in url or link.section in _TRAINING_CODE_SECTIONS:
                 return f"GitHub repository linked: {link.url} (line {link.line})"
+            if link.section not in _TRAINING_SECTIONS:
+                continue
+            # a description or sources section also links tools the model is run with (an
+            # inference engine, a file format's project): the developer's own repository
+            # counts, another only on a line that speaks of training or code
+            if owner is None:
+                owner = _alnum(c.facts.repo_id.split("/", 1)[0]) if "/" in c.facts.repo_id else ""
+            if owner and link.target and _alnum(link.target.split("/", 1)[0]) == owner:
+                return f"GitHub repository linked: {link.url} (line {link.line})"
+            sec = c.sections.get(link.section)  # type: ignore[arg-type]
+            if sec is not None:
+                at = sec.lower.find(url)
+                if at != -1:
+                    a = sec.lower.rfind("\n", 0, at) + 1
+                    b = sec.lower.find("\n", at)
+                    if _CODE_WORDS.search(sec.lower, a, len(sec.lower) if b == -1 else b):
+                        return f"GitHub repository linked: {link.url} (line {link.line})"
     return c.files(_TRAIN_FILE)
+
+
+def _alnum(name: str) -> str:
+    """``name`` lower-cased with only letters and digits ("Stability-AI" and "stabilityai" agree)."""
+    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def _input_modality(c: _Ctx) -> str | None:
@@ -601,11 +717,36 @@ def _model_size(c: _Ctx) -> str | None:
     w = facts.weights
     if w.parameters:
         return f"{w.parameters:,} parameters ({w.source})"
-    if facts.parameter_mentions:
-        text, line = facts.parameter_mentions[0]
-        return f"README line {line}: {text}"
-    m = _SIZE_IN_NAME.search(facts.repo_id.rsplit("/", 1)[-1])
+    name = facts.repo_id.rsplit("/", 1)[-1]
+    mentions = facts.parameter_mentions
+    if mentions:
+        # a card often states its family's sizes ("7B, 13B and 70B"): the size in the
+        # repository's name picks this model's, and a size the name contradicts is not evidence
+        sizes = [v for v in map(_size_value, _SIZE_IN_NAME.findall(name)) if v] if _digit_in(name) else []
+        if not sizes:
+            text, line = mentions[0]
+            return f"README line {line}: {text}"
+        for text, line in mentions:
+            value = _size_value(text)
+            if value and any(abs(value - size) <= 0.15 * size for size in sizes):
+                return f"README line {line}: {text}"
+    m = _SIZE_IN_NAME.search(name)
     return f"repository name: {m.group(0)}" if m else None
+
+
+def _digit_in(text: str) -> bool:
+    return any(ch.isdigit() for ch in text)
+
+
+def _size_value(text: str) -> float | None:
+    """Parameters a size states ("7 billion parameters", "13B", "8x7b"), else ``None``."""
+    m = _SIZE_VALUE.search(text)
+    if m is None:
+        return None
+    experts, number, unit = m.groups()
+    whole, sep, frac = number.partition(",")
+    value = float(whole + frac if sep and len(frac) == 3 else number.replace(",", "."))  # "1,300" / "1,5"
+    return value * int(experts or 1) * _SIZE_UNITS[unit.lower()]
 
 
 def _model_architecture(c: _Ctx) -> str | None:
@@ -709,7 +850,45 @@ def _versioning(c: _Ctx) -> str | None:
         return f"repository name: {m.group(0)}"
     if c.facts.new_version:
         return f"new_version: {c.facts.new_version}"
-    return c.grep(_VERSION, "Model Details", "Model Description", "Changelog")
+    sections = c.sections
+    for name in ("Model Details", "Model Description", "Changelog"):
+        sec = sections.get(name)
+        if sec is None:
+            continue
+        for m in _VERSION.rx.finditer(sec.lower):
+            if _own_version(sec.lower, m, c.facts.repo_id):
+                return (
+                    f"section '{sec.headings[0][:60]}' (line {sec.line}): {_snippet(sec.text, sec.lower, m)}"
+                )
+    return None
+
+
+def _own_version(low: str, m: re.Match[str], repo_id: str) -> bool:
+    """Whether a version match in ``low`` is this model's: not a token inside a URL
+    ("proceedings.mlr.press/v202/"), not the version of another model's id ("Other-7B-v0.1",
+    "org/other-v2") or of a table row naming another model, not an accelerator ("v100")."""
+    token = m.group(0)
+    if token[0] != "v":  # a model date or status statement
+        return True
+    start = m.start()
+    if re.fullmatch(r"v\d{3,}", token):  # "v100", "v202": a GPU or a journal volume, not a release
+        return False
+    ws = max(low.rfind(" ", 0, start), low.rfind("\n", 0, start), low.rfind("\t", 0, start))
+    prefix = low[ws + 1 : start]
+    if "://" in prefix or "www." in prefix or "](" in prefix:
+        return False
+    own = _alnum(repo_id.rsplit("/", 1)[-1])
+    if prefix[-1:] in ("-", "_", "/", "."):
+        compound = _alnum(prefix.rsplit("(", 1)[-1].rsplit("/", 1)[-1])
+        if not compound or not (compound in own or own in compound):
+            return False
+    a = low.rfind("\n", 0, start) + 1
+    if low.startswith("|", a) or low[a:start].lstrip().startswith("|"):
+        b = low.find("\n", start)
+        row = low[a : len(low) if b == -1 else b]
+        if "version" not in row and own not in _alnum(row):
+            return False
+    return True
 
 
 def _change_log(c: _Ctx) -> str | None:

@@ -162,3 +162,106 @@ def test_corpus_cards_score_in_range(corpus_dir: Path):
 def test_feedback_mechanism_needs_a_channel_not_the_training_method(body, met):
     result = by_id(assess_transparency(facts_for(f"# Model\n\n{body}", repo_id="acme/model")))
     assert result["feedback-mechanism"]["met"] is met
+
+
+def _indicator(body: str, indicator: str, repo_id: str = "acme/widget-lm") -> dict:
+    return by_id(assess_transparency(facts_for(body, repo_id=repo_id)))[indicator]
+
+
+@pytest.mark.parametrize(
+    ("body", "met"),
+    [
+        # another model's id, a URL path, a comparison-table row, an accelerator: not our version
+        (
+            "## Model Details\n\nFine-tuned from [other/Base-3B-v0.2](https://huggingface.co/other/Base-3B-v0.2).\n",
+            False,
+        ),
+        (
+            "## Model Details\n\nUses the norm of [this paper](https://proceedings.example.org/v150/x23.html).\n",
+            False,
+        ),
+        ("## Model Details\n\n| model | score |\n|---|---|\n| Rival Coder V2.5 | 30.1 |\n", False),
+        ("## Model Details\n\nIt beats Other-Chat-v3 on most tasks.\n", False),
+        ("## Model Details\n\nTrained on 4x Tesla V100.\n", False),
+        # this model's own version
+        ("## Model Details\n\nThis is widget-lm v1.2, the second release.\n", True),
+        ("## Model Details\n\nThis is Widget-LM-v2, the second release.\n", True),
+        ("## Model Details\n\n| field | value |\n|---|---|\n| version | v3 |\n", True),
+        ("## Model Details\n\n**Model Dates** trained in 2023.\n", True),
+    ],
+)
+def test_versioning_is_this_models_version(body, met):
+    assert _indicator(f"# Card\n\n{body}", "versioning")["met"] is met
+
+
+def test_model_size_prefers_the_size_in_the_repository_name():
+    body = "# Card\n\nThe family comes in 7B, 13B and 34 billion parameters variants.\n\nThis one has 13B parameters.\n"
+    evidence = _indicator(body, "model-size", repo_id="acme/widget-13b")["evidence"]
+    assert "13B parameters" in evidence
+    # only the family's other size stated: the name is the evidence, not the contradicting size
+    body = "# Card\n\nPart of a family whose largest model has 70 billion parameters.\n"
+    evidence = _indicator(body, "model-size", repo_id="acme/widget-7b")["evidence"]
+    assert evidence == "repository name: 7b"
+    # no size in the name: the card's statement stands
+    assert "70 billion parameters" in _indicator(body, "model-size", repo_id="acme/widget")["evidence"]
+    # a mixture of experts: 8 x 7B
+    body = "# Card\n\nIt has 56B parameters in total.\n"
+    assert "56B parameters" in _indicator(body, "model-size", repo_id="acme/widget-8x7b")["evidence"]
+
+
+@pytest.mark.parametrize(
+    ("body", "met"),
+    [
+        # a runtime / file-format project linked from the description: not training code
+        (
+            "## Description\n\n### About the format\n\n* [runner.cpp](https://github.com/someone/runner.cpp). "
+            "The source project for the format. Offers a CLI and a server option.\n",
+            False,
+        ),
+        (
+            "## Description\n\nIt follows the [chat format](https://github.com/someone/spec/blob/main/chat.md).\n",
+            False,
+        ),
+        # the developer's own repository, a line about code or training, a training section
+        ("## Description\n\nSee [here](https://github.com/acme/widget).\n", True),
+        ("## Description\n\nTraining code is available at https://github.com/someone/trainer-kit\n", True),
+        ("## Training procedure\n\nWe used https://github.com/someone/toolkit\n", True),
+    ],
+)
+def test_training_code_needs_a_training_context(body, met):
+    assert _indicator(f"# Card\n\n{body}", "training-code")["met"] is met
+
+
+@pytest.mark.parametrize(
+    ("body", "met"),
+    [
+        (
+            "## Hardware requirements\n\n| model | GPU |\n|---|---|\n| widget | 1 x RTX 3090 (24 GB) |\n",
+            False,
+        ),
+        ("## Usage\n\nIt runs on a single RTX 4090 or an A100.\n", False),
+        ("## Usage\n\nThe free Colab T4 is enough to try it.\n", False),
+        ("## Usage\n\nThe model was trained on 8x A100 GPUs for 3 days.\n", True),
+        ("## Training procedure\n\n- Hardware: 32 x 8 x A100 GPUs\n", True),
+        ("## Usage\n\n**Trained on**\nH100 80GB x 8\n", True),
+    ],
+)
+def test_compute_hardware_is_training_hardware(body, met):
+    assert _indicator(f"# Card\n\n{body}", "compute-hardware")["met"] is met
+
+
+@pytest.mark.parametrize(
+    ("body", "met"),
+    [
+        ("## Training Data\n\nThe model was fine-tuned on a laptop GPU for 5 hours.\n", False),
+        ("## Training Data\n\nTraining took about 2 hours on one GPU.\n", False),
+        ("## Training Data\n\nWe trained it on 4 x A100 80GB with our private set.\n", False),
+        ("## Training Data\n\nIt was trained on 960 hours of read English speech.\n", True),
+        ("## Training Data\n\nThe corpus holds 35 GB of text.\n", True),
+        ("## Training Data\n\nIt was trained for 3 epochs on 2 trillion tokens.\n", True),
+        # a duration first, the data's size after it
+        ("## Training Data\n\nTrained for 6 hours on 120k examples.\n", True),
+    ],
+)
+def test_data_size_is_not_a_duration_or_gpu_memory(body, met):
+    assert _indicator(f"# Card\n\n{body}", "data-size")["met"] is met
