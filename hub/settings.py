@@ -270,7 +270,19 @@ MODELHUB_NOTIFY_EMAILS = env_list("MODELHUB_NOTIFY_EMAILS", [])
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
+# Seconds an SMTP connect/read may take. Django's default is no timeout at all: a relay that accepts
+# the connection and never answers held the notification task (in-process: the commit request
+# that found the violation) for ever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "modelhub@localhost")
+# An organisation's relay (port 587 with STARTTLS, or 465 with TLS) wants credentials; without these
+# the only relay the notification e-mails could use was an open one.
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if os.environ.get("EMAIL_FILE_PATH"):  # django.core.mail.backends.filebased.EmailBackend writes here
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "Modelhub API",
     "DESCRIPTION": "Repositories, licence analysis, compliance checks and AI-BOMs.",

@@ -57,6 +57,14 @@ def notify_new_errors(violation_ids: list[int]) -> int:
     return notify_violations(violation_ids)
 
 
+@app.task(name="licenses.retry_violation_webhook", acks_late=True)
+def retry_violation_webhook(violation_ids: list[int], attempt: int) -> bool:
+    """A later attempt of a violation webhook that failed (``notify.WEBHOOK_RETRY_DELAYS``)."""
+    from licenses.services.notify import retry_webhook
+
+    return retry_webhook(violation_ids, attempt)
+
+
 @app.task(name="licenses.reanalyse_dataset_users", acks_late=True)
 def reanalyse_dataset_users(dataset_id: str) -> int:
     """Analyse again every model whose analysis names ``dataset_id``, after that dataset's licence

@@ -27,6 +27,17 @@ ERROR_SCHEMA = {
     },
 }
 UNSAFE = {"post", "put", "patch", "delete"}
+#: Statuses particular to one operation, which no rule below can infer (no ``{}`` in the path …).
+OPERATION_ERRORS: dict[tuple[str, str], dict[str, str]] = {
+    ("/api/v1/policies", "post"): {"409": "a policy of that name exists; PUT a new version (policy-exists)"},
+    ("/api/v1/repos", "post"): {"409": "the repository exists (conflict)"},
+    ("/api/v1/compliance/bom", "post"): {
+        "404": "none of the requested models is an analysed registry model the caller may see (not-found)"
+    },
+    ("/api/v1/violations/triage", "post"): {
+        "404": "an id names no violation, or one on a model the caller cannot see (not-found)"
+    },
+}
 
 
 def _errors_for(path: str, method: str, operation: dict[str, Any]) -> dict[str, str]:
@@ -44,6 +55,7 @@ def _errors_for(path: str, method: str, operation: dict[str, Any]) -> dict[str, 
         errors["404"] = "no such object, or a private one the caller cannot see (not-found)"
     if method == "delete":
         errors["409"] = "the object is in use (a mirror specification with a run under way) (conflict)"
+    errors.update(OPERATION_ERRORS.get((path, method), {}))
     return errors
 
 

@@ -28,6 +28,7 @@ from licenses.engine.bom import FORMATS as BOM_FORMATS
 from licenses.engine.bom import MEDIA_TYPES as BOM_MEDIA_TYPES
 from licenses.engine.bom import BomError, export_bom
 from licenses.engine.policy import PolicyError, load_policy
+from licenses.engine.rules import RULES
 from licenses.models import Policy, PolicyVersion, Violation
 from licenses.services.compliance import (
     ComplianceRequestError,
@@ -274,7 +275,8 @@ class PolicyVersionsView(LicensesAPIView, generics.ListAPIView):
     serializer_class = s.PolicyVersionSerializer
 
     def get_queryset(self):
-        return PolicyVersion.objects.filter(policy__name=self.kwargs["name"]).order_by("-version")
+        policy = get_object_or_404(Policy, name=self.kwargs["name"])  # as GET /policies/{name} answers
+        return PolicyVersion.objects.filter(policy=policy).order_by("-version")
 
 
 def _validated(serializer_class, request) -> dict:
@@ -305,8 +307,9 @@ def _new_version(policy: Policy, document: dict, user, comment: str) -> PolicyVe
     )
 
 
+RULE_IDS = [rule.RULE_ID for rule in RULES]
 VIOLATION_FILTERS = [
-    OpenApiParameter("rule", OpenApiTypes.STR, description="a contract rule id"),
+    OpenApiParameter("rule", OpenApiTypes.STR, enum=RULE_IDS, description="a contract rule id"),
     OpenApiParameter("severity", OpenApiTypes.STR, enum=[c for c, _ in Violation.Severity.choices]),
     OpenApiParameter(
         "status",
@@ -315,7 +318,7 @@ VIOLATION_FILTERS = [
         description="one status, or `all` (as in the web queue); default: every status",
     ),
     OpenApiParameter("organisation", OpenApiTypes.STR, description="namespace of the model"),
-    OpenApiParameter("model", OpenApiTypes.STR, description="owner/name"),
+    OpenApiParameter("model", OpenApiTypes.STR, description="owner/name (anything else is a 400)"),
 ]
 
 
@@ -341,6 +344,7 @@ class ViolationListView(LicensesAPIView, generics.ListAPIView):
         params = self.request.query_params
         # a value no row can have is a typo: say so, rather than answer an empty queue
         for param, allowed in (
+            ("rule", RULE_IDS),
             ("severity", Violation.Severity.values),
             ("status", [*Violation.Status.values, "all"]),
         ):
@@ -355,7 +359,11 @@ class ViolationListView(LicensesAPIView, generics.ListAPIView):
                 qs = qs.filter(**{param: params[param]})
         if params.get("organisation"):
             qs = qs.filter(repository__namespace__name__iexact=params["organisation"])
-        if params.get("model") and "/" in params["model"]:
+        if params.get("model"):
+            if params["model"].count("/") != 1:  # ignored, it answered every model's violations
+                raise ApiError(
+                    "invalid-request", f"model {params['model']!r} is not an id of the form owner/name", 400
+                )
             owner, name = params["model"].split("/", 1)
             qs = qs.filter(repository__namespace__name__iexact=owner, repository__name__iexact=name)
         return qs.order_by("-last_seen_at", "pk")

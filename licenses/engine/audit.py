@@ -30,7 +30,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from licenses.engine.audit_registry import JsonCache, RegistryClient, RegistryError
+from licenses.engine.audit_registry import NEGATIVE_TTL, JsonCache, RegistryClient, RegistryError
 from licenses.engine.policy import Policy, evaluate_model, unknown_model_decision
 from licenses.engine.references import Reference, ScanError, scan_paths
 
@@ -242,6 +242,10 @@ class Auditor:
         self._policy_key = hashlib.sha256(
             json.dumps(policy.raw, sort_keys=True, default=str).encode()
         ).hexdigest()
+        # Whose answers these are: a registry answers each token (and anonymous callers) with what
+        # that caller may see, so one token's cached answers must never serve another.
+        token = self.client.token if self.client else None
+        self._caller_key = hashlib.sha256(token.encode()).hexdigest()[:32] if token else "anonymous"
 
     def judge(self, report: Mapping[str, Any] | None, model_id: str, kind: str, source: str) -> _Resolved:
         if report is None:
@@ -303,7 +307,7 @@ class Auditor:
     def _cache_key(self, model_id: str, what: str) -> str:
         assert self.client is not None
         policy_part = self._policy_key if what == "result" else ""
-        return f"{self.client.base}|{what}|{policy_part}|{model_id}"
+        return f"{self.client.base}|{self._caller_key}|{what}|{policy_part}|{model_id}"
 
     def _registry(self, models: list[str]) -> dict[str, _Resolved]:
         """Registry answers for ``models``: fresh cache, then the network, then stale cache."""
@@ -312,6 +316,13 @@ class Auditor:
         ask: list[str] = []
         for m in models:
             hit = self.cache.get(self._cache_key(m, "result")) or self.cache.get(self._cache_key(m, "report"))
+            if (
+                hit is not None
+                and hit.fresh
+                and _not_held(hit.value)
+                and hit.age >= min(NEGATIVE_TTL, self.cache.ttl)
+            ):
+                hit.fresh = False  # "not held" is asked again soon: the model may have been uploaded since
             if hit is not None and hit.fresh:
                 out[m] = self._from_cached(m, hit.value, "registry-cache")
             else:
@@ -361,6 +372,14 @@ class Auditor:
             )
             return _Resolved(decision, license_summary, source, model_id)
         return self.judge(value.get("report"), model_id, "model", source)
+
+
+def _not_held(value: Mapping[str, Any]) -> bool:
+    """A cached registry answer saying it does not hold the model (or cannot judge it yet)."""
+    if value.get("type") == "report":
+        return value.get("report") is None
+    reasons = (value.get("result") or {}).get("reasons") or ()
+    return any(isinstance(r, Mapping) and r.get("code") == "unknown-model" for r in reasons)
 
 
 def _is_unknown(answer: _Resolved) -> bool:

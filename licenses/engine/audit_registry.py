@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_TTL = 24 * 3600
+#: How long "the registry does not hold (or cannot yet judge) this model" stays fresh: the model may be
+#: uploaded, or its analysis finish, minutes later, and a day of red builds would follow.
+NEGATIVE_TTL = 300
 TOKEN_ENV = "MODELHUB_TOKEN"
 
 
@@ -41,6 +44,7 @@ class RegistryError(Exception):
 class CacheHit:
     value: Any
     fresh: bool
+    age: float = 0.0
 
 
 class JsonCache:
@@ -62,7 +66,8 @@ class JsonCache:
             return None
         if not isinstance(data, dict) or data.get("key") != key:
             return None
-        return CacheHit(data.get("value"), time.time() - float(data.get("stored", 0)) < self.ttl)
+        age = time.time() - float(data.get("stored", 0))
+        return CacheHit(data.get("value"), age < self.ttl, age)
 
     def put(self, key: str, value: Any) -> None:
         path = self._path(key)
@@ -135,11 +140,18 @@ class RegistryClient:
             return None
         if status != 200 or not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
             raise RegistryError(f"compliance check answered HTTP {status}")
-        results = {str(r.get("model")): r for r in payload["results"] if isinstance(r, dict)}
-        for model, result in results.items():
+        answered = {str(r.get("model")): r for r in payload["results"] if isinstance(r, dict)}
+        for model, result in answered.items():
             problem = malformed_result(result)
             if problem:  # a gate must not pass (or crash) on an answer it cannot read
                 raise RegistryError(f"compliance check answered a malformed result for {model}: {problem}")
+        # The registry resolves ids as the Hub does, case-insensitively, and answers with the id as
+        # it holds it (`BOB/Tiny-Bert` → `bob/tiny-bert`): key every answer by the id the code used.
+        folded = {model.casefold(): result for model, result in answered.items()}
+        results = dict(answered)
+        for model in ids:
+            if model not in results and model.casefold() in folded:
+                results[model] = folded[model.casefold()]
         return results
 
     def model_report(self, model_id: str) -> dict | None:

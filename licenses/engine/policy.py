@@ -290,7 +290,32 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
                 date.fromisoformat(exc["expires"])
             except ValueError as e:
                 raise PolicyError(f"exceptions[{i}].expires", f"not a date: {exc['expires']!r}") from e
+    lic = data.get("licenses") or {}
+    for list_name in ("allow", "deny"):
+        for i, entry in enumerate(lic.get(list_name) or ()):
+            if _licence_key(entry) is None:  # a typo on a deny list denied nothing, silently
+                raise PolicyError(
+                    f"licenses.{list_name}[{i}]",
+                    f"{entry!r} is not a licence the knowledge base knows; use its key (apache-2.0, "
+                    "llama3.1, cc-by-nc-4.0 …), SPDX id or name, or unknown / none",
+                )
     return _build(data)
+
+
+def _licence_key(entry: str) -> str | None:
+    """The knowledge-base key a policy's ``licenses.allow``/``deny`` entry names, None if none.
+
+    Entries are compared with the report's ``license.key``: an SPDX id (``GPL-3.0-only``) or a
+    spelling (``llama-3.3``) that is not the key itself matched nothing, so it is resolved here.
+    """
+    from licenses.engine.kb import default_kb
+
+    kb = default_kb()
+    text = entry.strip()
+    if text.casefold() == "none" or kb.is_unresolved_id(text):
+        return text.casefold()
+    info = kb.lookup(text) or kb.lookup(text.casefold())
+    return info.key if info is not None else None
 
 
 def _build(data: Mapping[str, Any]) -> Policy:
@@ -311,8 +336,8 @@ def _build(data: Mapping[str, Any]) -> Policy:
         licenses=LicenseRules(
             allow_classes=tuple(allow_classes) if allow_classes is not None else None,
             deny_classes=tuple(lic.get("deny_classes") or ()),
-            allow=tuple(k.lower() for k in lic.get("allow") or ()),
-            deny=tuple(k.lower() for k in lic.get("deny") or ()),
+            allow=tuple(_licence_key(k) or k.lower() for k in lic.get("allow") or ()),
+            deny=tuple(_licence_key(k) or k.lower() for k in lic.get("deny") or ()),
             unknown=lic.get("unknown", "deny"),
         ),
         min_score=tr.get("min_score", 0),

@@ -215,8 +215,15 @@ def test_bad_baseline_exits_2(capsys, tmp_path, codebase, pass_policy):
 class _Registry:
     """A fake registry on loopback: compliance check (or 404 for it) and model reports."""
 
-    def __init__(self, compliance: bool = True, tamper: dict | None = None):
+    def __init__(
+        self,
+        compliance: bool = True,
+        tamper: dict | None = None,
+        private_needs: str | None = None,
+        held_as: dict | None = None,
+    ):
         self.requests: list[tuple[str, str, str | None, dict | None]] = []
+        self.not_yet: set[str] = set()  # models answered as not held (not uploaded yet)
         registry = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -239,8 +246,12 @@ class _Registry:
                 if not compliance:
                     return self._send(404, {"detail": "not found"})
                 results = []
-                for m in body["models"]:
-                    if m == "acme/private-model":
+                for requested in body["models"]:
+                    m = (held_as or {}).get(
+                        requested.casefold(), requested
+                    )  # the id as the registry holds it
+                    visible = private_needs is None or self.headers.get("Authorization") == private_needs
+                    if m == "acme/private-model" and visible and m not in registry.not_yet:
                         reasons = [
                             {"code": "license-class-denied", "message": "server says no", "clause": "x"}
                         ]
@@ -295,6 +306,84 @@ def test_registry_compliance_check_then_cache(monkeypatch, capsys, tmp_path, pri
     code, data = audit_json(capsys, *args, "--registry", reg.url, "--offline", "--cache-ttl", "0")
     private = next(f for f in data["findings"] if f["model"] == "acme/private-model")
     assert (private["verdict"], private["source"]) == ("deny", "registry-cache (stale)")
+
+
+def test_the_cache_never_serves_one_tokens_answers_to_another(
+    monkeypatch, capsys, tmp_path, private_code, pass_policy
+):
+    """A CI cache shared by pipelines with different tokens (or none): what the registry told the
+    token that may read a private model (its licence, its verdict) went to every later caller."""
+    cache = tmp_path / "cache"
+    args = [str(private_code), "--policy", str(pass_policy), "--cache-dir", str(cache)]
+    with _Registry(private_needs="Bearer owner-token") as reg:
+        reg_args = [*args, "--registry", reg.url]
+        monkeypatch.setenv("MODELHUB_TOKEN", "owner-token")
+        _, data = audit_json(capsys, *reg_args)
+        private = next(f for f in data["findings"] if f["model"] == "acme/private-model")
+        assert (private["license"]["key"], private["source"]) == ("cc-by-nc-4.0", "registry")
+        for token in ("", "someone-else"):
+            monkeypatch.setenv("MODELHUB_TOKEN", token)
+            _, data = audit_json(capsys, *reg_args)
+            private = next(f for f in data["findings"] if f["model"] == "acme/private-model")
+            assert private["source"] != "registry-cache", token
+            assert private["license"] is None
+            assert [r["code"] for r in private["reasons"]] == ["unknown-model"]
+        # and each caller's own answers are still cached for it
+        monkeypatch.setenv("MODELHUB_TOKEN", "owner-token")
+        _, data = audit_json(capsys, *reg_args)
+        private = next(f for f in data["findings"] if f["model"] == "acme/private-model")
+        assert (private["license"]["key"], private["source"]) == ("cc-by-nc-4.0", "registry-cache")
+
+
+def test_an_id_spelled_in_another_case_gets_the_registrys_answer(capsys, tmp_path, pass_policy):
+    """The registry (like the Hub) finds `ACME/Private-Model` and answers as `acme/private-model`;
+    the audit looked the answer up under the code's spelling, found none and denied it as unknown."""
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    (code_dir / "app.py").write_text(
+        'from transformers import AutoModel\nAutoModel.from_pretrained("ACME/Private-Model")\n'
+    )
+    with _Registry(held_as={"acme/private-model": "acme/private-model"}) as reg:
+        code, data = audit_json(
+            capsys, str(code_dir), "--policy", str(pass_policy), "--registry", reg.url,
+            "--cache-dir", str(tmp_path / "c"),
+        )  # fmt: skip
+    assert code == 1  # the registry's deny, no longer an unknown model's
+    (finding,) = data["findings"]
+    assert finding["model"] == "ACME/Private-Model"
+    assert (finding["source"], finding["license"]["key"]) == ("registry", "cc-by-nc-4.0")
+    assert [r["code"] for r in finding["reasons"]] == ["license-class-denied"]
+
+
+def test_not_held_is_asked_again_soon_not_cached_for_a_day(
+    monkeypatch, capsys, tmp_path, private_code, pass_policy
+):
+    """CI ran before the model reached the registry (or before its analysis finished): the
+    `unknown-model` answer was cached for the whole TTL, and every build for a day was red."""
+    from licenses.engine import audit_registry
+
+    args = [str(private_code), "--policy", str(pass_policy), "--cache-dir", str(tmp_path / "c")]
+    with _Registry() as reg:
+        reg.not_yet.add("acme/private-model")
+        _, data = audit_json(capsys, *args, "--registry", reg.url)
+        private = next(f for f in data["findings"] if f["model"] == "acme/private-model")
+        assert [r["code"] for r in private["reasons"]] == ["unknown-model"]
+
+        reg.not_yet.clear()  # uploaded and analysed
+        # within a few minutes the cached answer still saves the request (a pipeline's second run)
+        _, data = audit_json(capsys, *args, "--registry", reg.url)
+        assert (
+            next(f for f in data["findings"] if f["model"] == "acme/private-model")["source"]
+            == "registry-cache"
+        )
+        # later it is asked again, long before the TTL (24 h) is over
+        for entry in (tmp_path / "c").rglob("*.json"):  # the cached answers grow older
+            cached = json.loads(entry.read_text())
+            cached["stored"] -= audit_registry.NEGATIVE_TTL + 1
+            entry.write_text(json.dumps(cached))
+        _, data = audit_json(capsys, *args, "--registry", reg.url)
+    private = next(f for f in data["findings"] if f["model"] == "acme/private-model")
+    assert (private["source"], private["license"]["key"]) == ("registry", "cc-by-nc-4.0")
 
 
 def test_registry_without_compliance_endpoint_uses_model_reports(capsys, tmp_path, private_code, pass_policy):

@@ -123,6 +123,42 @@ def test_deny_key_overrides_everything(kb):
     assert d.verdict == "deny" and d.codes == ("license-denied",)
 
 
+@pytest.mark.parametrize(
+    ("licenses", "field"),
+    [
+        ({"deny": ["mit", "agpl-3.O"]}, "licenses.deny[1]"),  # a typo denied nothing, silently
+        ({"allow": ["llama9"]}, "licenses.allow[0]"),
+        ({"deny": ["relicensed-derivative"]}, "licenses.deny[0]"),  # a rule id is not a licence
+    ],
+)
+def test_a_licence_no_one_knows_on_a_list_is_named(licenses, field):
+    with pytest.raises(PolicyError) as err:
+        load_policy({"name": "x", "licenses": licenses})
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ("GPL-3.0-only", "gpl-3.0"),
+        ("AGPL-3.0-or-later", "agpl-3.0"),
+        ("llama-3.3", "llama3.3"),
+        ("Apache 2.0", "apache-2.0"),
+    ],
+)
+def test_spdx_ids_and_spellings_on_a_deny_list_deny_the_licence(kb, entry, key):
+    """The deny list was compared with the report's key as written: `GPL-3.0-only` denied nothing."""
+    d = judge({"licenses": {"deny": [entry]}}, report(key), kb)
+    assert d.verdict == "deny" and d.codes == ("license-denied",)
+    allowed = judge({"licenses": {"allow_classes": [], "allow": [entry]}}, report(key), kb)
+    assert "license-allowed" in allowed.codes
+
+
+def test_unknown_and_none_stay_usable_on_the_lists(kb):
+    pol = load_policy({"name": "x", "licenses": {"deny": ["none", "unknown", "other"]}})
+    assert set(pol.licenses.deny) == {"none", "unknown", "other"}
+
+
 # --------------------------------------------------------------------------- expressions
 
 

@@ -145,3 +145,28 @@ def test_documented_error_body_is_what_the_api_answers(api):
     body = api.get("/api/v1/violations/999999").json()
     assert set(error["required"]) <= set(body["error"])
     assert all(isinstance(body["error"][k], str) for k in error["required"])
+
+
+def test_the_schema_documents_each_operations_own_error_statuses(api, db):
+    """A second POST of a policy (409), of a repository (409), a BOM or a triage naming nothing the
+    caller may see (404): real answers, in the one error body, that the schema did not list."""
+    from django.contrib.auth import get_user_model
+
+    schema = api.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+    staff = get_user_model().objects.create_user("schema-staff", is_staff=True)
+    api.force_authenticate(staff)
+    body = {"document": {"name": "dup"}}
+    assert api.post("/api/v1/policies", body, format="json").status_code == 201
+    calls = [
+        ("/api/v1/policies", body),
+        ("/api/v1/repos", {"name": "twice"}),
+        ("/api/v1/compliance/bom?bom_format=spdx3", {"models": ["nobody/x"], "policy": {"name": "p"}}),
+        ("/api/v1/violations/triage", {"ids": [987654], "status": "open"}),
+    ]
+    assert api.post("/api/v1/repos", {"name": "twice"}, format="json").status_code == 201
+    for url, payload in calls:
+        resp = api.post(url, payload, format="json")
+        assert resp.status_code in (404, 409), (url, resp.status_code, resp.content)
+        assert set(resp.json()["error"]) >= {"code", "message"}
+        documented = schema["paths"][url.split("?")[0]]["post"]["responses"]
+        assert str(resp.status_code) in documented, (url, resp.status_code, sorted(documented))

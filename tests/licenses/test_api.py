@@ -525,3 +525,27 @@ def test_a_bom_is_json_whatever_acceptable_form_a_client_asks_for(api, models, a
     if status == 200:
         assert resp["Content-Type"].startswith("application/vnd.cyclonedx+json")
         assert json.loads(resp.content)["bomFormat"] == "CycloneDX"  # not DRF's HTML page around it
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "model=relabelled",  # no owner: was ignored, and the whole queue answered
+        "model=acme/x/y",
+        "rule=relicensed",  # a rule no row can have: was an empty queue, as `status` typos were once
+    ],
+)
+def test_violation_filters_that_match_nothing_by_construction_are_400s(api, models, query):
+    resp = api.get(f"/api/v1/violations?{query}")
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "invalid-request"
+
+
+def test_violation_filters_by_rule_and_model_still_filter(api, models):
+    assert api.get("/api/v1/violations?rule=relicensed-derivative").status_code == 200
+    assert api.get("/api/v1/violations?model=acme/nobody").json()["count"] == 0
+
+
+def test_versions_of_a_policy_that_does_not_exist_are_a_404(api, models):
+    resp = api.get("/api/v1/policies/no-such-policy/versions")
+    assert resp.status_code == 404 and resp.json()["error"]["code"] == "not-found"
