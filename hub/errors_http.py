@@ -5,19 +5,76 @@ fails the ``<int:pk>`` converter) or a body Django refuses before any view runs 
 ``DATA_UPLOAD_MAX_MEMORY_SIZE``) never reaches it, and a client parsing
 ``{"error": {"code", "message"}}`` got an HTML page. Elsewhere Django's own pages stay.
 
+The Hugging Face–compatible API gets the same treatment in its own format (``{"error"}`` with
+``X-Error-Message``, see ``hub.hfapi.http.error_response``): a path shaped like a Hub call that no
+route takes — a legacy single-segment repository id (``gpt2``, ``bert-base-uncased``), a Space, an
+endpoint this hub does not implement (``/api/repos/move``, ``…/super-squash/…``) — answered
+Django's HTML page, which ``huggingface_hub`` cannot map: ``repo_exists("gpt2")`` raised instead
+of returning ``False`` and ``hf_hub_download`` told the user to check their connection. Repository
+shapes now answer ``RepoNotFound`` (as the Hub does for a repository it does not hold), other
+``/api/`` paths a 404 naming the endpoint as not implemented.
+
 With ``DEBUG`` on (``make run``) Django answers an unmatched path with its technical 404 page
-and never calls the handlers, so ``ApiErrorsAsJson`` turns such HTML answers under the prefix
+and never calls the handlers, so ``ApiErrorsAsJson`` turns such HTML answers under the prefixes
 into the same JSON.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
 API_PREFIX = "/api/v1/"
+
+#: Hub API shapes naming a repository that no route takes: a Space (not hosted here), or a legacy
+#: single-segment id (``/api/models/gpt2``, ``/api/models/gpt2/revision/main``, ``/gpt2/resolve/…``).
+_HUB_REPO_SHAPES = re.compile(
+    r"^/(?:api/spaces(?:/.*)?$"
+    r"|spaces/[^/]+/[^/]+/resolve/"
+    r"|api/(?:models|datasets)/[^/]+(?:/(?:revision|tree|paths-info|refs|commits|auth-check|preupload|commit"
+    r"|branch|tag|discussions|settings|user-access-request)(?:/.*)?)?$"
+    r"|(?:datasets/)?[^/]+/resolve/)"
+)
+
+
+def _hub_path(request: HttpRequest) -> bool:
+    """A Hub API call no Hub route took. Under ``/api/`` the catalogue's ``/{owner}/{name}`` page may
+    have matched (``/api/models-tags-by-type``) and answered 404, as ``api`` is a reserved owner name;
+    elsewhere only a path no route matched counts (the catalogue's own 404s stay pages)."""
+    path = request.path
+    if path.startswith(API_PREFIX):
+        return False
+    if path.startswith("/api/"):
+        return True
+    return getattr(request, "resolver_match", None) is None and bool(_HUB_REPO_SHAPES.match(path))
+
+
+def _hub_not_found(request: HttpRequest) -> HttpResponse:
+    from hub.hfapi.http import EXPOSE_HEADERS, error_response
+
+    path = request.path
+    shown = re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", path)[:300]
+    if path.startswith(("/api/spaces", "/spaces/")):
+        response = error_response(
+            404, "Repository Not Found: Spaces are not hosted on this hub.", "RepoNotFound"
+        )
+    elif _HUB_REPO_SHAPES.match(path):
+        response = error_response(
+            404,
+            "Repository Not Found: this hub names every repository namespace/name "
+            "(legacy single-segment ids such as 'gpt2' are not hosted here).",
+            "RepoNotFound",
+        )
+    else:
+        response = error_response(
+            404,
+            f"{request.method} {shown} is not implemented by this hub (see docs/hub-api.md, 'Not implemented').",
+        )
+    response["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+    return response
 
 
 def _api_error(code: str, message: str, status: int) -> JsonResponse:
@@ -27,6 +84,8 @@ def _api_error(code: str, message: str, status: int) -> JsonResponse:
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         return _api_error("not-found", f"no API endpoint or object at {request.path}", 404)
+    if _hub_path(request):
+        return _hub_not_found(request)
     return defaults.page_not_found(request, exception)
 
 
@@ -47,11 +106,11 @@ class ApiErrorsAsJson:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if response.status_code != 404 or not response.get("Content-Type", "").startswith("text/html"):
+            return response
         if (
-            response.status_code == 404
-            and getattr(request, "resolver_match", None) is None  # no view answered: no route matched
+            getattr(request, "resolver_match", None) is None  # no view answered: no route matched
             and request.path.startswith(API_PREFIX)
-            and response.get("Content-Type", "").startswith("text/html")
-        ):
+        ) or _hub_path(request):
             return not_found(request, None)
         return response

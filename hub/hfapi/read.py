@@ -59,12 +59,16 @@ def repo_info(request: HttpRequest, caller: Caller, kind: str, ns: str, name: st
     expand = multi(request, "expand")
     if expand and (flag(request, "blobs") or flag(request, "securityStatus")):
         raise BadRequest("`expand` cannot be combined with `blobs` or `securityStatus`")
+    if expand and (problem := serialize.unknown_expand(TYPES[kind], expand)):
+        raise BadRequest(problem)
     data = serialize.repo_info(repo, commit, blobs=flag(request, "blobs"), expand=expand or None)
     return JsonResponse(data)
 
 
 @hub_view(("GET",))
 def list_repos(request: HttpRequest, caller: Caller, kind: str):
+    if problem := serialize.unknown_expand(TYPES[kind], multi(request, "expand")):
+        raise BadRequest(problem)
     qs = visible_repositories(caller.user, TYPES[kind]).select_related("head")
     for term in request.GET.getlist("search"):
         if "/" in term:
@@ -97,9 +101,17 @@ def list_repos(request: HttpRequest, caller: Caller, kind: str):
             RepoFile.objects.filter(commit_id__in=heads).order_by("path").values_list("commit_id", "path")
         ):
             files.setdefault(commit_id, []).append(path)
+    weights: dict[int, dict] = {}
+    if "safetensors" in expand:  # list_models(expand=["safetensors"]): parameter counts, as on the Hub
+        weights = serialize.safetensors_summaries([r.head_id for r in page if r.head_id])
     body = [
         serialize.list_entry(
-            r, files.get(r.head_id), full=full, with_card=flag(request, "cardData"), expand=expand or None
+            r,
+            files.get(r.head_id),
+            full=full,
+            with_card=flag(request, "cardData"),
+            expand=expand or None,
+            safetensors=weights.get(r.head_id),
         )
         for r in page
     ]

@@ -19,6 +19,31 @@ EXPANDABLE = {
     "safetensors", "sha", "siblings", "spaces", "tags", "trendingScore", "usedStorage", "inference",
 }  # fmt: skip
 
+#: Every property the Hub's ``expand`` accepts (``huggingface_hub``'s ``ExpandModelProperty_T`` and
+#: ``ExpandDatasetProperty_T``, 0.36 and 2.4). Those outside ``EXPANDABLE`` are left out of the answer,
+#: as the Hub leaves out a property a repository has none of; any other name is refused, as the Hub
+#: refuses it (400), instead of an answer holding only ``id`` that reads as "no such data".
+HUB_EXPAND = {
+    "model": EXPANDABLE | {
+        "config", "evalResults", "gguf", "inferenceProviderMapping", "mask_token", "model-index",
+        "resourceGroup", "transformersInfo", "widgetData", "xetEnabled",
+    },
+    "dataset": {
+        "author", "cardData", "citation", "createdAt", "description", "disabled", "downloads",
+        "downloadsAllTime", "gated", "lastModified", "likes", "mainSize", "paperswithcode_id", "private",
+        "resourceGroup", "sha", "siblings", "tags", "trendingScore", "usedStorage", "xetEnabled",
+    },
+}  # fmt: skip
+
+
+def unknown_expand(repo_type: str, expand: list[str]) -> str | None:
+    """The refusal message when ``expand`` names a property the Hub does not know, else None."""
+    allowed = HUB_EXPAND.get(repo_type, HUB_EXPAND["model"])
+    unknown = sorted(set(expand) - allowed)
+    if not unknown:
+        return None
+    return f'"expand" must be one of [{", ".join(sorted(allowed))}]; got {", ".join(unknown)}'
+
 
 def opaque_id(pk: int) -> str:
     """The Hub's ``_id``: 24 hex characters, stable per repository, telling nothing.
@@ -53,13 +78,18 @@ def sibling(row: RepoFile, blobs: bool) -> dict[str, Any]:
 
 
 def safetensors_summary(commit: Commit) -> dict[str, Any] | None:
-    params: dict[str, int] = {}
-    for scan in FileScan.objects.filter(commit=commit, file_format="safetensors", error=""):
-        for dtype, count in (scan.safetensors_dtypes or {}).items():
-            params[dtype] = params.get(dtype, 0) + int(count)
-    if not params:
-        return None
-    return {"parameters": params, "total": sum(params.values())}
+    return safetensors_summaries([commit.pk]).get(commit.pk)
+
+
+def safetensors_summaries(commit_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """``safetensors`` (parameters per dtype, total) of each commit that has scanned weights, in one query."""
+    params: dict[int, dict[str, int]] = {}
+    scans = FileScan.objects.filter(commit_id__in=commit_ids, file_format="safetensors", error="")
+    for commit_id, dtypes in scans.values_list("commit_id", "safetensors_dtypes"):
+        counts = params.setdefault(commit_id, {})
+        for dtype, count in (dtypes or {}).items():
+            counts[dtype] = counts.get(dtype, 0) + int(count)
+    return {c: {"parameters": p, "total": sum(p.values())} for c, p in params.items() if p}
 
 
 def repo_info(
@@ -116,9 +146,16 @@ def repo_info(
 
 
 def list_entry(
-    repo: Repository, files: list[str] | None, *, full: bool, with_card: bool, expand: list[str] | None
+    repo: Repository,
+    files: list[str] | None,
+    *,
+    full: bool,
+    with_card: bool,
+    expand: list[str] | None,
+    safetensors: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One element of the list_models / list_datasets array (cheap: no per-repo queries)."""
+    """One element of the list_models / list_datasets array (cheap: no per-repo queries; ``safetensors``
+    is the head's summary, read for the whole page by ``safetensors_summaries`` when expanded)."""
     rid = repo.repo_id
     entry: dict[str, Any] = {
         "_id": opaque_id(repo.pk),
@@ -151,6 +188,9 @@ def list_entry(
         entry["cardData"] = repo.card_data
     if expand:
         pool = {**entry, **extra, "siblings": [{"rfilename": p} for p in (files or [])]}
+        pool["downloadsAllTime"] = repo.downloads
+        if safetensors is not None:
+            pool["safetensors"] = safetensors
         wanted = set(expand) & EXPANDABLE
         return {k: v for k, v in pool.items() if k in wanted or k in ("id", "_id")}
     return entry

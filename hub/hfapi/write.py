@@ -240,9 +240,13 @@ def branch(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, 
     return JsonResponse({"created": True})
 
 
-@hub_view(("POST",))
+@hub_view(("POST", "DELETE"))
 def tag(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, rev: str):
+    """POST creates the tag ``body.tag`` at ``rev``; DELETE (``delete_tag``) removes the tag named ``rev``."""
     repo = get_writable(caller, TYPES[kind], ns, name)
+    if request.method == "DELETE":
+        ref_service.delete_ref(repo, Ref.Kind.TAG, rev)
+        return JsonResponse({"deleted": True})
     body = read_json(request)
     ref_service.create_ref(repo, Ref.Kind.TAG, str(body.get("tag") or ""), rev)
     return JsonResponse({"created": True})

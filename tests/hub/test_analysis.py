@@ -92,6 +92,30 @@ def test_safetensors_parameters_in_model_info(client, alice, fs_store):
     }
 
 
+def test_safetensors_parameters_in_model_listings(client, alice, fs_store):
+    """``list_models(expand=["safetensors"])`` (the Hub answers it) came back without the key for every model."""
+    make_repo(alice, "st", {"model.safetensors": safetensors_bytes()}, lfs=("model.safetensors",))
+    make_repo(alice, "plain", {"README.md": b"# no weights\n"})
+    for i in range(3):
+        make_repo(alice, f"st{i}", {"model.safetensors": safetensors_bytes()}, lfs=("model.safetensors",))
+    body = {m["id"]: m for m in client.get("/api/models?author=alice&expand=safetensors&expand=sha").json()}
+    assert body["alice/st"]["safetensors"] == {"parameters": {"F16": 6, "F32": 4}, "total": 10}
+    assert "safetensors" not in body["alice/plain"] and body["alice/plain"]["sha"]
+    assert set(body["alice/st"]) == {"_id", "id", "sha", "safetensors"}
+    # one query for the whole page, not one per model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/api/models?author=alice&expand=safetensors").status_code == 200
+        return len(ctx.captured_queries)
+
+    before = queries()
+    make_repo(alice, "st9", {"model.safetensors": safetensors_bytes()}, lfs=("model.safetensors",))
+    assert queries() == before
+
+
 def test_seed_demo_is_idempotent(fs_store, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", stdout=io.StringIO())

@@ -78,6 +78,23 @@ def test_blobs_and_expand(client, repo):
     assert client.get("/api/models/alice/llama-ft?expand=sha&blobs=true").status_code == 400
 
 
+def test_expand_refuses_properties_the_hub_does_not_know(client, repo):
+    """A typo (``card_data``) answered 200 with only ``id``: the caller read it as "no card data"."""
+    for url in ("/api/models/alice/llama-ft?expand=card_data", "/api/models?expand=card_data"):
+        resp = client.get(url)
+        assert resp.status_code == 400, url
+        assert "card_data" in resp["X-Error-Message"] and "cardData" in resp["X-Error-Message"]
+    # a dataset property is not a model property, and the other way round
+    assert client.get("/api/models?expand=citation").status_code == 400
+    assert client.get("/api/datasets?expand=safetensors").status_code == 400
+    # Hub properties this hub does not compute are left out, as the Hub leaves out what a repo has none of
+    body = client.get("/api/models/alice/llama-ft?expand=gguf&expand=transformersInfo&expand[]=sha").json()
+    assert set(body) == {"_id", "id", "sha"}
+    assert client.get("/api/datasets?expand=citation&expand=mainSize").status_code == 200
+    # a private repository stays a 404 whatever the expand
+    assert client.get("/api/models/alice/no-such?expand=bogus").status_code == 404
+
+
 def test_resolve_headers_range_and_errors(client, repo):
     sha = repo.head.sha
     head = client.head("/alice/llama-ft/resolve/main/w/model.safetensors")
@@ -244,3 +261,54 @@ def test_nul_bytes_in_urls_are_refused_cleanly(client, repo):
     assert client.head("/alice/llama-ft/resolve/main/con%00fig.json").status_code == 400
     assert client.get("/api/models?search=a%00b").status_code == 400
     assert client.get("/api/models/alice/llama-ft/tree/ma%00in").status_code == 400
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/models/gpt2"),  # legacy single-segment ids: repo_exists("gpt2"), model_info("gpt2")
+        ("get", "/api/models/gpt2/revision/main"),
+        ("get", "/api/models/gpt2/tree/main"),
+        ("post", "/api/models/gpt2/paths-info/main"),
+        ("get", "/api/datasets/squad"),
+        ("head", "/gpt2/resolve/main/config.json"),  # hf_hub_download("gpt2", …), file_exists
+        ("get", "/gpt2/resolve/main/config.json"),
+        ("get", "/api/spaces/alice/demo"),  # repo_exists(…, repo_type="space"), space_info
+        ("head", "/spaces/alice/demo/resolve/main/app.py"),
+    ],
+)
+def test_repository_shapes_no_route_takes_are_repo_not_found(client, settings, debug, method, path):
+    """Django's HTML 404 carried no X-Error-Code: the client raised a bare HfHubHTTPError (repo_exists
+    raised instead of answering False) and hf_hub_download said to check the connection."""
+    settings.DEBUG = debug
+    resp = getattr(client, method)(path)
+    assert resp.status_code == 404
+    assert resp["X-Error-Code"] == "RepoNotFound" and resp["X-Error-Message"]
+    assert resp["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/repos/move"),  # move_repo
+        ("post", "/api/models/alice/x/duplicate"),  # duplicate_repo
+        ("post", "/api/models/alice/x/super-squash/main"),  # super_squash_history
+        ("get", "/api/settings/repositories"),  # hf repos ls
+        ("get", "/api/models-tags-by-type"),  # get_model_tags
+    ],
+)
+def test_unimplemented_hub_endpoints_say_so_in_json(client, settings, debug, method, path):
+    settings.DEBUG = debug
+    resp = getattr(client, method)(path, HTTP_AUTHORIZATION="Bearer whatever")
+    assert resp.status_code == 404 and resp["Content-Type"] == "application/json"
+    assert "X-Error-Code" not in resp  # the endpoint is missing, not the repository
+    assert "not implemented by this hub" in resp["X-Error-Message"] == resp.json()["error"]
+
+
+def test_catalogue_pages_keep_their_html_404(client, fs_store):
+    # a catalogue page of a missing repository named "resolve" is the catalogue's own 404, not the Hub API's
+    assert client.get("/nobody/resolve").get("Content-Type", "").startswith("text/html")
+    assert client.get("/nobody/resolve/tree/main").get("Content-Type", "").startswith("text/html")
+    assert client.get("/no-such-page/at/all").get("Content-Type", "").startswith("text/html")

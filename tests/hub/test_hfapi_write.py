@@ -263,3 +263,26 @@ def test_files_stored_before_the_path_rules_can_still_be_deleted(client, auth, a
     deleted = post_commit(client, auth, ndjson(header(), {"key": "deletedFile", "value": {"path": old}}))
     assert deleted.status_code == 200, deleted.content
     assert not RepoFile.objects.filter(commit__sha=deleted.json()["commitOid"], path=old).exists()
+
+
+def test_delete_tag(client, auth, repo, bob):
+    """``HfApi.delete_tag`` (and ``hf repos tag delete``) sends DELETE /api/{kind}/{repo}/tag/{tag}."""
+    for tag in ("v1", "release/1"):
+        created = client.post(
+            "/api/models/alice/up/tag/main", data={"tag": tag}, content_type="application/json", **auth
+        )
+        assert created.status_code == 200, created.content
+    client.post("/api/models/alice/up/branch/v1", **auth)  # a branch of the same name stays
+    assert client.delete("/api/models/alice/up/tag/v1").status_code == 401
+    assert (
+        client.delete(
+            "/api/models/alice/up/tag/v1", HTTP_AUTHORIZATION=f"Bearer {token_for(bob)}"
+        ).status_code
+        == 403
+    )
+    assert client.delete("/api/models/alice/up/tag/v1", **auth).status_code == 200
+    assert client.delete("/api/models/alice/up/tag/release%2F1", **auth).status_code == 200
+    assert not Ref.objects.filter(repository=repo, kind=Ref.Kind.TAG).exists()
+    assert Ref.objects.filter(repository=repo, kind=Ref.Kind.BRANCH, name="v1").exists()
+    again = client.delete("/api/models/alice/up/tag/v1", **auth)
+    assert again.status_code == 404 and again["X-Error-Code"] == "RevisionNotFound"
