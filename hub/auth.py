@@ -115,9 +115,34 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "A token from `manage.py token create`."}
 
 
+class BadUsername(ValueError):
+    """A user name ``token create --create-user`` may not create; the message says why."""
+
+
+def new_username_problem(username: str) -> str:
+    """Why a new account may not be called this, or ``""``.
+
+    A user's name is also its namespace (``alice/model``), so it follows the repository name rule; and
+    one account per name whatever its case, as the admin's own form insists (a second "Alice" beside
+    "alice" could own nothing: the namespace is taken).
+    """
+    from hub.services.repos import NAME_RE
+
+    if not NAME_RE.match(username) or username.endswith((".git", ".")) or ".." in username:
+        return (
+            f"{username[:100]!r} is not a valid user name: it is also the namespace of the user's repositories, "
+            "so letters, digits, '.', '_' and '-' only, starting with a letter or digit, at most 96 characters"
+        )
+    if get_user_model().objects.filter(username__iexact=username).exists():
+        return f"a user {username!r} already exists in another case; use that name"
+    return ""
+
+
 def get_or_create_user(username: str, create: bool):
     User = get_user_model()
     user = User.objects.filter(username=username).first()
     if user is None and create:
+        if problem := new_username_problem(username):
+            raise BadUsername(problem)
         user = User.objects.create_user(username=username)
     return user

@@ -19,10 +19,34 @@ from django.views.decorators.http import require_GET
 from hub.blobstore import get_blob_store
 
 
+class DatabaseNotMigrated(RuntimeError):
+    """The database answers but lacks migrations this code needs: every page would be a 500."""
+
+
+#: set once this process has seen the database fully migrated (migrations are not unapplied in service)
+_migrated = False
+
+
+def unapplied_migrations() -> list[str]:
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+
+
 def check_database() -> str:
+    global _migrated
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+    if not _migrated:
+        pending = unapplied_migrations()
+        if pending:
+            raise DatabaseNotMigrated(
+                f"{len(pending)} migration(s) not applied (first: {pending[0]}); run `python manage.py migrate`"
+            )
+        _migrated = True
     return connection.vendor
 
 

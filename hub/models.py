@@ -640,14 +640,24 @@ class ApiToken(models.Model):
 def namespace_for_user(user) -> Namespace:
     """The user's personal namespace, created on first need (users made before the hub existed)."""
     ns = Namespace.objects.filter(user=user).first()
-    if ns is None and is_reserved_namespace(user.get_username()):
-        from hub.services.errors import BadRequest
+    if ns is not None:
+        return ns
+    from hub.services.errors import BadRequest
 
-        raise BadRequest(reserved_message(user.get_username()) + "; create the repository in an organisation")
-    if ns is None:
-        ns, _ = Namespace.objects.get_or_create(
-            name=user.get_username(), defaults={"kind": Namespace.Kind.USER, "user": user}
+    name = user.get_username()
+    if is_reserved_namespace(name):
+        raise BadRequest(reserved_message(name) + "; create the repository in an organisation")
+    # The name may be taken already, case-insensitively: by an organisation (a user created later under
+    # an organisation's name, e.g. a mirrored one) or by another user ("Alice" beside "alice"). Such a
+    # user has no personal namespace; it must never be handed someone else's.
+    taken = Namespace.objects.filter(name__iexact=name).first()
+    if taken is not None:
+        whose = "an organisation" if taken.kind == Namespace.Kind.ORG else "another user"
+        raise BadRequest(
+            f"{name!r} cannot own repositories: {taken.name!r} is the namespace of {whose}; "
+            "create the repository in an organisation"
         )
+    ns, _ = Namespace.objects.get_or_create(name=name, user=user, defaults={"kind": Namespace.Kind.USER})
     return ns
 
 

@@ -111,6 +111,13 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web process read while a task writes; the timeout rides out short locks.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # libpq waits for ever on a server that accepts nothing and refuses nothing (firewalled, host gone,
+    # a hung postmaster): every request and /readyz would hang until gunicorn kills the worker (30 s,
+    # an HTML 500) and Celery tasks for good. ``?connect_timeout=`` in DATABASE_URL still wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, results and cache when configured; in-process otherwise --------------
@@ -145,6 +152,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
+# Beat's record of when each entry last ran, under MODELHUB_VAR rather than in the working directory
+# (a checkout, or a read-only/throw-away directory in a container). Without it beat counts every
+# interval from its own start, so a beat restarted more often than MODELHUB_GC_EVERY never collects.
+CELERY_BEAT_SCHEDULE_FILENAME = str(MODELHUB_VAR / "celerybeat-schedule")
 # Analyses whose message was lost while the broker was down (hub/tasks.py; docs/RELIABILITY.md).
 CELERY_BEAT_SCHEDULE["requeue-pending-analyses"] = {
     "task": "hub.requeue_pending_analyses",
@@ -305,12 +316,32 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging: to stderr, never secrets ---------------------------------------------------
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ConfigError(f"LOG_LEVEL={os.environ['LOG_LEVEL']!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+# The HTTP and AWS libraries log credentials at DEBUG: botocore the Authorization header and, for every
+# presigned URL, its canonical request and signature (enough to rebuild the URL and download a private
+# file), urllib3 every URL with its query string (a webhook's key). LOG_LEVEL=DEBUG is for our own code;
+# these stay at INFO at most.
+_LIBRARY_LEVEL = "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL
+LIBRARY_LOGGERS = (
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "requests",
+    "httpx",
+    "httpcore",
+    "httpx2",
+    "httpcore2",
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {name: {"level": _LIBRARY_LEVEL} for name in LIBRARY_LOGGERS},
 }
 
 # --- Production hardening (checked by `manage.py check --deploy`) ------------------------

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from hub.auth import BearerTokenAuthentication
 from licenses.api.errors import ApiError
 from licenses.api.permissions import StaffForUnsafe
-from workers.models import MirrorRun, MirrorSpec
+from workers.models import MirrorRun, MirrorSpec, upstream_credentials_problem
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -76,6 +76,8 @@ class MirrorSpecSerializer(serializers.ModelSerializer):
         return value
 
     def validate_upstream(self, value: str) -> str:
+        if problem := upstream_credentials_problem(value):
+            raise serializers.ValidationError(problem)
         return value.rstrip("/")
 
 

@@ -8,8 +8,28 @@ resume where it stopped.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+
+def upstream_credentials_problem(url: str) -> str:
+    """Why this upstream URL may not be stored, or ``""``.
+
+    The upstream is public: the mirror API lists specifications and runs to anyone, every mirrored
+    repository's ``mirrored_from`` and model page show it, and the worker logs it. A user name and
+    password written into it (``https://user:pass@hub.internal``) would be published with it; the
+    token belongs in the environment variable ``token_env`` names.
+    """
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        return (
+            "the upstream URL must not carry credentials (user:password@): it is shown to everyone; "
+            "put the upstream token in an environment variable and name it in token_env"
+        )
+    return ""
 
 
 class MirrorSpec(models.Model):
@@ -43,6 +63,10 @@ class MirrorSpec(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if problem := upstream_credentials_problem(self.upstream):
+            raise ValidationError({"upstream": problem})
 
 
 class MirrorRun(models.Model):

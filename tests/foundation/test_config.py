@@ -52,7 +52,14 @@ def test_production_requires_secret_key(tmp_path):
 def run_manage(args: list[str], **env: str) -> subprocess.CompletedProcess:
     # DJANGO_ALLOW_ASYNC_UNSAFE may be left in this process by the browser tests' Playwright set-up;
     # a production check must see a production environment.
-    dropped = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    dropped = {
+        "SECRET_KEY",
+        "DEBUG",
+        "DATABASE_URL",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "MODELHUB_TASKS_EAGER",
+        "REDIS_URL",
+    }
     full_env = {k: v for k, v in os.environ.items() if k not in dropped}
     full_env.update(env)
     return subprocess.run(
@@ -79,9 +86,38 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
         SECRET_KEY="k" * 20 + "-production-secret-with-enough-entropy-9f8e7d6c5b4a",
         ALLOWED_HOSTS="hub.example.org",
         DEBUG="0",
+        DATABASE_URL="postgresql://modelhub@db.invalid/modelhub",  # the documented shape; not connected to
+        REDIS_URL="redis://redis.invalid:6379/0",
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "no issues" in proc.stdout
+
+
+PRODUCTION = {
+    "MODELHUB_MODE": "production",
+    "SECRET_KEY": "k" * 20 + "-production-secret-with-enough-entropy-9f8e7d6c5b4a",
+    "ALLOWED_HOSTS": "hub.example.org",
+    "DATABASE_URL": "postgresql://modelhub@db.invalid/modelhub",
+    "REDIS_URL": "redis://redis.invalid:6379/0",
+}
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"DATABASE_URL": ""}, "modelhub.W001"),  # SQLite under MODELHUB_VAR, silently
+        ({"REDIS_URL": ""}, "modelhub.W002"),  # tasks in the web process, cache per process
+        ({"MODELHUB_TASKS_EAGER": "1"}, "modelhub.W003"),
+        ({"ALLOWED_HOSTS": None}, "modelhub.W004"),
+    ],
+)
+def test_check_deploy_names_a_production_setting_left_to_its_embedded_default(tmp_path, change, expected):
+    env = {**PRODUCTION, "MODELHUB_VAR": str(tmp_path)} | change
+    proc = run_manage(
+        ["check", "--deploy", "--fail-level", "WARNING"], **{k: v for k, v in env.items() if v is not None}
+    )
+    assert proc.returncode != 0
+    assert expected in proc.stderr + proc.stdout
 
 
 def test_two_instances_keep_separate_state(tmp_path):
@@ -113,3 +149,73 @@ def test_blob_fs_sync_setting_reaches_the_store_and_refuses_unknown_modes(tmp_pa
     proc = run_manage(["check"], MODELHUB_VAR=str(tmp_path), BLOB_FS_SYNC="sometimes")
     assert proc.returncode != 0
     assert "BLOB_FS_SYNC='sometimes'" in proc.stderr
+
+
+def test_a_database_that_never_answers_fails_within_the_connect_timeout(tmp_path):
+    """A black-holed PostgreSQL (accepts the TCP connection, never answers) must not hang a request."""
+    import socket
+    import time
+
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)  # the kernel completes the handshake; nobody ever answers
+    port = hole.getsockname()[1]
+    code = (
+        "import django; django.setup()\n"
+        "from django.db import connection, OperationalError\n"
+        "try:\n    connection.ensure_connection()\n"
+        "except OperationalError as exc:\n    print('refused', type(exc).__name__)\n"
+    )
+    started = time.monotonic()
+    try:
+        proc = run_manage(
+            ["shell", "-c", code],
+            MODELHUB_VAR=str(tmp_path),
+            DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/nothing",
+            DATABASE_CONNECT_TIMEOUT="2",
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("connecting to a database that never answers hung")
+    finally:
+        hole.close()
+    assert "refused OperationalError" in proc.stdout, proc.stdout + proc.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_debug_logging_never_writes_presigned_signatures_or_aws_keys(tmp_path):
+    """LOG_LEVEL=DEBUG turned on botocore's own DEBUG output: the Authorization header of every S3 call
+    and the canonical request + signature of every presigned URL (enough to rebuild the link to a private
+    file from the log), and urllib3's URLs with their query strings."""
+    code = (
+        "import logging, boto3\nfrom botocore.config import Config\n"
+        "logging.getLogger('hub').debug('our own debug line')\n"
+        "s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:9', region_name='us-east-1',"
+        " aws_access_key_id='AKIATESTLOGLEAK00001', aws_secret_access_key='secret-of-the-test',"
+        " config=Config(signature_version='s3v4'))\n"
+        "url = s3.generate_presigned_url('get_object', Params={'Bucket': 'b', 'Key': 'private'}, ExpiresIn=60)\n"
+        "print(url.split('X-Amz-Signature=')[1])\n"
+    )
+    proc = run_manage(["shell", "-c", code], MODELHUB_VAR=str(tmp_path), LOG_LEVEL="DEBUG")
+    assert proc.returncode == 0, proc.stderr
+    signature = proc.stdout.strip().splitlines()[-1]
+    assert "our own debug line" in proc.stderr  # DEBUG still works for the project's code
+    assert signature not in proc.stderr
+    assert "AKIATESTLOGLEAK00001" not in proc.stderr
+
+
+@pytest.mark.parametrize("given, ok", [("debug", True), ("Warning", True), ("verbose", False)])
+def test_log_level_is_case_insensitive_and_a_wrong_one_is_named(tmp_path, given, ok):
+    proc = run_manage(["check"], MODELHUB_VAR=str(tmp_path), LOG_LEVEL=given)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode != 0
+        assert "LOG_LEVEL='verbose'" in proc.stderr
+
+
+def test_beat_keeps_its_schedule_under_modelhub_var(tmp_path):
+    """`celery -A workers beat` wrote celerybeat-schedule into its working directory (the checkout)."""
+    show = "from workers.celery import app; print(app.conf.beat_schedule_filename)"
+    proc = run_manage(["shell", "-c", show], MODELHUB_VAR=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == str(tmp_path.resolve() / "celerybeat-schedule")

@@ -78,3 +78,34 @@ def test_readyz_with_s3_store(client, settings, moto_s3_endpoint, s3_bucket):
     resp = client.get("/readyz")
     assert resp.status_code == 503
     assert resp.json()["failed"] == ["blob_store"]
+
+
+@pytest.mark.django_db
+def test_readyz_is_not_ready_on_a_database_that_is_not_migrated(client, settings, monkeypatch):
+    """A new release started before ``migrate`` (or a fresh database) answers 500 on every page:
+    the probe must say so, naming the fix, instead of sending traffic to it."""
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from hub import health
+
+    settings.REDIS_URL = ""
+    monkeypatch.setattr(health, "_migrated", False)
+    MigrationRecorder(connection).migration_qs.filter(app="workers").order_by("-name")[:1].get().delete()
+    resp = client.get("/readyz")
+    assert resp.status_code == 503, resp.content
+    body = resp.json()
+    assert body["failed"] == ["database"]
+    assert "manage.py migrate" in body["checks"]["database"]["error"]
+    assert "workers." in body["checks"]["database"]["error"]
+
+
+@pytest.mark.django_db
+def test_readyz_checks_migrations_once_per_process(client, settings, monkeypatch):
+    from hub import health
+
+    settings.REDIS_URL = ""
+    monkeypatch.setattr(health, "_migrated", False)
+    assert client.get("/readyz").status_code == 200
+    monkeypatch.setattr(health, "unapplied_migrations", lambda: pytest.fail("checked again"))
+    assert client.get("/readyz").status_code == 200

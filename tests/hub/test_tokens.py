@@ -70,3 +70,27 @@ def test_whoami_and_read_only_tokens(client, alice, fs_store):
     bad = client.get("/api/whoami-v2", HTTP_AUTHORIZATION="Bearer mh_not-a-token")
     assert bad.status_code == 401
     assert bad["X-Error-Message"] == "Invalid credentials in Authorization header"
+
+
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("x y", "not a valid user name"),
+        ("a" * 200, "not a valid user name"),  # was a 60-line DataError traceback on PostgreSQL
+        ("a@b", "not a valid user name"),
+        ("ALICE", "another case"),  # beside "alice": could own nothing (was a 500 at create_repo)
+    ],
+)
+def test_command_create_user_refuses_names_that_cannot_be_users_here(alice, name, why):
+    from django.contrib.auth import get_user_model
+
+    with pytest.raises(CommandError, match=why):
+        call_command("token", "create", name, "--create-user", stdout=io.StringIO())
+    assert not get_user_model().objects.filter(username=name).exists()
+
+
+def test_command_create_user_still_creates_ordinary_users_and_reuses_existing_ones(alice):
+    out = io.StringIO()
+    call_command("token", "create", "new-bot_1.x", "--create-user", stdout=out)
+    assert lookup_token(out.getvalue().strip()).user.username == "new-bot_1.x"
+    call_command("token", "create", "alice", "--create-user", stdout=io.StringIO())  # exists: no check

@@ -272,3 +272,32 @@ def test_a_task_that_fails_in_process_is_not_reported_as_a_queue_outage(caplog, 
     with pytest.raises(ZeroDivisionError):
         send(mirror_run, (run.pk,), {})
     assert "task queue unavailable" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "upstream",
+    [
+        "http://user:pass@127.0.0.1:9/",
+        "https://hf_secret@hub.example.org",
+        "https://mirror:pw@hub.example.org:8443/",
+    ],
+)
+def test_an_upstream_with_credentials_is_refused_everywhere(staff, upstream):
+    """The spec list, the runs and every mirrored repository's ``mirrored_from`` are public: credentials
+    written into the upstream URL were served to anonymous callers (and logged by the worker)."""
+    from django.core.exceptions import ValidationError
+    from django.core.management import CommandError, call_command
+
+    resp = staff.post("/api/v1/mirror/specs", {"name": "creds", "upstream": upstream}, format="json")
+    assert resp.status_code == 400, resp.content
+    assert "token_env" in str(resp.json()["error"]["detail"])
+    assert not MirrorSpec.objects.filter(name="creds").exists()
+    MirrorSpec.objects.create(name="plain", upstream="https://hub.example.org")
+    assert staff.patch("/api/v1/mirror/specs/plain", {"upstream": upstream}, format="json").status_code == 400
+
+    with pytest.raises(ValidationError, match="credentials"):  # the admin's form runs the model's clean()
+        MirrorSpec(name="admin-made", upstream=upstream).full_clean()
+
+    with pytest.raises(CommandError, match="credentials"):
+        call_command("mirror", "--upstream", upstream, "--repo", "a/b", "--no-progress")
+    assert not MirrorRun.objects.exists()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from hub.auth import PREFIX_LENGTH, get_or_create_user, hash_token, mint_token
+from hub.auth import PREFIX_LENGTH, BadUsername, get_or_create_user, hash_token, mint_token
 from hub.models import ApiToken
 
 
@@ -28,7 +28,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         if options["action"] == "create":
-            user = get_or_create_user(options["username"], options["create_user"])
+            try:
+                user = get_or_create_user(options["username"], options["create_user"])
+            except BadUsername as exc:
+                raise CommandError(str(exc)) from exc
             if user is None:
                 raise CommandError(f"no user {options['username']!r}; pass --create-user to create it")
             scope = ApiToken.Scope.WRITE if options["write"] else ApiToken.Scope.READ

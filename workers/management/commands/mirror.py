@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from workers.mirror.run import execute
-from workers.models import MirrorRun, MirrorSpec
+from workers.models import MirrorRun, MirrorSpec, upstream_credentials_problem
 
 
 class Command(BaseCommand):
@@ -39,6 +39,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **opts) -> None:
+        if problem := upstream_credentials_problem(opts["upstream"]):
+            raise CommandError(f"--upstream: {problem}")
         if opts["token_env"] and not os.environ.get(opts["token_env"]):
             raise CommandError(f"--token-env {opts['token_env']}: that variable is not set")
         options = {
