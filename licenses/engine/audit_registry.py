@@ -138,8 +138,14 @@ class RegistryClient:
         )
         if status in (404, 405, 501):
             return None
+        if status in (401, 403):
+            whose = f"the token in {TOKEN_ENV}" if self.token else "anonymous callers"
+            raise RegistryError(
+                f"compliance check answered HTTP {status}: the registry refused {whose}"
+                f"{_server_message(payload)}; set a valid read token"
+            )
         if status != 200 or not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-            raise RegistryError(f"compliance check answered HTTP {status}")
+            raise RegistryError(f"compliance check answered HTTP {status}{_server_message(payload)}")
         answered = {str(r.get("model")): r for r in payload["results"] if isinstance(r, dict)}
         for model, result in answered.items():
             problem = malformed_result(result)
@@ -171,3 +177,10 @@ class RegistryClient:
         if status != 200 or not isinstance(payload, dict):
             raise RegistryError(f"GET /api/models/{model_id} answered HTTP {status}")
         return payload
+
+
+def _server_message(payload: Any) -> str:
+    """The registry's own error message (``{"error": {"message"}}``), as ``": …"``, if it sent one."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return f" ({str(message)[:200]})" if message else ""

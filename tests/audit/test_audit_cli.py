@@ -456,3 +456,37 @@ def test_a_pass_says_how_many_files_it_could_not_read(capsys, tmp_path, pass_pol
     out = capsys.readouterr().out
     assert "PASSED, but 1 file could not be read (see the scan errors)" in out
     assert "scan error: new_syntax.py" in out
+
+
+def test_a_refused_token_is_named_as_the_registry_error(
+    capsys, tmp_path, private_code, pass_policy, monkeypatch
+):
+    """A wrong MODELHUB_TOKEN read as "compliance check answered HTTP 401", beside every model
+    reported "not known to the registry": the error now says the token was refused."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.dumps({"error": {"code": "not-authenticated", "message": "Invalid token."}}).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MODELHUB_TOKEN", "mh_not-a-real-token")
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        _, data = audit_json(
+            capsys, str(private_code), "--policy", str(pass_policy), "--registry", url,
+            "--cache-dir", str(tmp_path / "c"),
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    (error,) = data["registry_errors"]
+    assert "refused the token in MODELHUB_TOKEN (Invalid token.)" in error
+    assert "mh_not-a-real-token" not in json.dumps(data)
