@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import yaml
+from django.db.models import Q
 from django.http import Http404
 
 from frontend import charts, lineage_graph
@@ -114,13 +115,18 @@ class ModelPage:
         return [f for f in self.files if f.scan is not None and f.scan.unsafe]
 
 
-def files_of(commit: Commit | None) -> tuple[list[FileRow], bool]:
+def files_of(commit: Commit | None, under: str = "") -> tuple[list[FileRow], bool]:
+    """The commit's files (the first ``MAX_FILES``), or only the file ``under`` names or those in
+    the folder it names."""
     if commit is None:
         return [], False
-    rows = list(
-        RepoFile.objects.filter(commit=commit).order_by("path").values("path", "size", "lfs")[: MAX_FILES + 1]
-    )
-    scans = {s.path: s for s in FileScan.objects.filter(commit=commit)}
+    selected = RepoFile.objects.filter(commit=commit)
+    scanned = FileScan.objects.filter(commit=commit)
+    if under:
+        inside = Q(path=under) | Q(path__startswith=under + "/")
+        selected, scanned = selected.filter(inside), scanned.filter(inside)
+    rows = list(selected.order_by("path").values("path", "size", "lfs")[: MAX_FILES + 1])
+    scans = {s.path: s for s in scanned}
     files = [FileRow(r["path"], r["size"], r["lfs"], scans.get(r["path"])) for r in rows[:MAX_FILES]]
     return files, len(rows) > MAX_FILES
 

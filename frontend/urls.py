@@ -41,7 +41,29 @@ urlpatterns = [
         model.dataset_tree,
         name="dataset-commit",
     ),
+    re_path(
+        r"^datasets/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/(?:tree|blob)/(?P<revision>[^/]+)/(?P<path>.+)$",
+        model.dataset_tree,
+        name="dataset-path",
+    ),
+    re_path(
+        r"^datasets/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/discussions/(?P<num>[0-9]{1,9})/?$",
+        model.pull_request,
+        {"dataset": True},
+        name="dataset-pull-request",
+    ),
     re_path(r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/tree/(?P<revision>[^/]+)/?$", model.tree, name="tree"),
+    # the links upload_folder(path_in_repo=…) and upload_file return: a folder's or a file's entries
+    re_path(
+        r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/(?:tree|blob)/(?P<revision>[^/]+)/(?P<path>.+)$",
+        model.tree,
+        name="path",
+    ),
+    re_path(
+        r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/discussions/(?P<num>[0-9]{1,9})/?$",
+        model.pull_request,
+        name="pull-request",
+    ),
     # where the Hub API's commitUrl (printed by ``hf upload``) points: a commit is shown as its tree
     re_path(
         r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/commit/(?P<revision>[^/]+)/?$",

@@ -127,6 +127,26 @@ def test_the_commit_url_of_the_hub_api_leads_to_that_commits_files(client, catal
     assert client.get(f"/acme/internal-secret-model/commit/{repo.head.sha}").status_code == 404
 
 
+def test_the_file_folder_and_pull_request_links_the_hub_client_returns_open_pages(client, catalogue):
+    """``upload_file`` returns ``/{repo}/blob/{rev}/{path}``, ``upload_folder(path_in_repo=…)``
+    ``/{repo}/tree/{rev}/{folder}`` and the hub's ``pullRequestUrl`` is ``/{repo}/discussions/{N}``:
+    all three were 404s."""
+    from hub.models import Ref
+
+    repo = catalogue.repos["acme/support-bot-8b"]
+    blob = client.get("/acme/support-bot-8b/blob/main/README.md")
+    assert blob.status_code == 200
+    page = blob.content.decode()
+    assert "README.md" in page and "model-00001-of-00002.safetensors" not in page
+    assert client.get("/acme/support-bot-8b/tree/main/no-such-folder").status_code == 404
+    assert client.get("/acme/internal-secret-model/blob/main/README.md").status_code == 404
+
+    assert client.get("/acme/support-bot-8b/discussions/1").status_code == 404  # no such pull request
+    Ref.objects.create(repository=repo, kind=Ref.Kind.PR, name="1", commit=repo.head)
+    pull = client.get("/acme/support-bot-8b/discussions/1")
+    assert pull.status_code == 200 and "refs/pr/1" in pull.content.decode()
+
+
 def test_unknown_model_is_404(client, catalogue):
     assert client.get("/nobody/nothing").status_code == 404
 
