@@ -21,6 +21,7 @@ into the same JSON.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 
@@ -28,6 +29,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
 API_PREFIX = "/api/v1/"
+log = logging.getLogger(__name__)
 
 #: Hub API shapes naming a repository that no route takes: a Space (not hosted here), or a legacy
 #: single-segment id (``/api/models/gpt2``, ``/api/models/gpt2/revision/main``, ``/gpt2/resolve/…``).
@@ -113,4 +115,37 @@ class ApiErrorsAsJson:
             and request.path.startswith(API_PREFIX)
         ) or _hub_path(request):
             return not_found(request, None)
+        return response
+
+
+class DatabaseUnavailablePage:
+    """Middleware: a catalogue page whose database went away answers 503 with ``Retry-After``.
+
+    The Hub API and ``/api/v1/`` already answer their own 503 (``hub.hfapi.http``,
+    ``licenses.api.errors``); the pages answered Django's generic 500, which reads as a bug in the
+    hub and tells neither the reader to retry nor the operator where to look. The page is plain
+    HTML: the site's template would touch the database again (the signed-in user). The driver's
+    text is left out of it (it can name hosts and users); the log has it.
+    """
+
+    BODY = (
+        "<!doctype html><meta charset=utf-8><title>Database unavailable</title>"
+        "<h1>The database is unavailable</h1><p>Modelhub cannot reach its database just now. "
+        "Try again in a moment.</p><p>Operators: <code>/readyz</code> names the failing part.</p>"
+    )
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.db import InterfaceError, OperationalError
+
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        log.warning("database unavailable during %s %s: %r", request.method, request.path, exception)
+        response = HttpResponse(self.BODY, status=503, content_type="text/html; charset=utf-8")
+        response["Retry-After"] = "5"
         return response
