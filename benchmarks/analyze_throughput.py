@@ -50,7 +50,7 @@ from licenses.engine.kb import KnowledgeBase, default_kb  # noqa: E402
 from licenses.engine.openness import assess_openness  # noqa: E402
 from licenses.engine.rules import build_context, evaluate_violations  # noqa: E402
 from licenses.engine.rules._common import normalise_name  # noqa: E402
-from licenses.engine.snapshot import CONFIG_FILES, discover_repos, is_terms_file, snapshot_from_dir  # noqa: E402
+from licenses.engine.snapshot import discover_repos, snapshot_from_dir, text_cap  # noqa: E402
 from licenses.engine.transparency import assess_transparency  # noqa: E402
 from licenses.engine.types import RepoSnapshot  # noqa: E402
 
@@ -77,9 +77,7 @@ def floor_folder(folder: Path) -> None:
         for name in filenames:
             full = os.path.join(dirpath, name)
             os.stat(full)
-            if dirpath == str(folder) and (
-                name == "README.md" or name in CONFIG_FILES or is_terms_file(name)
-            ):
+            if dirpath == str(folder) and text_cap(name):  # the files a snapshot reads
                 with open(full, "rb") as handle:
                     data = handle.read().decode("utf-8", errors="replace")
                 if name == "README.md":
