@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_TTL = 24 * 3600
+# An hour: CI runs the audit on every push with mostly the same models, yet a gate must not keep
+# allowing a model for a day after its licence (or the policy's answer) changed on the registry.
+DEFAULT_TTL = 3600
 #: How long "the registry does not hold (or cannot yet judge) this model" stays fresh: the model may be
 #: uploaded, or its analysis finish, minutes later, and a day of red builds would follow.
 NEGATIVE_TTL = 300

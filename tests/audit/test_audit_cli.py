@@ -376,7 +376,7 @@ def test_not_held_is_asked_again_soon_not_cached_for_a_day(
             next(f for f in data["findings"] if f["model"] == "acme/private-model")["source"]
             == "registry-cache"
         )
-        # later it is asked again, long before the TTL (24 h) is over
+        # later it is asked again, long before the TTL (1 h) is over
         for entry in (tmp_path / "c").rglob("*.json"):  # the cached answers grow older
             cached = json.loads(entry.read_text())
             cached["stored"] -= audit_registry.NEGATIVE_TTL + 1
@@ -490,3 +490,18 @@ def test_a_refused_token_is_named_as_the_registry_error(
     (error,) = data["registry_errors"]
     assert "refused the token in MODELHUB_TOKEN (Invalid token.)" in error
     assert "mh_not-a-real-token" not in json.dumps(data)
+
+
+def test_a_cached_answer_is_asked_again_after_an_hour_by_default(tmp_path, monkeypatch):
+    """It stayed fresh for a day: a model relicensed on the registry kept passing a cached gate."""
+    import time as clock
+
+    from licenses.engine.audit_registry import JsonCache
+
+    cache = JsonCache(tmp_path)
+    cache.put("k", {"type": "result"})
+    now = clock.time()
+    monkeypatch.setattr(clock, "time", lambda: now + 50 * 60)
+    assert cache.get("k").fresh
+    monkeypatch.setattr(clock, "time", lambda: now + 70 * 60)
+    assert not cache.get("k").fresh
