@@ -113,6 +113,44 @@ def _matches_from(low: str, starts: list[int], a: int, b: int) -> list[re.Match[
     return found
 
 
+#: An accelerator's name (training hardware for transparency; GPU memory is not data size here).
+ACCELERATOR = Probe(at_word_start("a100", "h100", "h800", "h200", "h20", "v100", "a10g?", "a6000", "a40", "l40s?", "t4",
+                                "p100", r"rtx ?\d{4}", r"mi\d{3}x?", r"tpu ?v?\d*", r"gaudi\d?", "trainium",
+                                "inferentia", "gh200", "b200", "3090", "4090") + r"\b",
+                  ("a100", "h100", "h800", "h200", "h20", "v100", "a10", "a6000", "a40", "l40", "t4", "p100", "rtx",
+                   "mi2", "mi3", "tpu", "gaudi", "trainium", "inferentia", "b200", "3090", "4090"))  # fmt: skip
+#: Before a number of hours, words that make it a duration ("for 5 hours", "took about 2 hours",
+#: "(about 6 hours"); after it, ones that do ("2 hours to train", "10 hours of training").
+_DURATION_BEFORE = re.compile(r"(?:\b(?:for|in|taking|took|takes?|spent|lasted|lasting|within|after)|\(|days? (?:&|and)|trained\W{1,4})\s*"
+                              r"(?:~|about|around|approx(?:imately|\.)?|roughly|nearly|almost|just|only|over|under)?\s*~?$")  # fmt: skip
+_DURATION_AFTER = re.compile(r"\s*(?:to (?:train|fine-?tune)|of (?:training|fine-?tuning|finetuning|compute|gpu)"
+                             r"(?! ?(?:data|sets?\b|splits?|corpus|audio|speech)))")  # fmt: skip
+#: A storage size that is an accelerator's memory: followed by a memory/GPU word ("80gb gpus",
+#: "25gb of ram", "16 gb v100") or right after an accelerator name ("a100 80gb", "a100-sxm4-40gb").
+_MEMORY_AFTER = re.compile(r"\)?\s*(?:of\s+)?(?:v?ram\b|memory|gpus?\b|vram|hbm)")
+_STORAGE_UNIT = re.compile(r"(?:gb|tb|mb|gib|tib|pb)$")
+
+
+def is_data_size(low: str, m: re.Match[str]) -> bool:
+    """A size descriptor that measures data: not how long training took ("trained for 5 hours",
+    "took 2 hours") nor an accelerator's memory ("a100 80gb", "24 gb vram")."""
+    unit = m.group(0)
+    start, end = m.start(), m.end()
+    if unit.endswith("hours"):
+        return not (
+            _DURATION_BEFORE.search(low, max(0, start - 40), start) or _DURATION_AFTER.match(low, end)
+        )
+    if _STORAGE_UNIT.search(unit):
+        if _MEMORY_AFTER.match(low, end) or ACCELERATOR.rx.match(
+            low, end + 1 if low[end : end + 1] == " " else end
+        ):
+            return False
+        line_start = low.rfind("\n", 0, start) + 1
+        if ACCELERATOR.rx.search(low, max(line_start, start - 20), start):
+            return False
+    return True
+
+
 #: What "described" looks for in the training-data text (lower-cased). ``x(?<!\wx)`` is ``\bx``
 #: spelled so re can skip ahead to candidate first characters (see keyword_probe).
 DESCRIPTORS: dict[str, Probe] = {
@@ -214,7 +252,14 @@ def descriptor_matches(facts: CardFacts) -> dict[str, re.Match[str] | None]:
 
 
 def _descriptor_search(low: str) -> dict[str, re.Match[str] | None]:
-    return {name: _gated_search(name, rx, low) for name, rx in DESCRIPTORS.items()}
+    found = {name: _gated_search(name, rx, low) for name, rx in DESCRIPTORS.items()}
+    size = found["size"]
+    if size is not None and not is_data_size(low, size):
+        # the first size was a duration or a GPU's memory: a later one may be the data's
+        found["size"] = next(
+            (m for m in DESCRIPTORS["size"].rx.finditer(low, size.end()) if is_data_size(low, m)), None
+        )
+    return found
 
 
 def _gated_search(name: str, probe: Probe, low: str) -> re.Match[str] | None:

@@ -31,7 +31,9 @@ import yaml
 
 from licenses.engine.cardfacts import CardFacts, Probe, Section
 from licenses.engine.disclosure import (
-    DESCRIPTORS,
+    ACCELERATOR as _HARDWARE,
+)
+from licenses.engine.disclosure import (
     assess_disclosure,
     descriptor_matches,
     filled_sections,
@@ -165,11 +167,6 @@ _DURATION = Probe(
         "weeks on",
     ),
 )
-_HARDWARE = Probe(at_word_start("a100", "h100", "h800", "h200", "h20", "v100", "a10g?", "a6000", "a40", "l40s?", "t4",
-                                "p100", r"rtx ?\d{4}", r"mi\d{3}x?", r"tpu ?v?\d*", r"gaudi\d?", "trainium",
-                                "inferentia", "gh200", "b200", "3090", "4090") + r"\b",
-                  ("a100", "h100", "h800", "h200", "h20", "v100", "a10", "a6000", "a40", "l40", "t4", "p100", "rtx",
-                   "mi2", "mi3", "tpu", "gaudi", "trainium", "inferentia", "b200", "3090", "4090"))  # fmt: skip
 _ENERGY = Probe(r"\b\d[\d.,]*\s*[kmgt]wh\b|(?:power|energy) (?:consumption|usage|used)[^.\n(]{0,30}\d[\d.,]*\s*"
                 r"(?:[kmgt]?wh|[km]?w\b|watts?)", ("kwh", "mwh", "gwh", "twh", "power consumption", "power usage", "energy consumption",
                                                  "energy usage", "energy used"))  # fmt: skip
@@ -265,16 +262,6 @@ _CODE_WORDS = re.compile(
 #: A parameter count as written ("7 billion", "13b", "3.8 b", "8x7b"): experts, number and unit.
 _SIZE_VALUE = re.compile(r"(?:(\d+)x)?(\d+(?:[.,]\d+)?)\s*(billion|million|thousand|[bmk])", _I)
 _SIZE_UNITS = {"b": 1e9, "billion": 1e9, "m": 1e6, "million": 1e6, "k": 1e3, "thousand": 1e3}
-#: Before a number of hours, words that make it a duration ("for 5 hours", "took about 2 hours",
-#: "(about 6 hours"); after it, ones that do ("2 hours to train", "10 hours of training").
-_DURATION_BEFORE = re.compile(r"(?:\b(?:for|in|taking|took|takes?|spent|lasted|lasting|within|after)|\(|days? (?:&|and)|trained\W{1,4})\s*"
-                              r"(?:~|about|around|approx(?:imately|\.)?|roughly|nearly|almost|just|only|over|under)?\s*~?$")  # fmt: skip
-_DURATION_AFTER = re.compile(r"\s*(?:to (?:train|fine-?tune)|of (?:training|fine-?tuning|finetuning|compute|gpu)"
-                             r"(?! ?(?:data|sets?\b|splits?|corpus|audio|speech)))")  # fmt: skip
-#: A storage size that is an accelerator's memory: followed by a memory/GPU word ("80gb gpus",
-#: "25gb of ram", "16 gb v100") or right after an accelerator name ("a100 80gb", "a100-sxm4-40gb").
-_MEMORY_AFTER = re.compile(r"\)?\s*(?:of\s+)?(?:v?ram\b|memory|gpus?\b|vram|hbm)")
-_STORAGE_UNIT = re.compile(r"(?:gb|tb|mb|gib|tib|pb)$")
 
 # "feedback" as a channel, not the training method ("human/AI feedback", RLHF) or a dataset's
 # name ("UltraFeedback", "CodeFeedback"), which name no way to reach the developers
@@ -512,37 +499,8 @@ def _covered_probes(covers: frozenset[str]) -> frozenset[Probe]:
 
 
 def _data_size(c: _Ctx) -> str | None:
-    m = descriptor_matches(c.facts)["size"]
-    if m is None:
-        return None
-    low = c.training_lower
-    if _is_data_size(low, m):
-        return f"training data: {m.group(0)}"
-    # the first size was a duration or a GPU's memory: a later one may be the data's
-    for later in DESCRIPTORS["size"].rx.finditer(low, m.end()):
-        if _is_data_size(low, later):
-            return f"training data: {later.group(0)}"
-    return None
-
-
-def _is_data_size(low: str, m: re.Match[str]) -> bool:
-    """A size descriptor that measures data: not how long training took ("trained for 5 hours",
-    "took 2 hours") nor an accelerator's memory ("a100 80gb", "24 gb vram")."""
-    unit = m.group(0)
-    start, end = m.start(), m.end()
-    if unit.endswith("hours"):
-        return not (
-            _DURATION_BEFORE.search(low, max(0, start - 40), start) or _DURATION_AFTER.match(low, end)
-        )
-    if _STORAGE_UNIT.search(unit):
-        if _MEMORY_AFTER.match(low, end) or _HARDWARE.rx.match(
-            low, end + 1 if low[end : end + 1] == " " else end
-        ):
-            return False
-        line_start = low.rfind("\n", 0, start) + 1
-        if _HARDWARE.rx.search(low, max(line_start, start - 20), start):
-            return False
-    return True
+    m = descriptor_matches(c.facts)["size"]  # a size of data, not a duration or a GPU's memory
+    return f"training data: {m.group(0)}" if m else None
 
 
 def _data_sources(c: _Ctx) -> str | None:

@@ -62,6 +62,22 @@ def test_ladder(datasets, training, level):
     assert all(e["level"] <= max(level + 1, 1) for e in result["evidence"])
 
 
+@pytest.mark.parametrize(
+    ("training", "level"),
+    [
+        # a size that is the GPU's memory or the training's duration describes no data
+        ("English instructions, fine-tuned on 4 x A100 80GB; training took 42 hours.", 1),
+        ("English instructions, fine-tuned with LoRA on 1 A100 80GB.", 1),
+        # a later size of the data still counts; hours of audio are data
+        ("Fine-tuned on 1 A100 80GB. The data: 35 GB of English instructions.", 2),
+        ("960 hours of English read speech.", 2),
+    ],
+)
+def test_durations_and_gpu_memory_are_not_a_size_of_data(training, level):
+    result = assess_disclosure(facts_for(card(None, training)), TABLE)
+    assert result["disclosure_level"] == level, result["evidence"]
+
+
 def test_noncommercial_datasets_and_licence_rows():
     result = assess_disclosure(facts_for(card(["acme/chat-nc", "acme/open-web", "x/y"], DESCRIBED)), TABLE)
     assert result["noncommercial_datasets"] == ["acme/chat-nc"]
