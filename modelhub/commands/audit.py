@@ -34,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", help="JSON file of accepted findings; they are reported but do not fail")
     p.add_argument("--update-baseline", action="store_true", help="write every current finding to --baseline")
     p.add_argument("--cache-dir", help="cache folder for registry answers (default ~/.cache/modelhub/audit)")
-    p.add_argument(
-        "--cache-ttl", type=float, default=None, help="seconds a cached answer stays fresh (3600)"
-    )
+    p.add_argument("--cache-ttl", type=float, default=None, help="seconds a cached answer stays fresh (3600)")
     p.set_defaults(func=run)
 
 
