@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 from frontend import catalogue
-from frontend.exports import csv_download
+from frontend.exports import csv_download, token_or_session
 from frontend.vocab import CLASS_LABELS, COMMERCIAL_LABELS, DISCLOSURE_LABELS, SORTS
 from licenses.engine.kb import default_kb
 from licenses.models import Policy
@@ -47,6 +47,7 @@ def models_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@token_or_session
 def models_csv(request: HttpRequest) -> HttpResponse:
     """``/models.csv``: every model the same filters select, as CSV (the page shows 30 at a time)."""
     filters = catalogue.CatalogueFilters.from_query(request.GET)

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from frontend import triage as triage_service
-from frontend.exports import csv_download
+from frontend.exports import csv_download, token_or_session
 from frontend.forms import TRIAGE_ACTIONS, TriageForm
 from licenses.engine.types import Severity
 from licenses.models import Violation
@@ -45,6 +45,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/violations.html", context)
 
 
+@token_or_session
 def queue_csv(request: HttpRequest) -> HttpResponse:
     """``/violations.csv``: the queue with the same filters, every row (the page shows 50)."""
     filters = triage_service.QueueFilters.from_query(request.GET)

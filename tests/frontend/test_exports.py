@@ -64,3 +64,21 @@ def test_messages_that_look_like_formulas_are_exported_as_text(client, catalogue
     Violation.objects.filter(repository__private=False).update(message="=cmd|' /C calc'!A0")
     found = rows(client, "/violations.csv?status=all")
     assert {r["message"] for r in found} == {"'=cmd|' /C calc'!A0"}
+
+
+def test_scripts_fetch_the_exports_with_a_token(client, catalogue):
+    """Session only: a script with alice's token silently got the public rows, hers left out."""
+    from django.contrib.auth import get_user_model
+
+    from hub.auth import mint_token
+
+    token = mint_token(get_user_model().objects.get(username="alice"), name="export")[0]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    found = client.get("/models.csv?search=internal", **auth)
+    assert found.status_code == 200
+    assert "acme/internal-secret-model" in b"".join(found.streaming_content).decode()
+    assert client.get("/violations.csv?status=all", **auth).status_code == 200
+
+    wrong = client.get("/models.csv", HTTP_AUTHORIZATION="Bearer mh_not-a-token")
+    assert wrong.status_code == 401 and wrong["WWW-Authenticate"] == "Bearer"  # never anonymous rows
+    assert "acme/internal-secret-model" not in {r["model"] for r in rows(client, "/models.csv?search=internal")}
