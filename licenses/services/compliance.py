@@ -8,6 +8,7 @@ A model the caller cannot see is reported exactly like one the registry does not
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from licenses.engine.types import RepoSnapshot
 from licenses.models import Violation
 from licenses.services.compliance_lookup import HeadFacts, fetch_heads, open_violations, scan_facts
 from licenses.services.lineage import MAX_DEPTH, GraphNode, ancestors_many, hidden_from, model_ref
-from licenses.services.policy_cache import compile_policy, current_version
+from licenses.services.policy_cache import compile_policy, current_version, pinned_version
 from licenses.services.violations import as_triaged
 
 MAX_MODELS = 500
@@ -73,12 +74,25 @@ def parse_model_specs(raw: Any) -> list[ModelSpec]:
     return specs
 
 
+_PINNED = re.compile(r"([^@\s]+)@v([0-9]{1,9})")
+
+
 def resolve_policy(raw: Any) -> tuple[Policy, str]:
-    """A stored policy by name (its newest version) or an inline policy document.
+    """A stored policy by name (its newest version), by ``name@vN`` (that version: a CI job can
+    pin the version it was reviewed against), or an inline policy document.
 
     Compiled policies come from ``policy_cache`` (keyed by the document, so never stale).
     """
     if isinstance(raw, str):
+        pinned = _PINNED.fullmatch(raw.strip())
+        if pinned is not None:  # "name@vN", as every answer names the version it was judged by
+            name, version = pinned.group(1), int(pinned.group(2))
+            document = pinned_version(name, version)
+            if document is None:
+                raise ComplianceRequestError(
+                    "unknown-policy", f"no policy named {name!r} with a version {version}"
+                )
+            return compile_policy(document), f"{name}@v{version}"
         current = current_version(raw)
         if current is None:
             raise ComplianceRequestError("unknown-policy", f"no policy named {raw!r}")

@@ -76,3 +76,20 @@ def current_version(name: str) -> tuple[int, dict[str, Any]] | None:
         return None
     version, document = row
     return version, json.loads(document) if isinstance(document, str) else document
+
+
+_VERSION_SQL = f"""
+    SELECT v.document FROM {PolicyVersion._meta.db_table} v
+    JOIN {StoredPolicy._meta.db_table} p ON p.id = v.policy_id
+    WHERE p.name = %s AND v.version = %s
+"""
+
+
+def pinned_version(name: str, version: int) -> dict[str, Any] | None:
+    """The document of version ``version`` of the stored policy ``name``, or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL, [name, version])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return json.loads(row[0]) if isinstance(row[0], str) else row[0]

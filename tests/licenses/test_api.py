@@ -153,6 +153,12 @@ def test_policies_are_versioned_and_staff_only(api, models):
     resp = check(api, ["acme/Llama-3.1-bot"], policy="commercial-saas")
     assert resp.json()["policy"] == "commercial-saas@v2"
     assert by_model(resp)["acme/Llama-3.1-bot"]["verdict"] == "deny"  # v2 allows permissive only
+    # a CI job pins the version it was reviewed against, in the form every answer names it
+    pinned = check(api, ["acme/Llama-3.1-bot"], policy="commercial-saas@v1")
+    assert pinned.json()["policy"] == "commercial-saas@v1"
+    assert by_model(pinned)["acme/Llama-3.1-bot"]["verdict"] != "deny"
+    missing = check(api, ["acme/Llama-3.1-bot"], policy="commercial-saas@v9")
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "unknown-policy"
 
 
 def test_triage_through_the_api(api, models):
