@@ -39,7 +39,11 @@ class PolicyForm(forms.ModelForm):
         if not isinstance(document, dict):
             self.add_error("document", "the policy document must be a JSON object")
             return data
-        document = {**document, "name": data.get("name") or self.instance.name}
+        name = data.get("name") or self.instance.name
+        if self.instance.pk is None and Policy.objects.filter(name__iexact=name).exists():
+            self.add_error("name", "a policy of this name exists (names are compared without case)")
+            return data
+        document = {**document, "name": name}
         try:
             load_policy(document)
         except PolicyError as exc:

@@ -236,8 +236,13 @@ class PolicyListView(LicensesAPIView, generics.ListAPIView):
                 "(it becomes /api/v1/policies/<name>)",
                 400,
             )
-        if Policy.objects.filter(name=policy_doc["name"]).exists():
-            raise ApiError("policy-exists", f"policy {policy_doc['name']!r} exists; PUT a new version", 409)
+        # one name whatever its case: "SaaS" beside "saas" reads as the same policy to people and
+        # would be a second one to every check
+        existing = (
+            Policy.objects.filter(name__iexact=policy_doc["name"]).values_list("name", flat=True).first()
+        )
+        if existing is not None:
+            raise ApiError("policy-exists", f"policy {existing!r} exists; PUT a new version", 409)
         with transaction.atomic():
             policy = Policy.objects.create(name=policy_doc["name"], description=data.get("description", ""))
             _new_version(policy, policy_doc, request.user, data.get("comment", ""))

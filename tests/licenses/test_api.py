@@ -134,6 +134,8 @@ def test_policies_are_versioned_and_staff_only(api, models):
     resp = api.post("/api/v1/policies", {"document": SAAS, "comment": "first"}, format="json")
     assert resp.status_code == 201, resp.content
     assert resp.json()["current"]["version"] == 1
+    twin = api.post("/api/v1/policies", {"document": {**SAAS, "name": "Commercial-SaaS"}}, format="json")
+    assert twin.status_code == 409 and "'commercial-saas' exists" in twin.json()["error"]["message"]
     stricter = {**SAAS, "licenses": {"allow_classes": ["osi-permissive"], "unknown": "deny"}}
     resp = api.put("/api/v1/policies/commercial-saas", {"document": stricter}, format="json")
     assert resp.json()["current"]["version"] == 2

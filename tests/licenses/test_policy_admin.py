@@ -60,3 +60,8 @@ def test_policies_are_created_versioned_and_validated_in_the_admin(admin_client)
     # saving the same document again (e.g. only the description changed) adds no version
     r = admin_client.post(f"/admin/licenses/policy/{policy.pk}/change/", _form("saas", deny_nc))
     assert r.status_code == 302 and policy.versions.count() == 2
+
+    # a second policy whose name differs only in case is refused
+    r = admin_client.post("/admin/licenses/policy/add/", _form("SaaS", deny_nc))
+    assert r.status_code == 200 and b"compared without case" in r.content
+    assert Policy.objects.count() == 1
