@@ -21,9 +21,11 @@ from licenses.engine.policy import UNKNOWN_KEYS, PolicyError, load_policy
 
 
 def policy_filter(document: Mapping[str, Any]) -> tuple[Q | None, str]:
-    """The condition a model's latest analysis must meet, or ``(None, error)`` for a broken policy."""
+    """The condition a model's latest analysis must meet, or ``(None, error)`` for a broken policy.
+
+    ``document`` is a stored version: loaded under the rules it was stored by."""
     try:
-        policy = load_policy(document)
+        policy = load_policy(document, known_licences=False)
     except PolicyError as exc:
         return None, str(exc)
     rules = policy.licenses

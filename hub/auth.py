@@ -128,7 +128,7 @@ def new_username_problem(username: str) -> str:
     """
     from hub.services.repos import NAME_RE
 
-    if not NAME_RE.match(username) or username.endswith((".git", ".")) or ".." in username:
+    if not NAME_RE.fullmatch(username) or username.endswith((".git", ".")) or ".." in username:
         return (
             f"{username[:100]!r} is not a valid user name: it is also the namespace of the user's repositories, "
             "so letters, digits, '.', '_' and '-' only, starting with a letter or digit, at most 96 characters"

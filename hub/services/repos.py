@@ -31,7 +31,12 @@ GITATTRIBUTES = "".join(
 
 
 def validate_name(name: object) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name) or name.endswith((".git", ".")) or ".." in name:
+    if (
+        not isinstance(name, str)
+        or not NAME_RE.fullmatch(name)
+        or name.endswith((".git", "."))
+        or ".." in name
+    ):
         raise BadRequest(
             f"invalid repository name {name!r}: use letters, digits, '-', '_' and '.', at most 96 characters"
         )

@@ -320,12 +320,15 @@ def _read_linked_file(snapshot: RepoSnapshot, path: str) -> str | None:
 
 def _code_only(path: str) -> bool:
     """A licence file whose name says it covers the code only (``LICENSE-CODE``, ``CODE_LICENSE.txt``):
-    repositories that split code and weights licences ship one beside the weights' licence."""
+    repositories that split code and weights licences ship one beside the weights' licence. So is
+    one whose name says it covers third-party components (``LICENSE-THIRD-PARTY``,
+    ``LICENSE_3RD_PARTY.md``): it carries the licences of what the repository bundles, not its own."""
     return _CODE_WORD.search(path.rsplit("/", 1)[-1]) is not None
 
 
-# "code" as a word of the name: LICENSE-CODE, code_license.txt; not LICENSE-CODELLAMA, LICENSE_DECODER
-_CODE_WORD = re.compile(r"(?<![a-z])code(?![a-z])", re.IGNORECASE)
+# "code" as a word of the name: LICENSE-CODE, code_license.txt; not LICENSE-CODELLAMA, LICENSE_DECODER;
+# and "third party" / "3rd party" in any spelling (LICENSE-THIRD-PARTY, LICENSE_3RDPARTY.txt)
+_CODE_WORD = re.compile(r"(?<![a-z])(?:code|(?:third|3rd)[-_. ]?party)(?![a-z])", re.IGNORECASE)
 
 
 def _file_detail(hit: _FileHit) -> str:

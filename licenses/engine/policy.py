@@ -261,11 +261,15 @@ def _read_source(source: str | Path | Mapping[str, Any]) -> Mapping[str, Any]:
     return data
 
 
-def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
+def load_policy(source: str | Path | Mapping[str, Any], *, known_licences: bool = True) -> Policy:
     """Load a policy from a file path, YAML/JSON text or a dict, validating it against the schema.
 
     Raises ``PolicyError`` whose ``field`` names the first offending field (``licenses.unknown``,
     ``exceptions[0].expires`` …), so a CI log points straight at the line to fix.
+
+    ``known_licences=False`` (a document stored before ``licenses.allow``/``deny`` entries had to
+    name a licence the knowledge base knows) keeps such an entry as the literal key it always was,
+    instead of refusing the whole stored policy: every check naming it would fail.
     """
     data = _jsonable(_read_source(source))
     errors = sorted(_validator().iter_errors(data), key=lambda e: (list(e.absolute_path), e.message))
@@ -291,7 +295,7 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
             except ValueError as e:
                 raise PolicyError(f"exceptions[{i}].expires", f"not a date: {exc['expires']!r}") from e
     lic = data.get("licenses") or {}
-    for list_name in ("allow", "deny"):
+    for list_name in ("allow", "deny") if known_licences else ():
         for i, entry in enumerate(lic.get(list_name) or ()):
             if _licence_key(entry) is None:  # a typo on a deny list denied nothing, silently
                 raise PolicyError(
@@ -312,7 +316,7 @@ def _licence_key(entry: str) -> str | None:
 
     kb = default_kb()
     text = entry.strip()
-    if text.casefold() == "none" or kb.is_unresolved_id(text):
+    if text.casefold() in UNKNOWN_KEYS or kb.is_unresolved_id(text):
         return text.casefold()
     info = kb.lookup(text) or kb.lookup(text.casefold())
     return info.key if info is not None else None

@@ -92,12 +92,12 @@ def resolve_policy(raw: Any) -> tuple[Policy, str]:
                 raise ComplianceRequestError(
                     "unknown-policy", f"no policy named {name!r} with a version {version}"
                 )
-            return compile_policy(document), f"{name}@v{version}"
+            return compile_policy(document, stored=True), f"{name}@v{version}"
         current = current_version(raw)
         if current is None:
             raise ComplianceRequestError("unknown-policy", f"no policy named {raw!r}")
         version, document = current
-        return compile_policy(document), f"{raw}@v{version}"
+        return compile_policy(document, stored=True), f"{raw}@v{version}"
     if isinstance(raw, Mapping):
         policy = compile_policy(raw)  # PolicyError says which field is wrong
         return policy, policy.name

@@ -42,7 +42,11 @@ def _error_rows(violation_ids: list[int], only_open: bool = False) -> list[Viola
 def _origin(url: str) -> str:
     """Scheme and host of the webhook: its path is often the secret (Slack, Teams …)."""
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: the host still says which receiver it was
+        port = None
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{port}' if port else ''}"
 
 
 def _post_webhook(url: str, payload: dict, ids: list[int], attempt: int) -> bool:

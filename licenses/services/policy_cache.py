@@ -36,16 +36,22 @@ def _key(document: Mapping[str, Any]) -> str | None:
         return None
 
 
-def compile_policy(document: Mapping[str, Any]) -> Policy:
-    """``load_policy(document)``, compiled once per distinct document; ``PolicyError`` is not cached."""
+def compile_policy(document: Mapping[str, Any], *, stored: bool = False) -> Policy:
+    """``load_policy(document)``, compiled once per distinct document; ``PolicyError`` is not cached.
+
+    ``stored``: a version already accepted and stored, compiled under the rules it was accepted by
+    (``load_policy(known_licences=False)``); an inline document meets today's rules.
+    """
     key = _key(document)
+    if key is not None:
+        key = f"{'stored' if stored else 'inline'}:{key}"
     if key is not None:
         with _lock:
             policy = _compiled.get(key)
             if policy is not None:
                 _compiled.move_to_end(key)
                 return policy
-    policy = load_policy(document)
+    policy = load_policy(document, known_licences=not stored)
     if key is not None:
         with _lock:
             _compiled[key] = policy

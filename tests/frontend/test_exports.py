@@ -81,4 +81,6 @@ def test_scripts_fetch_the_exports_with_a_token(client, catalogue):
 
     wrong = client.get("/models.csv", HTTP_AUTHORIZATION="Bearer mh_not-a-token")
     assert wrong.status_code == 401 and wrong["WWW-Authenticate"] == "Bearer"  # never anonymous rows
-    assert "acme/internal-secret-model" not in {r["model"] for r in rows(client, "/models.csv?search=internal")}
+    assert "acme/internal-secret-model" not in {
+        r["model"] for r in rows(client, "/models.csv?search=internal")
+    }

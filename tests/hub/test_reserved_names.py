@@ -46,3 +46,15 @@ def test_the_mirror_refuses_such_owners_per_repository():
     with pytest.raises(BadRequest, match="'licenses/mit' cannot be a registry id"):
         split_repo_id("licenses/mit")
     assert split_repo_id("license/mit") == ("license", "mit")
+
+
+@pytest.mark.parametrize("name", ["model\n", "bob\n"])
+def test_a_trailing_newline_is_no_part_of_a_valid_name(name):
+    """``^…$`` with ``match`` let "name\\n" through (``$`` matches before a final newline)."""
+    from hub.auth import new_username_problem
+    from hub.services.errors import BadRequest
+    from hub.services.repos import validate_name
+
+    with pytest.raises(BadRequest):
+        validate_name(name)
+    assert new_username_problem(name)

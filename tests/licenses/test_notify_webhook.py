@@ -102,3 +102,10 @@ def test_a_violation_triaged_meanwhile_is_not_retried(violation, hook, queued):
     Violation.objects.filter(pk=violation.pk).update(status=Violation.Status.RESOLVED)
     assert notify.retry_webhook([violation.pk], 2) is True
     assert len(hook.posted) == 1
+
+
+def test_a_webhook_url_with_a_malformed_port_is_still_named_in_the_log():
+    from licenses.services.notify import _origin
+
+    assert _origin("https://hooks.example.org:notaport/secret-path") == "https://hooks.example.org"
+    assert _origin("https://hooks.example.org:8443/secret-path") == "https://hooks.example.org:8443"
