@@ -326,6 +326,18 @@ def _code_only(path: str) -> bool:
     return _CODE_WORD.search(path.rsplit("/", 1)[-1]) is not None
 
 
+def _dual(hit: _FileHit, declared: LicenseInfo) -> bool:
+    """Whether ``hit`` is the other half of a dual licence the card chose from: two OSI licences
+    each in a file named for it (``LICENSE-MIT`` beside ``LICENSE-APACHE``, the Rust convention;
+    the card says ``mit``). Only OSI licences are offered as alternatives like this; a vendor's
+    or a non-commercial licence beside them stays a conflict whatever the file is called."""
+    if not (hit.info.license_class.startswith("osi-") and declared.license_class.startswith("osi-")):
+        return False
+    name = re.sub(r"[^a-z0-9]+", "", hit.path.rsplit("/", 1)[-1].lower().rsplit(".", 1)[0])
+    family = re.sub(r"[^a-z0-9]+", "", hit.info.key.split("-", 1)[0])
+    return bool(family) and family in name.replace("license", "").replace("licence", "")
+
+
 # "code" as a word of the name: LICENSE-CODE, code_license.txt; not LICENSE-CODELLAMA, LICENSE_DECODER;
 # and "third party" / "3rd party" in any spelling (LICENSE-THIRD-PARTY, LICENSE_3RDPARTY.txt)
 _CODE_WORD = re.compile(r"(?<![a-z])(?:code|(?:third|3rd)[-_. ]?party)(?![a-z])", re.IGNORECASE)
@@ -381,7 +393,10 @@ def _from_metadata(declared: _Declared, licences: list[_FileHit], support: list[
         evidence.append(Evidence(f"file:{agreeing.path}", f"agrees: {_file_detail(agreeing)}"))
         # a file that agrees does not silence another licence file of the repository (a code
         # licence beside the weights' licence excepted): the card still disagrees with that one
-        other = next((h for h in licences if h.info.key != info.key and not _code_only(h.path)), None)
+        other = next(
+            (h for h in licences if h.info.key != info.key and not _code_only(h.path) and not _dual(h, info)),
+            None,
+        )
         if other is None or (info.is_family_id and _same_family(other.info, info)):
             return _finding(info, base + 0.09, evidence, spdx=declared.spdx)
         conflicts.append(

@@ -10,20 +10,7 @@ import pytest
 
 from tests.engine.test_classify import APACHE_IDENTIFIERS, LLAMA31_IDENTIFIERS, card, run
 
-MIT = (
-    "MIT License\n\nCopyright (c) 2024 Example\n\n"
-    "Permission is hereby granted, free of charge, to any person obtaining a copy of this software and "
-    'associated documentation files (the "Software"), to deal in the Software without restriction, including '
-    "without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell "
-    "copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the "
-    "following conditions:\n\nThe above copyright notice and this permission notice shall be included in all "
-    "copies or substantial portions of the Software.\n\n"
-    'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT '
-    "LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO "
-    "EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER "
-    "IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE "
-    "USE OR OTHER DEALINGS IN THE SOFTWARE.\n"
-)
+MIT = "MIT License\n\nCopyright (c) 2024 Example\n"  # identifying lines only: no licence text in the project
 NOTICES = "Third-party software notices\n\nThe tokenizer bundles code from project X:\n\n" + MIT
 
 
@@ -41,3 +28,15 @@ def test_the_weights_licence_still_conflicts_beside_a_third_party_file():
         **{"LICENSE-THIRD-PARTY": NOTICES},
     )
     assert [c["path"] for c in f.conflicts] == ["LICENSE"]
+
+
+def test_the_other_half_of_a_dual_osi_licence_is_no_conflict():
+    """``LICENSE-MIT`` beside ``LICENSE-APACHE`` offers either; a card saying ``mit`` chose one."""
+    f = run(card("license: mit"), LICENSE_MIT=MIT, LICENSE_APACHE=APACHE_IDENTIFIERS)
+    assert (f.key, f.conflicts) == ("mit", ())
+    # a vendor licence is never such an alternative, whatever its file is called
+    f = run(card("license: apache-2.0"), LICENSE_APACHE=APACHE_IDENTIFIERS, LICENSE_LLAMA=LLAMA31_IDENTIFIERS)
+    assert [c["file"] for c in f.conflicts] == ["llama3.1"]
+    # nor is an OSI licence in a file that does not name it
+    f = run(card("license: mit"), LICENSE_MIT=MIT, LICENSE=APACHE_IDENTIFIERS)
+    assert [c["file"] for c in f.conflicts] == ["apache-2.0"]
