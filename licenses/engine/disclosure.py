@@ -145,7 +145,8 @@ def is_data_size(low: str, m: re.Match[str]) -> bool:
             low, end + 1 if low[end : end + 1] == " " else end
         ):
             return False
-        line_start = low.rfind("\n", 0, start) + 1
+        # (the line's start only within those 20 characters: a long line is not searched per size)
+        line_start = low.rfind("\n", max(0, start - 20), start) + 1
         if ACCELERATOR.rx.search(low, max(line_start, start - 20), start):
             return False
     return True

@@ -99,7 +99,7 @@ def _config_json(snapshot: RepoSnapshot) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # nested past the parser's recursion limit
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -192,7 +192,7 @@ def _adapter_parent(snapshot: RepoSnapshot) -> list[BaseModelRef]:
     """
     try:
         config = json.loads(snapshot.texts["adapter_config.json"])
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # "[[[[…": nested past the parser's limit
         return []
     mid = _hub_model_id(config.get("base_model_name_or_path") if isinstance(config, dict) else None)
     if not mid or mid.lower() == snapshot.id.lower():

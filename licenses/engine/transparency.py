@@ -23,7 +23,7 @@ import functools
 import re
 import re._constants as _sre_constants  # the parsed form of a pattern, to read its literals
 import re._parser as _sre_parser
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -552,10 +552,13 @@ def _compute_hardware(c: _Ctx) -> str | None:
         return None  # no accelerator named: most cards
     # an accelerator in a training section or on a line about training: not the GPU the
     # model runs on (requirement tables, "fits on a single RTX 3090", inference notebooks)
-    spans = [span for sec in _training_hardware_sections(c) for span in sec.spans]
+    # lines only grow: the training sections' line ranges, merged, are walked once alongside
+    spans = _merged_spans(span for sec in _training_hardware_sections(c) for span in sec.spans)
+    span_at = 0
     match = _HARDWARE.rx.match
     line, counted = 1 + c.facts.body_line_offset, 0  # README line of offset ``counted``
     last_end = -1
+    judged = -1  # the last line found not about training (a line of many GPUs is read once)
     for start in sorted(_ANCHORED[_HARDWARE].candidates(low, c.index)):
         if start < last_end:
             continue
@@ -565,14 +568,31 @@ def _compute_hardware(c: _Ctx) -> str | None:
         last_end = m.end()
         line += low.count("\n", counted, start)
         counted = start
-        if not any(first <= line <= last for first, last in spans):
+        while span_at < len(spans) and spans[span_at][1] < line:
+            span_at += 1
+        if span_at == len(spans) or spans[span_at][0] > line:  # outside the training sections
+            if line == judged:
+                continue
             # its line and the one before ("**Trained on**" above "8x A100")
             a = low.rfind("\n", 0, max(0, low.rfind("\n", 0, start))) + 1
             b = low.find("\n", last_end)
             if not _TRAINING_WORDS.search(low, a, len(low) if b == -1 else b):
+                judged = line
                 continue
         return f"README line {line}: {_snippet(c.facts.body, low, m)}"
     return None
+
+
+def _merged_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Line ranges ``(first, last)`` sorted, overlapping or touching ones merged."""
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1] + 1:
+            if last > merged[-1][1]:
+                merged[-1] = (merged[-1][0], last)
+        else:
+            merged.append((first, last))
+    return merged
 
 
 def _training_hardware_sections(c: _Ctx) -> list[Section]:
@@ -622,6 +642,8 @@ _TRAINING_CODE_SECTIONS = frozenset({"Training Details", "Training Procedure", "
 
 def _training_code(c: _Ctx) -> str | None:
     owner = None
+    # per section: its newlines, the lines judged not about code, where its last link was found
+    lines: dict[str, list] = {}
     for link in c.facts.links:
         if link.kind == "github":
             url = link.url.lower()
@@ -638,18 +660,41 @@ def _training_code(c: _Ctx) -> str | None:
                 return f"GitHub repository linked: {link.url} (line {link.line})"
             sec = c.sections.get(link.section)  # type: ignore[arg-type]
             if sec is not None:
-                at = sec.lower.find(url)
+                low = sec.lower
+                known = lines.get(link.section)  # type: ignore[arg-type]
+                if known is None:
+                    known = lines[link.section] = [[m.start() for m in _NEWLINE.finditer(low)], set(), 0]  # type: ignore[index]
+                newlines, not_code, after = known
+                # links come in the card's order, each URL once: it is found after the section's
+                # previous one (a search from the start per link is quadratic in a link farm)
+                at = low.find(url, after)
                 if at != -1:
-                    a = sec.lower.rfind("\n", 0, at) + 1
-                    b = sec.lower.find("\n", at)
-                    if _CODE_WORDS.search(sec.lower, a, len(sec.lower) if b == -1 else b):
+                    known[2] = at + 1
+                    # the line it is on, each line read once (a line of thousands of links would
+                    # otherwise be searched again per link)
+                    i = bisect.bisect_left(newlines, at)  # the line's index: newlines before it
+                    if i in not_code:
+                        continue
+                    a = newlines[i - 1] + 1 if i else 0
+                    b = newlines[i] if i < len(newlines) else len(low)
+                    if _CODE_WORDS.search(low, a, b):
                         return f"GitHub repository linked: {link.url} (line {link.line})"
+                    not_code.add(i)
     return c.files(_TRAIN_FILE)
+
+
+_NEWLINE = re.compile("\n")
 
 
 def _alnum(name: str) -> str:
     """``name`` lower-cased with only letters and digits ("Stability-AI" and "stabilityai" agree)."""
-    return "".join(ch for ch in name.lower() if ch.isalnum())
+    low = name.lower()
+    if low.isascii():  # (one C pass: version tokens ask this of up to _WORD_WINDOW characters each)
+        return low.translate(_ASCII_NOT_ALNUM)
+    return "".join(ch for ch in low if ch.isalnum())
+
+
+_ASCII_NOT_ALNUM = {c: None for c in range(128) if not chr(c).isalnum()}
 
 
 def _input_modality(c: _Ctx) -> str | None:
@@ -809,44 +854,81 @@ def _versioning(c: _Ctx) -> str | None:
     if c.facts.new_version:
         return f"new_version: {c.facts.new_version}"
     sections = c.sections
+    own = _alnum(c.facts.repo_id.rsplit("/", 1)[-1])
     for name in ("Model Details", "Model Description", "Changelog"):
         sec = sections.get(name)
         if sec is None:
             continue
+        rows = _OtherRows(sec.lower, own)
         for m in _VERSION.rx.finditer(sec.lower):
-            if _own_version(sec.lower, m, c.facts.repo_id):
+            if _own_version(sec.lower, m, own, rows):
                 return (
                     f"section '{sec.headings[0][:60]}' (line {sec.line}): {_snippet(sec.text, sec.lower, m)}"
                 )
     return None
 
 
-def _own_version(low: str, m: re.Match[str], repo_id: str) -> bool:
-    """Whether a version match in ``low`` is this model's: not a token inside a URL
-    ("proceedings.mlr.press/v202/"), not the version of another model's id ("Other-7B-v0.1",
-    "org/other-v2") or of a table row naming another model, not an accelerator ("v100")."""
+#: How far before a version token ``_own_version`` looks for the word it ends (a URL, another
+#: model's id): real ones are far shorter; a longer run is read from its last characters, so a
+#: line of ``-v1-v1-v1…`` costs the same per token wherever the token is.
+_WORD_WINDOW = 128
+_LEADING_SPACE = re.compile(r"\s*")
+
+
+class _OtherRows:
+    """For version matches of ``low`` taken in order: whether the match's line is a table row
+    naming neither a version nor the model ``own``. Each line is found and judged once (a
+    hostile one-line table of ``| v1 v1 v1 …`` would otherwise be scanned again per token)."""
+
+    __slots__ = ("_end", "_line", "_scanned", "_verdict", "low", "own")
+
+    def __init__(self, low: str, own: str):
+        self.low, self.own = low, own
+        self._scanned = self._line = 0  # newlines searched up to ``_scanned``; current line's start
+        self._end = -1  # the judged line's end (-1: none judged)
+        self._verdict = False
+
+    def __call__(self, start: int) -> bool:
+        low = self.low
+        if start <= self._end:  # (a match on the line last judged)
+            return self._verdict
+        nl = low.rfind("\n", self._scanned, start)
+        if nl != -1:
+            self._line = nl + 1
+        self._scanned = start
+        a = self._line
+        b = low.find("\n", start)
+        self._end = len(low) if b == -1 else b
+        # a row: the line's first character that is not a space is "|"
+        verdict = False
+        if low.startswith("|", _LEADING_SPACE.match(low, a, start).end()):
+            row = low[a : self._end]
+            verdict = "version" not in row and self.own not in _alnum(row)
+        self._verdict = verdict
+        return verdict
+
+
+def _own_version(low: str, m: re.Match[str], own: str, other_row: Callable[[int], bool]) -> bool:
+    """Whether a version match in ``low`` is this model's (``own``: its name's letters and
+    digits): not a token inside a URL ("proceedings.mlr.press/v202/"), not the version of
+    another model's id ("Other-7B-v0.1", "org/other-v2") or of a table row naming another
+    model (``other_row`` of the match's start), not an accelerator ("v100")."""
     token = m.group(0)
     if token[0] != "v":  # a model date or status statement
         return True
     start = m.start()
     if re.fullmatch(r"v\d{3,}", token):  # "v100", "v202": a GPU or a journal volume, not a release
         return False
-    ws = max(low.rfind(" ", 0, start), low.rfind("\n", 0, start), low.rfind("\t", 0, start))
-    prefix = low[ws + 1 : start]
+    lo = max(0, start - _WORD_WINDOW)
+    ws = max(low.rfind(" ", lo, start), low.rfind("\n", lo, start), low.rfind("\t", lo, start))
+    prefix = low[lo if ws == -1 else ws + 1 : start]
     if "://" in prefix or "www." in prefix or "](" in prefix:
         return False
-    own = _alnum(repo_id.rsplit("/", 1)[-1])
     if prefix[-1:] in ("-", "_", "/", "."):
         compound = _alnum(prefix.rsplit("(", 1)[-1].rsplit("/", 1)[-1])
         if not compound or not (compound in own or own in compound):
             return False
-    a = low.rfind("\n", 0, start) + 1
-    if low.startswith("|", a) or low[a:start].lstrip().startswith("|"):
-        b = low.find("\n", start)
-        row = low[a : len(low) if b == -1 else b]
-        if "version" not in row and own not in _alnum(row):
-            return False
-    return True
+    return not other_row(start)
 
 
 def _change_log(c: _Ctx) -> str | None:

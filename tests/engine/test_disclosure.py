@@ -162,3 +162,20 @@ def test_corpus_cards_naming_noncommercial_data(corpus_dir: Path):
         assert set(expected) <= set(result["noncommercial_datasets"])
         found += bool(expected)
     assert found >= 1
+
+
+def test_a_line_of_gpu_memory_sizes_is_read_in_linear_work():
+    from licenses.engine.disclosure import DESCRIPTORS, is_data_size
+
+    class Counting(str):
+        scanned = 0
+
+        def rfind(self, sub, start=0, end=None):  # the line's start, searched back from each size
+            Counting.scanned += (len(self) if end is None else end) - start
+            return str.rfind(self, sub, start, end)
+
+    low = Counting("train " + "a100 1gb x " * 2000)
+    sizes = list(DESCRIPTORS["size"].rx.finditer(low))
+    assert len(sizes) == 2000
+    assert not any(is_data_size(low, m) for m in sizes)
+    assert Counting.scanned <= 21 * len(sizes)  # (to the line's start: 22 million characters)

@@ -259,6 +259,18 @@ def test_an_adapter_card_without_base_model_takes_its_parent_from_adapter_config
     assert [r.id for r in declared] == ["org/other"]
 
 
+@pytest.mark.parametrize(
+    "config", ["[" * 100_000, '{"a":' * 5_000, "\x00\xff" * 100, "[1, 2]", '"org/x"', "null"]
+)
+def test_a_hostile_adapter_or_model_config_names_nothing_and_raises_nothing(config):
+    # JSON nested past the parser's recursion limit raises RecursionError, not ValueError
+    texts = {"adapter_config.json": config, "config.json": config}
+    assert base_model_refs({}, snap(["adapter_model.safetensors"], texts)) == []
+    # a declared single parent makes lineage read config.json for quantization markers
+    refs = base_model_refs({"base_model": "org/other"}, snap(["model.safetensors"], {"config.json": config}))
+    assert refs == [BaseModelRef("org/other", "finetune", True)]
+
+
 def test_an_undeclared_adapter_parent_is_judged_by_the_derivative_rules():
     readme = "---\nlicense: apache-2.0\nlibrary_name: peft\n---\nA LoRA.\n"
     texts = {

@@ -265,3 +265,73 @@ def test_compute_hardware_is_training_hardware(body, met):
 )
 def test_data_size_is_not_a_duration_or_gpu_memory(body, met):
     assert _indicator(f"# Card\n\n{body}", "data-size")["met"] is met
+
+
+class _CountingPattern:
+    """A compiled pattern's ``search`` that adds up the characters it is asked to scan."""
+
+    def __init__(self, rx):
+        self.rx, self.scanned = rx, 0
+
+    def search(self, text, pos=0, endpos=None):
+        end = len(text) if endpos is None else min(endpos, len(text))
+        self.scanned += max(0, end - pos)
+        return self.rx.search(text, pos, end)
+
+
+def _count_alnum(monkeypatch) -> list[int]:
+    import licenses.engine.transparency as tr
+
+    seen = [0]
+    real = tr._alnum
+
+    def counting(name: str) -> str:
+        seen[0] += len(name)
+        return real(name)
+
+    monkeypatch.setattr(tr, "_alnum", counting)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        "-v1" * 3000,  # one word of other models' version tokens: each token read back to the line's start
+        "| " + "v1 " * 3000 + "|",  # one table row of them: the row judged again per token
+    ],
+)
+def test_versioning_reads_a_hostile_line_of_version_tokens_in_linear_work(monkeypatch, details):
+    seen = _count_alnum(monkeypatch)
+    body = f"# Card\n\n## Model Details\n\n{details}\n"
+    assert _indicator(body, "versioning")["met"] is False
+    assert seen[0] <= 64 * len(details)  # (quadratic: over 10 million characters)
+
+
+def test_compute_hardware_reads_a_line_of_accelerators_once(monkeypatch):
+    import licenses.engine.transparency as tr
+
+    counter = _CountingPattern(tr._TRAINING_WORDS)
+    monkeypatch.setattr(tr, "_TRAINING_WORDS", counter)
+    line = "a100 " * 2000
+    assert _indicator(f"# Card\n\n## Usage\n\n{line}\n", "compute-hardware")["met"] is False
+    assert counter.scanned <= 3 * len(line)  # (per accelerator: 20 million characters)
+
+
+def test_compute_hardware_still_finds_training_hardware_after_a_line_of_accelerators():
+    body = "# Card\n\n## Usage\n\n" + "a100 " * 200 + "\n\nIt was trained on 8 x H100.\n"
+    assert _indicator(body, "compute-hardware")["met"] is True
+    spans = "## Training Details\n\nx\n\n## Usage\n\na100\n\n" * 50 + "## Training Details\n\nOn 8 x H100.\n"
+    assert _indicator("# Card\n\n" + spans, "compute-hardware")["met"] is True
+
+
+def test_training_code_reads_a_line_of_links_once(monkeypatch):
+    import licenses.engine.transparency as tr
+
+    counter = _CountingPattern(tr._CODE_WORDS)
+    monkeypatch.setattr(tr, "_CODE_WORDS", counter)
+    line = " ".join(f"https://github.com/o{i}/r{i}" for i in range(1000))
+    assert _indicator(f"# Card\n\n## Model Details\n\n{line}\n", "training-code")["met"] is False
+    assert counter.scanned <= 2 * len(line)  # (per link: 30 million characters)
+    # a later line about code still counts
+    body = f"# Card\n\n## Model Details\n\n{line}\n\nCode: https://github.com/lab/kit\n"
+    assert _indicator(body, "training-code")["met"] is True
