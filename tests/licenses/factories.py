@@ -78,3 +78,18 @@ def relicense(repo, key: str, cls: str, when) -> None:
     Ref.objects.filter(repository=repo, name="main").update(commit=commit)
     repo.head = commit
     repo.save(update_fields=["head"])
+
+
+def relabel_error(model_id: str = "acme/relabel"):
+    """An analysed apache-2.0 model with one open error-severity violation (what notifications send)."""
+    from licenses.models import Violation
+
+    repo = analysed_model(model_id, "apache-2.0", "osi-permissive", "yes")
+    return Violation.objects.create(
+        repository=repo,
+        rule="relicensed-derivative",
+        severity="error",
+        parent_ref="meta-llama/x",
+        message="m",
+        evidence_hash="x",
+    )

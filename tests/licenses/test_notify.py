@@ -26,19 +26,10 @@ def test_mail_has_a_timeout_by_default():
 
 
 def test_a_silent_smtp_relay_does_not_hang_the_notification(settings, caplog):
-    from licenses.models import Violation
     from licenses.services.notify import notify_violations
-    from tests.licenses.factories import analysed_model
+    from tests.licenses.factories import relabel_error
 
-    repo = analysed_model("acme/relabel", "apache-2.0", "osi-permissive", "yes")
-    v = Violation.objects.create(
-        repository=repo,
-        rule="relicensed-derivative",
-        severity="error",
-        parent_ref="meta-llama/x",
-        message="m",
-        evidence_hash="x",
-    )
+    v = relabel_error()
     srv, port = _tarpit()
     settings.MODELHUB_NOTIFY_WEBHOOK = ""
     settings.MODELHUB_NOTIFY_EMAILS = ["legal@example.org"]

@@ -9,7 +9,7 @@ import requests
 
 from licenses.models import Violation
 from licenses.services import notify
-from tests.licenses.factories import analysed_model
+from tests.licenses.factories import relabel_error
 
 pytestmark = pytest.mark.django_db
 HOOK = "https://hooks.example.org/services/T000/B000/s3cr3t-path"
@@ -28,15 +28,7 @@ class _Answer:
 def violation(settings):
     settings.MODELHUB_NOTIFY_WEBHOOK = HOOK
     settings.MODELHUB_NOTIFY_EMAILS = []
-    repo = analysed_model("acme/relabel", "apache-2.0", "osi-permissive", "yes")
-    return Violation.objects.create(
-        repository=repo,
-        rule="relicensed-derivative",
-        severity="error",
-        parent_ref="meta-llama/x",
-        message="m",
-        evidence_hash="x",
-    )
+    return relabel_error()
 
 
 @pytest.fixture
