@@ -227,6 +227,13 @@ REPO_ROUTES: dict[str, Route] = {
     "frontend:dataset-commit": Route(
         "frontend", "meta", lambda k, n: Req("GET", f"/datasets/{ORG}/{n}/commit/main"), ("dataset",)
     ),
+    "frontend:path": Route("frontend", "meta", lambda k, n: Req("GET", f"/{ORG}/{n}/blob/main/config.json")),
+    "frontend:dataset-path": Route(
+        "frontend",
+        "meta",
+        lambda k, n: Req("GET", f"/datasets/{ORG}/{n}/tree/main/config.json"),
+        ("dataset",),
+    ),
 }
 
 #: Routes that are not about one repository: lists, search, counts, dashboards, accounts.
@@ -296,6 +303,8 @@ SPECIAL = {
     "frontend:token-revoke": "test_account_pages_are_the_callers_own",
     "frontend:organisations": "test_account_pages_are_the_callers_own",
     "admin:*": "test_admin_is_staff_only",
+    "frontend:pull-request": "test_a_private_repos_pull_request_page_is_missing",
+    "frontend:dataset-pull-request": "test_a_private_repos_pull_request_page_is_missing",
 }
 
 
@@ -498,13 +507,17 @@ def test_static_route_answers_everyone_alike(world):
 # ------------------------------------------------------------------------ lists, search and counts
 
 
+#: Pages that read a bearer token as well as the session (the CSV exports scripts pull).
+TOKEN_PAGES = frozenset({"frontend:models-csv", "frontend:violations-csv"})
+
+
 def _list_answers(world: World, callers: tuple[str, ...]) -> dict[tuple[str, str, str], str]:
     out = {}
     for name, reqs in LIST_REQUESTS.items():
         surface = "frontend" if name.startswith("frontend:") else "api"
         for req in reqs:
             for caller in callers:
-                if caller == "read-token" and surface != "frontend":
+                if caller == "read-token" and (surface != "frontend" or name in TOKEN_PAGES):
                     continue  # a member's read token rightly sees the private repo through the APIs
                 resp = send(world, caller, req, surface)
                 assert resp.status_code < 500, (name, req, caller, resp.status_code)
@@ -516,7 +529,7 @@ def test_lists_search_and_counts_never_show_a_private_repo(world):
     """Non-readers: no trace of the private repos anywhere; their presence changes no byte."""
     from hub.models import Repository
 
-    non_readers = ("anonymous", "other", "revoked-token", "read-token")  # tokens are ignored by pages
+    non_readers = ("anonymous", "other", "revoked-token", "read-token")  # pages ignore tokens (not the CSVs)
     with_private = _list_answers(world, non_readers)
     leaks = [
         f"{key} mentions {needle}"
@@ -584,6 +597,38 @@ def test_create_repo_only_where_the_caller_may_write(world):
         )
         assert resp.status_code == 200, (caller, resp.content[:200])
     assert Repository.objects.count() == before + 2
+
+
+@pytest.mark.parametrize("kind", ["model", "dataset"])
+def test_a_private_repos_pull_request_page_is_missing(world, kind):
+    """``/{repo}/discussions/{N}`` shows pull request N's files: to non-readers of a private repository
+    exactly what a repository that does not exist answers; to readers, the page."""
+    from hub.models import Ref
+
+    prefix = "" if kind == "model" else "datasets/"
+    for state in ("public", "private"):
+        repo = world.repos[(kind, state)]
+        Ref.objects.create(repository=repo, kind=Ref.Kind.PR, name="1", commit=repo.head)
+    private = world.repos[(kind, "private")]
+    absent = ABSENT if kind == "model" else ABSENT_DATA
+    public = world.repos[(kind, "public")]
+    assert (
+        send(
+            world, "anonymous", Req("GET", f"/{prefix}{ORG}/{public.name}/discussions/1"), "frontend"
+        ).status_code
+        == 200
+    )
+    assert (
+        send(
+            world, "member", Req("GET", f"/{prefix}{ORG}/{private.name}/discussions/1"), "frontend"
+        ).status_code
+        == 200
+    )
+    for caller in ("anonymous", "other"):
+        hidden = send(world, caller, Req("GET", f"/{prefix}{ORG}/{private.name}/discussions/1"), "frontend")
+        missing = send(world, caller, Req("GET", f"/{prefix}{ORG}/{absent}/discussions/1"), "frontend")
+        assert hidden.status_code == missing.status_code == 404
+        assert normalise_body(body_of(hidden), (private.name, absent)) == normalise_body(body_of(missing))
 
 
 def test_violation_of_a_private_repo_is_missing(world):

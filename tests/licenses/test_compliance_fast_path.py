@@ -198,7 +198,9 @@ def test_new_violations_and_triage_show_in_the_next_check(zoo):
 def test_new_policy_version_is_used_by_the_next_check(zoo, monkeypatch):
     compiled = []
     real = policy_cache.load_policy
-    monkeypatch.setattr(policy_cache, "load_policy", lambda doc: compiled.append(doc) or real(doc))
+    monkeypatch.setattr(
+        policy_cache, "load_policy", lambda doc, **kw: compiled.append(doc) or real(doc, **kw)
+    )
     stored = StoredPolicy.objects.create(name="commercial-saas")
     PolicyVersion.objects.create(policy=stored, version=1, document=SAAS)
     policy, label = resolve_policy("commercial-saas")
