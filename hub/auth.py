@@ -126,9 +126,9 @@ def new_username_problem(username: str) -> str:
     one account per name whatever its case, as the admin's own form insists (a second "Alice" beside
     "alice" could own nothing: the namespace is taken).
     """
-    from hub.services.repos import NAME_RE
+    from hub.services.repos import is_valid_name
 
-    if not NAME_RE.fullmatch(username) or username.endswith((".git", ".")) or ".." in username:
+    if not is_valid_name(username):
         return (
             f"{username[:100]!r} is not a valid user name: it is also the namespace of the user's repositories, "
             "so letters, digits, '.', '_' and '-' only, starting with a letter or digit, at most 96 characters"

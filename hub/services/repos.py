@@ -30,13 +30,18 @@ GITATTRIBUTES = "".join(
 ).encode()  # fmt: skip
 
 
+def is_valid_name(name: object) -> bool:
+    """The repository name rule, which user names follow too (a user's name is its namespace)."""
+    return (
+        isinstance(name, str)
+        and NAME_RE.fullmatch(name) is not None
+        and not name.endswith((".git", "."))
+        and ".." not in name
+    )
+
+
 def validate_name(name: object) -> str:
-    if (
-        not isinstance(name, str)
-        or not NAME_RE.fullmatch(name)
-        or name.endswith((".git", "."))
-        or ".." in name
-    ):
+    if not is_valid_name(name):
         raise BadRequest(
             f"invalid repository name {name!r}: use letters, digits, '-', '_' and '.', at most 96 characters"
         )

@@ -14,8 +14,6 @@ from hub.models import Commit, RepoFile
 from licenses.engine.snapshot import decode_capped, text_cap
 from licenses.engine.types import RepoSnapshot
 
-__all__ = ["snapshot_for_commit", "text_cap"]  # text_cap: the engine's, one choice of files for both
-
 
 def snapshot_for_commit(commit: Commit) -> RepoSnapshot:
     repo = commit.repository

@@ -31,7 +31,6 @@ from django.db import transaction
 
 from hub.blobstore import BlobNotFound, get_blob_store
 from hub.models import Commit, FileScan, RepoFile, Repository, RevisionAnalysis
-from hub.services.snapshot import text_cap
 from licenses.engine.analyze import lineage_of
 from licenses.engine.basemodels import BundledBaseModels
 from licenses.engine.frontmatter import FrontMatter, parse_front_matter
@@ -39,7 +38,7 @@ from licenses.engine.kb import default_kb
 from licenses.engine.lineage import ChainResolver, base_model_refs
 from licenses.engine.rules import build_context, evaluate_violations
 from licenses.engine.rules.context import child_date, output_source_ids
-from licenses.engine.snapshot import decode_capped
+from licenses.engine.snapshot import decode_capped, text_cap
 from licenses.engine.types import Evidence, LicenseFinding, RepoSnapshot
 from licenses.services.bulk_resolver import PrefetchedResolver
 from licenses.services.bulk_update import update_json_keys
