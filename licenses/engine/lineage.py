@@ -93,8 +93,9 @@ def _declared_relation(metadata: Mapping[str, Any]) -> str | None:
     return _RELATION_ALIASES.get(raw.strip().lower())
 
 
-def _config_json(snapshot: RepoSnapshot) -> dict[str, Any]:
-    text = snapshot.texts.get("config.json")
+def _config_json(snapshot: RepoSnapshot, name: str = "config.json") -> dict[str, Any]:
+    """The JSON object in the snapshot's file ``name``; ``{}`` when absent, malformed or not an object."""
+    text = snapshot.texts.get(name)
     if not text:
         return {}
     try:
@@ -190,11 +191,7 @@ def _adapter_parent(snapshot: RepoSnapshot) -> list[BaseModelRef]:
     publisher's files, not a guess from a name. Only a Hub id counts (``owner/name``);
     training machines' local paths (``/mnt/…``, ``./output``) name nothing.
     """
-    try:
-        config = json.loads(snapshot.texts["adapter_config.json"])
-    except (ValueError, TypeError, RecursionError):  # "[[[[…": nested past the parser's limit
-        return []
-    mid = _hub_model_id(config.get("base_model_name_or_path") if isinstance(config, dict) else None)
+    mid = _hub_model_id(_config_json(snapshot, "adapter_config.json").get("base_model_name_or_path"))
     if not mid or mid.lower() == snapshot.id.lower():
         return []
     return [BaseModelRef(mid, "adapter", True)]
