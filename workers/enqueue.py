@@ -26,9 +26,14 @@ log = logging.getLogger(__name__)
 
 
 def send(
-    task: Task, args: tuple, kwargs: dict, on_failure: Callable[[Exception], None] | None = None
+    task: Task,
+    args: tuple,
+    kwargs: dict,
+    on_failure: Callable[[Exception], None] | None = None,
+    **options: Any,
 ) -> bool:
-    """Publish ``task``; False (logged, and ``on_failure`` told) when it could not be sent.
+    """Publish ``task`` (``options`` go to ``apply_async``: ``countdown`` …); False (logged, and
+    ``on_failure`` told) when it could not be sent.
 
     Not only the broker's own error: with Redis as the result backend too, Celery reports an
     unreachable Redis from the backend as ``RuntimeError`` ("Retry limit exceeded while trying to
@@ -36,7 +41,7 @@ def send(
     "run now" requests into 500s. Whatever the send raises, the data is committed already.
     """
     try:
-        task.apply_async(args=args, kwargs=kwargs)
+        task.apply_async(args=args, kwargs=kwargs, **options)
     except Exception as exc:  # see above: nothing raised here may fail the committed request
         if task.app.conf.task_always_eager:
             raise  # in-process, the "send" ran the task itself: its own error is no queue outage

@@ -66,6 +66,7 @@ def _post_webhook(url: str, payload: dict, ids: list[int], attempt: int) -> bool
 def _retry_later(ids: list[int], attempt: int) -> None:
     """Schedule attempt number ``attempt`` of the webhook for ``ids``, or say why there is none."""
     from licenses.tasks import retry_violation_webhook
+    from workers.enqueue import send
 
     if attempt > len(WEBHOOK_RETRY_DELAYS) + 1:
         log.error(
@@ -78,10 +79,12 @@ def _retry_later(ids: list[int], attempt: int) -> None:
             "violation webhook not retried (tasks run in-process): violations %s were not announced", ids
         )
         return
-    try:
-        retry_violation_webhook.apply_async(args=(ids, attempt), countdown=WEBHOOK_RETRY_DELAYS[attempt - 2])
-    except Exception as exc:  # a broker outage must not fail the task that found the violation
-        log.warning("violation webhook retry not queued (%s): violations %s were not announced", exc, ids)
+    # a broker outage must not fail the task that found the violation: send() logs it, this says what is lost
+    send(
+        retry_violation_webhook, (ids, attempt), {},
+        lambda exc: log.warning("violation webhook retry not queued: violations %s were not announced", ids),
+        countdown=WEBHOOK_RETRY_DELAYS[attempt - 2],
+    )  # fmt: skip
 
 
 def retry_webhook(violation_ids: list[int], attempt: int) -> bool:

@@ -45,7 +45,6 @@ def compile_policy(document: Mapping[str, Any], *, stored: bool = False) -> Poli
     key = _key(document)
     if key is not None:
         key = f"{'stored' if stored else 'inline'}:{key}"
-    if key is not None:
         with _lock:
             policy = _compiled.get(key)
             if policy is not None:
@@ -81,7 +80,12 @@ def current_version(name: str) -> tuple[int, dict[str, Any]] | None:
     if row is None:
         return None
     version, document = row
-    return version, json.loads(document) if isinstance(document, str) else document
+    return version, _decoded(document)
+
+
+def _decoded(document: Any) -> dict[str, Any]:
+    """A stored document as read back by raw SQL: a dict, or JSON text where the column is text."""
+    return json.loads(document) if isinstance(document, str) else document
 
 
 _VERSION_SQL = f"""
@@ -96,6 +100,4 @@ def pinned_version(name: str, version: int) -> dict[str, Any] | None:
     with connection.cursor() as cursor:
         cursor.execute(_VERSION_SQL, [name, version])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    return json.loads(row[0]) if isinstance(row[0], str) else row[0]
+    return None if row is None else _decoded(row[0])

@@ -55,7 +55,9 @@ def queued(monkeypatch, settings):
     conf = retry_violation_webhook.app.conf
     eager, conf.task_always_eager = conf.task_always_eager, False
     monkeypatch.setattr(
-        retry_violation_webhook, "apply_async", lambda args, countdown: sent.append((tuple(args), countdown))
+        retry_violation_webhook,
+        "apply_async",
+        lambda args, kwargs=None, countdown=None: sent.append((tuple(args), countdown)),
     )
     yield sent
     conf.task_always_eager = eager
