@@ -11,6 +11,33 @@ from frontend.views import account, catalogue, compliance, dashboard, licences, 
 
 app_name = "frontend"
 
+#: ``{owner}/{name}`` as the Hub spells repository ids in its URLs.
+_REPO = r"(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)"
+
+
+def _repository_pages(prefix: str, kind: str, detail, files, extra: dict | None = None) -> list:
+    """One repository kind's pages at the Hub's URLs (models at the root, datasets under
+    ``datasets/``): its page (named ``kind``), and its files (``tree``, ``commit``, ``path``
+    and ``pull-request``, named ``{kind}-…`` for datasets), the same views for both kinds."""
+    at = rf"^{prefix}{_REPO}"
+    names = "" if kind == "model" else f"{kind}-"
+    return [
+        re_path(rf"{at}/tree/(?P<revision>[^/]+)/?$", files, name=f"{names}tree"),
+        # where the Hub API's commitUrl (printed by ``hf upload``) points: a commit is shown as its tree
+        re_path(rf"{at}/commit/(?P<revision>[^/]+)/?$", files, name=f"{names}commit"),
+        # the links upload_folder(path_in_repo=…) and upload_file return: a folder's or a file's entries
+        re_path(rf"{at}/(?:tree|blob)/(?P<revision>[^/]+)/(?P<path>.+)$", files, name=f"{names}path"),
+        re_path(
+            rf"{at}/discussions/(?P<num>[0-9]{{1,9}})/?$",
+            model.pull_request,
+            extra or {},
+            name=f"{names}pull-request",
+        ),
+        # the two-segment page last in each kind, and the model kind last of all
+        re_path(rf"{at}/?$", detail, name=kind),
+    ]
+
+
 urlpatterns = [
     path("", catalogue.home, name="home"),
     path("models", catalogue.models_list, name="models"),
@@ -29,46 +56,6 @@ urlpatterns = [
     path("settings/tokens", account.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke", account.revoke_token, name="token-revoke"),
     path("settings/organizations", account.organisations, name="organisations"),
-    re_path(r"^datasets/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/?$", model.dataset, name="dataset"),
-    # a dataset's files, and the commitUrl the Hub client prints for a dataset, as for models
-    re_path(
-        r"^datasets/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/tree/(?P<revision>[^/]+)/?$",
-        model.dataset_tree,
-        name="dataset-tree",
-    ),
-    re_path(
-        r"^datasets/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/commit/(?P<revision>[^/]+)/?$",
-        model.dataset_tree,
-        name="dataset-commit",
-    ),
-    re_path(
-        r"^datasets/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/(?:tree|blob)/(?P<revision>[^/]+)/(?P<path>.+)$",
-        model.dataset_tree,
-        name="dataset-path",
-    ),
-    re_path(
-        r"^datasets/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/discussions/(?P<num>[0-9]{1,9})/?$",
-        model.pull_request,
-        {"dataset": True},
-        name="dataset-pull-request",
-    ),
-    re_path(r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/tree/(?P<revision>[^/]+)/?$", model.tree, name="tree"),
-    # the links upload_folder(path_in_repo=…) and upload_file return: a folder's or a file's entries
-    re_path(
-        r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/(?:tree|blob)/(?P<revision>[^/]+)/(?P<path>.+)$",
-        model.tree,
-        name="path",
-    ),
-    re_path(
-        r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/discussions/(?P<num>[0-9]{1,9})/?$",
-        model.pull_request,
-        name="pull-request",
-    ),
-    # where the Hub API's commitUrl (printed by ``hf upload``) points: a commit is shown as its tree
-    re_path(
-        r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/commit/(?P<revision>[^/]+)/?$",
-        model.tree,
-        name="commit",
-    ),
-    re_path(r"^(?P<owner>[\w.-]+)/(?P<name>[\w.-]+)/?$", model.detail, name="model"),
+    *_repository_pages("datasets/", "dataset", model.dataset, model.dataset_tree, {"dataset": True}),
+    *_repository_pages("", "model", model.detail, model.tree),
 ]
