@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from licenses.engine.policy import PolicyError, load_policy
@@ -40,7 +39,7 @@ class PolicyForm(forms.ModelForm):
             self.add_error("document", "the policy document must be a JSON object")
             return data
         name = data.get("name") or self.instance.name
-        if self.instance.pk is None and Policy.objects.filter(name__iexact=name).exists():
+        if self.instance.pk is None and Policy.name_taken(name) is not None:
             self.add_error("name", "a policy of this name exists (names are compared without case)")
             return data
         document = {**document, "name": name}
@@ -87,11 +86,4 @@ class PolicyAdmin(admin.ModelAdmin):
                 obj.updated_at = timezone.now()
             super().save_model(request, obj, form, change)
             if current is None or current.document != document:
-                latest = obj.versions.aggregate(n=Max("version"))["n"] or 0
-                PolicyVersion.objects.create(
-                    policy=obj,
-                    version=latest + 1,
-                    document=document,
-                    comment=form.cleaned_data.get("comment", ""),
-                    created_by=request.user if request.user.is_authenticated else None,
-                )
+                obj.add_version(document, request.user, form.cleaned_data.get("comment", ""))

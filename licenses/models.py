@@ -171,6 +171,23 @@ class Policy(models.Model):
     def current(self) -> PolicyVersion | None:
         return self.versions.order_by("-version").first()
 
+    @staticmethod
+    def name_taken(name: str) -> str | None:
+        """The stored policy's name that ``name`` would duplicate, compared without case ("SaaS"
+        beside "saas" reads as one policy to people and would be a second one to every check)."""
+        return Policy.objects.filter(name__iexact=name).values_list("name", flat=True).first()
+
+    def add_version(self, document: dict, user, comment: str = "") -> PolicyVersion:
+        """Store ``document`` as the next version (versions are immutable; API PUT and admin saves)."""
+        latest = self.versions.aggregate(n=models.Max("version"))["n"] or 0
+        return PolicyVersion.objects.create(
+            policy=self,
+            version=latest + 1,
+            document=document,
+            comment=comment,
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+
 
 class PolicyVersion(models.Model):
     """One version of a policy document (the policy file format in the contract, as JSON)."""

@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Max
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -236,16 +235,11 @@ class PolicyListView(LicensesAPIView, generics.ListAPIView):
                 "(it becomes /api/v1/policies/<name>)",
                 400,
             )
-        # one name whatever its case: "SaaS" beside "saas" reads as the same policy to people and
-        # would be a second one to every check
-        existing = (
-            Policy.objects.filter(name__iexact=policy_doc["name"]).values_list("name", flat=True).first()
-        )
-        if existing is not None:
+        if (existing := Policy.name_taken(policy_doc["name"])) is not None:
             raise ApiError("policy-exists", f"policy {existing!r} exists; PUT a new version", 409)
         with transaction.atomic():
             policy = Policy.objects.create(name=policy_doc["name"], description=data.get("description", ""))
-            _new_version(policy, policy_doc, request.user, data.get("comment", ""))
+            policy.add_version(policy_doc, request.user, data.get("comment", ""))
         return Response(s.PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
@@ -266,7 +260,7 @@ class PolicyDetailView(LicensesAPIView):
             raise ApiError("invalid-policy", "document must be a JSON object", 400)
         document = _checked_policy({**data["document"], "name": name})
         with transaction.atomic():
-            _new_version(policy, document, request.user, data.get("comment", ""))
+            policy.add_version(document, request.user, data.get("comment", ""))
             if "description" in data:
                 policy.description = data["description"]
             policy.updated_at = timezone.now()
@@ -299,17 +293,6 @@ def _checked_policy(document) -> dict:
     except PolicyError as exc:
         raise ApiError("invalid-policy", str(exc), 400) from exc
     return document
-
-
-def _new_version(policy: Policy, document: dict, user, comment: str) -> PolicyVersion:
-    latest = policy.versions.aggregate(n=Max("version"))["n"] or 0
-    return PolicyVersion.objects.create(
-        policy=policy,
-        version=latest + 1,
-        document=document,
-        comment=comment,
-        created_by=user if user.is_authenticated else None,
-    )
 
 
 RULE_IDS = [rule.RULE_ID for rule in RULES]
