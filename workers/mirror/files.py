@@ -13,6 +13,8 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
+from licenses.engine.snapshot import MERGEKIT_CONFIG
+
 README = "README.md"
 #: Name stems the licence engine reads (LICENSE, LICENSE.txt, NOTICE, USE_POLICY.md …).
 LICENSE_STEMS = ("license", "licence", "notice", "use_policy", "use-policy", "copying", "responsible_ai")
@@ -20,7 +22,7 @@ LICENSE_STEMS = ("license", "licence", "notice", "use_policy", "use-policy", "co
 CONFIG_NAMES = (
     "config.json", "tokenizer_config.json", "generation_config.json", "adapter_config.json",
     "model_index.json", "preprocessor_config.json", "special_tokens_map.json", "quantize_config.json",
-    "params.json", ".gitattributes", "mergekit_config.yml",
+    "params.json", ".gitattributes", MERGEKIT_CONFIG,
 )  # fmt: skip
 
 
