@@ -67,7 +67,8 @@ def repo_info(request: HttpRequest, caller: Caller, kind: str, ns: str, name: st
 
 @hub_view(("GET",))
 def list_repos(request: HttpRequest, caller: Caller, kind: str):
-    if problem := serialize.unknown_expand(TYPES[kind], multi(request, "expand")):
+    full, expand = flag(request, "full"), multi(request, "expand")
+    if problem := serialize.unknown_expand(TYPES[kind], expand):
         raise BadRequest(problem)
     qs = visible_repositories(caller.user, TYPES[kind]).select_related("head")
     for term in request.GET.getlist("search"):
@@ -93,7 +94,6 @@ def list_repos(request: HttpRequest, caller: Caller, kind: str):
     page = list(qs.prefetch_related("tag_rows")[offset : offset + size + 1])
     more = len(page) > size
     page = page[:size]
-    full, expand = flag(request, "full"), multi(request, "expand")
     files: dict[int, list[str]] = {}
     if full or "siblings" in expand:
         heads = [r.head_id for r in page if r.head_id]
