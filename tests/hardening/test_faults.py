@@ -349,7 +349,6 @@ def test_database_dropped_mid_check_is_a_json_503_then_recovers(api_server, monk
 def test_database_dropped_mid_commit_leaves_no_partial_policy(api_server, monkeypatch):
     import requests
 
-    from licenses.api import views
     from licenses.models import Policy
 
     url, identities = api_server
@@ -361,7 +360,7 @@ def test_database_dropped_mid_commit_leaves_no_partial_policy(api_server, monkey
         "licenses": {"unknown": "warn"},
     }
 
-    real = views._new_version
+    real = Policy.add_version
 
     def dropped(policy, *args, **kwargs):
         # The Policy row was just inserted in this transaction; the connection dies before
@@ -369,12 +368,12 @@ def test_database_dropped_mid_commit_leaves_no_partial_policy(api_server, monkey
         _terminate_own_backend()
         return real(policy, *args, **kwargs)
 
-    monkeypatch.setattr(views, "_new_version", dropped)
+    monkeypatch.setattr(Policy, "add_version", dropped)
     resp = requests.post(f"{url}/api/v1/policies", json={"document": document}, headers=headers, timeout=30)
     assert resp.status_code == 503, resp.text[:300]
     assert resp.json()["error"]["code"] == "database-unavailable"
 
-    monkeypatch.setattr(views, "_new_version", real)
+    monkeypatch.setattr(Policy, "add_version", real)
     assert _counts() == counts_before  # rolled back whole: no policy without a version
     assert not Policy.objects.filter(name="dropped").exists()
     retry = requests.post(f"{url}/api/v1/policies", json={"document": document}, headers=headers, timeout=30)
