@@ -640,10 +640,45 @@ _TRAINING_SECTIONS = frozenset({"Training Details", "Training Procedure", "Train
 _TRAINING_CODE_SECTIONS = frozenset({"Training Details", "Training Procedure", "Training Data", "Citation"})
 
 
+class _SectionLines:
+    """A section's line index for :func:`_training_code`, built when its first link is judged.
+
+    Links come in the card's order, each URL once, so each is searched for after the
+    section's previous one (a search from the start per link is quadratic in a link farm),
+    and a line judged not about code is not searched again for the next link on it (a line
+    of thousands of links would otherwise be read once per link).
+    """
+
+    __slots__ = ("after", "low", "newlines", "not_code")
+
+    def __init__(self, low: str) -> None:
+        self.low = low
+        self.newlines = [m.start() for m in _NEWLINE.finditer(low)]
+        self.not_code: set[int] = set()  # indexes of lines found not to speak of code
+        self.after = 0  # where the search for the next link starts
+
+    def speaks_of_code(self, url: str) -> bool:
+        """Does the line holding ``url`` (searched from the last link on) speak of training or code?"""
+        low = self.low
+        at = low.find(url, self.after)
+        if at == -1:
+            return False
+        self.after = at + 1
+        i = bisect.bisect_left(self.newlines, at)  # the line's index: newlines before it
+        if i in self.not_code:
+            return False
+        newlines = self.newlines
+        a = newlines[i - 1] + 1 if i else 0
+        b = newlines[i] if i < len(newlines) else len(low)
+        if _CODE_WORDS.search(low, a, b):
+            return True
+        self.not_code.add(i)
+        return False
+
+
 def _training_code(c: _Ctx) -> str | None:
     owner = None
-    # per section: its newlines, the lines judged not about code, where its last link was found
-    lines: dict[str, list] = {}
+    indexed: dict[str, _SectionLines] = {}
     for link in c.facts.links:
         if link.kind == "github":
             url = link.url.lower()
@@ -659,27 +694,13 @@ def _training_code(c: _Ctx) -> str | None:
             if owner and link.target and _alnum(link.target.split("/", 1)[0]) == owner:
                 return f"GitHub repository linked: {link.url} (line {link.line})"
             sec = c.sections.get(link.section)  # type: ignore[arg-type]
-            if sec is not None:
-                low = sec.lower
-                known = lines.get(link.section)  # type: ignore[arg-type]
-                if known is None:
-                    known = lines[link.section] = [[m.start() for m in _NEWLINE.finditer(low)], set(), 0]  # type: ignore[index]
-                newlines, not_code, after = known
-                # links come in the card's order, each URL once: it is found after the section's
-                # previous one (a search from the start per link is quadratic in a link farm)
-                at = low.find(url, after)
-                if at != -1:
-                    known[2] = at + 1
-                    # the line it is on, each line read once (a line of thousands of links would
-                    # otherwise be searched again per link)
-                    i = bisect.bisect_left(newlines, at)  # the line's index: newlines before it
-                    if i in not_code:
-                        continue
-                    a = newlines[i - 1] + 1 if i else 0
-                    b = newlines[i] if i < len(newlines) else len(low)
-                    if _CODE_WORDS.search(low, a, b):
-                        return f"GitHub repository linked: {link.url} (line {link.line})"
-                    not_code.add(i)
+            if sec is None:
+                continue
+            lines = indexed.get(sec.name)
+            if lines is None:
+                lines = indexed[sec.name] = _SectionLines(sec.lower)
+            if lines.speaks_of_code(url):
+                return f"GitHub repository linked: {link.url} (line {link.line})"
     return c.files(_TRAIN_FILE)
 
 
