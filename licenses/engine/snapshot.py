@@ -9,6 +9,7 @@ the repository.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -85,6 +86,31 @@ def text_cap(name: str) -> int:
     if name == MERGEKIT_CONFIG:
         return MERGEKIT_CONFIG_BYTES
     return 0
+
+
+def text_read_rules() -> str:
+    """A short digest of which top-level names ``text_cap`` reads (not how much of each).
+
+    Whoever copies "the files the engine reads" (the mirror's ``small`` mode) keys its copies
+    by it, so a change to the names read here is noticed there without a second list to keep
+    in step. It digests the name rules below; a change to the *logic* of ``is_terms_file`` or
+    ``text_cap`` that reads other names must change one of them too (or ``_READ_RULES``).
+    """
+    rules = (
+        _READ_RULES,
+        README,
+        sorted(CONFIG_FILES),
+        MERGEKIT_CONFIG,
+        _LICENSE_PREFIXES,
+        _POLICY_PREFIXES,
+        sorted(_TEXTUAL_SUFFIXES),
+        _LICENSE_WORD.pattern,
+    )
+    return hashlib.sha256(repr(rules).encode()).hexdigest()[:12]
+
+
+#: Bumped when ``text_cap`` reads other names by a change of logic rather than of the names above.
+_READ_RULES = 1
 
 
 def decode_capped(data: bytes, cap: int, size: int) -> tuple[str, list[str]]:

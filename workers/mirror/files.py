@@ -1,11 +1,13 @@
 """Which files of an upstream repository a specification copies.
 
 ``none`` copies the card (README.md) only: that is what the licence/transparency
-analysis reads first. ``small`` adds what the analysis reads beyond the card — licence,
-notice and use-policy files, configs — within a small size cap. ``all`` adds every
-other file (weights included) that matches the specification's patterns (all files
-when it has none) and fits under its size limit. Files not copied are still listed in
-the mirror state with their size and oid, so the catalogue can say what exists upstream.
+analysis reads first. ``small`` adds every other file the analysis reads — the engine's
+own ``text_cap`` decides which (licence, notice and use-policy files, the configs and
+recipes lineage reads), so a mirrored repository is judged as ``modelhub analyze`` judges
+the same folder — within a small size cap. ``all`` adds every other file (weights
+included) that matches the specification's patterns (all files when it has none) and
+fits under its size limit. Files not copied are still listed in the mirror state with
+their size and oid, so the catalogue can say what exists upstream.
 """
 
 from __future__ import annotations
@@ -13,17 +15,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from licenses.engine.snapshot import MERGEKIT_CONFIG
-
-README = "README.md"
-#: Name stems the licence engine reads (LICENSE, LICENSE.txt, NOTICE, USE_POLICY.md …).
-LICENSE_STEMS = ("license", "licence", "notice", "use_policy", "use-policy", "copying", "responsible_ai")
-#: Config-like files: small, and the lineage/openness analysis uses them.
-CONFIG_NAMES = (
-    "config.json", "tokenizer_config.json", "generation_config.json", "adapter_config.json",
-    "model_index.json", "preprocessor_config.json", "special_tokens_map.json", "quantize_config.json",
-    "params.json", ".gitattributes", MERGEKIT_CONFIG,
-)  # fmt: skip
+from licenses.engine.snapshot import README, text_cap, text_read_rules
 
 
 @dataclass(frozen=True)
@@ -51,15 +43,21 @@ class CopyOptions:
     small_max: int = 5 * 1024 * 1024
 
     def key(self) -> str:
-        """Stored with each mirrored repo: a change of options re-syncs it."""
-        return f"{self.files}|{','.join(self.patterns)}|{self.max_file_size or ''}"
+        """Stored with each mirrored repo: a change of options re-syncs it.
+
+        Beyond the card, what is copied follows the engine's read rules, so they are part of
+        the key: when the engine starts reading another file, repositories mirrored before
+        are fetched again (the same revision, completed) instead of staying judged without it.
+        """
+        key = f"{self.files}|{','.join(self.patterns)}|{self.max_file_size or ''}"
+        return key if self.files == "none" else f"{key}|reads:{text_read_rules()}"
 
 
 def is_small_wanted(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1].lower()
-    if "/" in path:  # licences and configs of the repository itself live at its root
-        return False
-    return name in CONFIG_NAMES or name.startswith(LICENSE_STEMS)
+    """A file the licence engine reads beyond the card: the engine's predicate, not a list of
+    our own (a second list drifted: ``MODEL_LICENSE.txt``, ``ACCEPTABLE_USE_POLICY.md`` and
+    ``weights-license.md`` were read from a folder and never mirrored)."""
+    return path != README and text_cap(path) > 0
 
 
 def choose(files: list[UpstreamFile], options: CopyOptions) -> list[UpstreamFile]:
@@ -72,7 +70,9 @@ def choose(files: list[UpstreamFile], options: CopyOptions) -> list[UpstreamFile
         if options.files == "none":
             continue
         small_enough = f.size is None or f.size <= options.small_max
-        if is_small_wanted(f.path) and small_enough and not f.lfs:
+        # an LFS-stored licence counts too: the engine reads it from the blob store alike,
+        # and the size cap keeps weights out (their names are never read as text anyway)
+        if is_small_wanted(f.path) and small_enough and not (f.lfs and f.size is None):
             chosen.append(f)
             continue
         if options.files != "all":
