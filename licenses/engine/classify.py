@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,9 +131,7 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
     declared.present = bool(ids or names or links)
     declared.named = bool(names or links)
     declared.text = ", ".join(ids) if ids else ""
-    for link in links:
-        if not _URL.match(link):
-            declared.link_file = _repo_file(link, snapshot)
+    declared.link_file = _linked_file(links, snapshot.files)
     unknown_ids: list[str] = []
     malformed: list[str] = []  # the parser's reasons, for expressions that are not well formed
     placeholders: list[str] = []
@@ -215,12 +213,31 @@ def _lookup_name_or_url(value: str, kb: KnowledgeBase) -> LicenseInfo | None:
     return info
 
 
-def _repo_file(link: str, snapshot: RepoSnapshot) -> str | None:
-    """The repository file a relative ``license_link`` names (``LICENSE``, ``./LICENSE.md``)."""
+def license_link_file(metadata: Mapping[str, Any], files: Collection[str]) -> str | None:
+    """The repository file among ``files`` (paths) that the card's relative ``license_link`` names,
+    which the classifier reads as the licence (``meta-license/LICENSE.txt``, in a sub-folder too).
+
+    Public because whoever copies "the files the engine reads" (the mirror's ``small`` mode) must
+    copy this one as well, and must find it exactly as the classifier does.
+    """
+    return _linked_file(_as_strings(metadata.get("license_link")), files)
+
+
+def _linked_file(links: list[str], files: Collection[str]) -> str | None:
+    """The file the last relative link names (None when it names none of ``files``); URLs are not files."""
+    found = None
+    for link in links:
+        if not _URL.match(link):
+            found = _repo_file(link, files)
+    return found
+
+
+def _repo_file(link: str, files: Collection[str]) -> str | None:
+    """The repository file a relative ``license_link`` names (``LICENSE``, ``./LICENSE.md``), in any case."""
     rel = link.strip().removeprefix("./").lstrip("/")
-    if rel in snapshot.files:
+    if rel in files:
         return rel
-    lowered = {p.lower(): p for p in snapshot.files}
+    lowered = {p.lower(): p for p in files}
     return lowered.get(rel.lower())
 
 

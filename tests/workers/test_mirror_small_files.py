@@ -95,6 +95,35 @@ def test_small_keeps_its_size_cap_and_takes_a_licence_stored_in_lfs():
     assert [f.path for f in choose(files, options)] == ["README.md", "MODEL_LICENSE.txt", "NOTICE"]
 
 
+def test_small_copies_the_file_a_relative_license_link_names():
+    """The classifier reads the file a relative ``license_link`` names, in a sub-folder too."""
+    files = [
+        upstream_file(p) for p in ["README.md", "meta-license/LICENSE.txt", "meta-license/NOTICE", "x/y.md"]
+    ]
+    small = CopyOptions(files="small")
+
+    def chosen(card):
+        return [f.path for f in choose(files, small, card)]
+
+    assert chosen({"license": "other", "license_link": "meta-license/LICENSE.txt"}) == [
+        "README.md",
+        "meta-license/LICENSE.txt",
+    ]
+    # as the classifier finds it: ``./`` and a leading ``/`` dropped, any case, the last relative link
+    assert chosen({"license_link": "./Meta-License/license.TXT"}) == ["README.md", "meta-license/LICENSE.txt"]
+    assert chosen({"license_link": ["https://example.org/terms", "/meta-license/NOTICE"]}) == [
+        "README.md",
+        "meta-license/NOTICE",
+    ]
+    # a URL, a file the repository does not hold, or no card: nothing beyond the card
+    assert chosen({"license_link": "https://example.org/meta-license/LICENSE.txt"}) == ["README.md"]
+    assert chosen({"license_link": "meta-license/MISSING"}) == ["README.md"]
+    assert chosen(None) == chosen({}) == ["README.md"]
+    assert [f.path for f in choose(files, CopyOptions(files="none"), {"license_link": "x/y.md"})] == [
+        "README.md"
+    ]
+
+
 # -- the mirrored model against ``modelhub analyze`` of the same folder --------------------------------
 
 
@@ -120,6 +149,11 @@ def repos(corpus_dir: Path) -> dict[str, dict[str, bytes]]:
             "README.md": b"---\ntags: [text-generation]\n---\n# Another model\n",
             "weights-license.md": _licence_text(corpus_dir, "llama2"),
             "ACCEPTABLE_USE_POLICY.md": _licence_text(corpus_dir, "llama2-use-policy"),
+        },
+        # ``license: other`` resolved through a licence file in a sub-folder the card links to
+        "lab-test/linked": {
+            "README.md": b"---\nlicense: other\nlicense_link: terms/LICENSE.txt\n---\n# A third model\n",
+            "terms/LICENSE.txt": _licence_text(corpus_dir, "llama-1"),
         },
     }
 
@@ -147,8 +181,8 @@ def test_a_mirrored_model_is_judged_as_analyze_judges_its_folder(repos, tmp_path
 
     for repo_id, files in repos.items():
         folder = tmp_path / repo_id.replace("/", "__")
-        folder.mkdir()
         for name, content in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(content)
     on_disk = {r["id"]: r for r in analyze_paths([tmp_path])}
 
@@ -162,6 +196,7 @@ def test_a_mirrored_model_is_judged_as_analyze_judges_its_folder(repos, tmp_path
     # and the verdicts are the ones the files carry
     assert ("metadata-file-mismatch", "error", "") in _verdict(on_disk["lab-test/relabelled"])["violations"]
     assert on_disk["lab-test/file-licensed"]["license"]["key"] == "llama2"
+    assert on_disk["lab-test/linked"]["license"]["class"] == "noncommercial"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,18 +3,22 @@
 ``none`` copies the card (README.md) only: that is what the licence/transparency
 analysis reads first. ``small`` adds every other file the analysis reads — the engine's
 own ``text_cap`` decides which (licence, notice and use-policy files, the configs and
-recipes lineage reads), so a mirrored repository is judged as ``modelhub analyze`` judges
-the same folder — within a small size cap. ``all`` adds every other file (weights
-included) that matches the specification's patterns (all files when it has none) and
-fits under its size limit. Files not copied are still listed in the mirror state with
-their size and oid, so the catalogue can say what exists upstream.
+recipes lineage reads), plus the file a relative ``license_link`` names — so a mirrored
+repository is judged as ``modelhub analyze`` judges the same folder, within a small size
+cap. ``all`` adds every other file (weights included) that matches the specification's
+patterns (all files when it has none) and fits under its size limit. Files not copied
+are still listed in the mirror state with their size and oid, so the catalogue can say
+what exists upstream.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from licenses.engine.classify import license_link_file
 from licenses.engine.snapshot import README, text_cap, text_read_rules
 
 
@@ -60,8 +64,15 @@ def is_small_wanted(path: str) -> bool:
     return path != README and text_cap(path) > 0
 
 
-def choose(files: list[UpstreamFile], options: CopyOptions) -> list[UpstreamFile]:
-    """The files to copy, README first; a file of unknown size counts as small only if named so."""
+def choose(
+    files: list[UpstreamFile], options: CopyOptions, card: Mapping[str, Any] | None = None
+) -> list[UpstreamFile]:
+    """The files to copy, README first; a file of unknown size counts as small only if named so.
+
+    ``card`` is the upstream's card metadata: the file its relative ``license_link`` names is
+    read by the classifier wherever it lives (``meta-license/LICENSE.txt``), so it is copied too.
+    """
+    linked = license_link_file(card, [f.path for f in files]) if card and options.files != "none" else None
     chosen: list[UpstreamFile] = []
     for f in files:
         if f.path == README:
@@ -72,7 +83,8 @@ def choose(files: list[UpstreamFile], options: CopyOptions) -> list[UpstreamFile
         small_enough = f.size is None or f.size <= options.small_max
         # an LFS-stored licence counts too: the engine reads it from the blob store alike,
         # and the size cap keeps weights out (their names are never read as text anyway)
-        if is_small_wanted(f.path) and small_enough and not (f.lfs and f.size is None):
+        wanted = is_small_wanted(f.path) or f.path == linked
+        if wanted and small_enough and not (f.lfs and f.size is None):
             chosen.append(f)
             continue
         if options.files != "all":

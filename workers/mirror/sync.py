@@ -273,7 +273,7 @@ def fetch(
         result.sha = sha
         files = upstream_files(info)
         result.siblings = [f.as_json() for f in files]
-        chosen = choose(files, options)
+        chosen = choose(files, options, card_dict(info) if options.files != "none" else None)
         for f in chosen:
             validate_path(f.path)
         known: dict[str, tuple[str, int]] = {}
