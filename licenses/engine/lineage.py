@@ -26,7 +26,12 @@ from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 from licenses.engine.frontmatter import load_yaml_document
-from licenses.engine.snapshot import MERGEKIT_CONFIG, MERGEKIT_CONFIG_BYTES
+from licenses.engine.snapshot import (
+    MERGEKIT_CONFIG,
+    MERGEKIT_CONFIG_BYTES,
+    MERGEKIT_CONFIGS,
+    MERGEKIT_MOE_CONFIG,
+)
 from licenses.engine.types import RepoSnapshot
 
 log = logging.getLogger(__name__)
@@ -153,7 +158,7 @@ def base_model_refs(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> list
         texts = snapshot.texts
         if "adapter_config.json" in texts and (refs := _adapter_parent(snapshot)):
             return refs
-        return _merge_parents(snapshot) if MERGEKIT_CONFIG in texts else []
+        return _merge_parents(snapshot) if MERGEKIT_CONFIG in texts or MERGEKIT_MOE_CONFIG in texts else []
     items: Iterable[Any] = raw if isinstance(raw, list) else [raw]
     ids: list[str] = []
     seen: set[str] = set()
@@ -201,35 +206,48 @@ def _merge_parents(snapshot: RepoSnapshot) -> list[BaseModelRef]:
     """The models a mergekit merge was made of, when the card does not name them.
 
     ``mergekit-yaml`` writes its recipe beside the merged weights as ``mergekit_config.yml``:
-    the top-level ``base_model``, ``models[].model`` and ``slices[].sources[].model``. Each is
-    a mergekit model reference: ``owner/name``, ``owner/name@revision``, ``model+lora`` (a
-    LoRA applied to the model first: both are inputs), or the same as a mapping
-    (``{model: {path, revision}, lora: …}``). Every input is an inferred ``merge`` parent,
-    even when the recipe names one distinct model (a passthrough self-stack is still a
-    merge). Hub ids only, as for adapters; a file the snapshot could not read whole, or
-    that is not valid YAML (parsed with the front matter's limits), names nothing.
+    the top-level ``base_model``, ``models[].model`` and ``slices[].sources[].model``.
+    ``mergekit-moe`` writes ``mergekit_moe_config.yml``: ``base_model`` (attention and norms)
+    and ``experts[].source_model`` (``shared_experts`` too, for architectures that have them);
+    publishers also upload a MoE recipe under the first name, so both schemas are read from
+    both files, in that order. Each is a mergekit model reference: ``owner/name``,
+    ``owner/name@revision``, ``model+lora`` (a LoRA applied to the model first: both are
+    inputs), or the same as a mapping (``{model: {path, revision}, lora: …}``). Every input is
+    an inferred ``merge`` parent, even when the recipe names one distinct model (a passthrough
+    self-stack is still a merge). Hub ids only, as for adapters; a recipe the snapshot could
+    not read whole, or that is not valid YAML (parsed with the front matter's limits), names
+    nothing (the other recipe still does).
     """
-    if snapshot.files.get(MERGEKIT_CONFIG, 0) > MERGEKIT_CONFIG_BYTES:
-        return []  # cut at the snapshot's cap: half a list of models is no statement
-    try:
-        config = load_yaml_document(snapshot.texts[MERGEKIT_CONFIG])
-    except ValueError:
-        return []
-    if not isinstance(config, dict):
-        return []
     refs: list[BaseModelRef] = []
     seen = {snapshot.id.lower()}
-    for reference in _mergekit_references(config):
-        for raw in _mergekit_paths(reference):
-            mid = _hub_model_id(raw)
-            if mid and mid.lower() not in seen:
-                seen.add(mid.lower())
-                refs.append(BaseModelRef(mid, "merge", True))
+    for name in MERGEKIT_CONFIGS:
+        config = _recipe(snapshot, name)
+        if config is None:
+            continue
+        for reference in _mergekit_references(config):
+            for raw in _mergekit_paths(reference):
+                mid = _hub_model_id(raw)
+                if mid and mid.lower() not in seen:
+                    seen.add(mid.lower())
+                    refs.append(BaseModelRef(mid, "merge", True))
     return refs
 
 
+def _recipe(snapshot: RepoSnapshot, name: str) -> dict | None:
+    """The mapping in the snapshot's recipe ``name``; None when absent, cut at the cap, malformed."""
+    text = snapshot.texts.get(name)
+    if text is None or snapshot.files.get(name, 0) > MERGEKIT_CONFIG_BYTES:
+        return None  # cut at the snapshot's cap: half a list of models is no statement
+    try:
+        config = load_yaml_document(text)
+    except ValueError:
+        return None
+    return config if isinstance(config, dict) else None
+
+
 def _mergekit_references(config: dict) -> Iterable[Any]:
-    """The model references of a mergekit configuration, in recipe order (malformed parts skipped)."""
+    """The model references of a mergekit or mergekit-moe configuration, in recipe order
+    (malformed parts skipped)."""
     yield config.get("base_model")
     models = config.get("models")
     if isinstance(models, list):
@@ -240,6 +258,10 @@ def _mergekit_references(config: dict) -> Iterable[Any]:
             sources = piece.get("sources") if isinstance(piece, dict) else None
             if isinstance(sources, list):
                 yield from (src.get("model") for src in sources if isinstance(src, dict))
+    for key in ("experts", "shared_experts"):
+        experts = config.get(key)
+        if isinstance(experts, list):
+            yield from (e.get("source_model") for e in experts if isinstance(e, dict))
 
 
 def _mergekit_paths(reference: Any) -> list[str]:

@@ -39,6 +39,10 @@ CONFIG_FILES = frozenset(
 #: The recipe mergekit writes beside merged weights (``mergekit-yaml`` copies its input config
 #: there): lineage reads the models it names when the card names none. Real ones are a few KB.
 MERGEKIT_CONFIG = "mergekit_config.yml"
+#: The recipe ``mergekit-moe`` writes beside a mixture of experts (``base_model`` + ``experts``).
+MERGEKIT_MOE_CONFIG = "mergekit_moe_config.yml"
+#: Both recipes, in the order lineage reads them; each is read up to ``MERGEKIT_CONFIG_BYTES``.
+MERGEKIT_CONFIGS = (MERGEKIT_CONFIG, MERGEKIT_MOE_CONFIG)
 MERGEKIT_CONFIG_BYTES = 64 * 1024
 
 _LICENSE_PREFIXES = ("LICENSE", "LICENCE", "COPYING", "MODEL_LICENSE", "MODEL_LICENCE")
@@ -83,7 +87,7 @@ def text_cap(name: str) -> int:
         return MAX_README_BYTES
     if name in CONFIG_FILES or is_terms_file(name):
         return MAX_TEXT_BYTES
-    if name == MERGEKIT_CONFIG:
+    if name in MERGEKIT_CONFIGS:
         return MERGEKIT_CONFIG_BYTES
     return 0
 
@@ -100,7 +104,7 @@ def text_read_rules() -> str:
         _READ_RULES,
         README,
         sorted(CONFIG_FILES),
-        MERGEKIT_CONFIG,
+        MERGEKIT_CONFIGS,
         _LICENSE_PREFIXES,
         _POLICY_PREFIXES,
         sorted(_TEXTUAL_SUFFIXES),

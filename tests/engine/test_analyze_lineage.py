@@ -119,3 +119,23 @@ def test_a_merge_folder_without_base_model_is_judged_through_its_mergekit_config
         ("relicensed-derivative", "meta-llama/Meta-Llama-3-8B"),
         ("relicensed-derivative", "lab/nc-7b"),
     } <= set(rules(result))
+
+
+def test_a_moe_folder_without_base_model_is_judged_through_its_mergekit_moe_config(tmp_path):
+    """``mergekit-moe`` names its parents as ``base_model`` and ``experts[].source_model``."""
+    repo(tmp_path, "lab__nc-expert-7b", card("cc-by-nc-4.0"))
+    repo(tmp_path, "lab__base-7b", card("apache-2.0"))
+    recipe = (
+        "base_model: lab/base-7b\ngate_mode: cheap_embed\ndtype: bfloat16\nexperts:\n"
+        "  - source_model: lab/base-7b\n    positive_prompts: [chat]\n"
+        "  - source_model: lab/nc-expert-7b\n    positive_prompts: [story]\n"
+    )
+    repo(tmp_path, "someone__moe-2x7b", card("apache-2.0"), **{"mergekit_moe_config.yml": recipe})
+    result = {r["id"]: r for r in analyze_paths([tmp_path])}["someone/moe-2x7b"]
+    assert [(p["id"], p["relation"], p["license_key"]) for p in result["lineage"]["base_models"]] == [
+        ("lab/base-7b", "merge", "apache-2.0"),
+        ("lab/nc-expert-7b", "merge", "cc-by-nc-4.0"),
+    ]
+    assert [(r, p) for r, p in rules(result) if r != "missing-notice"] == [
+        ("relicensed-derivative", "lab/nc-expert-7b")
+    ]

@@ -463,3 +463,119 @@ def test_undeclared_merge_parents_are_judged_by_the_derivative_rules():
         ("relicensed-derivative", "lab/sa-7b"),
     } <= found
     assert "incompatible-parents" in {rule for rule, _ in found}
+
+
+# -- mergekit-moe recipes ------------------------------------------------------------------------
+# ``mergekit-moe`` builds a mixture of experts from a ``base_model`` (attention and norms) and
+# ``experts[].source_model`` (and, for some architectures, ``shared_experts[].source_model``); it
+# writes its recipe as ``mergekit_moe_config.yml``, and publishers also upload it under the plain
+# recipe's name. Either way every model it names is an input of the merge.
+
+_MOE = (
+    "base_model: org/alpha-7b\ngate_mode: hidden\ndtype: bfloat16\nexperts_per_token: 2\nexperts:\n"
+    '  - source_model: lab/nc-expert-7b\n    positive_prompts: ["write a story"]\n'
+    '    negative_prompts: ["solve"]\n'
+    '  - source_model: team/code-expert-7b@v2\n    positive_prompts: ["code"]\n'
+)
+
+
+@pytest.mark.parametrize("name", ["mergekit_moe_config.yml", "mergekit_config.yml"])
+def test_a_moe_recipe_names_its_base_and_experts_as_merge_parents(name):
+    s = snap(["model-00001-of-00003.safetensors"], {name: _MOE})
+    assert base_model_refs({"license": "apache-2.0"}, s) == merged(
+        "org/alpha-7b", "lab/nc-expert-7b", "team/code-expert-7b"
+    )
+
+
+@pytest.mark.parametrize(
+    ("recipe", "expected"),
+    [
+        (  # shared experts (Qwen MoE) are inputs too; a model named twice counts once
+            "base_model: org/alpha-7b\nexperts:\n  - source_model: lab/beta-7b\n  - source_model: org/alpha-7b\n"
+            "shared_experts:\n  - source_model: team/shared-7b\n    positive_prompts: [x]\n",
+            merged("org/alpha-7b", "lab/beta-7b", "team/shared-7b"),
+        ),
+        (  # an expert with a LoRA and the mapping form, as any mergekit model reference
+            "base_model: {model: {path: org/alpha-7b}}\nexperts:\n"
+            "  - source_model: lab/beta-7b+team/style-lora\n  - source_model: {model: {path: lab/gamma-7b}}\n",
+            merged("org/alpha-7b", "lab/beta-7b", "team/style-lora", "lab/gamma-7b"),
+        ),
+        (  # the training machine's paths (``H:\\merge\\...``, ``./out``) and the repository itself name nothing
+            "base_model: H:\\merge\\base-7b\nexperts:\n  - source_model: ./out/expert\n"
+            "  - source_model: /mnt/ckpt/expert\n  - source_model: me/child\n  - source_model: lab/ok-7b\n",
+            merged("lab/ok-7b"),
+        ),
+        (  # shapes that are not the schema are skipped alone
+            "experts: {source_model: org/alpha-7b}\nshared_experts: [3, null, {source_model: [lab/x]}]\n"
+            "base_model: lab/ok-7b\n",
+            merged("lab/ok-7b"),
+        ),
+        (  # a recipe that mixes both schemas gives both, in recipe order
+            "merge_method: slerp\nbase_model: org/alpha-7b\nmodels:\n  - model: lab/beta-7b\n"
+            "experts:\n  - source_model: team/gamma-7b\n",
+            merged("org/alpha-7b", "lab/beta-7b", "team/gamma-7b"),
+        ),
+    ],
+    ids=["shared-experts", "references", "local-paths", "off-schema", "both-schemas"],
+)
+def test_moe_recipe_references(recipe, expected):
+    assert base_model_refs({}, snap(texts={"mergekit_moe_config.yml": recipe})) == expected
+
+
+def test_both_recipes_are_read_and_each_is_bounded_on_its_own():
+    plain = "models:\n  - model: org/alpha-7b\n"
+    moe = "base_model: org/alpha-7b\nexperts:\n  - source_model: lab/nc-expert-7b\n"
+    texts = {"mergekit_config.yml": plain, "mergekit_moe_config.yml": moe}
+    assert base_model_refs({}, snap(texts=texts)) == merged("org/alpha-7b", "lab/nc-expert-7b")
+    # a MoE recipe cut at the cap names nothing; the other recipe still speaks
+    cut = RepoSnapshot(
+        id="me/child",
+        files={"mergekit_config.yml": 100, "mergekit_moe_config.yml": MERGEKIT_CONFIG_BYTES + 1},
+        texts=texts,
+    )
+    assert base_model_refs({}, cut) == merged("org/alpha-7b")
+    # and the card or an adapter config still wins over either
+    assert base_model_refs({"base_model": "org/other"}, snap(texts=texts)) == [
+        BaseModelRef("org/other", "finetune", True)
+    ]
+
+
+@pytest.mark.parametrize(
+    "recipe", ["experts:\n  - source_model: [unclosed\n", _BOMB + "experts: *i\n", "\x00"]
+)
+def test_a_hostile_moe_recipe_names_nothing(recipe):
+    assert base_model_refs({}, snap(texts={"mergekit_moe_config.yml": recipe})) == []
+
+
+def test_snapshot_from_dir_reads_the_moe_recipe_with_the_recipe_cap(tmp_path):
+    (tmp_path / "README.md").write_text("---\nlicense: apache-2.0\n---\n")
+    (tmp_path / "mergekit_moe_config.yml").write_text(_MOE + "#" + "x" * MERGEKIT_CONFIG_BYTES)
+    s = snapshot_from_dir(tmp_path, "me/child")
+    assert len(s.texts["mergekit_moe_config.yml"]) == MERGEKIT_CONFIG_BYTES
+    assert base_model_refs({}, s) == []  # cut: half a list of experts is no statement
+    (tmp_path / "mergekit_moe_config.yml").write_text(_MOE)
+    assert base_model_refs({}, snapshot_from_dir(tmp_path, "me/child")) == merged(
+        "org/alpha-7b", "lab/nc-expert-7b", "team/code-expert-7b"
+    )
+
+
+def test_an_nc_expert_under_an_apache_card_is_a_relicensed_derivative():
+    """The contract's rule for a non-commercial parent relabelled with a commercial licence."""
+    readme = "---\nlicense: apache-2.0\ntags: [moe, merge]\n---\nA mixture of experts.\n"
+    texts = {"README.md": readme, "mergekit_moe_config.yml": _MOE}
+    local = LocalResolver(
+        [
+            {"id": "org/alpha-7b", "license": {"key": "apache-2.0", "class": "osi-permissive"}},
+            {"id": "lab/nc-expert-7b", "license": {"key": "cc-by-nc-4.0", "class": "noncommercial"}},
+            {"id": "team/code-expert-7b", "license": {"key": "mit", "class": "osi-permissive"}},
+        ]
+    )
+    finding = LicenseFinding("apache-2.0", "osi-permissive", "Apache-2.0", "yes", 1.0)
+    c = build_context(snap(texts=texts), parse_front_matter(readme), finding, ChainResolver(local))
+    assert [(p.ref.id, p.ref.relation, p.license.key) for p in c.parents] == [
+        ("org/alpha-7b", "merge", "apache-2.0"),
+        ("lab/nc-expert-7b", "merge", "cc-by-nc-4.0"),
+        ("team/code-expert-7b", "merge", "mit"),
+    ]
+    errors = [(v.rule, v.severity, v.parent) for v in evaluate_violations(c) if v.severity == "error"]
+    assert errors == [("relicensed-derivative", "error", "lab/nc-expert-7b")]

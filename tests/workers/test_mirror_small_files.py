@@ -44,6 +44,7 @@ ENGINE_READS = [
     "quantize_config.json",
     "manifest.yaml",
     "mergekit_config.yml",
+    "mergekit_moe_config.yml",
 ]
 #: Names it does not read: nested licence files, configs it never opens, weights, look-alikes.
 ENGINE_SKIPS = [
