@@ -34,8 +34,12 @@ CONFIG_FILES = frozenset(
         "quantize_config.json",
         "generation_config.json",
         "manifest.yaml",
+        "model_index.json",  # a diffusers pipeline's config: its ``_class_name`` names the architecture
     }
 )
+#: A sharded checkpoint's index (``model.safetensors.index.json``): its ``metadata.total_size``
+#: sizes the weights when they are not held here (a README-only mirror) or not read.
+SHARD_INDEX_SUFFIX = ".safetensors.index.json"
 #: The recipe mergekit writes beside merged weights (``mergekit-yaml`` copies its input config
 #: there): lineage reads the models it names when the card names none. Real ones are a few KB.
 MERGEKIT_CONFIG = "mergekit_config.yml"
@@ -85,7 +89,7 @@ def text_cap(name: str) -> int:
     hub's blob store alike)."""
     if name == README:
         return MAX_README_BYTES
-    if name in CONFIG_FILES or is_terms_file(name):
+    if name in CONFIG_FILES or is_terms_file(name) or (name.endswith(SHARD_INDEX_SUFFIX) and "/" not in name):
         return MAX_TEXT_BYTES
     if name in MERGEKIT_CONFIGS:
         return MERGEKIT_CONFIG_BYTES
@@ -105,6 +109,7 @@ def text_read_rules() -> str:
         README,
         sorted(CONFIG_FILES),
         MERGEKIT_CONFIGS,
+        SHARD_INDEX_SUFFIX,
         _LICENSE_PREFIXES,
         _POLICY_PREFIXES,
         sorted(_TEXTUAL_SUFFIXES),

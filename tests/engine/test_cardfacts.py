@@ -337,3 +337,18 @@ def test_at_word_start_matches_exactly_like_a_leading_word_boundary():
             assert (a and a.span()) == (b and b.span()), (text, pos)
     with pytest.raises(ValueError):
         at_word_start(r"\bx")
+
+
+def test_a_folder_s_shard_index_and_pipeline_config_are_read(tmp_path):
+    """The facts above come from ``snapshot.texts``: the snapshot reader must load these files
+    (it once skipped both, so no folder, hub revision or mirror ever showed them)."""
+    from licenses.engine.snapshot import snapshot_from_dir
+
+    (tmp_path / "README.md").write_text("# m\n")
+    (tmp_path / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {"total_size": 4_000_000}, "weight_map": {"a": "model-00001-of-00002.safetensors"}})
+    )
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    facts = facts_from_snapshot(snapshot_from_dir(tmp_path, "acme/pipe"))
+    assert facts.weights.total_size == 4_000_000
+    assert facts.config.get("_class_name") == "StableDiffusionPipeline"

@@ -45,12 +45,16 @@ ENGINE_READS = [
     "manifest.yaml",
     "mergekit_config.yml",
     "mergekit_moe_config.yml",
+    "model_index.json",
+    "model.safetensors.index.json",
+    "diffusion_pytorch_model.safetensors.index.json",
 ]
 #: Names it does not read: nested licence files, configs it never opens, weights, look-alikes.
 ENGINE_SKIPS = [
     "sub/LICENSE",
     "meta/USE_POLICY.md",
-    "model_index.json",
+    "unet/diffusion_pytorch_model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
     "special_tokens_map.json",
     "preprocessor_config.json",
     "params.json",
