@@ -15,6 +15,7 @@ import operator
 import re
 import re._constants as _sre_constants  # the parsed form of a pattern, to read its literals
 import re._parser as _sre_parser
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
@@ -96,6 +97,187 @@ SECTION_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 _SECTION_RES = tuple((name, re.compile(pat)) for name, pat in SECTION_PATTERNS)
 
+#: The same template sections named in other languages: Chinese (simplified and traditional),
+#: Japanese, Korean, German, French, Spanish, Portuguese, Italian and Russian. Matched on the
+#: heading folded by :func:`fold_heading` (NFKC, lower case, accents of Latin letters dropped,
+#: CJK/Hangul/Cyrillic kept), which the English table never sees: it reads the heading's ASCII
+#: letters only, so "## 训练数据" was an unknown heading and "Résultats" lost its accented
+#: letters. Bilingual headings ("引用 Citation") are answered by both tables. Words of Latin
+#: scripts are bounded by ``\b`` and long unsegmented CJK terms are plain substrings; a
+#: one-word CJK heading ("使用", "训练") is anchored like its English "^usage", "^training$".
+FOREIGN_SECTION_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("Model Card Authors", r"^(作者|作成者|著者|작성자|저자|autoren|auteurs|autores|autori|авторы)$"),
+    (
+        "Contact",
+        r"联系|聯繫|聯絡|问题反馈|問題反饋|技术交流|技術交流|反馈|反饋|連絡先|問い合わせ|フィードバック|연락|문의|피드백"
+        r"|\b(kontakt|contacto|contato|contatti|contatto|контакты|обратная связь|связь с нами)\b",
+    ),
+    (
+        "Out-of-Scope Use",
+        r"不适用|不適用|禁止|误用|誤用|滥用|濫用|不应|不應|超出范围|想定されない|してはいけない|悪意|対象外"
+        r"|범위 외|금지|오용|악용|\b(missbrauch|nicht vorgesehen\w*|hors (du )?(champ|cadre)|utilisation abusive"
+        r"|mauvais usage|fuera del alcance|uso indebido|mal uso|fora do escopo|uso indevido|uso improprio"
+        r"|недопустим\w*|запрещ\w*|злоупотреблени\w*)\b",
+    ),
+    ("Downstream Use", r"下游(使用|应用|應用)|下流(での)?(利用|使用)|다운스트림"),
+    ("Direct Use", r"^直接(使用|利用)|^직접 사용"),
+    (
+        "Recommendations",
+        r"^(建议|建議|推奨事項|推奨|권장 사항|권장)$|\b(empfehlungen|recommandations|recomendaciones|recomendacoes"
+        r"|raccomandazioni|рекомендации)\b",
+    ),
+    (
+        "Training Details",
+        r"^(训练|訓練|学習|トレーニング|학습|훈련|模型训练|模型訓練)$|训练细节|训练详情|訓練細節|學習細節|学習の詳細"
+        r"|학습 세부|\b(trainingsdetails|details de l'(entrainement|apprentissage)|detalles del entrenamiento"
+        r"|detalhes do treinamento|dettagli dell'addestramento|детали обучения)\b"
+        r"|^(l'|el )?(entrainement|apprentissage|entrenamiento|treinamento|treino|addestramento|обучение)$",
+    ),
+    (
+        "Training Data",
+        r"训练数据|訓練數據|训练集|訓練集|训练语料|訓練語料|预训练数据|預訓練數據|微调数据|微調數據|数据集|數據集"
+        r"|数据来源|數據來源|数据列表|^数据$|学習データ|訓練データ|トレーニングデータ|データセット|学習に使"
+        r"|학습 ?데이터|훈련 ?데이터|데이터셋|\b(trainingsdaten|trainingsdatensatz|datensatze?|donnees d'(entrainement"
+        r"|apprentissage)|jeux? de donnees|datos de entrenamiento|conjuntos? de datos|dados de (treinamento|treino)"
+        r"|conjuntos? de dados|dati di addestramento|set di dati|обучающ\w* (данные|выборка)|данные для обучения"
+        r"|набор данных|датасет\w*)\b",
+    ),
+    (
+        "Testing Data, Factors & Metrics",
+        r"测试数据|測試數據|测试集|測試集|评测数据|評測數據|评估数据|評估數據|テストデータ|評価データ|테스트 ?데이터"
+        r"|평가 ?데이터|\b(testdaten|evaluierungsdaten|donnees de test|donnees d'evaluation|datos de (prueba"
+        r"|evaluacion)|dados de (teste|avaliacao)|dati di test|тестовые данные|данные для оценки)\b",
+    ),
+    (
+        "Training Procedure",
+        r"训练过程|訓練過程|训练方法|訓練方法|训练设置|訓練設置|训练配置|训练策略|超参数|超參數|^微调$|^微調$|^预训练$"
+        r"|学習設定|学習方法|学習手順|ハイパーパラメータ|^ファインチューニング|학습 (방법|과정|설정)|훈련 과정"
+        r"|하이퍼 ?파라미터|^파인 ?튜닝|\b(trainingsverfahren|trainingsprozess|feinabstimmung|procedure d'entrainement"
+        r"|procedimiento de entrenamiento|procedimento de treinamento|procedura di addestramento"
+        r"|процесс обучения|процедура обучения|гиперпараметры)\b",
+    ),
+    (
+        "Environmental Impact",
+        r"环境影响|環境影響|環境への影響|碳排放|炭素排出|二酸化炭素|能耗|환경 영향|탄소 배출|\b(umweltauswirkungen"
+        r"|umwelt\w*|energieverbrauch|impact environnemental|empreinte carbone|impacto ambiental|huella de carbono"
+        r"|pegada de carbono|impatto ambientale|углеродный след|энергопотреблени\w*|окружающ\w* сред\w*)\b",
+    ),
+    (
+        "Results",
+        r"(评测|評測|评估|評估|实验|實驗|测试|測試|評価|実験|평가|실험) ?(结果|結果|결과)|^(结果|結果|결과)$|下游效果|模型效果"
+        r"|效果(评估|評估|测试|測試|对比|對比)|模型表现|模型表現|性能|の精度|성능|榜单|\b(ergebnisse|leistung|resultats"
+        r"|resultados|rendimiento|desempenho|risultati|prestazioni|результаты|производительность)\b",
+    ),
+    (
+        "Evaluation",
+        r"评测|評測|评估|評估|测评|測評|评价|評價|評価|基准|基準|ベンチマーク|평가|벤치마크|下游效果|模型效果|模型表现|模型表現"
+        r"|性能|の精度|성능"
+        r"|\b(evaluierung|auswertung|bewertung|evaluacion|avaliacao|valutazione|оценк\w*|метрики)\b",
+    ),
+    (
+        "Bias, Risks, and Limitations",
+        r"局限|限制|偏见|偏見|风险|風險|免责|免責|伦理|倫理|限界|バイアス|リスク|注意事項|한계|제한|편향|위험|면책|윤리"
+        r"|\b(einschrankungen|grenzen|risiken|verzerrungen|haftungsausschluss|ethik|limites|biais|risques"
+        r"|avertissement|ethique|limitaciones|sesgos?|riesgos|etica|limitacoes|vieses|riscos|limitazioni|limiti"
+        r"|rischi|ограничения|риски|предвзятость|этика|отказ от ответственности)\b",
+    ),
+    (
+        "Uses",
+        r"用途|应用场景|應用場景|使用场景|使用場景|适用范围|適用範圍|利用目的|용도|사용 목적|\b(verwendungszweck"
+        r"|anwendungsbereich|anwendungsfalle|utilisations? prevues?|cas d'usage|usos? previstos?|casos de uso"
+        r"|usos? pretendidos?|usi previsti|casi d'uso|назначение|область применения|предполагаемое использование)\b",
+    ),
+    (
+        "How to Get Started",
+        r"快速开始|快速開始|快速上手|快速使用|使用方法|使用方式|使用说明|使用說明|使用示例|使用範例|使用例|如何使用|模型使用"
+        r"|^使用$|^用法|模型推理|推理代码|推理代碼|推理示例|调用|調用|安装|安裝|加载模型|加載模型|示例代码|代码示例"
+        r"|範例程式|使い方|利用方法"
+        r"|クイックスタート|^推論$|推論(方法|コード|の方法)|インストール|実行方法|サンプルコード|사용 ?방법|사용법|시작하기|빠른 시작|설치"
+        r"|사용 예시|^사용$|^추론$|추론 (방법|예시|코드)|\b(schnellstart|erste schritte|inferenz|codebeispiel|demarrage rapide|premiers pas"
+        r"|comment utiliser|inicio rapido|primeros pasos|como usar|como utilizar|primeiros passos|avvio rapido"
+        r"|guida rapida|come usare|come utilizzare|быстрый старт|начало работы|как использовать"
+        r"|примеры? использования|установка)\b|^(verwendung|nutzung|utilisation|uso|utilizzo|использование)$",
+    ),
+    (
+        "Model Architecture",
+        r"模型结构|模型結構|模型架构|模型架構|网络结构|網絡結構|^架构$|アーキテクチャ|モデル構造|아키텍처|모델 구조"
+        r"|\b(architektur|modellarchitektur|arquitectura|arquitetura|architettura|архитектура)\b",
+    ),
+    (
+        "Compute Infrastructure",
+        r"硬件|硬體|软件依赖|軟體依賴|依赖|依賴|算力|计算资源|計算資源|ハードウェア|ソフトウェア|動作環境|하드웨어|소프트웨어"
+        r"|\b(rechenressourcen|infraestructura|infraestrutura|infrastruttura|инфраструктура|оборудование)\b",
+    ),
+    (
+        "Technical Specifications",
+        r"技术规格|技術規格|技術仕様|기술 사양|\b(technische spezifikationen|specifications techniques"
+        r"|especificaciones tecnicas|especificacoes tecnicas|specifiche tecniche|технические характеристики)\b",
+    ),
+    (
+        "Citation",
+        r"引用|引文|参考文献|參考文獻|^参考$|^參考$|^文献$|^论文$|^論文$|인용|참고 ?문헌|^논문$|\b(zitat|zitierung|zitieren"
+        r"|literatur|referenzen|citer|bibliographie|citacion|como citar|referencias|bibliografia|citacao"
+        r"|citazione|come citare|riferimenti|цитирование|как цитировать|литература|библиография)\b",
+    ),
+    ("Glossary", r"术语|術語|用語集|용어|\b(glossar|glossaire|glosario|glossario|глоссарий)\b"),
+    (
+        "More Information",
+        r"更多信息|更多資訊|其他信息|其他資訊|詳細情報|추가 정보|\b(weitere informationen|plus d'informations"
+        r"|informations supplementaires|mas informacion|informacion adicional|mais informacoes"
+        r"|ulteriori informazioni|дополнительная информация)\b",
+    ),
+    (
+        "License",
+        r"许可|許可|授权|授權|协议|協議|版权|版權|使用条款|使用條款|ライセンス|利用規約|使用許諾|라이선스|라이센스|이용 ?약관"
+        r"|\b(lizenz\w*|nutzungsbedingungen|conditions d'utilisation|licencia|terminos de uso|licenca"
+        r"|termos de uso|licenza|termini d'uso|лицензи\w*|условия использования)\b",
+    ),
+    (
+        "Changelog",
+        r"更新日志|更新日誌|更新记录|更新記錄|版本历史|版本歷史|最近更新|更新履歴|変更履歴|更新情報|お知らせ|^ニュース$"
+        r"|^新闻$|^新聞$|^动态$|업데이트|변경 ?(사항|내역)|새 소식|^뉴스$|\b(anderungen|neuigkeiten|versionshistorie"
+        r"|anderungsprotokoll|nouveautes|historique des versions|mises a jour|journal des modifications"
+        r"|novedades|historial de versiones|actualizaciones|registro de cambios|novidades|atualizacoes"
+        r"|historico de versoes|novita|aggiornamenti|cronologia|изменения|обновления|новости|история версий)\b",
+    ),
+    (
+        "Prompt Format",
+        r"提示(词|詞)?(格式|模板)|对话模板|對話模板|对话格式|對話格式|プロンプト(の)?(形式|フォーマット|テンプレート)"
+        r"|프롬프트 ?(형식|템플릿)|\b(formato (del |de )?prompt|format (du |de )?prompt|формат промпта)\b",
+    ),
+    (
+        "Quantization",
+        r"量化|量子化|양자화|\b(quantisierung|quantification|cuantizacion|quantizacao|quantizzazione"
+        r"|квантизаци\w*|квантовани\w*)\b",
+    ),
+    (
+        "Model Description",
+        r"模型描述|模型说明|模型說明|モデル(の)?説明|모델 설명|\b(modellbeschreibung|beschreibung|description du modele"
+        r"|descripcion( del modelo)?|descricao( do modelo)?|descrizione( del modello)?|описание( модели)?)\b",
+    ),
+    (
+        "Model Details",
+        r"模型信息|模型資訊|模型详情|模型詳情|模型细节|模型細節|模型介绍|模型介紹|模型概述|项目简介|項目簡介|^简介$|^簡介$"
+        r"|^介绍$|^介紹$|^概述$|^概览$|モデル(の)?詳細|モデル(の)?概要|^概要$|^はじめに$|このモデルについて|^紹介$"
+        r"|모델 ?(정보|소개|개요|세부)|^소개$|^개요$|^presentation( du modele)?$|\b(modelldetails|modellinformationen|uberblick|einleitung"
+        r"|einfuhrung|uber das modell|details du modele|apercu|detalles del modelo"
+        r"|informacion del modelo|introduccion|descripcion general|detalhes do modelo|introducao|visao geral"
+        r"|dettagli del modello|introduzione|panoramica|сведения о модели|информация о модели|введение|обзор"
+        r"|о модели)\b",
+    ),
+    (
+        "Model Sources",
+        r"代码仓库|代碼倉庫|代码地址|項目地址|项目地址|开源地址|開源地址|相关链接|相關連結|関連リンク|관련 링크"
+        r"|\b(quellen|ressources|recursos|fuentes|risorse|ссылки|ресурсы)\b",
+    ),
+)
+_FOREIGN_RES = tuple((name, re.compile(pat)) for name, pat in FOREIGN_SECTION_PATTERNS)
+#: What a foreign heading naming the first section does not also name: a heading on what the
+#: model must not be used for is not its Uses section ("使用してはいけない用途"), and one on
+#: test data is not its Training Data ("评测数据集"). (The English table encodes the same by
+#: anchoring; "training and evaluation data", which names both, is English only.)
+_FOREIGN_EXCLUDES = (("Out-of-Scope Use", "Uses"), ("Testing Data, Factors & Metrics", "Training Data"))
+
 
 def _required_literals(items: list[tuple[Any, Any]]) -> list[str] | None:
     """Strings one of which every match of the parsed regex ``items`` contains; ``None`` if unknown.
@@ -157,6 +339,17 @@ _KEY_PATTERNS: tuple[tuple[int, ...], ...] = tuple(
     for key in _SECTION_KEYS or ()
 )
 CANONICAL_SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(name for name, _ in SECTION_PATTERNS))
+#: :data:`FOREIGN_SECTION_PATTERNS`' required literals, one Aho-Corasick automaton over them and,
+#: per literal, the patterns requiring it: the English table's prefilter, for the folded heading.
+_FOREIGN_PATTERN_KEYS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(_required_literals(list(_sre_parser.parse(pattern))) or ())
+    for _, pattern in FOREIGN_SECTION_PATTERNS
+)
+_FOREIGN_KEYS: tuple[str, ...] = tuple(dict.fromkeys(key for keys in _FOREIGN_PATTERN_KEYS for key in keys))
+_FOREIGN_KEY_AC = ahocorasick_rs.AhoCorasick(_FOREIGN_KEYS)
+_FOREIGN_KEY_PATTERNS: tuple[tuple[int, ...], ...] = tuple(
+    tuple(i for i, keys in enumerate(_FOREIGN_PATTERN_KEYS) if key in keys) for key in _FOREIGN_KEYS
+)
 
 _PLACEHOLDER = re.compile(
     r"\[?\s*more information needed\s*\]?|\[?\s*needs? more information\s*\]?|\{\{.*?\}\}|\[optional\]"
@@ -194,37 +387,163 @@ EVALUATION_SECTIONS = frozenset({"Evaluation", "Results", "Testing Data, Factors
 _MIN_SUBSTANCE = 15  # alphanumeric characters a section needs to count as written
 
 
+def _latin_fold_table() -> dict[int, str]:
+    """Latin letters with diacritics (U+00C0-U+024F) mapped to their ASCII letters ("é" → "e", "ß" → "ss").
+
+    Only Latin letters: decomposing kana or Hangul the same way would drop their voicing
+    marks or split syllables ("データ" would read "テータ").
+    """
+    table = {ord("ß"): "ss"}
+    for cp in range(0xC0, 0x250):
+        bare = "".join(c for c in unicodedata.normalize("NFKD", chr(cp)) if not unicodedata.combining(c))
+        if bare != chr(cp) and bare.isascii() and bare.isalpha():
+            table[cp] = bare
+    return table
+
+
+_LATIN_FOLD = _latin_fold_table()
+#: What :func:`fold_heading` keeps: letters and digits of every script, and the few marks
+#: the patterns spell ("d'entrainement", "&").
+_FOLD_NOISE = re.compile(r"[^\w&' ]+|_")
+_ASCII_WORDS = re.compile(r"[ -~]+")
+
+
 def normalise_heading(text: str) -> str:
     """Lower-case a heading and strip Markdown, emoji, numbering and "[optional]".
 
     The link and tag substitutions run only when their literal (``](``, ``<``) occurs:
-    most headings hold neither, and each substitution costs more than the test.
+    most headings hold neither, and each substitution costs more than the test. Accented
+    Latin letters lose their accents first ("Résultats de l'évaluation" reads "resultats de
+    l'evaluation", not "r sultats de l' valuation"); every other non-ASCII character is
+    dropped, so a bilingual heading ("引用 Citation") keeps its English words.
     """
     if "](" in text:
         text = _MD_LINK_TEXT.sub(r"\1", text)
     if "<" in text:
         text = _TAG.sub(" ", text.replace("<sub>2</sub>", "2"))
     text = text.lower().replace("[optional]", "")
+    if not text.isascii():
+        text = text.translate(_LATIN_FOLD)
     text = _HEADING_NOISE.sub(" ", text)
     text = " ".join(text.replace("_", " ").split()).strip(" .:-")
     numbering = _NUMBERING.match(text)  # anchored: the one place ``_NUMBERING.sub`` can replace
     return (text[numbering.end() :] if numbering else text).strip()
 
 
-@functools.lru_cache(maxsize=8192)
-def canonical_sections(heading: str) -> tuple[str, ...]:
-    """Every template section a (raw) heading stands for; ``()`` when none."""
-    norm = normalise_heading(heading)
+def fold_heading(text: str) -> str:
+    """A heading as :data:`FOREIGN_SECTION_PATTERNS` read it: Markdown links and tags, emoji,
+    punctuation and numbering gone, NFKC (full-width forms and "（）" as ASCII), lower case,
+    accents of Latin letters dropped, and every script's letters kept."""
+    if "](" in text:
+        text = _MD_LINK_TEXT.sub(r"\1", text)
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).lower().translate(_LATIN_FOLD)
+    else:
+        text = text.lower()
+    text = " ".join(_FOLD_NOISE.sub(" ", text).split())
+    numbering = _NUMBERING.match(text)
+    return (text[numbering.end() :] if numbering else text).strip()
+
+
+def _english_names(norm: str, tried: Iterable[int]) -> tuple[str, ...]:
+    """The sections of the English patterns ``tried`` (indexes) that match ``norm``, in table order."""
+    return tuple(name for name, rx in (_SECTION_RES[i] for i in sorted(tried)) if rx.search(norm))
+
+
+def _foreign_names(folded: str, tried: Iterable[int]) -> tuple[str, ...]:
+    """The sections of the foreign patterns ``tried`` (indexes) that match ``folded``, exclusions applied."""
+    texts = [folded]
+    if not folded.isascii():
+        # a bilingual heading ("简介 Brief Introduction") is also read without its ASCII words,
+        # so that an anchored one-word term ("^简介$") sees the heading's own-language half
+        rest = " ".join(_ASCII_WORDS.sub(" ", folded).split())
+        if rest and rest != folded:
+            texts.append(rest)
+    names = [
+        name
+        for name, rx in (_FOREIGN_RES[i] for i in sorted(tried))
+        if any(rx.search(text) for text in texts)
+    ]
+    for first, dropped in _FOREIGN_EXCLUDES:
+        if first in names and dropped in names:
+            names.remove(dropped)
+    return tuple(names)
+
+
+def _english_sections(norm: str) -> tuple[str, ...]:
+    """The sections :data:`SECTION_PATTERNS` give a heading normalised by :func:`normalise_heading`."""
     if not norm or len(norm) > 80:
         return ()
     if _SECTION_KEY_AC is None:
         return tuple(name for name, rx in _SECTION_RES if rx.search(norm))
     found = _SECTION_KEY_AC.find_matches_as_indexes(norm, overlapping=True)
+    # only patterns one of whose required literals occurs can match; tried in table order
+    return _english_names(norm, {i for key, _, _ in found for i in _KEY_PATTERNS[key]}) if found else ()
+
+
+def _foreign_sections(folded: str) -> tuple[str, ...]:
+    """The sections :data:`FOREIGN_SECTION_PATTERNS` give a heading folded by :func:`fold_heading`."""
+    if not folded or len(folded) > 80:
+        return ()
+    found = _FOREIGN_KEY_AC.find_matches_as_indexes(folded, overlapping=True)
+    return (
+        _foreign_names(folded, {i for key, _, _ in found for i in _FOREIGN_KEY_PATTERNS[key]})
+        if found
+        else ()
+    )
+
+
+def _merge(english: tuple[str, ...], foreign: tuple[str, ...]) -> tuple[str, ...]:
+    """Both tables' sections, each once, in :data:`CANONICAL_SECTIONS` order."""
+    if not foreign:
+        return english
+    if not english:
+        return foreign
+    both = set(english) | set(foreign)
+    return tuple(name for name in CANONICAL_SECTIONS if name in both)
+
+
+#: Both tables' literals in one automaton, for ASCII headings, whose normalised form both
+#: tables read: one pass instead of two for the common heading that names no section.
+_BOTH_KEYS: tuple[str, ...] = tuple(dict.fromkeys((*(_SECTION_KEYS or ()), *_FOREIGN_KEYS)))
+_BOTH_KEY_AC = ahocorasick_rs.AhoCorasick(_BOTH_KEYS)
+_ENGLISH_BY_KEY = dict(zip(_SECTION_KEYS or (), _KEY_PATTERNS, strict=True))
+_FOREIGN_BY_KEY = dict(zip(_FOREIGN_KEYS, _FOREIGN_KEY_PATTERNS, strict=True))
+#: Per literal of :data:`_BOTH_KEYS`: the English and the foreign patterns requiring it.
+_BOTH_KEY_PATTERNS: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = tuple(
+    (_ENGLISH_BY_KEY.get(key, ()), _FOREIGN_BY_KEY.get(key, ())) for key in _BOTH_KEYS
+)
+
+
+@functools.lru_cache(maxsize=8192)
+def canonical_sections(heading: str) -> tuple[str, ...]:
+    """Every template section a (raw) heading stands for, in any of the languages the two
+    tables know; ``()`` when none. Ordered as :data:`CANONICAL_SECTIONS`.
+
+    An ASCII heading's folded form differs from its normalised one only in punctuation the
+    foreign patterns never spell (``<>/._-``), so the normalised form serves both tables
+    there, through one automaton holding both tables' literals; the fold (NFKC, another
+    pass over the heading) runs on non-ASCII headings only.
+    """
+    norm = normalise_heading(heading)
+    if not heading.isascii() or _SECTION_KEY_AC is None:
+        return _merge(_english_sections(norm), _foreign_sections(fold_heading(heading)))
+    if not norm or len(norm) > 80:
+        return ()
+    found = _BOTH_KEY_AC.find_matches_as_indexes(norm, overlapping=True)
     if not found:
         return ()
-    # only patterns one of whose required literals occurs can match; tried in table order
-    tried = {i for key, _, _ in found for i in _KEY_PATTERNS[key]}
-    return tuple(name for name, rx in (_SECTION_RES[i] for i in sorted(tried)) if rx.search(norm))
+    english: set[int] = set()
+    foreign: set[int] = set()
+    for key, _, _ in found:
+        eng, fgn = _BOTH_KEY_PATTERNS[key]
+        english.update(eng)
+        foreign.update(fgn)
+    return _merge(
+        _english_names(norm, english) if english else (), _foreign_names(norm, foreign) if foreign else ()
+    )
 
 
 _PLACEHOLDER_KEYS = ("more information", "need more information", "needs more information", "{{", "[optional]",

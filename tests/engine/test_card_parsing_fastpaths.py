@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,12 @@ from licenses.engine.card_metadata import EvalResult
 from licenses.engine.card_sections import (
     _BOLD_LABEL,
     _FENCE,
+    _FOREIGN_EXCLUDES,
+    _FOREIGN_RES,
     _HEADING,
     _HEADING_OPEN,
     _HTML_HEADING,
+    _LATIN_FOLD,
     _MIN_SUBSTANCE,
     _SECTION_RES,
     CANONICAL_SECTIONS,
@@ -153,18 +157,36 @@ def _plain_normalise(text: str) -> str:
     """``normalise_heading`` as first written: every substitution on every heading."""
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"<[^>]+>", " ", text.replace("<sub>2</sub>", "2"))
-    text = text.lower().replace("[optional]", "")
+    text = text.lower().replace("[optional]", "").translate(_LATIN_FOLD)
     text = re.sub(r"[^a-z0-9&'<>/ ._-]+", " ", text)
     text = " ".join(text.replace("_", " ").split()).strip(" .:-")
     return re.sub(r"^(\d+(\.\d+)*\.?|[ivx]+\.|[a-h]\))\s+", "", text).strip()
 
 
+def _plain_fold(text: str) -> str:
+    """``fold_heading`` as plainly written: every step on every heading."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = unicodedata.normalize("NFKC", text).lower().translate(_LATIN_FOLD)
+    text = " ".join(re.sub(r"[^\w&' ]+|_", " ", text).split())
+    return re.sub(r"^(\d+(\.\d+)*\.?|[ivx]+\.|[a-h]\))\s+", "", text).strip()
+
+
 def _plain_canonical(heading: str) -> tuple[str, ...]:
-    """Every pattern tried on the plainly normalised heading."""
+    """Every pattern of both tables tried on the plainly normalised / folded heading."""
     norm = _plain_normalise(heading)
-    if not norm or len(norm) > 80:
-        return ()
-    return tuple(name for name, rx in _SECTION_RES if rx.search(norm))
+    names = set()
+    if norm and len(norm) <= 80:
+        names |= {name for name, rx in _SECTION_RES if rx.search(norm)}
+    folded = norm if heading.isascii() else _plain_fold(heading)  # ASCII: the normalised form serves both
+    if folded and len(folded) <= 80:
+        texts = [folded, " ".join(re.sub(r"[ -~]+", " ", folded).split())]
+        foreign = {name for name, rx in _FOREIGN_RES if any(t and rx.search(t) for t in texts)}
+        for first, dropped in _FOREIGN_EXCLUDES:
+            if first in foreign:
+                foreign.discard(dropped)
+        names |= foreign
+    return tuple(name for name in CANONICAL_SECTIONS if name in names)
 
 
 #: ``cardfacts._PARAM_MENTION`` as first spelled (its first branch tried at every position).
