@@ -57,9 +57,26 @@ def sanitise(html: str) -> str:
     )
 
 
+_CARD_HEADING = re.compile(r"<(/?)h([1-6])\b")
+_CARD_PRE = re.compile(r"<pre>")
+
+
+def _demote(match: re.Match[str]) -> str:
+    return f"<{match[1]}h{min(int(match[2]) + 2, 6)}"
+
+
 def render_card(markdown_text: str) -> str:
-    """Markdown card → sanitised HTML fragment."""
-    return sanitise(_markdown.render(strip_front_matter(markdown_text)))
+    """Markdown card → sanitised HTML fragment.
+
+    The card sits under the model page's own ``<h2>Model card</h2>``: its headings are moved
+    two levels down (``#`` → ``<h3>``, deeper ones stop at ``<h6>``), so the page keeps one
+    ``<h1>`` and a screen reader's heading list nests the card's sections under "Model card"
+    instead of beside "Files" and "Revisions". Code blocks, which scroll sideways when a line
+    is long, take keyboard focus (``tabindex="0"``) so they can be scrolled without a mouse.
+    Both run on the sanitiser's output, whose tags are exactly the allowed ones.
+    """
+    html = sanitise(_markdown.render(strip_front_matter(markdown_text)))
+    return _CARD_PRE.sub('<pre tabindex="0">', _CARD_HEADING.sub(_demote, html))
 
 
 def read_card(commit: Commit | None) -> str | None:

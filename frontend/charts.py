@@ -22,9 +22,11 @@ class Bar:
     href: str = ""
 
 
-def _svg_open(width: int, height: int, label: str, css: str) -> str:
+def _svg_open(width: int, height: int, label: str, css: str, role: str = "img") -> str:
+    """The chart's ``<svg>``: ``role="img"`` unless it holds links (then ``group``, so that the
+    links it holds stay reachable and named for assistive technology)."""
     return (
-        f'<svg class="chart {css}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+        f'<svg class="chart {css}" viewBox="0 0 {width} {height}" role="{role}" aria-label="{escape(label)}" '
         f'preserveAspectRatio="xMinYMin meet"><title>{escape(label)}</title>'
     )
 
@@ -35,7 +37,7 @@ def bar_chart(bars: Sequence[Bar], label: str, *, width: int = 560, unit: str = 
     height = max(row * len(bars), row) + 8
     top = max((b.value for b in bars), default=0) or 1
     span = width - label_w - value_w
-    out = [_svg_open(width, height, label, "bar-chart")]
+    out = [_svg_open(width, height, label, "bar-chart", "group" if any(b.href for b in bars) else "img")]
     if not bars:
         out.append('<text x="0" y="18" class="muted">No data yet</text>')
     for i, bar in enumerate(bars):

@@ -237,16 +237,22 @@ def to_svg(graph: LineageGraph) -> str:
             + (" has-violations" if node.violations else "")
         )
         licence = node.license_key or "no licence data"
+        licence_line = f"{licence} · {class_label(node.license_class)}"
         title = f"{node.label} — {licence} ({class_label(node.license_class)})"
+        shown_name, shown_licence = _truncate(node.label), _truncate(licence_line, 34)
+        # the link's accessible name is the text the node shows, in its order (WCAG 2.5.3
+        # "label in name": a speech user says what they see); the full name stays in the
+        # <title> (the link's description) and in the list that follows the graph
+        name = f"{shown_name} {shown_licence}"
         if node.violations:
             title += f", {node.violations} open violation(s)"
+            name += f", {node.violations} open violation(s)"
         body = (
             f'<rect x="{node.x}" y="{node.y}" width="{NODE_W}" height="{NODE_H}" rx="6" '
             f'style="--class-colour:{colour}"></rect>'
             f'<rect class="stripe" x="{node.x}" y="{node.y}" width="8" height="{NODE_H}" rx="3" fill="{colour}"></rect>'
-            f'<text x="{node.x + 16}" y="{node.y + 20}" class="node-name">{escape(_truncate(node.label))}</text>'
-            f'<text x="{node.x + 16}" y="{node.y + 38}" class="node-licence">'
-            f"{escape(_truncate(licence + ' · ' + class_label(node.license_class), 34))}</text>"
+            f'<text x="{node.x + 16}" y="{node.y + 20}" class="node-name">{escape(shown_name)} </text>'
+            f'<text x="{node.x + 16}" y="{node.y + 38}" class="node-licence">{escape(shown_licence)}</text>'
         )
         if node.violations:
             body += f'<text x="{node.x + NODE_W - 10}" y="{node.y + 20}" class="node-warn" text-anchor="end">⚠ {node.violations}</text>'
@@ -254,7 +260,7 @@ def to_svg(graph: LineageGraph) -> str:
         if node.url and node.generation != 0:
             parts.append(
                 f'<a class="{css}" href="{escape(node.url)}" data-ref="{escape(node.ref)}" '
-                f'aria-label="{escape(title)}">{title_el}{body}</a>'
+                f'aria-label="{escape(name)}">{title_el}{body}</a>'
             )
         else:
             parts.append(f'<g class="{css}" data-ref="{escape(node.ref)}">{title_el}{body}</g>')

@@ -8,7 +8,7 @@ from frontend.cards import render_card, strip_front_matter
 def test_front_matter_is_stripped_and_markdown_rendered():
     html = render_card("---\nlicense: mit\ntags: [a]\n---\n# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
     assert "license: mit" not in html
-    assert "<h1>Title</h1>" in html
+    assert "<h3>Title</h3>" in html  # under the page's own <h2>Model card</h2>
     assert "<table>" in html and "<td>1</td>" in html
 
 
@@ -43,3 +43,11 @@ def test_links_are_safe():
 def test_data_urls_are_dropped():
     html = render_card('<a href="data:text/html,<script>alert(1)</script>">d</a>')
     assert "data:" not in html
+
+
+def test_card_headings_nest_under_the_pages_model_card_heading():
+    html = render_card("# Name\n\n## Uses\n\n###### Deep\n\n<h1 align='center'>Raw</h1>\n\n```\ncode\n```\n")
+    assert "<h1" not in html and "<h2" not in html  # the page keeps its own h1 and h2 outline
+    assert "<h3>Name</h3>" in html and "<h4>Uses</h4>" in html and "<h6>Deep</h6>" in html
+    assert "Raw</h3>" in html
+    assert '<pre tabindex="0">' in html  # a long code line scrolls sideways: reachable by keyboard

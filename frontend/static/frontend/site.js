@@ -19,6 +19,11 @@
           var current = document.getElementById("results");
           if (current) current.outerHTML = html;
           history.replaceState(null, "", url);
+          // Say the new count from a status line that outlives the swap: a live region that is
+          // itself replaced is not announced, and the whole list would be too much to read.
+          var status = document.getElementById("results-status");
+          var count = document.querySelector("#results .result-count");
+          if (status && count) status.textContent = count.textContent;
         })
         .catch(function () { /* keep the current results; a submit still works */ });
     };
