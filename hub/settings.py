@@ -162,6 +162,12 @@ CELERY_BEAT_SCHEDULE["requeue-pending-analyses"] = {
     "task": "hub.requeue_pending_analyses",
     "schedule": float(os.environ.get("MODELHUB_REQUEUE_EVERY", "300")),
 }
+# Follow-up work (re-judging descendants, notifications …) whose send failed after its commit:
+# the task outbox (workers/enqueue.py; docs/RELIABILITY.md).
+CELERY_BEAT_SCHEDULE["send-outbox"] = {
+    "task": "workers.send_outbox",
+    "schedule": float(os.environ.get("MODELHUB_OUTBOX_EVERY", "60")),
+}
 
 # Garbage collection (hub/services/garbage.py; docs/hub-api.md "Storage reclamation"): content no revision references
 # and abandoned uploads, once older than MODELHUB_GC_GRACE seconds. MODELHUB_GC_EVERY=0 turns the

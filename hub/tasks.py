@@ -175,13 +175,38 @@ def analyze_revision(commit_id: int) -> str:
         if is_head:
             repo.latest_analysis = analysis
             repo.save(update_fields=["latest_analysis"])
-    # After the transaction: a failing receiver must not undo the stored analysis.
-    for receiver, outcome in revision_analysed.send_robust(
-        sender=RevisionAnalysis, analysis=analysis, is_head=is_head, previous_license_key=previous
-    ):
-        if isinstance(outcome, Exception):
-            log.error("revision_analysed receiver %r failed for %s: %r", receiver, commit, outcome)
+        _announce(analysis, is_head, previous)
     return "done"
+
+
+class _ReceiversFailed(Exception):
+    """Raised inside the receivers' savepoint so that their writes are undone (and only theirs)."""
+
+
+def _announce(analysis: RevisionAnalysis, is_head: bool, previous: str | None) -> None:
+    """Send ``revision_analysed`` inside the transaction that stores the analysis.
+
+    What the receivers write (lineage, violations) and the follow-up work they enqueue (re-judging
+    the descendants when the licence changed, announcing new errors: outbox rows) commit with the
+    analysis, or not at all. Sent after the COMMIT instead, a broker outage, or a worker dying
+    between the two, lost that work for good: the redelivered analysis finds the licence already
+    recorded, so "changed" is never seen again. A failing receiver must not undo the stored
+    analysis: the receivers run in a savepoint that is rolled back, alone, when one fails.
+    """
+    try:
+        with transaction.atomic():
+            failed = [
+                (receiver, outcome)
+                for receiver, outcome in revision_analysed.send_robust(
+                    sender=RevisionAnalysis, analysis=analysis, is_head=is_head, previous_license_key=previous
+                )
+                if isinstance(outcome, Exception)
+            ]
+            if failed:
+                raise _ReceiversFailed(failed)
+    except _ReceiversFailed as exc:
+        for receiver, outcome in exc.args[0]:
+            log.error("revision_analysed receiver %r failed for %s: %r", receiver, analysis.commit, outcome)
 
 
 #: Pending analyses younger than this are left alone: their message may still be on its way.

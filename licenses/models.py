@@ -93,6 +93,9 @@ class Violation(models.Model):
     resolved_from = models.CharField(max_length=16, blank=True, default="")
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    # When the notifications announced this opening (cleared when it reopens): a notification task
+    # delivered twice (an outbox re-send after a send the broker had accepted) announces it once.
+    announced_at = models.DateTimeField(null=True, blank=True)
     first_commit = models.ForeignKey(
         Commit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
@@ -38,6 +39,9 @@ def on_revision_analysed(sender, analysis, is_head: bool, previous_license_key: 
     repository is now. When the head's licence changed — or the repository was analysed
     for the first time, so children that arrived before it were judged without it — every
     descendant is re-judged, because their violations depend on it.
+
+    One transaction (``analyze_revision`` sends the signal inside its own): the edges, the
+    violations and the outbox rows of the notification and the re-judging commit together.
     """
     if not is_head:
         return
@@ -46,15 +50,18 @@ def on_revision_analysed(sender, analysis, is_head: bool, previous_license_key: 
     commit = analysis.commit
     repo = commit.repository
     result = analysis.result or {}
-    record_lineage(repo, (result.get("lineage") or {}).get("base_models") or [])
-    findings = (result.get("violations") or []) if has_content(commit) else []
-    synced = sync_violations(repo, commit, findings)
-    if synced.new_errors:
-        enqueue_on_commit(notify_new_errors, [v.pk for v in synced.new_errors])
-    if previous_license_key != analysis.license_key:
-        log.info("licence of %s changed %s → %s", repo.repo_id, previous_license_key, analysis.license_key)
-        enqueue_on_commit(reevaluate_descendants, repo.repo_id)
-        _dataset_changed(repo)
+    with transaction.atomic():
+        record_lineage(repo, (result.get("lineage") or {}).get("base_models") or [])
+        findings = (result.get("violations") or []) if has_content(commit) else []
+        synced = sync_violations(repo, commit, findings)
+        if synced.new_errors:
+            enqueue_on_commit(notify_new_errors, [v.pk for v in synced.new_errors])
+        if previous_license_key != analysis.license_key:
+            log.info(
+                "licence of %s changed %s → %s", repo.repo_id, previous_license_key, analysis.license_key
+            )
+            enqueue_on_commit(reevaluate_descendants, repo.repo_id)
+            _dataset_changed(repo)
 
 
 def _dataset_changed(repo: Repository) -> None:

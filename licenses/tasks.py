@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
+
 from licenses.services.notify import notify_violations
-from licenses.services.reevaluation import CHUNK_SIZE, plan_chunks, reevaluate_repositories
+from licenses.services.reevaluation import CHUNK_SIZE, ChunkOutcome, plan_chunks, reevaluate_repositories
 from workers.celery import app
 from workers.enqueue import enqueue_on_commit
 
@@ -20,10 +22,14 @@ def reevaluate_descendants(repo_id: str, chunk_size: int = CHUNK_SIZE) -> int:
     large family sooner (in-process tasks run them here, in depth order). A descendant's
     own licence does not change by this, so nothing cascades: the one walk already reaches
     every depth. Returns the number of descendants queued.
+
+    The chunks go through the outbox in one transaction: a broker that fails half-way leaves the
+    rest as rows the sweep sends, where a plain ``delay`` lost them (and failed this task).
     """
     chunks = plan_chunks(repo_id, chunk_size)
-    for chunk in chunks:
-        reevaluate_chunk.delay(chunk)
+    with transaction.atomic():
+        for chunk in chunks:
+            enqueue_on_commit(reevaluate_chunk, chunk)
     queued = sum(len(c) for c in chunks)
     log.info("re-evaluating %d descendants of %s in %d chunks", queued, repo_id, len(chunks))
     return queued
@@ -33,15 +39,19 @@ def reevaluate_descendants(repo_id: str, chunk_size: int = CHUNK_SIZE) -> int:
 def reevaluate_chunk(repo_ids: list[int]) -> int:
     """Rules-only re-evaluation of one chunk of repositories; safe to run twice (``acks_late``).
 
-    Heads without a finished analysis of their own are sent to the full analysis.
+    Heads without a finished analysis of their own are sent to the full analysis. That work and
+    the announcement of new errors are written to the outbox in the transaction that stores the
+    verdicts: a redelivered chunk finds nothing new, so sent after it they were lost with the broker.
     """
     from hub.tasks import analyze_revision
 
-    outcome = reevaluate_repositories(repo_ids)
-    for commit_id in outcome.full:
-        enqueue_on_commit(analyze_revision, commit_id)
-    if outcome.new_error_ids:
-        enqueue_on_commit(notify_new_errors, outcome.new_error_ids)
+    def follow_up(outcome: ChunkOutcome) -> None:
+        for commit_id in outcome.full:
+            enqueue_on_commit(analyze_revision, commit_id)
+        if outcome.new_error_ids:
+            enqueue_on_commit(notify_new_errors, outcome.new_error_ids)
+
+    outcome = reevaluate_repositories(repo_ids, follow_up=follow_up)
     log.info(
         "re-evaluated %d repositories (%d changed, %d sent to full analysis)",
         outcome.evaluated,
@@ -53,7 +63,10 @@ def reevaluate_chunk(repo_ids: list[int]) -> int:
 
 @app.task(name="licenses.notify_new_errors", acks_late=True)
 def notify_new_errors(violation_ids: list[int]) -> int:
-    """Send the configured notifications for newly opened error-severity violations."""
+    """Send the configured notifications for newly opened error-severity violations.
+
+    Safe to deliver twice (an outbox row sent again after a send the broker had accepted): each
+    opening of a violation is announced once (``notify_violations`` claims it first)."""
     return notify_violations(violation_ids)
 
 

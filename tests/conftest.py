@@ -62,3 +62,21 @@ def s3_bucket(moto_s3_endpoint, monkeypatch):
     name = f"modelhub-test-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=moto_s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def broker_at(monkeypatch):
+    """Send tasks to ``url`` (not eagerly), as a production web process does."""
+    from workers.celery import app
+
+    def point(url: str) -> None:
+        monkeypatch.setitem(app.conf, "task_always_eager", False)
+        monkeypatch.setitem(app.conf, "broker_url", url)
+        monkeypatch.setitem(app.conf, "result_backend", url)
+        monkeypatch.setattr(app, "_backend_cache", None)
+        monkeypatch.delattr(app._local, "backend", raising=False)
+        monkeypatch.setattr(app, "_pool", None)  # the producer pool is bound to the broker it was made for
+        monkeypatch.setattr(app.amqp, "_producer_pool", None)
+
+    yield point
+    app._pool = None

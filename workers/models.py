@@ -153,3 +153,25 @@ class MirroredRepo(models.Model):
 
     def __str__(self) -> str:
         return f"{self.upstream_id} from {self.upstream}"
+
+
+class OutboxMessage(models.Model):
+    """A task to send, written in the same transaction as the change that needs it (``workers.enqueue``).
+
+    After COMMIT the task is sent and the row deleted once the broker has accepted it; a row that is
+    still here was not sent (the broker was unreachable, or the process died first), and the beat
+    sweep ``workers.send_outbox`` sends it. Rolled back with its transaction, it never existed — so a
+    task is never sent for a change that did not happen, and never lost for one that did.
+    """
+
+    task = models.CharField(max_length=200, help_text="the Celery task's registered name")
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    #: sha256 of task, args and kwargs: rows with the same key are satisfied by one run (see the sweep)
+    dedupe_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0, help_text="sends that failed")
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)!r} ({self.attempts} failed sends)"

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from workers.celery import app
 from workers.enqueue import enqueue_on_commit_or
+from workers.enqueue import send_outbox as sweep_outbox
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,13 @@ def ping(payload: str = "pong") -> str:
     probe), so it keeps it although results are ignored by default (settings.py).
     """
     return payload
+
+
+@app.task(name="workers.send_outbox")
+def send_outbox() -> int:
+    """Beat's sweep of the task outbox: send follow-up work whose send failed after its commit (a
+    broker outage) or never happened (the process died), ``workers.enqueue.send_outbox``."""
+    return sweep_outbox()
 
 
 @app.task(name="workers.mirror_run", bind=True, acks_late=True, max_retries=None)

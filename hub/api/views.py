@@ -198,12 +198,12 @@ class AnalysisView(HubErrorsMixin, APIView):
     )
     def post(self, request, owner: str, name: str):
         from hub.tasks import analyze_revision
-        from workers.enqueue import enqueue_on_commit
+        from workers.enqueue import send_on_commit
 
         repo = self.repo(write=True)
         commit = resolve_revision(repo, request.query_params.get("revision"))
         RevisionAnalysis.objects.update_or_create(commit=commit, defaults={"status": "pending"})
-        enqueue_on_commit(analyze_revision, commit.pk)
+        send_on_commit(analyze_revision, commit.pk)  # pending: requeue_pending_analyses re-sends it
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -248,9 +248,9 @@ def create_commit(
         if ref_kind == Ref.Kind.BRANCH and branch == repo.default_branch:
             refresh_denormalised(repo, commit, current)
         RevisionAnalysis.objects.create(commit=commit)
-        from workers.enqueue import enqueue_on_commit
+        from workers.enqueue import send_on_commit
 
-        enqueue_on_commit(analyze_revision, commit.pk)
+        send_on_commit(analyze_revision, commit.pk)  # pending above: hub.requeue_pending_analyses re-sends it
     return commit
 
 

@@ -7,6 +7,13 @@ violation; the token-free body never carries secrets. A webhook that fails (a ne
 error, a timeout or a non-2xx answer) is tried again later with the same body
 (``WEBHOOK_RETRY_DELAYS``) when tasks run on a worker; the log names the violations
 it could not announce, so an operator can follow them up in the queue.
+
+Each opening of a violation is announced once: ``notify_violations`` claims the violations
+(``Violation.announced_at``) before it sends, so the task delivered twice — an outbox row sent
+again after a send the broker had in fact accepted (``workers.enqueue``) — announces nothing the
+second time. A reopened violation is announced again. The claim comes first: a worker killed
+between the claim and the POST loses that one announcement (the violation is in the queue all the
+same) rather than risk announcing everything twice.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from collections.abc import Iterable
 import requests
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
 
 from licenses.models import Violation
 
@@ -100,21 +109,43 @@ def retry_webhook(violation_ids: list[int], attempt: int) -> bool:
     return False
 
 
+def claim_unannounced(violation_ids: list[int]) -> list[int]:
+    """Mark the error violations among ``violation_ids`` that were not announced yet as announced
+    now, and return them: of two concurrent or successive claims of one violation, one gets it.
+
+    On PostgreSQL the second claimant waits for the first's row locks and then re-reads the rows,
+    finding them claimed. On SQLite a second claimant whose read predates the first's commit cannot
+    write ("database is locked"): an error, never a second announcement.
+    """
+    with transaction.atomic():
+        claimed = list(
+            Violation.objects.select_for_update()
+            .filter(pk__in=violation_ids, severity=Violation.Severity.ERROR, announced_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Violation.objects.filter(pk__in=claimed).update(announced_at=timezone.now())
+    return claimed
+
+
 def notify_violations(violation_ids: list[int]) -> int:
-    """Announce these violations on every configured channel; returns how many channels succeeded."""
-    rows = _error_rows(violation_ids)
+    """Announce these violations, those not announced yet, on every configured channel; returns
+    how many channels succeeded."""
+    url = getattr(settings, "MODELHUB_NOTIFY_WEBHOOK", "")
+    recipients = list(getattr(settings, "MODELHUB_NOTIFY_EMAILS", []))
+    if not url and not recipients:
+        return 0  # nothing announces them: not marked announced either
+    rows = _error_rows(claim_unannounced(violation_ids))
     if not rows:
         return 0
     payload = violation_payload(rows)
     ids = [v.pk for v in rows]
     sent = 0
-    url = getattr(settings, "MODELHUB_NOTIFY_WEBHOOK", "")
     if url:
         if _post_webhook(url, payload, ids, 1):
             sent += 1
         else:
             _retry_later(ids, 2)
-    recipients = list(getattr(settings, "MODELHUB_NOTIFY_EMAILS", []))
     if recipients:
         lines = [f"- {v['model']}: {v['rule']} — {v['message']}" for v in payload["violations"]]
         subject = f"[Modelhub] {len(rows)} new licence violation{'s' if len(rows) != 1 else ''}"

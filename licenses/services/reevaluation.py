@@ -23,7 +23,7 @@ same engine (the tests compare both paths on the same data).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,8 +171,14 @@ def _parent_requests(heads: list[_Head]) -> set[tuple[str, Any]]:
     return wanted
 
 
-def reevaluate_repositories(repo_ids: Iterable[int]) -> ChunkOutcome:
-    """Re-run the violation rules for the heads of ``repo_ids`` and store what they find."""
+def reevaluate_repositories(
+    repo_ids: Iterable[int], follow_up: Callable[[ChunkOutcome], None] | None = None
+) -> ChunkOutcome:
+    """Re-run the violation rules for the heads of ``repo_ids`` and store what they find.
+
+    ``follow_up`` is called with the outcome inside the transaction that writes it, so the work it
+    enqueues (outbox rows) commits with the verdicts that need it.
+    """
     outcome = ChunkOutcome()
     heads, outcome.full = _load(repo_ids)
     kb = default_kb()
@@ -222,7 +228,9 @@ def reevaluate_repositories(repo_ids: Iterable[int]) -> ChunkOutcome:
         if relinked:
             record_lineage_many(relinked)
         results = sync_violations_many(synced)
-    outcome.evaluated = len(synced)
-    outcome.changed = len(changed)
-    outcome.new_error_ids = [v.pk for r in results.values() for v in r.new_errors]
+        outcome.evaluated = len(synced)
+        outcome.changed = len(changed)
+        outcome.new_error_ids = [v.pk for r in results.values() for v in r.new_errors]
+        if follow_up is not None:
+            follow_up(outcome)
     return outcome

@@ -137,6 +137,7 @@ _UPDATED_FIELDS = [
     "status_changed_at",
     "status_changed_by",
     "resolved_from",
+    "announced_at",
 ]
 
 
@@ -254,6 +255,7 @@ def _plan(item: FindingsOf, existing: dict[tuple[str, str], Violation], now, wri
         elif previous == Violation.Status.RESOLVED or (changed and previous in REASON_REQUIRED):
             _move(violation, Violation.Status.OPEN, now)
             violation.status_reason = ""
+            violation.announced_at = None  # a new opening, to be announced again
             why = "found again" if previous == Violation.Status.RESOLVED else "the evidence changed"
             writes.events.append(
                 _new_event(

@@ -109,24 +109,6 @@ def test_the_outage_warning_names_host_and_port_but_no_password(client, redis_ca
     assert "s3cr3t-pass" not in logged and "admin" not in logged
 
 
-@pytest.fixture
-def broker_at(monkeypatch):
-    """Send tasks to ``url`` (not eagerly), as a production web process does."""
-    from workers.celery import app
-
-    def point(url: str) -> None:
-        monkeypatch.setitem(app.conf, "task_always_eager", False)
-        monkeypatch.setitem(app.conf, "broker_url", url)
-        monkeypatch.setitem(app.conf, "result_backend", url)
-        monkeypatch.setattr(app, "_backend_cache", None)
-        monkeypatch.delattr(app._local, "backend", raising=False)
-        monkeypatch.setattr(app, "_pool", None)  # the producer pool is bound to the broker it was made for
-        monkeypatch.setattr(app.amqp, "_producer_pool", None)
-
-    yield point
-    app._pool = None
-
-
 def test_a_commit_lands_while_the_broker_never_answers(live_server, django_user_model, hole, broker_at):
     """Was: the commit was stored, then its analysis's publish waited for ever, so the client saw
     its request hang until the web server killed it, and retried a commit that had landed."""

@@ -41,7 +41,7 @@ from hub.models import (
 from hub.services.cards import derive_tags
 from hub.services.errors import BadRequest
 from hub.services.paths import validate_path
-from workers.enqueue import enqueue_on_commit
+from workers.enqueue import send_on_commit
 from workers.mirror.rows import JSONText, insert
 from workers.mirror.sync import (
     Fetched,
@@ -234,7 +234,8 @@ def import_new(
         )  # fmt: skip
         ids = commit_ids
         for start in range(0, len(ids), ANALYSIS_CHUNK):
-            enqueue_on_commit(analyze_commits, ids[start : start + ANALYSIS_CHUNK])
+            # the rows above are pending analyses: hub.requeue_pending_analyses re-sends a lost chunk's
+            send_on_commit(analyze_commits, ids[start : start + ANALYSIS_CHUNK])
     for got, _, _ in fresh:
         got.outcome = Outcome.OK
     return [got for got, _, _ in fresh], rest

@@ -72,7 +72,7 @@ from hub.services.commits import (
 from hub.services.errors import BadRequest
 from hub.services.paths import validate_path
 from hub.services.repos import validate_name
-from workers.enqueue import enqueue_on_commit
+from workers.enqueue import send_on_commit
 from workers.mirror.files import CopyOptions, UpstreamFile, choose
 from workers.mirror.politeness import UpstreamGivingUp
 from workers.mirror.upstream import FileMismatch, Upstream, sha256_hex, strip_xet, verify_git_oid
@@ -517,7 +517,7 @@ def _reanalyse(commit: Commit) -> None:
     RevisionAnalysis.objects.update_or_create(
         commit=commit, defaults={"status": RevisionAnalysis.Status.PENDING}
     )
-    enqueue_on_commit(analyze_revision, commit.pk)
+    send_on_commit(analyze_revision, commit.pk)  # pending: requeue_pending_analyses re-sends it
 
 
 def ensure_still_stored(got: Fetched) -> None:
