@@ -17,7 +17,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower, Upper
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -255,13 +255,18 @@ class Repository(models.Model):
         # the stored visibility, read when this save writes it: an instance's own loaded value can
         # be stale (another request toggled it since), and a missed change leaves descendants
         # judged with a parent they can no longer (or can now) see
-        before = None
-        if self.pk is not None and (fields is None or "private" in fields) and "private" in self.__dict__:
+        if not (
+            self.pk is not None and (fields is None or "private" in fields) and "private" in self.__dict__
+        ):
+            super().save(*args, **kwargs)
+            return
+        # one transaction: the re-judging the change needs (an outbox row) commits with it, or neither
+        with transaction.atomic(using=kwargs.get("using")):
             before = Repository.objects.filter(pk=self.pk).values_list("private", flat=True).first()
-        super().save(*args, **kwargs)
-        if before is not None and before != self.private:
-            # whatever route changed it (Hub API settings, native API, admin)
-            visibility_changed.send(sender=Repository, repository=self)
+            super().save(*args, **kwargs)
+            if before is not None and before != self.private:
+                # whatever route changed it (Hub API settings, native API, admin)
+                visibility_changed.send(sender=Repository, repository=self)
 
     @property
     def repo_id(self) -> str:
