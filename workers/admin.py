@@ -1,11 +1,11 @@
-"""Admin for the mirror: edit specifications, start a run, watch runs and mirrored repositories."""
+"""Admin for the mirror (edit specifications, start a run, watch runs and mirrored repositories) and the task outbox."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import models
 
-from workers.models import MirroredRepo, MirrorRun, MirrorSpec
+from workers.models import MirroredRepo, MirrorRun, MirrorSpec, OutboxMessage
 
 
 @admin.register(MirrorSpec)
@@ -77,3 +77,16 @@ class MirroredRepoAdmin(admin.ModelAdmin):
     search_fields = ("upstream_id",)
     raw_id_fields = ("repository", "last_seen_run", "last_changed_run")
     readonly_fields = ("metadata", "siblings")
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Follow-up tasks not sent yet (``workers.enqueue``): empty while the broker takes them. A row
+    with failed sends waits for the broker; one naming an unknown task is left for an operator."""
+
+    list_display = ("id", "task", "args", "created_at", "attempts", "last_error")
+    list_filter = ("task",)
+    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

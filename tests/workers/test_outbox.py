@@ -237,3 +237,10 @@ def test_a_visibility_change_commits_with_its_outbox_row_or_not_at_all(broker, m
         repo.save(update_fields=["private"])
     assert Repository.objects.get(pk=repo.pk).private is False
     assert broker.messages() == []
+
+
+def test_staff_see_the_rows_waiting_in_the_admin(admin_client):
+    old_row("base/model")
+    page = admin_client.get("/admin/workers/outboxmessage/")
+    assert page.status_code == 200
+    assert b"tests.outbox.noted" in page.content
