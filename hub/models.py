@@ -17,7 +17,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.db.models.functions import Lower, Upper
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -267,6 +267,21 @@ class Repository(models.Model):
             if before is not None and before != self.private:
                 # whatever route changed it (Hub API settings, native API, admin)
                 visibility_changed.send(sender=Repository, repository=self)
+
+    def delete(self, *args, **kwargs) -> tuple[int, dict[str, int]]:
+        """Delete the repository once no commit is in flight on it: its row is locked first.
+
+        A commit locks this row and then writes its branch and files; the cascade deleted the
+        branches and commits first and cleared this row's ``head`` last, so a deletion racing a
+        commit deadlocked (one of the two requests failed as "database unavailable"). Taken first,
+        the lock puts the deletion after the commit, or the commit after the deletion (a 404).
+        A repository deleted meanwhile by someone else is left as it is: ``(0, {})``.
+        """
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(Repository)):
+            locked = Repository.objects.select_for_update(of=("self",)).filter(pk=self.pk)
+            if locked.values_list("pk", flat=True).first() is None:
+                return 0, {}
+            return super().delete(*args, **kwargs)
 
     @property
     def repo_id(self) -> str:

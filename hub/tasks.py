@@ -115,7 +115,23 @@ def _count(violations: list[dict], severity: str) -> int:
 
 @app.task(name="hub.analyze_revision", acks_late=True)
 def analyze_revision(commit_id: int) -> str:
-    """Analyse and scan one revision; stores RevisionAnalysis and FileScan rows."""
+    """Analyse and scan one revision; stores RevisionAnalysis and FileScan rows.
+
+    The repository may be deleted by a request while its analysis runs (nothing stops a deletion
+    for a worker). Whatever then fails (scan rows naming the deleted revision, a save matching no
+    row, the repository's row missing) is the deletion, not an error: the task ends as
+    ``"missing"``, as one that starts after the deletion does. Any other failure is raised.
+    """
+    try:
+        return _analyze_revision(commit_id)
+    except Exception:
+        if Commit.objects.filter(pk=commit_id).exists():
+            raise
+        log.info("revision %s was deleted while it was analysed", commit_id)
+        return "missing"
+
+
+def _analyze_revision(commit_id: int) -> str:
     from licenses.engine.analyze import analyze_snapshot
     from licenses.services.datasets import registry_dataset_cards
     from licenses.services.resolver import server_resolver
@@ -139,6 +155,8 @@ def analyze_revision(commit_id: int) -> str:
             for s in scans
         ]  # fmt: skip
     except Exception as exc:
+        if not Commit.objects.filter(pk=commit.pk).exists():
+            raise  # deleted meanwhile: ``analyze_revision`` ends the task quietly
         log.exception("analysis of %s failed", commit)
         analysis.status = RevisionAnalysis.Status.FAILED
         analysis.error = f"{type(exc).__name__}: {exc}"[:2000]

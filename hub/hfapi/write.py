@@ -215,7 +215,9 @@ def commit(request: HttpRequest, caller: Caller, kind: str, ns: str, name: str, 
             raise RevisionNotFound(
                 f"Invalid rev id: {rev} (commits go to an existing branch; create it first)"
             )
-        new = create_commit(repo, ref_name, _parse_commit(request, caller, repo), author=caller.user)
+        new = create_commit(
+            repo, ref_name, _parse_commit(request, caller, repo), author=caller.user, existing_branch=True
+        )
     return JsonResponse(
         {
             "success": True,

@@ -39,6 +39,8 @@ from hub.services.errors import (
     Conflict,
     EntryNotFound,
     PreconditionFailed,
+    RepoNotFound,
+    RevisionNotFound,
     TooLarge,
     Unprocessable,
 )
@@ -141,6 +143,26 @@ def _resolve_blobs(ops: list[Operation]) -> dict[str, Blob]:
     return blobs
 
 
+def lock_repository(repo: Repository) -> Repository:
+    """The repository's row, locked until the transaction ends, or RepoNotFound (404) when it was
+    deleted meanwhile.
+
+    Everything that changes what a repository holds (commits, pull requests, its deletion) takes this
+    lock first, so they run one after the other instead of interleaving: a commit that waited for a
+    deletion finds the repository gone (it used to be a 500), and a deletion no longer deadlocks with
+    a commit in flight (it took the commit's rows first and the repository's last).
+    """
+    locked = (
+        Repository.objects.select_for_update(of=("self",))
+        .select_related("namespace")
+        .filter(pk=repo.pk)
+        .first()
+    )
+    if locked is None:
+        raise RepoNotFound(f"{repo.repo_id} was deleted")
+    return locked
+
+
 def create_commit(
     repo: Repository,
     branch: str,
@@ -151,8 +173,13 @@ def create_commit(
     sha: str | None = None,
     created_at: datetime | None = None,
     ref_kind: str = Ref.Kind.BRANCH,
+    existing_branch: bool = False,
 ) -> Commit:
     """Apply ``request`` on top of ``branch`` (created from nothing if missing) and return the commit.
+
+    ``existing_branch`` refuses (404) a branch that does not exist once the repository is locked: a
+    client committing to a branch someone deletes meanwhile must not bring it back as a new branch
+    holding only this commit's files (the client named a branch with a history, not a fresh one).
 
     ``ref_kind`` is ``Ref.Kind.PR`` when ``branch`` is a pull request number (``refs/pr/{branch}``);
     only the default *branch* updates the repository's denormalised columns.
@@ -173,9 +200,11 @@ def create_commit(
 
     with refusing_collected_content(ops), transaction.atomic():
         # Lock the repository row: commits to one repository are serialised.
-        repo = Repository.objects.select_for_update(of=("self",)).select_related("namespace").get(pk=repo.pk)
+        repo = lock_repository(repo)
         _hold_named_content({op.sha256 for op in ops if isinstance(op, AddFile)})
         ref = Ref.objects.select_related("commit").filter(repository=repo, kind=ref_kind, name=branch).first()
+        if ref is None and existing_branch:
+            raise RevisionNotFound(f"Invalid rev id: {branch} (the branch was deleted; create it first)")
         parent = ref.commit if ref else None
         if request.parent_commit and (
             parent is None or not parent.sha.startswith(request.parent_commit.lower())

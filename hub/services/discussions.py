@@ -13,7 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from hub.models import Commit, Discussion, DiscussionEvent, Ref, Repository
-from hub.services.commits import CommitRequest, create_commit, refusing_collected_content
+from hub.services.commits import CommitRequest, create_commit, lock_repository, refusing_collected_content
 from hub.services.errors import BadRequest, Conflict, EntryNotFound, RevisionNotFound
 from hub.services.revisions import resolve_revision
 
@@ -68,7 +68,7 @@ def create_discussion(
     ``create_discussion``/``create_pull_request`` open them."""
     title = _title(title)
     with transaction.atomic():
-        repo = Repository.objects.select_for_update(of=("self",)).get(pk=repo.pk)
+        repo = lock_repository(repo)
         if pull_request:
             base = resolve_revision(repo, repo.default_branch)
             disc = _create(
@@ -91,7 +91,7 @@ def commit_as_new_pull_request(
     if not Ref.objects.filter(repository=repo, kind=Ref.Kind.BRANCH, name=target_branch).exists():
         raise RevisionNotFound(f"Invalid rev id: {target_branch} (a pull request targets an existing branch)")
     with refusing_collected_content(request.operations), transaction.atomic():
-        locked = Repository.objects.select_for_update(of=("self",)).get(pk=repo.pk)
+        locked = lock_repository(repo)
         base = resolve_revision(locked, request.parent_commit or target_branch)
         disc = _create(
             locked, author, title=_title(request.title), pull_request=True, status=Discussion.Status.OPEN,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from hub.models import Ref, Repository
+from hub.services.commits import lock_repository
 from hub.services.errors import BadRequest, Conflict, Forbidden, RevisionNotFound
 from hub.services.revisions import SHA_RE, resolve_revision
 
@@ -44,8 +45,13 @@ def create_ref(
 
 
 def delete_ref(repo: Repository, kind: str, name: str) -> None:
+    """Delete a branch or tag, after any commit in flight on the repository (its lock is taken
+    first, as a commit takes it): a commit then either lands before the deletion or finds the
+    branch gone, never lands on a branch deleted under it."""
     if kind == Ref.Kind.BRANCH and name == repo.default_branch:
         raise Forbidden("the default branch cannot be deleted")
-    deleted, _ = Ref.objects.filter(repository=repo, kind=kind, name=name).delete()
+    with transaction.atomic():
+        lock_repository(repo)
+        deleted, _ = Ref.objects.filter(repository=repo, kind=kind, name=name).delete()
     if not deleted:
         raise RevisionNotFound(f"no {kind} named {name}")

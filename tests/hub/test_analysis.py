@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import pickle
 import struct
@@ -203,3 +204,35 @@ def test_server_analysis_reads_a_mergekit_config(alice, fs_store):
     assert ("relicensed-derivative", "meta-llama/Meta-Llama-3-8B") in {
         (v["rule"], v["parent"]) for v in analysis.result["violations"]
     }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("when", ["scanning", "running the engine"])
+def test_a_repository_deleted_while_its_analysis_runs_ends_it_quietly(
+    alice, fs_store, monkeypatch, caplog, when
+):
+    """The repository is deleted by another request while a worker analyses its head: while the
+    weight files are scanned, or while the engine runs. The task used to crash (a foreign key to
+    the deleted revision, a save that matched no row, a missing repository row: an error with a
+    traceback in the worker's log for an ordinary deletion). It now ends as "missing", as a task
+    that starts after the deletion does, and leaves no rows behind."""
+    import hub.tasks
+
+    with monkeypatch.context() as patch:
+        patch.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
+        repo = make_repo(alice, "m", {"README.md": b"---\nlicense: mit\n---\n# m\n", "w.pt": evil_pickle()})
+    head = repo.head_id
+
+    def delete_then(real):
+        def call(*args, **kwargs):
+            Repository.objects.get(pk=repo.pk).delete()  # another request, committed meanwhile
+            return real(*args, **kwargs)
+
+        return call
+
+    target = "scan_file" if when == "scanning" else "snapshot_for_commit"
+    monkeypatch.setattr(hub.tasks, target, delete_then(getattr(hub.tasks, target)))
+    assert hub.tasks.analyze_revision(head) == "missing"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not RevisionAnalysis.objects.filter(commit_id=head).exists()
+    assert not FileScan.objects.filter(commit_id=head).exists()

@@ -1,0 +1,140 @@
+"""Races between requests on one repository, forced on PostgreSQL (``tests.races``).
+
+Production runs several web processes and several workers against one database: two requests
+on one repository interleave at whatever point the scheduler picks. Each test here fixes the
+interleaving that used to go wrong (a 500, a deadlock, a branch brought back without its
+history) and checks the outcome a client would expect from running the two one after the other.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import transaction
+
+from hub.models import Commit, Ref, RepoFile, Repository
+from hub.services.blobs import store_small
+from hub.services.commits import AddFile, CommitRequest, create_commit
+from hub.services.errors import RepoNotFound, RevisionNotFound
+from hub.services.refs import create_ref, delete_ref
+from tests.hub.conftest import make_repo
+from tests.races import require_postgresql, start, wait_for_lock_waiters
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def _add(path: str, content: bytes) -> CommitRequest:
+    stored = store_small(content, 1 << 20)
+    return CommitRequest(
+        title=f"add {path}",
+        operations=[AddFile(path, stored.sha256, stored.size, lfs=False, git_oid=stored.git_oid)],
+    )
+
+
+@pytest.fixture
+def no_analysis(monkeypatch):
+    """Commits here enqueue no analysis: the race under test is the commit's own transaction (the
+    in-process task would run in the committing thread and add a third party to the race)."""
+    monkeypatch.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
+
+
+def test_a_commit_that_waited_for_a_deletion_of_its_repository_is_a_404(fs_store, alice, no_analysis):
+    """The commit reaches the repository's lock while a deletion holds it; the deletion commits.
+    The commit then finds no repository: RepoNotFound (404), not ``DoesNotExist`` (a 500)."""
+    require_postgresql()
+    repo = make_repo(alice, "m", {"README.md": b"# m\n"})
+    request = _add("a.txt", b"a")
+    with transaction.atomic():
+        Repository.objects.select_for_update().get(pk=repo.pk)  # as the deletion's first step
+        committer = start(lambda: create_commit(repo, "main", request, author=alice))
+        wait_for_lock_waiters(1)
+        Repository.objects.get(pk=repo.pk).delete()
+    with pytest.raises(RepoNotFound):
+        committer.outcome()
+    assert not Repository.objects.filter(pk=repo.pk).exists()
+
+
+def test_deleting_a_repository_while_a_commit_is_in_flight_does_not_deadlock(
+    fs_store, alice, no_analysis, monkeypatch
+):
+    """The commit holds the repository's lock and is about to move its branch when the deletion
+    starts. The deletion used to take the branch rows, then wait for the repository row: each
+    waited for the other and PostgreSQL aborted one ("deadlock detected", a 503). Now the deletion
+    waits for the commit, then deletes everything, the new commit included."""
+    require_postgresql()
+    from hub.services import commits
+
+    repo = make_repo(alice, "m", {"README.md": b"# m\n"})
+    request = _add("a.txt", b"a")
+    locked, release = threading.Event(), threading.Event()
+    real_hold = commits._hold_named_content
+
+    def paused(shas):  # runs inside the commit's transaction, right after the repository lock
+        locked.set()
+        assert release.wait(30)
+        return real_hold(shas)
+
+    monkeypatch.setattr(commits, "_hold_named_content", paused)
+    committer = start(lambda: create_commit(repo, "main", request, author=alice))
+    assert locked.wait(30)
+    deleter = start(lambda: Repository.objects.get(pk=repo.pk).delete())
+    wait_for_lock_waiters(1)  # the deletion waits for the commit
+    release.set()
+    assert committer.outcome().sha
+    deleted, _ = deleter.outcome()
+    assert deleted
+    assert not Repository.objects.filter(pk=repo.pk).exists()
+    assert not Commit.objects.filter(repository_id=repo.pk).exists()
+
+
+def test_a_commit_to_a_branch_deleted_meanwhile_does_not_bring_it_back(fs_store, alice, no_analysis):
+    """The Hub API checks that the branch exists, then the commit waits for the repository's lock;
+    meanwhile the branch is deleted. The commit used to create the branch again from nothing,
+    holding only its own files (the branch's history and other files silently gone). It is now
+    refused as the Hub refuses a commit to a missing branch, and the branch stays deleted."""
+    require_postgresql()
+    repo = make_repo(alice, "m", {"README.md": b"# m\n", "keep.txt": b"kept"})
+    create_ref(repo, Ref.Kind.BRANCH, "dev", "main")
+    request = _add("new.txt", b"new")
+    with transaction.atomic():
+        Repository.objects.select_for_update().get(pk=repo.pk)  # a commit in flight holds it
+        committer = start(lambda: create_commit(repo, "dev", request, author=alice, existing_branch=True))
+        wait_for_lock_waiters(1)
+        Ref.objects.filter(repository=repo, kind=Ref.Kind.BRANCH, name="dev").delete()
+    with pytest.raises(RevisionNotFound):
+        committer.outcome()
+    assert not Ref.objects.filter(repository=repo, name="dev").exists()
+    assert not RepoFile.objects.filter(commit__repository=repo, path="new.txt").exists()
+
+
+def test_a_branch_deletion_waits_for_a_commit_in_flight(fs_store, alice, no_analysis, monkeypatch):
+    """The other order: the commit holds the repository's lock when the deletion arrives. The
+    deletion waits and then deletes the branch with the new commit on it, as if the two had run
+    one after the other; before, it went ahead under the commit, which then either recreated the
+    branch from nothing or moved a branch row that no longer existed (an acknowledged commit on
+    no branch)."""
+    require_postgresql()
+    from hub.services import commits
+
+    repo = make_repo(alice, "m", {"README.md": b"# m\n"})
+    create_ref(repo, Ref.Kind.BRANCH, "dev", "main")
+    request = _add("new.txt", b"new")
+    locked, release = threading.Event(), threading.Event()
+    real_hold = commits._hold_named_content
+
+    def paused(shas):
+        locked.set()
+        assert release.wait(30)
+        return real_hold(shas)
+
+    monkeypatch.setattr(commits, "_hold_named_content", paused)
+    committer = start(lambda: create_commit(repo, "dev", request, author=alice, existing_branch=True))
+    assert locked.wait(30)
+    deleter = start(lambda: delete_ref(repo, Ref.Kind.BRANCH, "dev"))
+    wait_for_lock_waiters(1)
+    release.set()
+    commit = committer.outcome()
+    deleter.outcome()
+    assert not Ref.objects.filter(repository=repo, name="dev").exists()
+    assert Commit.objects.filter(pk=commit.pk).exists()
