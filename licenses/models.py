@@ -13,7 +13,8 @@ acknowledged or dismissed finding changes, which reopens it.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from hub.models import Commit, Repository
@@ -166,6 +167,9 @@ class Policy(models.Model):
 
     class Meta:
         verbose_name_plural = "policies"
+        # ``name_taken`` is the friendly check; two creations at once both pass it, so the database
+        # has the last word ("SaaS" beside "saas" would be a second policy to every check)
+        constraints = [models.UniqueConstraint(Lower("name"), name="policy_name_ci_unique")]
 
     def __str__(self) -> str:
         return self.name
@@ -181,15 +185,22 @@ class Policy(models.Model):
         return Policy.objects.filter(name__iexact=name).values_list("name", flat=True).first()
 
     def add_version(self, document: dict, user, comment: str = "") -> PolicyVersion:
-        """Store ``document`` as the next version (versions are immutable; API PUT and admin saves)."""
-        latest = self.versions.aggregate(n=models.Max("version"))["n"] or 0
-        return PolicyVersion.objects.create(
-            policy=self,
-            version=latest + 1,
-            document=document,
-            comment=comment,
-            created_by=user if user is not None and user.is_authenticated else None,
-        )
+        """Store ``document`` as the next version (versions are immutable; API PUT and admin saves).
+
+        The policy's row is locked while the next number is chosen: two saves at once (two web
+        processes) both read the same highest version, and the second insert broke the
+        ``(policy, version)`` constraint, a 500 that lost that save. Now they number one after the other.
+        """
+        with transaction.atomic():
+            Policy.objects.select_for_update().filter(pk=self.pk).values_list("pk", flat=True).first()
+            latest = self.versions.aggregate(n=models.Max("version"))["n"] or 0
+            return PolicyVersion.objects.create(
+                policy=self,
+                version=latest + 1,
+                document=document,
+                comment=comment,
+                created_by=user if user is not None and user.is_authenticated else None,
+            )
 
 
 class PolicyVersion(models.Model):

@@ -6,7 +6,7 @@ import functools
 import re
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -237,9 +237,15 @@ class PolicyListView(LicensesAPIView, generics.ListAPIView):
             )
         if (existing := Policy.name_taken(policy_doc["name"])) is not None:
             raise ApiError("policy-exists", f"policy {existing!r} exists; PUT a new version", 409)
-        with transaction.atomic():
-            policy = Policy.objects.create(name=policy_doc["name"], description=data.get("description", ""))
-            policy.add_version(policy_doc, request.user, data.get("comment", ""))
+        try:
+            with transaction.atomic():
+                policy = Policy.objects.create(
+                    name=policy_doc["name"], description=data.get("description", "")
+                )
+                policy.add_version(policy_doc, request.user, data.get("comment", ""))
+        except IntegrityError as exc:  # created by another request since the check (any case)
+            existing = Policy.name_taken(policy_doc["name"]) or policy_doc["name"]
+            raise ApiError("policy-exists", f"policy {existing!r} exists; PUT a new version", 409) from exc
         return Response(s.PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
@@ -260,6 +266,9 @@ class PolicyDetailView(LicensesAPIView):
             raise ApiError("invalid-policy", "document must be a JSON object", 400)
         document = _checked_policy({**data["document"], "name": name})
         with transaction.atomic():
+            # locked and read again: a PUT saving meanwhile (another web process) must not have its
+            # description overwritten with what this request read before it
+            policy = get_object_or_404(Policy.objects.select_for_update(), pk=policy.pk)
             policy.add_version(document, request.user, data.get("comment", ""))
             if "description" in data:
                 policy.description = data["description"]
