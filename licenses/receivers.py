@@ -48,14 +48,29 @@ def on_revision_analysed(sender, analysis, is_head: bool, previous_license_key: 
     from licenses.tasks import notify_new_errors, reevaluate_descendants
 
     commit = analysis.commit
-    repo = commit.repository
     result = analysis.result or {}
     with transaction.atomic():
-        record_lineage(repo, (result.get("lineage") or {}).get("base_models") or [])
-        findings = (result.get("violations") or []) if has_content(commit) else []
-        synced = sync_violations(repo, commit, findings)
-        if synced.new_errors:
-            enqueue_on_commit(notify_new_errors, [v.pk for v in synced.new_errors])
+        repo = Repository.objects.select_for_update(of=("self",)).filter(pk=commit.repository_id).first()
+        if repo is None:
+            return
+        # Still the repository's latest analysis? This runs after the analysis was stored, outside
+        # its lock: meanwhile a newer commit's analysis may have been stored and its findings synced
+        # (two workers finishing one after the other). Writing these older findings and edges then
+        # left the queue and the graph describing a revision that is no longer the head, until the
+        # next commit. The newest analysis alone writes them, one at a time per repository.
+        if repo.latest_analysis_id == analysis.pk:
+            record_lineage(repo, (result.get("lineage") or {}).get("base_models") or [])
+            findings = (result.get("violations") or []) if has_content(commit) else []
+            synced = sync_violations(repo, commit, findings)
+            if synced.new_errors:
+                enqueue_on_commit(notify_new_errors, [v.pk for v in synced.new_errors])
+        else:
+            log.info(
+                "analysis of %s is no longer its repository's latest: its findings are not stored", commit
+            )
+        # The licence change is announced either way: the newer analysis compares itself with this
+        # one, so a change this one made (and the newer kept) would otherwise never re-judge the
+        # descendants. Re-evaluation reads the repository as it is when it runs.
         if previous_license_key != analysis.license_key:
             log.info(
                 "licence of %s changed %s → %s", repo.repo_id, previous_license_key, analysis.license_key

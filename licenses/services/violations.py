@@ -150,6 +150,7 @@ def sync_violations_many(items: Iterable[FindingsOf]) -> dict[int, SyncResult]:
     locked in primary-key order so that concurrent chunks cannot deadlock.
     """
     items = list(items)
+    lock_repositories(i.repository.pk for i in items)
     now = timezone.now()
     existing: dict[int, dict[tuple[str, str], Violation]] = {}
     locked = Violation.objects.select_for_update().filter(repository_id__in=[i.repository.pk for i in items])
@@ -166,6 +167,25 @@ def sync_violations_many(items: Iterable[FindingsOf]) -> dict[int, SyncResult]:
     ViolationEvent.objects.bulk_create(writes.events, batch_size=500)
     refresh_open_violations(i.repository.pk for i in items)
     return results
+
+
+def lock_repositories(repository_ids: Iterable[int]) -> None:
+    """Lock these repositories' rows, in primary-key order, until the transaction ends.
+
+    Everything that writes a repository's violations (an analysis, a re-evaluation chunk, a triage
+    from the API or the web queue) takes these locks first, so two writers of one repository's
+    violations run one after the other. Without them two first syncs both inserted the same finding
+    (a unique-key error that failed the analysis' receiver or a whole re-evaluation chunk), a triage
+    recorded its change from a status another had already replaced, and two recounts of
+    ``open_violations`` each counted without the other's change (the catalogue's filter and the
+    compliance check, which looks violations up only where the count is positive, then disagreed
+    with the rows).
+    """
+    ids = sorted(set(repository_ids))
+    if ids:
+        list(
+            Repository.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk").values("pk")
+        )
 
 
 def refresh_open_violations(repository_ids: Iterable[int]) -> None:
@@ -329,6 +349,10 @@ def _event(
     return event
 
 
+#: What a triage reads and writes of a violation (copied from the locked row before deciding).
+_TRIAGE_FIELDS = ("status", "status_reason", "status_changed_by_id", "status_changed_at", "resolved_from")
+
+
 @transaction.atomic
 def set_violation_status(violations: Iterable[Violation], status: str, user, reason: str) -> list[Violation]:
     """Triage one or many violations; acknowledging or dismissing needs a reason."""
@@ -337,9 +361,20 @@ def set_violation_status(violations: Iterable[Violation], status: str, user, rea
     reason = (reason or "").strip()
     if status in REASON_REQUIRED and not reason:
         raise TriageError(f"a reason is required to mark violations {status.replace('_', ' ')}")
+    violations = list(violations)
+    lock_repositories(v.repository_id for v in violations)
+    # the rows as they are now, locked: the caller read them before the lock, perhaps before another
+    # triage or an analysis changed them (the change and its history must start from the real status)
+    fresh = Violation.objects.select_for_update().filter(pk__in=[v.pk for v in violations]).order_by("pk")
+    current = {v.pk: v for v in fresh}
     now = timezone.now()
     changed = []
     for violation in violations:
+        row = current.get(violation.pk)
+        if row is None:  # its repository was deleted meanwhile
+            continue
+        for name in _TRIAGE_FIELDS:
+            setattr(violation, name, getattr(row, name))
         if violation.status == status:
             continue
         previous = violation.status

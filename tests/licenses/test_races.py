@@ -100,3 +100,156 @@ def test_a_policy_created_twice_at_once_is_one_policy_and_a_409(staff_api, other
     assert answer.status_code == 409, answer.content
     assert answer.json()["error"]["code"] == "policy-exists"
     assert list(Policy.objects.values_list("name", flat=True)) == ["saas"]
+
+
+FINDING = {"rule": "missing-license", "severity": "error", "message": "no licence", "evidence": []}
+
+
+@pytest.fixture
+def reviewer():
+    return get_user_model().objects.create_user("reviewer", is_superuser=True)
+
+
+@pytest.fixture
+def repository():
+    from hub.models import Namespace, Repository
+
+    namespace = Namespace.objects.create(name="org", kind=Namespace.Kind.ORG)
+    return Repository.objects.create(namespace=namespace, name="model")
+
+
+def _violation(repository, rule: str, status: str = "open"):
+    from licenses.models import Violation
+
+    return Violation.objects.create(
+        repository=repository, rule=rule, severity="warning", message=rule, evidence_hash=rule, status=status
+    )
+
+
+@pytest.mark.parametrize("second", ["false_positive", "acknowledged"])
+def test_a_triage_racing_another_records_the_status_it_really_changed(repository, reviewer, second):
+    """The API and the web queue triage one violation at once, both having read it open. The
+    second used to record "open → …" too (a history with two changes from one status), and the
+    same status twice was two events; it now starts from the status the first left."""
+    require_postgresql()
+    from licenses.models import Violation, ViolationEvent
+    from licenses.services.violations import refresh_open_violations, set_violation_status
+
+    violation = _violation(repository, "r")
+    refresh_open_violations([repository.pk])
+    read_by_second = Violation.objects.get(pk=violation.pk)  # the web queue's page, read before
+    ready, release = threading.Event(), threading.Event()
+    first = start(
+        _paused_in_transaction(
+            lambda: set_violation_status([violation], "acknowledged", reviewer, "seen"), ready, release
+        )
+    )
+    assert ready.wait(30)
+    other = start(lambda: set_violation_status([read_by_second], second, reviewer, "why"))
+    wait_for_lock_waiters(1)
+    release.set()
+    first.outcome()
+    other.outcome()
+    events = list(ViolationEvent.objects.filter(violation=violation).values_list("from_status", "to_status"))
+    if second == "acknowledged":
+        assert events == [("open", "acknowledged")]
+    else:
+        assert events == [("open", "acknowledged"), ("acknowledged", "false_positive")]
+    assert Violation.objects.get(pk=violation.pk).status == second
+
+
+def test_two_triages_of_one_repository_at_once_keep_its_open_count_right(repository, reviewer):
+    """One reviewer reopens a violation while another acknowledges a second one of the same model.
+    Each recount of ``open_violations`` ran without the other's change: the model showed 0 open
+    violations with one open, and the compliance check (which looks violations up only where the
+    count is positive) and the catalogue's "has open violations" filter skipped it."""
+    require_postgresql()
+    from hub.models import Repository
+    from licenses.services.violations import refresh_open_violations, set_violation_status
+
+    reopened = _violation(repository, "a", status="acknowledged")
+    acknowledged = _violation(repository, "b")
+    refresh_open_violations([repository.pk])
+    ready, release = threading.Event(), threading.Event()
+    first = start(
+        _paused_in_transaction(lambda: set_violation_status([reopened], "open", reviewer, ""), ready, release)
+    )
+    assert ready.wait(30)
+    other = start(lambda: set_violation_status([acknowledged], "acknowledged", reviewer, "fine"))
+    wait_for_lock_waiters(1)
+    release.set()
+    first.outcome()
+    other.outcome()
+    assert Repository.objects.get(pk=repository.pk).open_violations == 1
+
+
+def test_two_first_syncs_of_one_repository_store_each_finding_once(repository):
+    """The same revision's analysis delivered twice (at-least-once), or an analysis and a
+    re-evaluation chunk, store a repository's first findings at once. Both saw no rows and both
+    inserted: the second hit the unique key, failing the analysis' receiver or, for a chunk, the
+    re-evaluation of every repository in it."""
+    require_postgresql()
+    from licenses.models import Violation, ViolationEvent
+    from licenses.services.violations import sync_violations
+
+    ready, release = threading.Event(), threading.Event()
+    first = start(
+        _paused_in_transaction(lambda: sync_violations(repository, None, [FINDING]), ready, release)
+    )
+    assert ready.wait(30)
+    second = start(lambda: sync_violations(repository, None, [FINDING]))
+    wait_for_lock_waiters(1)
+    release.set()
+    assert len(first.outcome().opened) == 1
+    assert second.outcome().opened == []
+    assert Violation.objects.filter(repository=repository).count() == 1
+    assert ViolationEvent.objects.filter(violation__repository=repository).count() == 1
+
+
+def test_an_analysis_overtaken_by_a_newer_one_does_not_write_its_findings(monkeypatch):
+    """Two workers finish analyses of two commits one after the other; the older's receiver runs
+    after the newer's (the receivers run outside the analysis' lock). The older findings and
+    lineage used to be written last: the violation queue and the graph described a revision that
+    was no longer the head. Forced here by running the newer commit's whole analysis between the
+    older one being stored and its receiver."""
+    import hub.tasks
+    from hub.models import Repository
+    from licenses.models import LineageEdge, Violation
+    from tests.hub.conftest import make_repo
+
+    owner = get_user_model().objects.create_user("owner")
+    monkeypatch.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
+    repo = make_repo(owner, "m", {"README.md": b"---\nbase_model: org/old-parent\n---\n# m\n"})
+    older = repo.head_id
+    newer_card = b"---\nlicense: mit\nbase_model: org/new-parent\n---\n# m\n"
+    real_signal = hub.tasks.revision_analysed
+
+    class NewerFirst:
+        """``revision_analysed`` whose first sending runs the newer commit's analysis before it."""
+
+        sent = False
+
+        def send_robust(self, **kwargs):
+            if not self.sent:
+                self.sent = True
+                make_commit(repo, newer_card)
+                hub.tasks.analyze_revision(Repository.objects.get(pk=repo.pk).head_id)
+            return real_signal.send_robust(**kwargs)
+
+    def make_commit(repo, card):
+        from hub.services.blobs import store_small
+        from hub.services.commits import AddFile, CommitRequest, create_commit
+
+        stored = store_small(card, 1 << 20)
+        op = AddFile("README.md", stored.sha256, stored.size, lfs=False, git_oid=stored.git_oid)
+        create_commit(repo, "main", CommitRequest(title="relicense", operations=[op]), author=owner)
+
+    monkeypatch.setattr(hub.tasks, "revision_analysed", NewerFirst())
+    hub.tasks.analyze_revision(older)
+    repo.refresh_from_db()
+    assert repo.head_id != older and repo.latest_analysis.commit_id == repo.head_id
+    open_rules = set(Violation.objects.filter(repository=repo, status="open").values_list("rule", flat=True))
+    assert "missing-license" not in open_rules  # the head declares mit
+    assert list(LineageEdge.objects.filter(child=repo).values_list("parent_ref", flat=True)) == [
+        "org/new-parent"
+    ]
