@@ -182,12 +182,18 @@ def _analyze_revision(commit_id: int) -> str:
     analysis.engine_version = engine_version()[:40]
     analysis.error = ""
     with transaction.atomic():
-        analysis.save()
+        # The repository's row first, then the analysis' (the order of every writer: commits, a
+        # deletion, the violation writers). Saved first, the analysis' row was held while this waited
+        # for a deletion holding the repository, which then waited for that row: a deadlock.
         repo = (
             Repository.objects.select_for_update(of=("self",))
             .select_related("latest_analysis")
-            .get(pk=commit.repository_id)
+            .filter(pk=commit.repository_id)
+            .first()
         )
+        if repo is None:
+            return "missing"  # deleted while it was analysed
+        analysis.save()
         is_head = repo.head_id == commit.pk
         previous = repo.latest_analysis.license_key if repo.latest_analysis else None
         if is_head:

@@ -138,3 +138,38 @@ def test_a_branch_deletion_waits_for_a_commit_in_flight(fs_store, alice, no_anal
     deleter.outcome()
     assert not Ref.objects.filter(repository=repo, name="dev").exists()
     assert Commit.objects.filter(pk=commit.pk).exists()
+
+
+def test_an_analysis_finishing_while_its_repository_is_deleted_does_not_deadlock(
+    fs_store, alice, no_analysis
+):
+    """The deletion holds the repository's lock and is about to delete the revision's rows when
+    the analysis finishes. The analysis saved its row first and then waited for the repository,
+    while the deletion waited for that row: PostgreSQL aborted one (the task failed with
+    "deadlock detected"). The analysis now waits for the repository first and ends as missing."""
+    require_postgresql()
+    from django.db.models.signals import pre_delete
+
+    import hub.tasks
+
+    repo = make_repo(alice, "m", {"README.md": b"---\nlicense: mit\n---\n# m\n"})
+    head = repo.head_id
+    locked, release = threading.Event(), threading.Event()
+
+    def paused(sender, instance, **kwargs):  # inside the deletion, the repository's row locked
+        if instance.pk == repo.pk:
+            locked.set()
+            assert release.wait(30)
+
+    pre_delete.connect(paused, sender=Repository, dispatch_uid="test-paused-deletion")
+    try:
+        deleter = start(lambda: Repository.objects.get(pk=repo.pk).delete())
+        assert locked.wait(30)
+        analysis = start(lambda: hub.tasks.analyze_revision(head))
+        wait_for_lock_waiters(1)  # the analysis waits for the repository
+        release.set()
+        assert deleter.outcome()[0]
+        assert analysis.outcome() == "missing"
+    finally:
+        pre_delete.disconnect(dispatch_uid="test-paused-deletion", sender=Repository)
+    assert not Commit.objects.filter(pk=head).exists()
