@@ -578,6 +578,9 @@ class RevisionAnalysis(models.Model):
     n_warnings = models.IntegerField(default=0)
     unsafe_files = models.IntegerField(default=0, help_text="files whose scan found dangerous imports")
     analysed_at = models.DateTimeField(null=True, blank=True)
+    # when the newest run of this analysis started: a run that started earlier (a redelivered or
+    # re-sent message overtaken by a newer one) read older data and must not store over it
+    started_at = models.DateTimeField(null=True, blank=True)
     engine_version = models.CharField(max_length=40, blank=True)
     error = models.TextField(blank=True)
 

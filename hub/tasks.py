@@ -141,7 +141,8 @@ def _analyze_revision(commit_id: int) -> str:
         return "missing"
     analysis, _ = RevisionAnalysis.objects.get_or_create(commit=commit)
     analysis.status = RevisionAnalysis.Status.RUNNING
-    analysis.save(update_fields=["status"])
+    analysis.started_at = started = timezone.now()
+    analysis.save(update_fields=["status", "started_at"])
     try:
         scans = scan_revision(commit)
         result = analyze_snapshot(
@@ -161,7 +162,10 @@ def _analyze_revision(commit_id: int) -> str:
         analysis.status = RevisionAnalysis.Status.FAILED
         analysis.error = f"{type(exc).__name__}: {exc}"[:2000]
         analysis.analysed_at = timezone.now()
-        analysis.save(update_fields=["status", "error", "analysed_at"])
+        with transaction.atomic():
+            if _superseded(analysis, started):
+                return "superseded"
+            analysis.save(update_fields=["status", "error", "analysed_at"])
         return "failed"
     lic = result.get("license") or {}
     transparency = result.get("transparency") or {}
@@ -193,6 +197,8 @@ def _analyze_revision(commit_id: int) -> str:
         )
         if repo is None:
             return "missing"  # deleted while it was analysed
+        if _superseded(analysis, started):
+            return "superseded"
         analysis.save()
         is_head = repo.head_id == commit.pk
         previous = repo.latest_analysis.license_key if repo.latest_analysis else None
@@ -231,6 +237,27 @@ def _announce(analysis: RevisionAnalysis, is_head: bool, previous: str | None) -
     except _ReceiversFailed as exc:
         for receiver, outcome in exc.args[0]:
             log.error("revision_analysed receiver %r failed for %s: %r", receiver, analysis.commit, outcome)
+
+
+def _superseded(analysis: RevisionAnalysis, started) -> bool:
+    """Whether a run of this analysis that started after ours (``started``) exists; locks the row.
+
+    Two runs of one revision overlap when a message is delivered twice or the analysis is sent
+    again while it runs, as a parent's re-evaluation does for a child whose analysis has not been
+    stored yet. The later run read the later data (the parent's new licence); the earlier one,
+    finishing last, used to store its older result over it, and the child passed with a parent
+    that no longer allowed it. The later run stores; the earlier one leaves it to it.
+    """
+    newest = (
+        RevisionAnalysis.objects.select_for_update()
+        .filter(pk=analysis.pk)
+        .values_list("started_at", flat=True)
+    )
+    latest_start = newest.first()
+    if latest_start is not None and latest_start > started:
+        log.info("analysis of %s superseded by a run that started later: not stored", analysis.commit_id)
+        return True
+    return False
 
 
 #: Pending analyses younger than this are left alone: their message may still be on its way.

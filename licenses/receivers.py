@@ -45,10 +45,11 @@ def on_revision_analysed(sender, analysis, is_head: bool, previous_license_key: 
     """
     if not is_head:
         return
-    from licenses.tasks import notify_new_errors, reevaluate_descendants
+    from licenses.tasks import notify_new_errors, reevaluate_chunk, reevaluate_descendants
 
     commit = analysis.commit
     result = analysis.result or {}
+    base_models = (result.get("lineage") or {}).get("base_models") or []
     with transaction.atomic():
         repo = Repository.objects.select_for_update(of=("self",)).filter(pk=commit.repository_id).first()
         if repo is None:
@@ -58,8 +59,9 @@ def on_revision_analysed(sender, analysis, is_head: bool, previous_license_key: 
         # (two workers finishing one after the other). Writing these older findings and edges then
         # left the queue and the graph describing a revision that is no longer the head, until the
         # next commit. The newest analysis alone writes them, one at a time per repository.
-        if repo.latest_analysis_id == analysis.pk:
-            record_lineage(repo, (result.get("lineage") or {}).get("base_models") or [])
+        stored = repo.latest_analysis_id == analysis.pk
+        if stored:
+            record_lineage(repo, base_models)
             findings = (result.get("violations") or []) if has_content(commit) else []
             synced = sync_violations(repo, commit, findings)
             if synced.new_errors:
@@ -77,6 +79,33 @@ def on_revision_analysed(sender, analysis, is_head: bool, previous_license_key: 
             )
             enqueue_on_commit(reevaluate_descendants, repo.repo_id)
             _dataset_changed(repo)
+    # After the edges are committed: a parent relicensed (or made private, or deleted) since this
+    # analysis read it, before those edges existed, was re-evaluated without this child (its walk
+    # follows the edges), and this analysis stored what the parent was. Whichever comes second —
+    # the parent's walk or this look — sees the other, so the child is judged on the parent as it is.
+    if stored and parents_moved(commit, base_models):
+        log.info("a parent of %s changed while it was analysed: re-evaluating it", commit)
+        enqueue_on_commit(reevaluate_chunk, [repo.pk])
+
+
+def parents_moved(commit, base_models: list[dict]) -> bool:
+    """Whether a registry parent now resolves differently from what the analysis recorded: another
+    licence, no longer resolvable (private, deleted), or newly in the registry."""
+    from licenses.services.resolver import DatabaseResolver
+
+    resolver = DatabaseResolver()
+    as_of = commit.created_at.date()
+    for entry in base_models:
+        parent_id = str(entry.get("id") or "")
+        if not parent_id:
+            continue
+        record = resolver.resolve(parent_id, as_of)
+        if entry.get("source") == DatabaseResolver.source:
+            if record is None or record.license_key != (entry.get("license_key") or "unknown"):
+                return True
+        elif record is not None:
+            return True
+    return False
 
 
 def _dataset_changed(repo: Repository) -> None:

@@ -253,3 +253,86 @@ def test_an_analysis_overtaken_by_a_newer_one_does_not_write_its_findings(monkey
     assert list(LineageEdge.objects.filter(child=repo).values_list("parent_ref", flat=True)) == [
         "org/new-parent"
     ]
+
+
+def test_a_parent_relicensed_during_its_childs_first_analysis_is_seen_by_the_child(monkeypatch):
+    """A child's first analysis reads its parent's licence, and before it stores its result the
+    parent is relicensed non-commercial. The parent's re-evaluation walks the lineage edges, which
+    the child's analysis has not recorded yet: it never saw the child, and the child stored what the
+    parent was. The child passed with a non-commercial parent until its next commit. Forced here
+    by relicensing the parent (eager tasks: its analysis and re-evaluation happen right there)
+    between the child's engine call and its store."""
+    import licenses.engine.analyze as engine
+    from hub.models import Repository
+    from licenses.models import Violation
+    from tests.hub.conftest import make_repo
+
+    owner = get_user_model().objects.create_user("owner")
+    parent = make_repo(owner, "base", {"README.md": b"---\nlicense: apache-2.0\n---\n# base\n"})
+    with monkeypatch.context() as no_tasks:
+        no_tasks.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
+        child = make_repo(
+            owner, "tuned", {"README.md": b"---\nlicense: apache-2.0\nbase_model: owner/base\n---\n"}
+        )
+    real = engine.analyze_snapshot
+    relicensed = []
+
+    def engine_then_relicense(snapshot, **kwargs):
+        result = real(snapshot, **kwargs)
+        if snapshot.id == "owner/tuned" and not relicensed:
+            relicensed.append(True)
+            _commit_card(parent, owner, b"---\nlicense: cc-by-nc-4.0\n---\n# base\n")  # analysed at once
+        return result
+
+    monkeypatch.setattr(engine, "analyze_snapshot", engine_then_relicense)
+    import hub.tasks
+
+    hub.tasks.analyze_revision(Repository.objects.get(pk=child.pk).head_id)
+    assert relicensed
+    child.refresh_from_db()
+    assert child.latest_analysis.commit_id == child.head_id
+    rules = [v["rule"] for v in child.latest_analysis.result["violations"]]
+    assert "relicensed-derivative" in rules
+    assert Violation.objects.filter(repository=child, rule="relicensed-derivative", status="open").exists()
+
+
+def _commit_card(repo, author, card: bytes) -> None:
+    from django.test import TestCase
+
+    from hub.services.blobs import store_small
+    from hub.services.commits import AddFile, CommitRequest, create_commit
+
+    stored = store_small(card, 1 << 20)
+    op = AddFile("README.md", stored.sha256, stored.size, lfs=False, git_oid=stored.git_oid)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        create_commit(repo, "main", CommitRequest(title="card", operations=[op]), author=author)
+
+
+def test_a_run_that_started_earlier_does_not_store_over_one_that_started_later(monkeypatch):
+    """Two runs of one revision overlap (a message delivered twice, a dataset's relicensing sending
+    its models to analysis while one runs): the later one read the later data. The earlier one,
+    finishing last, stored its result over the later one's. Forced by running the whole second run
+    between the first one's engine call and its store; each run marks its result."""
+    import hub.tasks
+    import licenses.engine.analyze as engine
+    from hub.models import RevisionAnalysis
+    from tests.hub.conftest import make_repo
+
+    owner = get_user_model().objects.create_user("owner")
+    with monkeypatch.context() as no_tasks:
+        no_tasks.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
+        repo = make_repo(owner, "m", {"README.md": b"---\nlicense: mit\n---\n# m\n"})
+    real = engine.analyze_snapshot
+    runs = []
+
+    def marked(snapshot, **kwargs):
+        runs.append(len(runs) + 1)
+        run = runs[-1]
+        result = real(snapshot, **kwargs)
+        if run == 1:
+            assert hub.tasks.analyze_revision(repo.head_id) == "done"  # the second run, whole
+        return {**result, "run": run}
+
+    monkeypatch.setattr(engine, "analyze_snapshot", marked)
+    assert hub.tasks.analyze_revision(repo.head_id) == "superseded"
+    assert RevisionAnalysis.objects.get(commit_id=repo.head_id).result["run"] == 2
