@@ -123,11 +123,25 @@ def pull_request_for_ref(repo: Repository, name: str) -> Discussion:
     return disc
 
 
+def lock_discussion(disc: Discussion) -> Discussion:
+    """``disc`` read again with its repository locked (inside a transaction).
+
+    A merge, a status change and a push to a pull request each decide from the pull request's
+    status; read before the lock, a close racing a merge could save "closed" over "merged" (merged
+    is final), a push could land on a pull request merged meanwhile (its changes never merged, the
+    client told it succeeded), and two merges of one pull request both went ahead. Under the
+    repository's lock (which commits take too) they see each other's outcome.
+    """
+    lock_repository(disc.repository)
+    return Discussion.objects.select_related("repository__namespace", "author", "base_commit").get(pk=disc.pk)
+
+
 def push_to_pull_request(repo: Repository, disc: Discussion, request: CommitRequest, author) -> Commit:
     """A commit on ``refs/pr/N`` (the client's ``revision="refs/pr/N"``), recorded on the timeline."""
-    if disc.status not in OPEN_STATES:
-        raise Conflict(f"pull request #{disc.num} is {disc.status}; open a new one")
     with refusing_collected_content(request.operations), transaction.atomic():
+        disc = lock_discussion(disc)
+        if disc.status not in OPEN_STATES:
+            raise Conflict(f"pull request #{disc.num} is {disc.status}; open a new one")
         commit = create_commit(repo, str(disc.num), request, author=author, ref_kind=Ref.Kind.PR)
         add_event(disc, DiscussionEvent.Type.COMMIT, author, {"oid": commit.sha, "subject": commit.title})
     return commit
@@ -137,9 +151,10 @@ def change_status(disc: Discussion, new_status: object, author, comment: object 
     """Close or re-open; a merged pull request stays merged."""
     if new_status not in (Discussion.Status.OPEN, Discussion.Status.CLOSED):
         raise BadRequest('status must be "open" or "closed"')
-    if disc.status == Discussion.Status.MERGED:
-        raise Conflict(f"pull request #{disc.num} is merged; its status cannot change")
     with transaction.atomic():
+        disc = lock_discussion(disc)
+        if disc.status == Discussion.Status.MERGED:
+            raise Conflict(f"pull request #{disc.num} is merged; its status cannot change")
         disc.status = new_status
         disc.save(update_fields=["status"])
         event = add_event(disc, DiscussionEvent.Type.STATUS, author, {"status": new_status})

@@ -24,7 +24,7 @@ from hub.services.commits import (
     create_commit,
     refusing_collected_content,
 )
-from hub.services.discussions import OPEN_STATES, add_comment, add_event
+from hub.services.discussions import OPEN_STATES, add_comment, add_event, lock_discussion
 from hub.services.errors import BadRequest, Conflict
 
 #: Text files up to this size get a line diff; larger ones are summarised.
@@ -91,23 +91,26 @@ def merge(disc: Discussion, author, comment: object = None) -> Commit | None:
     """
     if not disc.is_pull_request:
         raise BadRequest(f"#{disc.num} is a discussion, not a pull request")
-    if disc.status not in OPEN_STATES:
-        raise Conflict(f"pull request #{disc.num} is {disc.status}")
-    st = state(disc)
-    if st.target is None:
-        raise Conflict(f"the target branch {disc.target_branch} no longer exists")
-    if st.conflicts:
-        raise Conflict(
-            f"pull request #{disc.num} conflicts with {disc.target_branch}: " + ", ".join(st.conflicts)
-        )
-    ops: list[Operation] = []
-    for path, entry in sorted(st.changed.items()):
-        if entry is None:
-            if path in st.target_files:
-                ops.append(DeleteFile(path))
-        elif st.target_files.get(path) != entry:
-            ops.append(AddFile(path, entry.sha256, entry.size, entry.lfs, None if entry.lfs else entry.oid))
+    ops: list[Operation] = []  # filled under the lock; read by the refusal only if the commit fails
     with refusing_collected_content(ops), transaction.atomic():
+        disc = lock_discussion(disc)  # the status and both heads as they are now (see there)
+        if disc.status not in OPEN_STATES:
+            raise Conflict(f"pull request #{disc.num} is {disc.status}")
+        st = state(disc)
+        if st.target is None:
+            raise Conflict(f"the target branch {disc.target_branch} no longer exists")
+        if st.conflicts:
+            raise Conflict(
+                f"pull request #{disc.num} conflicts with {disc.target_branch}: " + ", ".join(st.conflicts)
+            )
+        for path, entry in sorted(st.changed.items()):
+            if entry is None:
+                if path in st.target_files:
+                    ops.append(DeleteFile(path))
+            elif st.target_files.get(path) != entry:
+                ops.append(
+                    AddFile(path, entry.sha256, entry.size, entry.lfs, None if entry.lfs else entry.oid)
+                )
         merged = None
         if ops:
             request = CommitRequest(

@@ -173,3 +173,78 @@ def test_an_analysis_finishing_while_its_repository_is_deleted_does_not_deadlock
     finally:
         pre_delete.disconnect(dispatch_uid="test-paused-deletion", sender=Repository)
     assert not Commit.objects.filter(pk=head).exists()
+
+
+def _pull_request(alice):
+    from hub.services.discussions import commit_as_new_pull_request
+
+    repo = make_repo(alice, "m", {"README.md": b"# m\n"})
+    return commit_as_new_pull_request(repo, "main", _add("pr.txt", b"proposed"), alice)[0]
+
+
+def _paused_merge(monkeypatch, locked: threading.Event, release: threading.Event) -> None:
+    """The first merge pauses inside its transaction, after saving "merged", before it commits."""
+    from hub.services import merge
+
+    real_event = merge.add_event
+
+    def paused(disc, kind, author, data):
+        event = real_event(disc, kind, author, data)
+        if not locked.is_set():
+            locked.set()
+            assert release.wait(30)
+        return event
+
+    monkeypatch.setattr(merge, "add_event", paused)
+
+
+def test_closing_a_pull_request_while_it_is_merged_leaves_it_merged(
+    fs_store, alice, no_analysis, monkeypatch
+):
+    """The close had checked "not merged" before the merge committed, then saved "closed" over
+    "merged": a pull request whose changes are on main showed as closed (merged is final)."""
+    require_postgresql()
+    from hub.models import Discussion
+    from hub.services import merge
+    from hub.services.discussions import change_status
+    from hub.services.errors import Conflict
+
+    disc = _pull_request(alice)
+    stale = Discussion.objects.get(pk=disc.pk)  # the close request's read, before the merge
+    locked, release = threading.Event(), threading.Event()
+    _paused_merge(monkeypatch, locked, release)
+    merger = start(lambda: merge.merge(Discussion.objects.get(pk=disc.pk), alice))
+    assert locked.wait(30)
+    closer = start(lambda: change_status(stale, "closed", alice))
+    wait_for_lock_waiters(1)
+    release.set()
+    assert merger.outcome() is not None
+    with pytest.raises(Conflict, match="merged"):
+        closer.outcome()
+    assert Discussion.objects.get(pk=disc.pk).status == Discussion.Status.MERGED
+
+
+def test_a_pull_request_merged_twice_at_once_is_merged_once(fs_store, alice, no_analysis, monkeypatch):
+    """The second merge read the pull request open; it then failed with the commit's "parentCommit
+    … pull and retry" (412, for a pull request that needed nothing but was merged), or, when the
+    target already held the changes, recorded a second "merged" event. Now it is the 409 "is
+    merged" a merge after the first gets."""
+    require_postgresql()
+    from hub.models import Discussion, DiscussionEvent
+    from hub.services import merge
+    from hub.services.errors import Conflict
+
+    disc = _pull_request(alice)
+    stale = Discussion.objects.get(pk=disc.pk)
+    locked, release = threading.Event(), threading.Event()
+    _paused_merge(monkeypatch, locked, release)
+    first = start(lambda: merge.merge(Discussion.objects.get(pk=disc.pk), alice))
+    assert locked.wait(30)
+    second = start(lambda: merge.merge(stale, alice))
+    wait_for_lock_waiters(1)
+    release.set()
+    assert first.outcome() is not None
+    with pytest.raises(Conflict, match="is merged"):
+        second.outcome()
+    merged_events = DiscussionEvent.objects.filter(discussion=disc, data__status="merged")
+    assert merged_events.count() == 1
