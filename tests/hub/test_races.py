@@ -248,3 +248,28 @@ def test_a_pull_request_merged_twice_at_once_is_merged_once(fs_store, alice, no_
         second.outcome()
     merged_events = DiscussionEvent.objects.filter(discussion=disc, data__status="merged")
     assert merged_events.count() == 1
+
+
+def test_a_push_to_a_pull_request_being_merged_is_refused(fs_store, alice, no_analysis, monkeypatch):
+    """The push had checked "open" before the merge committed, then landed on ``refs/pr/N`` after
+    it: the client was told its change was pushed to a pull request already merged without it."""
+    require_postgresql()
+    from hub.models import Discussion
+    from hub.services import merge
+    from hub.services.discussions import push_to_pull_request
+    from hub.services.errors import Conflict
+
+    disc = _pull_request(alice)
+    stale = Discussion.objects.select_related("repository").get(pk=disc.pk)
+    request = _add("late.txt", b"pushed while merging")
+    locked, release = threading.Event(), threading.Event()
+    _paused_merge(monkeypatch, locked, release)
+    merger = start(lambda: merge.merge(Discussion.objects.get(pk=disc.pk), alice))
+    assert locked.wait(30)
+    pusher = start(lambda: push_to_pull_request(stale.repository, stale, request, alice))
+    wait_for_lock_waiters(1)
+    release.set()
+    merger.outcome()
+    with pytest.raises(Conflict, match="merged"):
+        pusher.outcome()
+    assert not RepoFile.objects.filter(path="late.txt").exists()
