@@ -254,15 +254,22 @@ class Repository(models.Model):
             kwargs["update_fields"] = {*fields, *self.ANALYSIS_COLUMNS}
         # the stored visibility, read when this save writes it: an instance's own loaded value can
         # be stale (another request toggled it since), and a missed change leaves descendants
-        # judged with a parent they can no longer (or can now) see
+        # judged with a parent they can no longer (or can now) see. Read locked (the row this save
+        # writes next anyway): two toggles at once each read the other's uncommitted value otherwise,
+        # and the second, seeing no change, sent nothing; the descendants stayed judged on the first.
         if not (
             self.pk is not None and (fields is None or "private" in fields) and "private" in self.__dict__
         ):
             super().save(*args, **kwargs)
             return
         # one transaction: the re-judging the change needs (an outbox row) commits with it, or neither
-        with transaction.atomic(using=kwargs.get("using")):
-            before = Repository.objects.filter(pk=self.pk).values_list("private", flat=True).first()
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(Repository)):
+            before = (
+                Repository.objects.select_for_update(of=("self",))
+                .filter(pk=self.pk)
+                .values_list("private", flat=True)
+                .first()
+            )
             super().save(*args, **kwargs)
             if before is not None and before != self.private:
                 # whatever route changed it (Hub API settings, native API, admin)

@@ -273,3 +273,44 @@ def test_a_push_to_a_pull_request_being_merged_is_refused(fs_store, alice, no_an
     with pytest.raises(Conflict, match="merged"):
         pusher.outcome()
     assert not RepoFile.objects.filter(path="late.txt").exists()
+
+
+def test_two_visibility_changes_at_once_each_announce_theirs(fs_store, alice, no_analysis):
+    """Made private, and public again by another request before the first committed: the second
+    read the stored visibility unlocked (still public), saw no change and sent nothing. The
+    descendants' re-evaluation ran only for the first (private), and they stayed judged as
+    children of a model they could not see although it was public again."""
+    require_postgresql()
+    from hub.signals import visibility_changed
+
+    repo = make_repo(alice, "m", {"README.md": b"# m\n"})
+    seen: list[bool] = []
+
+    def record(sender, repository, **kwargs):
+        seen.append(repository.private)
+
+    visibility_changed.connect(record, dispatch_uid="test-visibility-record")
+    try:
+        ready, release = threading.Event(), threading.Event()
+
+        def make_private():
+            with transaction.atomic():
+                private = Repository.objects.get(pk=repo.pk)
+                private.private = True
+                private.save(update_fields=["private"])
+                ready.set()
+                assert release.wait(30)
+
+        first = start(make_private)
+        assert ready.wait(30)
+        public = Repository.objects.get(pk=repo.pk)  # read before the first commits: public
+        public.private = False
+        second = start(lambda: public.save(update_fields=["private"]))
+        wait_for_lock_waiters(1)
+        release.set()
+        first.outcome()
+        second.outcome()
+    finally:
+        visibility_changed.disconnect(dispatch_uid="test-visibility-record")
+    assert seen == [True, False]
+    assert Repository.objects.get(pk=repo.pk).private is False
