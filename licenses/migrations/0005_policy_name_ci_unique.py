@@ -27,7 +27,7 @@ def refuse_case_duplicates(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("licenses", "0003_violation_resolved_from"),
+        ("licenses", "0004_violation_announced_at"),
     ]
 
     operations = [
