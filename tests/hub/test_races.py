@@ -37,6 +37,7 @@ def no_analysis(monkeypatch):
     """Commits here enqueue no analysis: the race under test is the commit's own transaction (the
     in-process task would run in the committing thread and add a third party to the race)."""
     monkeypatch.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
+    monkeypatch.setattr("workers.enqueue.send_on_commit", lambda *args, **kwargs: None)
 
 
 def test_a_commit_that_waited_for_a_deletion_of_its_repository_is_a_404(fs_store, alice, no_analysis):
