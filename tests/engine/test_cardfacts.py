@@ -346,7 +346,9 @@ def test_a_folder_s_shard_index_and_pipeline_config_are_read(tmp_path):
 
     (tmp_path / "README.md").write_text("# m\n")
     (tmp_path / "model.safetensors.index.json").write_text(
-        json.dumps({"metadata": {"total_size": 4_000_000}, "weight_map": {"a": "model-00001-of-00002.safetensors"}})
+        json.dumps(
+            {"metadata": {"total_size": 4_000_000}, "weight_map": {"a": "model-00001-of-00002.safetensors"}}
+        )
     )
     (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
     facts = facts_from_snapshot(snapshot_from_dir(tmp_path, "acme/pipe"))
