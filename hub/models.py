@@ -18,7 +18,7 @@ import hashlib
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
-from django.db.models.functions import Lower, Upper
+from django.db.models.functions import Lower, Now, Upper
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -155,13 +155,21 @@ class Repository(models.Model):
     # whenever it writes ``latest_analysis``) and the number of open violations (kept by
     # ``licenses.services.violations``), so that a filter plus a sort is one index range of this table
     # instead of a join per row walked.
-    license_key = models.CharField(max_length=100, blank=True, help_text="latest analysis: licence key")
-    license_class = models.CharField(max_length=40, blank=True, help_text="latest analysis: licence class")
-    commercial_use = models.CharField(max_length=16, blank=True, help_text="latest analysis: commercial use")
+    license_key = models.CharField(
+        max_length=100, blank=True, db_default="", help_text="latest analysis: licence key"
+    )
+    license_class = models.CharField(
+        max_length=40, blank=True, db_default="", help_text="latest analysis: licence class"
+    )
+    commercial_use = models.CharField(
+        max_length=16, blank=True, db_default="", help_text="latest analysis: commercial use"
+    )
     transparency_score = models.FloatField(null=True, blank=True, help_text="latest analysis: score 0-100")
     disclosure_level = models.IntegerField(null=True, blank=True, help_text="latest analysis: disclosure 0-4")
-    unsafe_files = models.IntegerField(default=0, help_text="latest analysis: files with dangerous imports")
-    open_violations = models.IntegerField(default=0, help_text="violations in status open")
+    unsafe_files = models.IntegerField(
+        default=0, db_default=0, help_text="latest analysis: files with dangerous imports"
+    )
+    open_violations = models.IntegerField(default=0, db_default=0, help_text="violations in status open")
     downloads = models.BigIntegerField(default=0)
     likes = models.IntegerField(default=0)
     # Mirrors: where the repository comes from and how far the sync got.
@@ -359,7 +367,7 @@ class Blob(models.Model):
     # garbage collector deletes only content stored before its cutoff, so a re-upload of
     # content it is about to collect either refreshes this first (and is spared) or finds the
     # row gone and writes the bytes again
-    stored_at = models.DateTimeField(default=timezone.now)
+    stored_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
     def __str__(self) -> str:
         return self.sha256

@@ -91,7 +91,7 @@ class Violation(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     # The triage (acknowledged / false positive) a finding carried when it stopped being found: if it
     # comes back with the same evidence, that human decision still holds and is restored.
-    resolved_from = models.CharField(max_length=16, blank=True, default="")
+    resolved_from = models.CharField(max_length=16, blank=True, default="", db_default="")
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     # When the notifications announced this opening (cleared when it reopens): a notification task
