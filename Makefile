@@ -28,6 +28,7 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py reanalyse
 
 run: demo
 	DEBUG=$${DEBUG:-1} ./scripts/serve.sh $(PY)

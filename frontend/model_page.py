@@ -99,6 +99,13 @@ class ModelPage:
         return self.result.get("license") or {}
 
     @property
+    def engine_current(self) -> bool:
+        """False when the shown analysis was made by an older engine or knowledge base."""
+        from hub.services.reanalysis import is_current
+
+        return self.analysis is None or is_current(self.analysis)
+
+    @property
     def openness(self) -> Any:
         return self.result.get("openness")
 

@@ -169,6 +169,16 @@ CELERY_BEAT_SCHEDULE["send-outbox"] = {
     "schedule": float(os.environ.get("MODELHUB_OUTBOX_EVERY", "60")),
 }
 
+# Analyses made by an older engine or knowledge base (hub/services/reanalysis.py; docs/operations.md):
+# beat re-sends at most MODELHUB_REANALYSE_BATCH of them every MODELHUB_REANALYSE_EVERY seconds, and
+# only while the queue is empty. 0 turns it off (``manage.py reanalyse`` still works).
+REANALYSE_BATCH = env_int("MODELHUB_REANALYSE_BATCH", 200)
+if env_int("MODELHUB_REANALYSE_EVERY", 600) > 0:
+    CELERY_BEAT_SCHEDULE["reanalyse-stale"] = {
+        "task": "hub.reanalyse_stale",
+        "schedule": float(env_int("MODELHUB_REANALYSE_EVERY", 600)),
+    }
+
 # Garbage collection (hub/services/garbage.py; docs/hub-api.md "Storage reclamation"): content no revision references
 # and abandoned uploads, once older than MODELHUB_GC_GRACE seconds. MODELHUB_GC_EVERY=0 turns the
 # scheduled run off (``manage.py blobstore gc`` still works).

@@ -29,12 +29,10 @@ SCAN_FIELDS = (
 
 
 def engine_version() -> str:
-    try:
-        from importlib.metadata import version
+    """The stamp an analysis made now carries (``hub.services.reanalysis``)."""
+    from hub.services.reanalysis import current_engine_version
 
-        return f"modelhub {version('modelhub')}"
-    except Exception:
-        return "modelhub"
+    return current_engine_version()
 
 
 #: Scan errors that say nothing about the content (the store was unreachable, the scanner
@@ -162,10 +160,12 @@ def _analyze_revision(commit_id: int) -> str:
         analysis.status = RevisionAnalysis.Status.FAILED
         analysis.error = f"{type(exc).__name__}: {exc}"[:2000]
         analysis.analysed_at = timezone.now()
+        # a failure is this engine's answer too: unstamped, the stale sweep would retry it for ever
+        analysis.engine_version = engine_version()[:40]
         with transaction.atomic():
             if _superseded(analysis, started):
                 return "superseded"
-            analysis.save(update_fields=["status", "error", "analysed_at"])
+            analysis.save(update_fields=["status", "error", "analysed_at", "engine_version"])
         return "failed"
     lic = result.get("license") or {}
     transparency = result.get("transparency") or {}
@@ -310,3 +310,28 @@ def collect_garbage() -> dict:
     from hub.services.garbage import collect_garbage as collect
 
     return collect(grace_seconds=settings.GC_GRACE).as_dict()
+
+
+@app.task(name="hub.reanalyse_stale")
+def reanalyse_stale(batch: int | None = None) -> int:
+    """Send up to ``batch`` head analyses made by an older engine or knowledge base to be made again.
+
+    Bounded and polite: only when the broker's queue is empty (uploads and mirror runs go first,
+    and a batch still waiting is not sent twice), at most ``MODELHUB_REANALYSE_BATCH`` per run.
+    Resumable without a cursor: a re-made analysis is no longer stale. The stored analyses stay
+    ``done`` meanwhile, so every page and check keeps its (older) answer until the new one lands.
+    Returns how many it sent.
+    """
+    from django.conf import settings
+
+    from hub.services.reanalysis import stale_analyses
+    from workers.enqueue import send
+
+    if app.conf.task_always_eager or _queue_length() > 0:
+        return 0
+    limit = batch if batch is not None else settings.REANALYSE_BATCH
+    ids = list(stale_analyses().values_list("commit_id", flat=True)[:limit])
+    sent = sum(1 for commit_id in ids if send(analyze_revision, (commit_id,), {}))
+    if sent:
+        log.info("re-analysing %d analyses made by an older engine", sent)
+    return sent

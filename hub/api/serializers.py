@@ -8,12 +8,21 @@ from hub.models import Commit, FileScan, Ref, RepoFile, Repository, RevisionAnal
 
 
 class AnalysisSummarySerializer(serializers.ModelSerializer):
+    engine_current = serializers.SerializerMethodField(
+        help_text="false: made by an older engine or knowledge base than this server's; served until re-analysed"
+    )
+
     class Meta:
         model = RevisionAnalysis
         fields = [
             "status", "license_key", "license_class", "commercial_use", "transparency_score", "disclosure_level",
-            "n_errors", "n_warnings", "unsafe_files", "analysed_at", "engine_version",
+            "n_errors", "n_warnings", "unsafe_files", "analysed_at", "engine_version", "engine_current",
         ]  # fmt: skip
+
+    def get_engine_current(self, analysis: RevisionAnalysis) -> bool:
+        from hub.services.reanalysis import is_current
+
+        return is_current(analysis)
 
 
 class RepositorySerializer(serializers.ModelSerializer):
