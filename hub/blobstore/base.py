@@ -56,6 +56,15 @@ class UploadSweep:
 
 
 @dataclass(frozen=True)
+class StoredObject:
+    """One object at a content address, as the store lists it (``BlobStore.iter_objects``)."""
+
+    sha256: str
+    size: int
+    modified: datetime
+
+
+@dataclass(frozen=True)
 class BlobInfo:
     sha256: str
     size: int
@@ -185,6 +194,12 @@ class BlobStore(ABC):
         uploads. ``before`` must lie beyond the life of every upload link (see the garbage
         collector in ``hub.services.garbage``). The default store keeps no such state."""
         return UploadSweep()
+
+    def iter_objects(self) -> Iterator[StoredObject]:
+        """Every object at a content address, in ascending sha256 order (consistency checks
+        merge this with the ``Blob`` rows in the same order, in constant memory). Staged and
+        temporary files are not content and are not listed."""
+        raise NotImplementedError(f"the {self.name} blob store cannot list its objects")
 
     def read_range(self, sha256: str, start: int, length: int) -> bytes:
         with self.open(sha256) as fh:

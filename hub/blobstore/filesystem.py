@@ -29,9 +29,9 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -42,6 +42,7 @@ from hub.blobstore.base import (
     BlobStore,
     BlobStoreUnavailable,
     HashingCounter,
+    StoredObject,
     UploadSweep,
     check_sha256,
     iter_chunks,
@@ -335,6 +336,29 @@ class FilesystemBlobStore(BlobStore):
         if moved or duplicates or removed_dirs:
             self._durable_names({str(p) for p in self.objects.iterdir() if p.is_dir()} | {str(self.objects)})
         return LayoutMigration(moved, duplicates, removed_dirs)
+
+    def iter_objects(self) -> Iterator[StoredObject]:
+        """Objects in both layouts (``ab/<digest>`` and the older ``ab/cd/<digest>``), one
+        two-hex-digit folder at a time, sorted: memory holds one folder's names, not the store's.
+        An object at both paths (a ``migrate-layout`` in progress) is listed once."""
+        if not self.objects.is_dir():
+            return
+        try:
+            for top in sorted(d for d in os.listdir(self.objects) if _HEX2.fullmatch(d)):
+                found: dict[str, Path] = {}
+                for entry in os.scandir(self.objects / top):
+                    if entry.is_dir(follow_symlinks=False) and _HEX2.fullmatch(entry.name):
+                        for leaf in os.scandir(entry.path):
+                            if SHA256_RE.match(leaf.name) and leaf.name.startswith(top + entry.name):
+                                found.setdefault(leaf.name, Path(leaf.path))
+                    elif SHA256_RE.match(entry.name) and entry.name.startswith(top):
+                        found[entry.name] = Path(entry.path)  # the current path wins
+                for digest in sorted(found):
+                    with contextlib.suppress(FileNotFoundError):  # deleted while listed
+                        st = found[digest].stat()
+                        yield StoredObject(digest, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC))
+        except OSError as exc:
+            raise _unavailable(exc) from exc
 
     def check(self) -> None:
         try:

@@ -44,6 +44,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError
 
 from hub.blobstore.base import (
+    SHA256_RE,
     BlobInfo,
     BlobNotFound,
     BlobStore,
@@ -51,6 +52,7 @@ from hub.blobstore.base import (
     BlobStoreUnavailable,
     ChecksumMismatch,
     HashingCounter,
+    StoredObject,
     UploadSweep,
     check_sha256,
     iter_chunks,
@@ -283,8 +285,26 @@ class S3BlobStore(BlobStore):
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self.key_for(sha256), Range=rng)["Body"]
             return body.read()
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            if _code(exc) in {"404", "NoSuchKey", "NotFound"}:  # missing content, not an outage
+                raise BlobNotFound(f"blob {sha256} is not stored") from exc
             raise BlobStoreUnavailable(f"S3 refused the ranged read: {exc}") from exc
+        except BotoCoreError as exc:
+            raise BlobStoreUnavailable(f"S3 refused the ranged read: {exc}") from exc
+
+    def iter_objects(self) -> Iterator[StoredObject]:
+        """The bucket's listing under ``sha256/``: S3 lists keys in ascending order, and a key's
+        order is its digest's (``sha256/ab/<digest>``)."""
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=f"{self.prefix}sha256/"
+            ):
+                for item in page.get("Contents") or ():
+                    digest = item["Key"].rsplit("/", 1)[-1]
+                    if SHA256_RE.match(digest) and item["Key"] == self.key_for(digest):
+                        yield StoredObject(digest, int(item.get("Size") or 0), item["LastModified"])
+        except (BotoCoreError, ClientError) as exc:
+            raise BlobStoreUnavailable(f"S3 refused the listing: {exc}") from exc
 
     def stat(self, sha256: str) -> BlobInfo | None:
         return self._head(self.key_for(sha256), sha256)

@@ -10,6 +10,7 @@ streamed here, with single-range requests answered 206.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -20,13 +21,15 @@ from django.db.models import F
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 
 from hub.auth import Caller
-from hub.blobstore import BlobStore, get_blob_store
+from hub.blobstore import BlobNotFound, BlobStore, get_blob_store
 from hub.hfapi.http import hub_view
 from hub.hfapi.read import TYPES
 from hub.models import RepoFile, Repository
 from hub.services.access import check_download, get_readable
-from hub.services.errors import EntryNotFound
+from hub.services.errors import ContentMissing, EntryNotFound
 from hub.services.revisions import resolve_revision, split_rev_path
+
+log = logging.getLogger(__name__)
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 STREAM_CHUNK = 1024 * 1024
@@ -60,24 +63,51 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-def _stream(store: BlobStore, sha256: str, start: int, length: int) -> Iterator[bytes]:
+def _open_body(store: BlobStore, sha256: str, start: int, length: int) -> Iterator[bytes]:
+    """The response body, its first read done now: content missing from the store raises
+    BlobNotFound here, before a status line is sent, instead of breaking the body mid-way."""
     if hasattr(store, "client"):  # S3: ask for the range, don't read and discard
-        remaining, pos = length, start
-        while remaining > 0:
-            n = min(remaining, 8 * STREAM_CHUNK)
-            yield store.read_range(sha256, pos, n)
-            pos += n
-            remaining -= n
-        return
-    with store.open(sha256) as fh:
+        n = min(length, 8 * STREAM_CHUNK)
+        return _ranges(store, sha256, store.read_range(sha256, start, n), start + n, length - n)
+    fh = store.open(sha256)
+    try:
         fh.seek(start)
-        remaining = length
+    except BaseException:
+        fh.close()
+        raise
+    return _chunks(fh, length)
+
+
+def _ranges(store: BlobStore, sha256: str, first: bytes, pos: int, remaining: int) -> Iterator[bytes]:
+    if first:
+        yield first
+    while remaining > 0:
+        n = min(remaining, 8 * STREAM_CHUNK)
+        yield store.read_range(sha256, pos, n)
+        pos += n
+        remaining -= n
+
+
+def _chunks(fh, remaining: int) -> Iterator[bytes]:
+    with fh:
         while remaining > 0:
             chunk = fh.read(min(STREAM_CHUNK, remaining))
             if not chunk:
                 return
             remaining -= len(chunk)
             yield chunk
+
+
+def _content_missing(repo: Repository, commit_sha: str, path: str, sha256: str) -> ContentMissing:
+    log.error(
+        "content of %s@%s:%s (sha256 %s) is missing from the blob store", repo, commit_sha, path, sha256
+    )
+    return ContentMissing(
+        f"the content of {path} (sha256 {sha256}) is missing from this hub's blob store; "
+        "the file must be uploaded again (an administrator can list such files with "
+        "'manage.py blobstore check')",
+        commit=commit_sha,
+    )
 
 
 def _metadata_headers(response: HttpResponse, commit_sha: str, row: RepoFile) -> None:
@@ -120,11 +150,15 @@ def resolve(request: HttpRequest, caller: Caller, ns: str, name: str, tail: str,
     length = max(0, end - start + 1)
     content_type = served_type(filename) if not row.lfs else "application/octet-stream"
     if request.method == "HEAD":
+        if store.stat(row.sha256) is None:  # the client's HEAD decides whether it GETs at all
+            raise _content_missing(repo, commit.sha, path, row.sha256)
         response = HttpResponse(status=206 if span else 200, content_type=content_type)
     else:
-        response = StreamingHttpResponse(
-            _stream(store, row.sha256, start, length), status=206 if span else 200, content_type=content_type
-        )
+        try:
+            body = _open_body(store, row.sha256, start, length)
+        except BlobNotFound:
+            raise _content_missing(repo, commit.sha, path, row.sha256) from None
+        response = StreamingHttpResponse(body, status=206 if span else 200, content_type=content_type)
     response["Content-Length"] = str(length)
     if span:
         response["Content-Range"] = f"bytes {start}-{end}/{row.size}"

@@ -57,6 +57,15 @@ class Conflict(HubError):
     status = 409
 
 
+class ContentMissing(HubError):
+    """A file the revision lists whose bytes the blob store does not hold (a restore from a database
+    dump newer than the store's copy: docs/operations.md). Not the client's fault, and not
+    transient: the file must be uploaded again or the store restored."""
+
+    status = 500
+    code = "ContentMissing"
+
+
 class PreconditionFailed(HubError):
     status = 412
 

@@ -3,6 +3,12 @@
 ``gc`` removes content no revision references and what abandoned uploads left behind (see
 ``hub.services.garbage``; Celery beat runs the same daily). ``--dry-run`` only counts.
 
+``check`` compares the database's content rows with the store's objects (after a restore from a
+database dump and a store copy taken at different moments: ``hub.services.consistency``);
+``--repair`` removes rows no file needs whose bytes are gone and records orphaned objects as
+content so the collector reclaims them. Exit status 1 while something remains that only an
+upload (or the store's backup) can mend.
+
 ``migrate-layout`` moves a filesystem store's objects to the one-level layout.
 
 Stores created before the one-level layout keep objects at ``sha256/ab/cd/<digest>``. The hub
@@ -35,6 +41,22 @@ class Command(BaseCommand):
             help="only what is older than this (default MODELHUB_GC_GRACE; never below twice the upload link life)",
         )
         gc.add_argument("--dry-run", action="store_true", help="count what would go; delete nothing")
+        check = sub.add_parser(
+            "check",
+            help="compare content rows with the store's objects (after a restore); --repair mends what it can",
+        )
+        check.add_argument(
+            "--grace",
+            type=int,
+            default=None,
+            metavar="SECONDS",
+            help="objects without a row younger than this are uploads in flight (default MODELHUB_GC_GRACE)",
+        )
+        check.add_argument(
+            "--repair",
+            action="store_true",
+            help="remove unreferenced rows whose bytes are gone; record orphaned objects whose bytes hash right",
+        )
         sub.add_parser(
             "migrate-layout",
             help="move filesystem objects from sha256/ab/cd/<digest> to sha256/ab/<digest> (idempotent)",
@@ -43,6 +65,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["action"] == "gc":
             self.collect(options["grace"], options["dry_run"])
+            return
+        if options["action"] == "check":
+            self.check_store(options["grace"], options["repair"])
             return
         from hub.blobstore.filesystem import FilesystemBlobStore
 
@@ -78,6 +103,51 @@ class Command(BaseCommand):
                 f"the blob store refused {len(done.errors)} operation(s); what was removed stays removed, "
                 f"fix the store and run it again:\n  {shown}{more}"
             )
+
+    def check_store(self, grace: int | None, repair: bool) -> None:
+        from django.conf import settings
+
+        from hub.services.consistency import check_consistency
+
+        done = check_consistency(grace_seconds=settings.GC_GRACE if grace is None else grace, repair=repair)
+        self.stdout.write(f"{done.rows:,} content rows, {done.objects:,} stored objects")
+        self.stdout.write(
+            f"rows without bytes: {done.missing:,} ({done.missing_referenced:,} named by files of revisions)"
+        )
+        for ex in done.missing_examples:
+            self.stdout.write(
+                f"  {ex['sha256']} ({_size(ex['size'])}) " + (", ".join(ex["files"]) or "no file")
+            )
+        self.stdout.write(f"sizes that differ: {done.size_mismatch:,}")
+        for line in done.size_mismatch_examples:
+            self.stdout.write(f"  {line}")
+        self.stdout.write(
+            f"objects without rows: {done.orphans:,} ({_size(done.orphan_bytes)}), "
+            f"and {done.young_orphans:,} younger than the grace period (uploads in flight, left alone)"
+        )
+        for sha256 in done.orphan_examples:
+            self.stdout.write(f"  {sha256}")
+        if repair:
+            self.stdout.write(
+                f"repaired: removed {done.removed_rows:,} unreferenced rows without bytes, recorded "
+                f"{done.adopted:,} orphaned objects as content (the collector reclaims them after its grace)"
+            )
+            for sha256 in done.corrupt_orphans:
+                self.stdout.write(f"  corrupt (bytes do not hash to the address, left in place): {sha256}")
+        remaining = done.missing_referenced + done.size_mismatch + len(done.corrupt_orphans)
+        if not repair:
+            remaining += (done.missing - done.missing_referenced) + done.orphans
+        if remaining:
+            raise CommandError(
+                f"{remaining:,} inconsistencies remain"
+                + ("" if repair else "; --repair mends unreferenced rows and orphaned objects")
+                + (
+                    "; files whose content is gone must be uploaded again (or the store restored from a later copy)"
+                    if done.missing_referenced
+                    else ""
+                )
+            )
+        self.stdout.write(self.style.SUCCESS("database and blob store agree"))
 
 
 def _size(n: int) -> str:
