@@ -179,3 +179,27 @@ def test_files_page_resolves_revisions_as_the_hub_api_does(client, catalogue):
     assert client.get(f"/acme/support-bot-8b/tree/{head.sha[:8]}").status_code == 200
     assert client.get("/acme/support-bot-8b/tree/1").status_code == 404
     assert client.get("/acme/support-bot-8b/tree/no-such-branch").status_code == 404
+
+
+def test_refs_link_to_pages_that_exist_whatever_their_names(client, catalogue):
+    """A branch or tag named with a slash (``feat/x``, ``release/1``: the Hub API creates them) made
+    the model page a 500 (the tree route takes no slash), and pull-request refs linked to
+    ``/tree/1``, a 404. Slashed names link to their commit, pull requests to their page."""
+    from hub.models import Ref
+
+    repo = catalogue.repos["acme/support-bot-8b"]
+    head = repo.head
+    Ref.objects.create(repository=repo, kind="branch", name="feat/x", commit=head)
+    Ref.objects.create(repository=repo, kind="tag", name="release/1", commit=head)
+    Ref.objects.create(repository=repo, kind="pr", name="3", commit=head)
+    resp = client.get("/acme/support-bot-8b")
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    links = dict(
+        (label, href) for href, label in re.findall(r'<a class="ref" href="([^"]+)">([^<]+)</a>', html)
+    )
+    assert links["branch: feat/x"] == links["tag: release/1"] == f"/acme/support-bot-8b/tree/{head.sha}"
+    assert links["pr: 3"] == "/acme/support-bot-8b/discussions/3"
+    assert links["tag: v1.0"] == "/acme/support-bot-8b/tree/v1.0"
+    for href in {links["branch: feat/x"], links["tag: v1.0"]}:
+        assert client.get(href).status_code == 200, href
