@@ -120,10 +120,14 @@ def check_consistency(
     young_after = (now or timezone.now()) - timedelta(seconds=grace_seconds)
     rows, objects = _rows(), store.iter_objects()
     row, obj = next(rows, None), next(objects, None)
+    missing: list[tuple[str, int]] = []
     while row is not None or obj is not None:
         if obj is None or (row is not None and row[0] < obj.sha256):
             report.rows += 1
-            _missing(report, row, repair)
+            missing.append(row)
+            if len(missing) >= BATCH:
+                _missing(report, missing, repair)
+                missing = []
             row = next(rows, None)
         elif row is None or obj.sha256 < row[0]:
             report.objects += 1
@@ -137,26 +141,36 @@ def check_consistency(
                 if len(report.size_mismatch_examples) < EXAMPLES:
                     report.size_mismatch_examples.append(f"{row[0]}: row {row[1]} bytes, stored {obj.size}")
             row, obj = next(rows, None), next(objects, None)
+    _missing(report, missing, repair)
     return report
 
 
-def _missing(report: ConsistencyReport, row: tuple[str, int], repair: bool) -> None:
-    sha256, size = row
-    if get_blob_store().stat(sha256) is not None:  # stored since the listing passed it
+def _missing(report: ConsistencyReport, rows: list[tuple[str, int]], repair: bool) -> None:
+    """Rows the listing did not show: confirmed one by one (stored since the listing passed?), then
+    one query for which of them files still name (a restore can leave every row without bytes)."""
+    store = get_blob_store()
+    gone = [(sha256, size) for sha256, size in rows if store.stat(sha256) is None]
+    if not gone:
         return
-    report.missing += 1
-    files = _files_naming(sha256)
-    if files:
-        report.missing_referenced += 1
-    elif repair:
-        with transaction.atomic():
-            # judged again under the row's lock: a commit may have named it meanwhile
-            locked = Blob.objects.select_for_update().filter(sha256=sha256).first()
-            if locked is not None and not RepoFile.objects.filter(blob_id=sha256).exists():
-                locked.delete()
-                report.removed_rows += 1
-    if len(report.missing_examples) < EXAMPLES:
-        report.missing_examples.append({"sha256": sha256, "size": size, "files": files})
+    named = set(
+        RepoFile.objects.filter(blob_id__in=[sha256 for sha256, _ in gone])
+        .values_list("blob_id", flat=True)
+        .distinct()
+    )
+    for sha256, size in gone:
+        report.missing += 1
+        if sha256 in named:
+            report.missing_referenced += 1
+        elif repair:
+            with transaction.atomic():
+                # judged again under the row's lock: a commit may have named it meanwhile
+                locked = Blob.objects.select_for_update().filter(sha256=sha256).first()
+                if locked is not None and not RepoFile.objects.filter(blob_id=sha256).exists():
+                    locked.delete()
+                    report.removed_rows += 1
+        if len(report.missing_examples) < EXAMPLES:
+            files = _files_naming(sha256) if sha256 in named else []
+            report.missing_examples.append({"sha256": sha256, "size": size, "files": files})
 
 
 def _orphan(
