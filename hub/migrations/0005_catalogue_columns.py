@@ -34,6 +34,13 @@ BACKFILL_VIOLATIONS = (
 def backfill(apps, schema_editor):
     schema_editor.execute(BACKFILL_ANALYSIS)
     schema_editor.execute(BACKFILL_VIOLATIONS)
+    if schema_editor.connection.vendor == "postgresql":
+        # A repository with an analysis and open violations is updated twice here; PostgreSQL then
+        # queues its deferred foreign-key checks, and the CREATE INDEX below refused to run with
+        # them pending ("pending trigger events"): every upgrade from before this migration with
+        # such a repository failed. Running the checks now empties the queue.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 class Migration(migrations.Migration):

@@ -9,6 +9,8 @@ violations silently lost until the old processes were gone).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.db import connection, transaction
@@ -16,6 +18,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import AddField
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 OWN_APPS = ("hub", "licenses", "workers")
 
@@ -52,11 +55,13 @@ def test_previous_release_writes_are_accepted():
     ns = Namespace.objects.create(name="old-writer", kind=Namespace.Kind.ORG)
     repo = Repository.objects.create(namespace=ns, name="m")
     with connection.cursor() as cur, transaction.atomic():
-        cur.execute("INSERT INTO hub_blob (sha256, size, created_at) VALUES (%s, 3, now())", ["a" * 64])
+        cur.execute(
+            "INSERT INTO hub_blob (sha256, size, created_at) VALUES (%s, 3, CURRENT_TIMESTAMP)", ["a" * 64]
+        )
         cur.execute(
             "INSERT INTO licenses_violation (rule, severity, parent_ref, message, clause, evidence, evidence_hash,"
             " status, status_reason, first_seen_at, last_seen_at, repository_id)"
-            " VALUES ('missing-license', 'error', '', 'm', '', '[]', 'h', 'open', '', now(), now(), %s)",
+            " VALUES ('missing-license', 'error', '', 'm', '', '[]', 'h', 'open', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, %s)",
             [repo.pk],
         )
     blob = Blob.objects.get(sha256="a" * 64)
@@ -104,8 +109,8 @@ def test_stored_at_migration_rewrites_no_blob_row():
     try:
         with connection.cursor() as cur:
             cur.execute(
-                "INSERT INTO hub_blob (sha256, size, created_at) VALUES (%s, 1, now() - interval '30 days')",
-                ["b" * 64],
+                "INSERT INTO hub_blob (sha256, size, created_at) VALUES (%s, 1, %s)",
+                ["b" * 64, timezone.now() - timedelta(days=30)],
             )
         executor = MigrationExecutor(connection)
         with CaptureQueriesContext(connection) as queries:
@@ -117,3 +122,63 @@ def test_stored_at_migration_rewrites_no_blob_row():
             assert cur.fetchone() == (True,)
     finally:
         MigrationExecutor(connection).migrate(leaf)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_catalogue_columns_migration_runs_on_an_analysed_repository_with_open_violations():
+    """Upgrading from a release before hub 0005 failed at 0005 on PostgreSQL ("cannot CREATE INDEX
+    … pending trigger events") as soon as one repository had an analysis and an open violation:
+    the two back-fill UPDATEs touch its row twice, which queues its deferred foreign-key checks."""
+    executor = MigrationExecutor(connection)
+    leaves = [n for n in executor.loader.graph.leaf_nodes() if n[0] in OWN_APPS]
+    executor.migrate([("hub", "0004_mirror_status_gone"), ("licenses", "0001_initial")])
+    try:
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO hub_namespace (name, kind, display_name, created_at) VALUES ('acme', 'org', '', CURRENT_TIMESTAMP)"
+            )
+            cur.execute(
+                "INSERT INTO hub_repository (name, repo_type, private, gated, gating_config, disabled, description,"
+                " created_at, updated_at, default_branch, last_modified, card_data, library_name, pipeline_tag,"
+                " card_license, downloads, likes, mirrored_from, upstream_id, upstream_sha, mirror_status,"
+                " mirror_error, namespace_id) SELECT 'm', 'model', false, '', '{}', false, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'main',"
+                " CURRENT_TIMESTAMP, '{}', '', '', '', 0, 0, '', '', '', '', '', id FROM hub_namespace WHERE name = 'acme'"
+                " RETURNING id"
+            )
+            (repo_id,) = cur.fetchone()
+            cur.execute(
+                "INSERT INTO hub_commit (sha, title, message, author_name, created_at, repository_id)"
+                " VALUES (%s, 't', '', 'x', CURRENT_TIMESTAMP, %s) RETURNING id",
+                ["a" * 40, repo_id],
+            )
+            (commit_id,) = cur.fetchone()
+            cur.execute(
+                "INSERT INTO hub_revisionanalysis (status, result, license_key, license_class, commercial_use,"
+                " n_errors, n_warnings, unsafe_files, engine_version, error, commit_id)"
+                " VALUES ('done', '{}', 'mit', 'osi-permissive', 'yes', 1, 0, 0, '', '', %s) RETURNING id",
+                [commit_id],
+            )
+            (analysis_id,) = cur.fetchone()
+            cur.execute(
+                "UPDATE hub_repository SET latest_analysis_id = %s, head_id = %s WHERE id = %s",
+                [analysis_id, commit_id, repo_id],
+            )
+            cur.execute(
+                "INSERT INTO licenses_violation (rule, severity, parent_ref, message, clause, evidence,"
+                " evidence_hash, status, status_reason, first_seen_at, last_seen_at, repository_id)"
+                " VALUES ('missing-license', 'error', '', 'm', '', '[]', 'h', 'open', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, %s)",
+                [repo_id],
+            )
+        MigrationExecutor(connection).migrate([("hub", "0005_catalogue_columns")])
+        with connection.cursor() as cur:
+            cur.execute("SELECT license_key, open_violations FROM hub_repository WHERE id = %s", [repo_id])
+            assert cur.fetchone() == ("mit", 1)
+    finally:
+        with connection.cursor() as cur:  # the rows would outlive the test's flush of the new tables
+            cur.execute("DELETE FROM licenses_violation")
+            cur.execute("UPDATE hub_repository SET latest_analysis_id = NULL, head_id = NULL")
+            cur.execute("DELETE FROM hub_revisionanalysis")
+            cur.execute("DELETE FROM hub_commit")
+            cur.execute("DELETE FROM hub_repository")
+            cur.execute("DELETE FROM hub_namespace")
+        MigrationExecutor(connection).migrate(leaves)
