@@ -156,13 +156,13 @@ class Repository(models.Model):
     # ``licenses.services.violations``), so that a filter plus a sort is one index range of this table
     # instead of a join per row walked.
     license_key = models.CharField(
-        max_length=100, blank=True, db_default="", help_text="latest analysis: licence key"
+        max_length=100, blank=True, default="", db_default="", help_text="latest analysis: licence key"
     )
     license_class = models.CharField(
-        max_length=40, blank=True, db_default="", help_text="latest analysis: licence class"
+        max_length=40, blank=True, default="", db_default="", help_text="latest analysis: licence class"
     )
     commercial_use = models.CharField(
-        max_length=16, blank=True, db_default="", help_text="latest analysis: commercial use"
+        max_length=16, blank=True, default="", db_default="", help_text="latest analysis: commercial use"
     )
     transparency_score = models.FloatField(null=True, blank=True, help_text="latest analysis: score 0-100")
     disclosure_level = models.IntegerField(null=True, blank=True, help_text="latest analysis: disclosure 0-4")

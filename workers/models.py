@@ -97,7 +97,7 @@ class MirrorRun(models.Model):
     # Added for the workers: a lease, so a redelivered task never runs beside a live one.
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of the run")
     worker = models.CharField(
-        max_length=200, blank=True, db_default="", help_text="who holds the run (host:pid)"
+        max_length=200, blank=True, default="", db_default="", help_text="who holds the run (host:pid)"
     )
     options = models.JSONField(
         default=dict, blank=True, db_default={}, help_text="selection of a run without a spec"

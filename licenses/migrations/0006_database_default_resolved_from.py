@@ -5,7 +5,8 @@
 ``migrate`` runs while the previous release still serves (docs/operations.md); its INSERTs do not
 name columns it does not know, and a Python-side default never reaches the database, so those rows
 were refused (uploads answered 500, violations found by old workers were lost). ``SET DEFAULT``
-changes only the catalogue: no row is rewritten.
+changes only the catalogue: no row is rewritten. The Python default stays, so model instances
+never carry Django's ``DatabaseDefault`` placeholder.
 """
 
 from django.db import migrations, models

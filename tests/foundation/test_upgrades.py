@@ -46,6 +46,18 @@ def test_every_added_not_null_column_has_a_database_default():
     assert missing == []
 
 
+def test_database_defaults_keep_a_python_default():
+    """Without one, a new model instance holds Django's ``DatabaseDefault`` placeholder, which code
+    writing rows itself (the mirror's bulk writer) cannot send: its runs failed."""
+    missing = []
+    for model in apps.get_models():
+        if model._meta.app_label in OWN_APPS:
+            for field in model._meta.concrete_fields:
+                if field.has_db_default() and not field.has_default():
+                    missing.append(f"{model._meta.label}.{field.name}")
+    assert missing == []
+
+
 @pytest.mark.django_db
 def test_previous_release_writes_are_accepted():
     """The INSERTs the release before 0010/0003 made (its column lists) still store rows."""
