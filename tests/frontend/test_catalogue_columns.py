@@ -136,7 +136,9 @@ def test_migration_backfills_existing_rows(catalogue):
     assert any(v[2] for v in before.values()) and any(v[0] for v in before.values())
     Repository.objects.update(license_class="", transparency_score=None, open_violations=0, license_key="")
 
-    class Editor:  # the two statements need nothing from a schema editor but ``execute``
+    class Editor:  # the statements need nothing from a schema editor but ``execute`` and the vendor
+        connection = connection  # the module-level one
+
         @staticmethod
         def execute(sql: str) -> None:
             with connection.cursor() as cursor:
