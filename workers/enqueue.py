@@ -154,47 +154,56 @@ def send_outbox(
     The first send that fails ends the sweep (the broker is still down; the next sweep tries again),
     so an outage costs one connection timeout per sweep, not one per row.
 
-    On PostgreSQL the rows are locked ``SKIP LOCKED`` for the sweep, so two sweeps at once send
-    disjoint rows; a duplicate is harmless anyway (the tasks are idempotent).
+    No transaction is open while a task is sent: each group's rows are deleted in their own
+    statement right after the broker took it. Held across the sends (as it was), the sweep's
+    transaction kept the database busy for the broker's round trips, and on SQLite its delete at the
+    end failed ("database is locked": its read predated any write committed meanwhile), so every
+    task it had sent stayed queued and was sent again by every following sweep. Two sweeps at once
+    may both send a row; beat runs one at a time, and the tasks are idempotent anyway.
+
+    Rows naming a task this process does not know (written by a version that had it) are left for
+    an operator, marked once, and kept out of the batch: oldest first, enough of them would
+    otherwise fill every batch and stop the outbox for good.
     """
     from workers.celery import app
     from workers.models import OutboxMessage
 
     alias = using or DEFAULT_DB_ALIAS
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
-    sent = 0
-    with transaction.atomic(using=alias):
-        rows = list(
-            OutboxMessage.objects.using(alias)
-            .select_for_update(skip_locked=True)
-            .filter(Q(attempts__gt=0) | Q(created_at__lt=cutoff))
-            .order_by("pk")[:batch]
-        )
-        groups: dict[str, list[OutboxMessage]] = {}
-        for row in rows:
-            groups.setdefault(row.dedupe_key, []).append(row)
-        done: list[int] = []
-        for group in groups.values():
-            first = group[0]
-            task = app.tasks.get(first.task)
-            pks = [r.pk for r in group]
-            if task is None:  # a row written by a version that had this task: kept for an operator
-                log.error("outbox rows %s name an unknown task %r: not sent", pks, first.task)
-                _failed(alias, pks, f"no task named {first.task!r}")
-                continue
-            failures: list[Exception] = []
-            if send(task, tuple(first.args), first.kwargs, failures.append):
-                done += pks
-                sent += 1
-            else:
-                _failed(alias, pks, _why(failures[0]))
-                break  # the broker is still unreachable: the rest wait for the next sweep
-        OutboxMessage.objects.using(alias).filter(pk__in=done).delete()
+    due = OutboxMessage.objects.using(alias).filter(Q(attempts__gt=0) | Q(created_at__lt=cutoff))
+    known = list(app.tasks.keys())
+    _park_unknown(due.exclude(task__in=known))
+    rows = list(due.filter(task__in=known).order_by("pk")[:batch])
+    groups: dict[str, list[OutboxMessage]] = {}
+    for row in rows:
+        groups.setdefault(row.dedupe_key, []).append(row)
+    sent = deleted = 0
+    for group in groups.values():
+        first = group[0]
+        pks = [r.pk for r in group]
+        failures: list[Exception] = []
+        if not send(app.tasks[first.task], tuple(first.args), first.kwargs, failures.append):
+            _failed(alias, pks, _why(failures[0]))
+            break  # the broker is still unreachable: the rest wait for the next sweep
+        sent += 1
+        try:
+            deleted += OutboxMessage.objects.using(alias).filter(pk__in=pks).delete()[0]
+        except DatabaseError as exc:  # sent all the same; the next sweep sends these rows again
+            log.warning("outbox rows %s (%s) sent but not deleted: %s", pks, first.task, _why(exc))
     if sent:
         log.warning(
-            "sent %d tasks from the outbox (%d rows) that were not sent after their commit", sent, len(done)
+            "sent %d tasks from the outbox (%d rows) that were not sent after their commit", sent, deleted
         )
     return sent
+
+
+def _park_unknown(unknown) -> None:
+    """Mark (once) the due rows naming a task no longer registered; they stay for an operator."""
+    fresh = unknown.filter(attempts=0)
+    for name in sorted(set(fresh.values_list("task", flat=True))):
+        pks = list(fresh.filter(task=name).values_list("pk", flat=True))
+        log.error("outbox rows %s name an unknown task %r: not sent", pks, name)
+        fresh.filter(pk__in=pks).update(attempts=F("attempts") + 1, last_error=f"no task named {name!r}")
 
 
 def _failed(alias: str, pks: list[int], why: str) -> None:

@@ -7,10 +7,11 @@ checked to write nothing, as before the outbox.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from tests.hardening.test_broker_outage_followups import take
@@ -178,6 +179,73 @@ def test_a_row_naming_an_unknown_task_is_kept_and_the_others_are_sent(broker, ca
     gone = OutboxMessage.objects.get()
     assert gone.task == "tests.outbox.gone" and gone.attempts == 1 and "no task named" in gone.last_error
     assert "unknown task" in caplog.text
+
+
+def test_rows_naming_unknown_tasks_do_not_fill_the_sweeps_batch(broker, caplog):
+    """Oldest first, rows no process can send would take every batch: nothing else sent, for good."""
+    for i in range(3):
+        OutboxMessage.objects.create(
+            task="tests.outbox.gone", args=[i], kwargs={}, dedupe_key=f"gone{i}",
+            created_at=timezone.now() - timedelta(hours=2),
+        )  # fmt: skip
+    old_row("behind them")
+    assert enqueue.send_outbox(batch=2) == 1
+    assert broker.messages() == [(noted.name, ["behind them"], {})]
+    assert enqueue.send_outbox(batch=2) == 0
+    assert sorted(OutboxMessage.objects.values_list("attempts", flat=True)) == [1, 1, 1]  # marked once
+    assert caplog.text.count("unknown task") == 1
+
+
+def test_the_sweep_sends_no_task_inside_a_database_transaction(broker, monkeypatch):
+    """A broker round trip never holds a transaction (or the rows it locked) open."""
+    inside: list[bool] = []
+    real = enqueue.send
+
+    def watched(task, args, kwargs, on_failure=None, **options):
+        inside.append(transaction.get_connection().in_atomic_block)
+        return real(task, args, kwargs, on_failure, **options)
+
+    monkeypatch.setattr(enqueue, "send", watched)
+    old_row("a")
+    old_row("b")
+    assert enqueue.send_outbox() == 2
+    assert inside == [False, False]
+
+
+def test_a_write_committed_while_the_sweep_sends_neither_fails_nor_makes_it_send_again(broker, monkeypatch):
+    """Requests keep committing (outbox rows among their writes) while a sweep sends. On SQLite the
+    sweep's transaction, held across its sends, made one of the two fail ("database is locked"): the
+    other writer, or the sweep's final delete, which left every task it had sent to be sent again."""
+    real = enqueue.send
+    written: list[BaseException | None] = []
+
+    def send_while_someone_commits(task, args, kwargs, on_failure=None, **options):
+        ok = real(task, args, kwargs, on_failure, **options)
+
+        def request() -> None:
+            try:
+                with transaction.atomic():
+                    OutboxMessage.objects.create(task=noted.name, args=["new"], kwargs={}, dedupe_key="new")
+                written.append(None)
+            except BaseException as exc:
+                written.append(exc)
+            finally:
+                connections.close_all()
+
+        other = threading.Thread(target=request)
+        other.start()
+        other.join(30)
+        return ok
+
+    monkeypatch.setattr(enqueue, "send", send_while_someone_commits)
+    old_row("sent once")
+    assert enqueue.send_outbox() == 1
+    assert written == [None]
+    assert [m[1] for m in broker.messages()] == [["sent once"]]
+    assert list(OutboxMessage.objects.values_list("args", flat=True)) == [["new"]]  # young: not due yet
+    monkeypatch.setattr(enqueue, "send", real)
+    assert enqueue.send_outbox() == 0
+    assert broker.messages() == []
 
 
 def test_the_beat_schedule_runs_the_sweep():
