@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
 from django.db.models.functions import Lower, Now, Upper
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -41,6 +41,47 @@ def is_reserved_namespace(name: str) -> bool:
     return name.lower() in RESERVED_NAMESPACES
 
 
+def _lock_repositories(repositories: models.QuerySet, using: str) -> None:
+    """Lock these repositories' rows in primary-key order (inside the caller's transaction).
+
+    A deletion that reaches a repository through a cascade or a queryset takes these locks before
+    its collector reads what to delete: a commit in flight (which holds its repository's lock) then
+    finishes first and its rows are deleted too, instead of the collector deadlocking with it (it
+    wrote the branch rows first and reached the repository row last) or missing its new commit.
+    """
+    pks = repositories.using(using).values("pk")
+    list(
+        Repository.objects.using(using)
+        .select_for_update(of=("self",))
+        .filter(pk__in=pks)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+class _LockingDeleteQuerySet(models.QuerySet):
+    """``delete()`` locks the repositories it will delete first (``_lock_repositories``): the
+    admin's "delete selected" and any bulk deletion of namespaces or repositories."""
+
+    def _repositories(self) -> models.QuerySet:
+        raise NotImplementedError
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        with transaction.atomic(using=self.db):
+            _lock_repositories(self._repositories(), self.db)
+            return super().delete()
+
+
+class NamespaceQuerySet(_LockingDeleteQuerySet):
+    def _repositories(self) -> models.QuerySet:
+        return Repository.objects.filter(namespace__in=self.values("pk"))
+
+
+class RepositoryQuerySet(_LockingDeleteQuerySet):
+    def _repositories(self) -> models.QuerySet:
+        return Repository.objects.filter(pk__in=self.values("pk"))
+
+
 class Namespace(models.Model):
     """Who owns repositories: a user's personal namespace or an organisation."""
 
@@ -56,10 +97,20 @@ class Namespace(models.Model):
     display_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = NamespaceQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(Lower("name"), name="hub_namespace_name_ci_unique")]
         # ``name__iexact`` compiles to UPPER(name) = UPPER(%s) on PostgreSQL: this index serves it.
         indexes = [models.Index(Upper("name"), name="hub_namespace_name_upper_idx")]
+
+    def delete(self, *args, **kwargs) -> tuple[int, dict[str, int]]:
+        """Delete the namespace and its repositories, once no commit is in flight on them (their
+        rows are locked first, as ``Repository.delete`` locks its own)."""
+        using = kwargs.get("using") or router.db_for_write(Namespace)
+        with transaction.atomic(using=using):
+            _lock_repositories(Repository.objects.filter(namespace_id=self.pk), using)
+            return super().delete(*args, **kwargs)
 
     def __str__(self) -> str:
         return self.name
@@ -128,6 +179,8 @@ class Repository(models.Model):
     namespace = models.ForeignKey(
         Namespace, on_delete=models.CASCADE, related_name="repositories", db_index=False
     )
+
+    objects = RepositoryQuerySet.as_manager()
     name = models.CharField(max_length=NAME_MAX)
     repo_type = models.CharField(max_length=8, choices=Type.choices, default=Type.MODEL)
     private = models.BooleanField(default=False)
@@ -707,3 +760,20 @@ def _create_user_namespace(sender, instance, created: bool, raw: bool = False, *
         return  # such a user can sign in and join organisations, but owns no repositories of its own
     if created and not raw and not Namespace.objects.filter(name__iexact=name).exists():
         Namespace.objects.create(name=instance.get_username(), kind=Namespace.Kind.USER, user=instance)
+
+
+@receiver(pre_delete, sender=Repository, dispatch_uid="hub_lock_repository_before_deletion")
+def _lock_before_deletion(sender, instance: Repository, using: str, **kwargs) -> None:
+    """Lock the repository's row before the deletion writes anything, by routes that lock nothing
+    before their collector reads (a user's deletion cascading to its namespace).
+
+    ``Repository.delete``, ``Namespace.delete`` and their querysets' ``delete`` lock first. Another
+    cascade's collector deleted the branch and file rows first and reached the repository row last,
+    deadlocking with a commit in flight (the repository locked, its branch next). The collector sends
+    ``pre_delete`` inside its transaction before its first write: such a deletion now waits for the
+    commit and then fails on the commit it did not collect (an IntegrityError, nothing deleted; run
+    again, it succeeds) instead of deadlocking.
+    """
+    Repository.objects.using(using).select_for_update(of=("self",)).filter(pk=instance.pk).values_list(
+        "pk", flat=True
+    ).first()

@@ -13,7 +13,7 @@ import threading
 import pytest
 from django.db import transaction
 
-from hub.models import Commit, Ref, RepoFile, Repository
+from hub.models import Commit, Namespace, Ref, RepoFile, Repository
 from hub.services.blobs import store_small
 from hub.services.commits import AddFile, CommitRequest, create_commit
 from hub.services.errors import RepoNotFound, RevisionNotFound
@@ -315,3 +315,82 @@ def test_two_visibility_changes_at_once_each_announce_theirs(fs_store, alice, no
         visibility_changed.disconnect(dispatch_uid="test-visibility-record")
     assert seen == [True, False]
     assert Repository.objects.get(pk=repo.pk).private is False
+
+
+@pytest.mark.parametrize("route", ["namespace", "namespaces", "queryset"])
+def test_a_cascaded_or_bulk_deletion_while_a_commit_is_in_flight_does_not_deadlock(
+    fs_store, alice, no_analysis, monkeypatch, route
+):
+    """As above, by the routes that never call ``Repository.delete``: the owner's namespace deleted
+    (admin, or its user's deletion cascading) and the admin's bulk "delete selected" (a queryset
+    delete). The collector took the branch and file rows first and the repository row last, and
+    deadlocked with the commit holding it. Every route now takes the repository's lock first."""
+    require_postgresql()
+    from hub.services import commits
+
+    repo = make_repo(alice, "m", {"README.md": b"# m\n"})
+    request = _add("a.txt", b"a")
+    locked, release = threading.Event(), threading.Event()
+    real_hold = commits._hold_named_content
+
+    def paused(shas):  # runs inside the commit's transaction, right after the repository lock
+        locked.set()
+        assert release.wait(30)
+        return real_hold(shas)
+
+    def delete() -> None:
+        if route == "namespace":
+            Namespace.objects.get(pk=repo.namespace_id).delete()
+        elif route == "namespaces":
+            Namespace.objects.filter(pk=repo.namespace_id).delete()
+        else:
+            Repository.objects.filter(pk=repo.pk).delete()
+
+    monkeypatch.setattr(commits, "_hold_named_content", paused)
+    committer = start(lambda: create_commit(repo, "main", request, author=alice))
+    assert locked.wait(30)
+    deleter = start(delete)
+    wait_for_lock_waiters(1)  # the deletion waits for the commit
+    release.set()
+    assert committer.outcome().sha
+    deleter.outcome()
+    assert not Repository.objects.filter(pk=repo.pk).exists()
+    assert not Commit.objects.filter(repository_id=repo.pk).exists()
+
+
+def test_a_users_deletion_while_a_commit_is_in_flight_does_not_deadlock(
+    fs_store, alice, no_analysis, monkeypatch
+):
+    """A user's deletion cascades to its namespace and repositories without passing through their
+    ``delete``: its collector has read what to delete before anything can be locked. It used to
+    deadlock with the commit (PostgreSQL aborted one of the two at random). The collector now waits
+    for the repository's row before its first write: the commit lands, and the deletion, which did
+    not collect the new commit, fails cleanly (nothing deleted) rather than deadlock."""
+    require_postgresql()
+    from django.db import IntegrityError
+
+    from hub.services import commits
+
+    repo = make_repo(alice, "m", {"README.md": b"# m\n"})
+    request = _add("a.txt", b"a")
+    locked, release = threading.Event(), threading.Event()
+    real_hold = commits._hold_named_content
+
+    def paused(shas):
+        locked.set()
+        assert release.wait(30)
+        return real_hold(shas)
+
+    monkeypatch.setattr(commits, "_hold_named_content", paused)
+    committer = start(lambda: create_commit(repo, "main", request, author=alice))
+    assert locked.wait(30)
+    deleter = start(lambda: type(alice).objects.get(pk=alice.pk).delete())
+    wait_for_lock_waiters(1)
+    release.set()
+    assert committer.outcome().sha
+    try:
+        deleter.outcome()
+    except IntegrityError:  # the commit it did not collect: nothing was deleted
+        assert Repository.objects.filter(pk=repo.pk).exists()
+    type(alice).objects.get(pk=alice.pk).delete()  # again, now that nothing is in flight
+    assert not Repository.objects.filter(pk=repo.pk).exists()
