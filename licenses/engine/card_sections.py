@@ -135,12 +135,16 @@ FOREIGN_SECTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Training Data",
-        r"训练数据|訓練數據|训练集|訓練集|训练语料|訓練語料|预训练数据|預訓練數據|微调数据|微調數據|数据集|數據集"
-        r"|数据来源|數據來源|数据列表|^数据$|学習データ|訓練データ|トレーニングデータ|データセット|学習に使"
-        r"|학습 ?데이터|훈련 ?데이터|데이터셋|\b(trainingsdaten|trainingsdatensatz|datensatze?|donnees d'(entrainement"
-        r"|apprentissage)|jeux? de donnees|datos de entrenamiento|conjuntos? de datos|dados de (treinamento|treino)"
-        r"|conjuntos? de dados|dati di addestramento|set di dati|обучающ\w* (данные|выборка)|данные для обучения"
-        r"|набор данных|датасет\w*)\b",
+        r"训练数据|訓練數據|训练集|訓練集|训练语料|訓練語料|预训练数据|預訓練數據|微调数据|微調數據"
+        r"|数据来源|數據來源|数据列表|^数据$|学習データ|訓練データ|トレーニングデータ|学習に使"
+        r"|학습 ?데이터|훈련 ?데이터|\b(trainingsdaten|trainingsdatensatz|donnees d'(entrainement"
+        r"|apprentissage)|datos de entrenamiento|dados de (treinamento|treino)"
+        r"|dati di addestramento|обучающ\w* (данные|выборка)|данные для обучения)\b"
+        # "dataset(s)" alone, anchored as the English "^datasets?( used)?$": in a longer heading it
+        # is as often the benchmark's ("评测基准数据集", "Datensätze für die Evaluierung"), the
+        # results' ("各数据集上的效果") or a loading step ("Загрузка датасета")
+        r"|^(使用的|使用)?(指令|sft ?)?(数据集|數據集)$|^(使用)?データセット$|^데이터셋$|^(datensatze?|jeux? de donnees"
+        r"|conjuntos? de datos|conjuntos? de dados|set di dati|набор(ы)? данных|датасет\w*)( used)?$",
     ),
     (
         "Testing Data, Factors & Metrics",
@@ -176,7 +180,10 @@ FOREIGN_SECTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Bias, Risks, and Limitations",
-        r"局限|限制|偏见|偏見|风险|風險|免责|免責|伦理|倫理|限界|バイアス|リスク|注意事項|한계|제한|편향|위험|면책|윤리"
+        # "限制"/"제한" (limit, restriction) only as the whole heading: in a longer one it is as often
+        # a length or memory limit ("上下文长度限制") as the model's limitations
+        r"局限|^(使用|模型)?限制$|偏见|偏見|风险|風險|免责|免責|伦理|倫理|限界|バイアス|リスク|注意事項|한계"
+        r"|^(사용 ?)?제한( ?사항)?$|편향|위험|면책|윤리"
         r"|\b(einschrankungen|grenzen|risiken|verzerrungen|haftungsausschluss|ethik|limites|biais|risques"
         r"|avertissement|ethique|limitaciones|sesgos?|riesgos|etica|limitacoes|vieses|riscos|limitazioni|limiti"
         r"|rischi|ограничения|риски|предвзятость|этика|отказ от ответственности)\b",
@@ -228,7 +235,9 @@ FOREIGN_SECTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (
         "License",
-        r"许可|許可|授权|授權|协议|協議|版权|版權|使用条款|使用條款|ライセンス|利用規約|使用許諾|라이선스|라이센스|이용 ?약관"
+        # "协议" alone is also a protocol ("HTTP协议调用"): an agreement when it says which
+        r"许可|許可|授权|授權|(开源|開源|使用|用户|用戶|模型|社区|社區|商用)(协议|協議)|^(协议|協議)$|版权|版權|"
+        r"使用条款|使用條款|ライセンス|利用規約|使用許諾|라이선스|라이센스|이용 ?약관"
         r"|\b(lizenz\w*|nutzungsbedingungen|conditions d'utilisation|licencia|terminos de uso|licenca"
         r"|termos de uso|licenza|termini d'uso|лицензи\w*|условия использования)\b",
     ),

@@ -64,6 +64,15 @@ NAMED = [
     ("Лицензия", "License"),
     ("Данные для обучения", "Training Data"),
     ("Ограничения", "Bias, Risks, and Limitations"),
+    # a heading that is only "dataset(s)", as the English "^datasets?$"
+    ("数据集", "Training Data"),
+    ("データセット", "Training Data"),
+    ("데이터셋", "Training Data"),
+    ("Datensätze", "Training Data"),
+    ("Conjunto de datos", "Training Data"),
+    ("微调数据集", "Training Data"),
+    ("使用限制", "Bias, Risks, and Limitations"),
+    ("开源协议", "License"),
 ]
 
 
@@ -77,6 +86,18 @@ NOT_NAMED = [
     ("使用してはいけない用途や悪意のある用途", "Uses"),
     # test data is not training data
     ("评测数据集", "Training Data"),
+    # datasets of an evaluation, results on datasets, loading a dataset: no training-data disclosure
+    # (the English table's "^datasets?$" is anchored: "Benchmark datasets" is Evaluation only)
+    ("评测基准数据集", "Training Data"),
+    ("ベンチマークデータセット", "Training Data"),
+    ("各数据集上的效果", "Training Data"),
+    ("Datensätze für die Evaluierung", "Training Data"),
+    ("Набор данных для оценки", "Training Data"),
+    ("Загрузка датасета", "Training Data"),
+    # a length limit is no limitations section, a protocol no licence ("limit", "protocol")
+    ("上下文长度限制", "Bias, Risks, and Limitations"),
+    ("길이 제한", "Bias, Risks, and Limitations"),
+    ("HTTP协议调用", "License"),
     # a title that mentions inference, a gallery of generated samples, a precision setting
     ("한국어 NER 추론 모델", "How to Get Started"),
     ("更多生成结果 More Results", "Results"),
