@@ -19,7 +19,8 @@ it). What it must not do either is lose the work. Two ways keep it:
   ``hub.requeue_pending_analyses``, which also covers a broker that lost messages it had accepted).
 
 In-process mode (``task_always_eager``, the embedded default) writes no rows: the "send" runs the task
-right after COMMIT, as it always did, and its errors are the task's own.
+right after COMMIT, as it always did; a follow-up's error is logged, never raised into the change
+that committed (as on a worker).
 
 A mirror run's message goes through ``enqueue_on_commit_or``: the run row says when it was not sent.
 """
@@ -96,7 +97,11 @@ def enqueue_on_commit(task: Task, *args: Any, using: str | None = None, **kwargs
     needed it is committed already, and the row still keeps the task if the broker is down.
     """
     if task.app.conf.task_always_eager:
-        transaction.on_commit(lambda: send(task, args, kwargs), using=using)
+        # robust: the task runs here, in the committing process, and its failure is logged, not
+        # raised into whatever committed. Since the analysis' receivers run inside its transaction,
+        # their follow-ups run in the on-commit hooks of the commit that ran the analysis in-process:
+        # raised, a failing re-evaluation turned a commit that had landed into an error.
+        transaction.on_commit(lambda: send(task, args, kwargs), using=using, robust=True)
         return
     from workers.models import OutboxMessage
 
