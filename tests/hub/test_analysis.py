@@ -219,7 +219,6 @@ def test_a_repository_deleted_while_its_analysis_runs_ends_it_quietly(
     import hub.tasks
 
     with monkeypatch.context() as patch:
-        patch.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
         patch.setattr("workers.enqueue.send_on_commit", lambda *args, **kwargs: None)
         repo = make_repo(alice, "m", {"README.md": b"---\nlicense: mit\n---\n# m\n", "w.pt": evil_pickle()})
     head = repo.head_id

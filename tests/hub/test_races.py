@@ -36,7 +36,6 @@ def _add(path: str, content: bytes) -> CommitRequest:
 def no_analysis(monkeypatch):
     """Commits here enqueue no analysis: the race under test is the commit's own transaction (the
     in-process task would run in the committing thread and add a third party to the race)."""
-    monkeypatch.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
     monkeypatch.setattr("workers.enqueue.send_on_commit", lambda *args, **kwargs: None)
 
 

@@ -218,7 +218,6 @@ def test_an_analysis_overtaken_by_a_newer_one_does_not_write_its_findings(monkey
     from tests.hub.conftest import make_repo
 
     owner = get_user_model().objects.create_user("owner")
-    monkeypatch.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
     monkeypatch.setattr("workers.enqueue.send_on_commit", lambda *args, **kwargs: None)
     repo = make_repo(owner, "m", {"README.md": b"---\nbase_model: org/old-parent\n---\n# m\n"})
     older = repo.head_id
@@ -271,7 +270,6 @@ def test_a_parent_relicensed_during_its_childs_first_analysis_is_seen_by_the_chi
     owner = get_user_model().objects.create_user("owner")
     parent = make_repo(owner, "base", {"README.md": b"---\nlicense: apache-2.0\n---\n# base\n"})
     with monkeypatch.context() as no_tasks:
-        no_tasks.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
         no_tasks.setattr("workers.enqueue.send_on_commit", lambda *args, **kwargs: None)
         child = make_repo(
             owner, "tuned", {"README.md": b"---\nlicense: apache-2.0\nbase_model: owner/base\n---\n"}
@@ -322,7 +320,6 @@ def test_a_run_that_started_earlier_does_not_store_over_one_that_started_later(m
 
     owner = get_user_model().objects.create_user("owner")
     with monkeypatch.context() as no_tasks:
-        no_tasks.setattr("workers.enqueue.enqueue_on_commit", lambda *args, **kwargs: None)
         no_tasks.setattr("workers.enqueue.send_on_commit", lambda *args, **kwargs: None)
         repo = make_repo(owner, "m", {"README.md": b"---\nlicense: mit\n---\n# m\n"})
     real = engine.analyze_snapshot
