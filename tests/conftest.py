@@ -16,6 +16,23 @@ SHARED = ROOT.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _celery_join_flag():
+    """Clear Celery's "inside a task" flag around every test (tests never run inside a task).
+
+    Eager tasks run under ``denied_join_result``, which saves and restores a process-wide flag
+    (not a thread-local one): two threads running eager tasks at once (a live server's request
+    threads, the race tests' commits) can restore each other's ``True`` last, and every later
+    ``AsyncResult.get`` in the process then raises "Never call result.get() within a task!"
+    (a CI run failed so, depending on which threads finished in which order).
+    """
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+    _set_task_join_will_block(False)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not (SHARED / "corpus").is_dir():
