@@ -55,4 +55,36 @@ def production_engines(app_configs=None, **kwargs) -> list[Warning]:
                 id="modelhub.W004",
             )
         )
+    found.extend(_recovery_sweeps_off())
+    return found
+
+
+# The beat entries that re-send what a broker outage lost; without them the work stays undone for good.
+RECOVERY_SWEEPS = {
+    "requeue-pending-analyses": (
+        "MODELHUB_REQUEUE_EVERY",
+        "an analysis whose message was lost while the broker was down stays pending",
+    ),
+    "send-outbox": (
+        "MODELHUB_OUTBOX_EVERY",
+        "follow-up work whose send failed (re-judging a relicensed model's descendants, new-error "
+        "notifications, re-analysing a dataset's users) is never sent",
+    ),
+}
+
+
+def _recovery_sweeps_off() -> list[Warning]:
+    """``0`` turns any beat interval off; for these two that silently loses work after an outage."""
+    if not settings.REDIS_URL or settings.CELERY_TASK_ALWAYS_EAGER:
+        return []  # in-process tasks: nothing is queued, nothing to re-send (W002/W003 say the rest)
+    found = []
+    for entry, (variable, lost) in RECOVERY_SWEEPS.items():
+        if entry not in settings.CELERY_BEAT_SCHEDULE:
+            found.append(
+                Warning(
+                    f"{variable} turns beat's {entry} sweep off: {lost}.",
+                    hint=f"Unset {variable} (or give it a number of seconds above 0); README, Configuration.",
+                    id="modelhub.W005",
+                )
+            )
     return found

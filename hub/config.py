@@ -91,6 +91,25 @@ def env_seconds(name: str, default: float, environ: Mapping[str, str] = os.envir
     return value
 
 
+def env_interval(name: str, default: float, environ: Mapping[str, str] = os.environ) -> float | None:
+    """Seconds between runs of a beat entry; ``None`` (leave the entry out) for ``0`` or less.
+
+    Celery beat takes a zero interval literally: the entry is due again at once, so beat sent
+    ``MODELHUB_OUTBOX_EVERY=0``'s sweep about 1,300 times a second, filling the queue and keeping
+    the sweeps that wait for an empty queue (re-analysis, requeue) from ever running. ``0`` means
+    off for every beat interval, as the README already said of ``MODELHUB_GC_EVERY`` and
+    ``MODELHUB_REANALYSE_EVERY``; a value that is no number names the variable.
+    """
+    raw = environ.get(name)
+    if raw is not None and raw.strip():
+        try:
+            if float(raw) <= 0:
+                return None
+        except ValueError:
+            pass  # env_seconds names it
+    return env_seconds(name, float(default), environ)
+
+
 def redis_cache(url: str, timeout: float) -> dict:
     """The cache configuration for ``REDIS_URL``: a Redis outage costs cache misses, not pages.
 

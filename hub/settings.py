@@ -15,6 +15,7 @@ from hub.config import (
     ConfigError,
     env_bool,
     env_int,
+    env_interval,
     env_list,
     env_seconds,
     redis_cache,
@@ -157,47 +158,42 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # (a checkout, or a read-only/throw-away directory in a container). Without it beat counts every
 # interval from its own start, so a beat restarted more often than MODELHUB_GC_EVERY never collects.
 CELERY_BEAT_SCHEDULE_FILENAME = str(MODELHUB_VAR / "celerybeat-schedule")
+
+
+# Every beat interval is read by env_interval: 0 (or less) leaves the entry out; beat took 0 literally
+# and sent the entry without pause.
+def _beat(entry: str, task: str, variable: str, default: float) -> None:
+    every = env_interval(variable, default)
+    if every is not None:
+        CELERY_BEAT_SCHEDULE[entry] = {"task": task, "schedule": every}
+
+
 # Analyses whose message was lost while the broker was down (hub/tasks.py; docs/RELIABILITY.md).
-CELERY_BEAT_SCHEDULE["requeue-pending-analyses"] = {
-    "task": "hub.requeue_pending_analyses",
-    "schedule": float(os.environ.get("MODELHUB_REQUEUE_EVERY", "300")),
-}
+_beat("requeue-pending-analyses", "hub.requeue_pending_analyses", "MODELHUB_REQUEUE_EVERY", 300)
 # Follow-up work (re-judging descendants, notifications …) whose send failed after its commit:
 # the task outbox (workers/enqueue.py; docs/RELIABILITY.md).
-CELERY_BEAT_SCHEDULE["send-outbox"] = {
-    "task": "workers.send_outbox",
-    "schedule": float(os.environ.get("MODELHUB_OUTBOX_EVERY", "60")),
-}
+_beat("send-outbox", "workers.send_outbox", "MODELHUB_OUTBOX_EVERY", 60)
 
 # Analyses made by an older engine or knowledge base (hub/services/reanalysis.py; docs/operations.md):
 # beat re-sends at most MODELHUB_REANALYSE_BATCH of them every MODELHUB_REANALYSE_EVERY seconds, and
 # only while the queue is empty. 0 turns it off (``manage.py reanalyse`` still works).
 REANALYSE_BATCH = env_int("MODELHUB_REANALYSE_BATCH", 200)
-if env_int("MODELHUB_REANALYSE_EVERY", 600) > 0:
-    CELERY_BEAT_SCHEDULE["reanalyse-stale"] = {
-        "task": "hub.reanalyse_stale",
-        "schedule": float(env_int("MODELHUB_REANALYSE_EVERY", 600)),
-    }
+if REANALYSE_BATCH < 0:  # a negative slice made every sweep fail ("Negative indexing is not supported")
+    raise ConfigError(f"MODELHUB_REANALYSE_BATCH={REANALYSE_BATCH} must be 0 or more")
+_beat("reanalyse-stale", "hub.reanalyse_stale", "MODELHUB_REANALYSE_EVERY", 600)
 
 # Garbage collection (hub/services/garbage.py; docs/hub-api.md "Storage reclamation"): content no revision references
 # and abandoned uploads, once older than MODELHUB_GC_GRACE seconds. MODELHUB_GC_EVERY=0 turns the
 # scheduled run off (``manage.py blobstore gc`` still works).
 GC_GRACE = env_int("MODELHUB_GC_GRACE", 86400)
-if env_int("MODELHUB_GC_EVERY", 86400) > 0:
-    CELERY_BEAT_SCHEDULE["collect-garbage"] = {
-        "task": "hub.collect_garbage",
-        "schedule": float(env_int("MODELHUB_GC_EVERY", 86400)),
-    }
+_beat("collect-garbage", "hub.collect_garbage", "MODELHUB_GC_EVERY", 86400)
 
 # --- Mirror workers (workers/mirror/; docs/mirror.md) ------------------------------------
 # Beat fires the dispatcher every minute; it starts specs whose interval has passed and
 # re-enqueues runs whose worker died. Runs hold a lease renewed every MIRROR_HEARTBEAT s
 # and are taken over once it is MIRROR_STALE_AFTER s old. The Redis visibility timeout
 # bounds how long an unacked mirror task waits before redelivery after a worker is lost.
-CELERY_BEAT_SCHEDULE["mirror-dispatch"] = {
-    "task": "workers.mirror_dispatch",
-    "schedule": float(os.environ.get("MIRROR_DISPATCH_EVERY", "60")),
-}
+_beat("mirror-dispatch", "workers.mirror_dispatch", "MIRROR_DISPATCH_EVERY", 60)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("MODELHUB_BROKER_VISIBILITY_TIMEOUT", 3600),
     # without a socket timeout a publish to a Redis that stopped answering waits for ever (kombu's

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import ConfigError, env_bool, env_int, env_list, secret_key, var_dir
+from hub.config import ConfigError, env_bool, env_int, env_interval, env_list, secret_key, var_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,6 +28,65 @@ def test_env_list_and_int():
     assert env_int("N", 3, {"N": "10_000"}) == 10000
     with pytest.raises(ConfigError):
         env_int("N", 3, {"N": "ten"})
+
+
+def test_env_interval_zero_is_off_and_garbage_is_named():
+    assert env_interval("E", 60, {}) == 60.0
+    assert env_interval("E", 60, {"E": "30"}) == 30.0
+    assert env_interval("E", 60, {"E": "0"}) is None
+    assert env_interval("E", 60, {"E": "-5"}) is None
+    for bad in ("soon", "nan", "inf"):
+        with pytest.raises(ConfigError, match="E="):
+            env_interval("E", 60, {"E": bad})
+
+
+BEAT_INTERVALS = {
+    "MODELHUB_REQUEUE_EVERY": "requeue-pending-analyses",
+    "MODELHUB_OUTBOX_EVERY": "send-outbox",
+    "MODELHUB_REANALYSE_EVERY": "reanalyse-stale",
+    "MODELHUB_GC_EVERY": "collect-garbage",
+    "MIRROR_DISPATCH_EVERY": "mirror-dispatch",
+}
+
+
+def beat_schedule(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps({k: v['schedule'] for k, v in settings.CELERY_BEAT_SCHEDULE.items()}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "MODELHUB_VAR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "hub.settings"} | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("variable", sorted(BEAT_INTERVALS))
+def test_a_beat_interval_of_zero_turns_its_entry_off_instead_of_sending_it_without_pause(tmp_path, variable):
+    """Beat takes a 0 s interval literally: ``MODELHUB_OUTBOX_EVERY=0`` put ~1,300 sweeps a second
+    on the queue. Every interval the README lists means off at 0, none is ever scheduled at 0."""
+    import json
+
+    proc = beat_schedule(tmp_path, **{variable: "0"})
+    assert proc.returncode == 0, proc.stderr
+    schedule = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert BEAT_INTERVALS[variable] not in schedule
+    assert all(seconds > 0 for seconds in schedule.values()), schedule
+
+
+def test_a_beat_interval_that_is_no_number_names_its_variable(tmp_path):
+    proc = beat_schedule(tmp_path, MODELHUB_OUTBOX_EVERY="1m")
+    assert proc.returncode != 0
+    assert "MODELHUB_OUTBOX_EVERY='1m' is not a number of seconds" in proc.stderr
+
+
+def test_a_negative_reanalyse_batch_is_refused_at_start(tmp_path):
+    proc = beat_schedule(tmp_path, MODELHUB_REANALYSE_BATCH="-1")
+    assert proc.returncode != 0
+    assert "MODELHUB_REANALYSE_BATCH=-1 must be 0 or more" in proc.stderr
 
 
 def test_var_dir_is_created(tmp_path):
@@ -109,6 +168,8 @@ PRODUCTION = {
         ({"REDIS_URL": ""}, "modelhub.W002"),  # tasks in the web process, cache per process
         ({"MODELHUB_TASKS_EAGER": "1"}, "modelhub.W003"),
         ({"ALLOWED_HOSTS": None}, "modelhub.W004"),
+        ({"MODELHUB_OUTBOX_EVERY": "0"}, "MODELHUB_OUTBOX_EVERY turns beat's send-outbox sweep off"),
+        ({"MODELHUB_REQUEUE_EVERY": "0"}, "modelhub.W005"),
     ],
 )
 def test_check_deploy_names_a_production_setting_left_to_its_embedded_default(tmp_path, change, expected):
