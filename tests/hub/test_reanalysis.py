@@ -155,3 +155,41 @@ def test_beat_sweep_sends_a_bounded_batch_only_to_an_idle_queue(alice, fs_store,
     settings.REANALYSE_BATCH = 2
     assert tasks.reanalyse_stale() == 2
     assert sent == sorted(r.head_id for r in repos)[:2]  # oldest commits first, at most the batch
+
+
+def test_reanalyse_refuses_a_negative_limit(alice, fs_store):
+    """``--limit -1`` reached the queryset slice and ended in a ``ValueError`` traceback."""
+    _age(make_repo(alice, "limited", {"README.md": CARD}))
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="-1 is negative; give 0 or more"):
+        call_command("reanalyse", "--limit", "-1", stdout=io.StringIO(), stderr=io.StringIO())
+    assert reanalysis.stale_analyses().count() == 1
+
+
+def test_ctrl_c_keeps_what_was_done_and_says_how_to_continue(alice, fs_store, monkeypatch):
+    """docs/operations.md: "Ctrl-C and re-run to continue". The interrupt ended in a traceback from
+    wherever the engine was; now it names what was done and the command to run again."""
+    from django.core.management.base import CommandError
+
+    repos = [make_repo(alice, f"ctrl-c-{i}", {"README.md": CARD}) for i in range(3)]
+    for repo in repos:
+        _age(repo)
+    real_run = tasks.analyze_revision.run
+    calls = []
+
+    def interrupted(commit_id):
+        calls.append(commit_id)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_run(commit_id)
+
+    monkeypatch.setattr(tasks.analyze_revision, "run", interrupted)
+    with pytest.raises(
+        CommandError, match=r"interrupted after 1 of 3 stale head analyses; run `manage.py reanalyse` again"
+    ):
+        call_command("reanalyse", stdout=io.StringIO(), stderr=io.StringIO())
+    assert reanalysis.stale_analyses().count() == 2
+    monkeypatch.setattr(tasks.analyze_revision, "run", real_run)
+    call_command("reanalyse", stdout=io.StringIO(), stderr=io.StringIO())
+    assert reanalysis.stale_analyses().count() == 0

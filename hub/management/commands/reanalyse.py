@@ -9,14 +9,27 @@ again continues with what is still stale, so an interrupted run loses nothing.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from hub.services.reanalysis import current_engine_version, stale_analyses, stale_counts
 
 PROGRESS_EVERY = 100
+
+
+def _count(raw: str) -> int:
+    """``--limit``'s value: a whole number, 0 or more (a negative one reached the queryset slice,
+    which answered with a ``ValueError`` traceback)."""
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{raw} is negative; give 0 or more")
+    return value
 
 
 class Command(BaseCommand):
@@ -30,7 +43,7 @@ class Command(BaseCommand):
             help="every stored revision, not only each repository's head (pinned checks read older ones)",
         )
         parser.add_argument(
-            "--limit", type=int, default=None, metavar="N", help="at most N analyses this run"
+            "--limit", type=_count, default=None, metavar="N", help="at most N analyses this run"
         )
         parser.add_argument(
             "--queue",
@@ -68,11 +81,21 @@ class Command(BaseCommand):
 
         outcomes: dict[str, int] = {}
         started = time.monotonic()
-        for i, commit_id in enumerate(ids, 1):
-            outcome = analyze_revision.run(commit_id)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            if i % PROGRESS_EVERY == 0:
-                rate = i / max(time.monotonic() - started, 1e-9)
-                sys.stderr.write(f"{i}/{len(ids)} re-analysed ({rate:.0f}/s)\n")
+        done = 0
+        try:
+            for commit_id in ids:
+                outcome = analyze_revision.run(commit_id)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                done += 1
+                if done % PROGRESS_EVERY == 0:
+                    rate = done / max(time.monotonic() - started, 1e-9)
+                    sys.stderr.write(f"{done}/{len(ids)} re-analysed ({rate:.0f}/s)\n")
+        except KeyboardInterrupt:
+            # docs/operations.md: "Ctrl-C and re-run to continue". Each analysis commits on its own,
+            # so what is done stays done; say so instead of a traceback from inside the engine.
+            raise CommandError(
+                f"interrupted after {done} of {len(ids)} stale {scope}; "
+                "run `manage.py reanalyse` again to continue with the rest"
+            ) from None
         summary = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
         self.stdout.write(self.style.SUCCESS(f"re-analysed {len(ids)} stale {scope}: {summary or 'none'}"))
