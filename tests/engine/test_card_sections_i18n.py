@@ -73,6 +73,9 @@ NAMED = [
     ("微调数据集", "Training Data"),
     ("使用限制", "Bias, Risks, and Limitations"),
     ("开源协议", "License"),
+    # "inference" alone, as transparency.md says of 推理 and 추론 (推理 had no whole-heading entry)
+    ("推理", "How to Get Started"),
+    ("추론", "How to Get Started"),
 ]
 
 
@@ -100,6 +103,7 @@ NOT_NAMED = [
     ("HTTP协议调用", "License"),
     # a title that mentions inference, a gallery of generated samples, a precision setting
     ("한국어 NER 추론 모델", "How to Get Started"),
+    ("数学推理能力", "How to Get Started"),  # 推理 is also "reasoning": only the whole heading counts
     ("更多生成结果 More Results", "Results"),
     ("半精度 Half precision FP16", "Results"),
     # English headings the foreign words must not catch
