@@ -126,7 +126,7 @@ def check_consistency(
             report.rows += 1
             missing.append(row)
             if len(missing) >= BATCH:
-                _missing(report, missing, repair)
+                _missing(report, missing, repair, young_after)
                 missing = []
             row = next(rows, None)
         elif row is None or obj.sha256 < row[0]:
@@ -141,13 +141,23 @@ def check_consistency(
                 if len(report.size_mismatch_examples) < EXAMPLES:
                     report.size_mismatch_examples.append(f"{row[0]}: row {row[1]} bytes, stored {obj.size}")
             row, obj = next(rows, None), next(objects, None)
-    _missing(report, missing, repair)
+    _missing(report, missing, repair, young_after)
     return report
 
 
-def _missing(report: ConsistencyReport, rows: list[tuple[str, int]], repair: bool) -> None:
+def _missing(
+    report: ConsistencyReport, rows: list[tuple[str, int]], repair: bool, young_after: datetime
+) -> None:
     """Rows the listing did not show: confirmed one by one (stored since the listing passed?), then
-    one query for which of them files still name (a restore can leave every row without bytes)."""
+    one query for which of them files still name (a restore can leave every row without bytes).
+
+    ``repair`` removes an unreferenced one only by the collector's rules (``hub.services.garbage``):
+    under the row's lock, only if ``stored_at`` is older than the grace period and the store still
+    lacks the bytes. An upload of the same content (the documented mend) first refreshes
+    ``stored_at`` (``mark_storing``), then writes the bytes, then commits files naming the row; a
+    repair that ignored ``stored_at`` and judged the store before taking the lock deleted that row
+    between the write and the commit, and the client's commit was refused (409, upload again).
+    """
     store = get_blob_store()
     gone = [(sha256, size) for sha256, size in rows if store.stat(sha256) is None]
     if not gone:
@@ -163,9 +173,15 @@ def _missing(report: ConsistencyReport, rows: list[tuple[str, int]], repair: boo
             report.missing_referenced += 1
         elif repair:
             with transaction.atomic():
-                # judged again under the row's lock: a commit may have named it meanwhile
+                # judged again under the row's lock: a commit may have named it, an upload marked
+                # it (stored_at) or stored its bytes meanwhile
                 locked = Blob.objects.select_for_update().filter(sha256=sha256).first()
-                if locked is not None and not RepoFile.objects.filter(blob_id=sha256).exists():
+                if (
+                    locked is not None
+                    and locked.stored_at < young_after
+                    and not RepoFile.objects.filter(blob_id=sha256).exists()
+                    and store.stat(sha256) is None
+                ):
                     locked.delete()
                     report.removed_rows += 1
         if len(report.missing_examples) < EXAMPLES:

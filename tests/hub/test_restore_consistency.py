@@ -150,3 +150,44 @@ def test_command_exit_status_says_whether_anything_remains(fs_store, alice):
     with pytest.raises(CommandError, match="uploaded again"):
         call_command("blobstore", "check", "--repair", stdout=out)
     assert "alice/cmd@" in out.getvalue() and "model.safetensors" in out.getvalue()
+
+
+def test_repair_spares_a_row_an_upload_of_the_same_content_is_mending(fs_store, alice):
+    """The documented mend for a row without bytes is uploading the content again. That upload
+    refreshes the row (``mark_storing``) before it writes the bytes and commits files naming the row;
+    a repair running in between deleted the row and the upload's commit was refused (409)."""
+    from hub.services.blobs import mark_storing, record_blob
+
+    content = b"restored row, bytes lost with the copy" * 8
+    Blob.objects.create(sha256=sha(content), size=len(content))
+    Blob.objects.filter(sha256=sha(content)).update(stored_at=timezone.now() - timedelta(days=3))
+    assert mark_storing([sha(content)]) == 1  # the re-upload has begun
+
+    report = check_consistency(grace_seconds=DAY, repair=True)
+    assert report.missing == 1 and report.removed_rows == 0
+    assert Blob.objects.filter(sha256=sha(content)).exists()
+
+    record_blob(fs_store.put(io.BytesIO(content), expected_sha256=sha(content)))  # the upload goes on
+    make_repo(alice, "mended", {"weights.bin": content}, lfs=("weights.bin",))
+    assert check_consistency(grace_seconds=DAY).consistent
+
+
+def test_repair_judges_the_store_again_under_the_rows_lock(fs_store, monkeypatch):
+    """Bytes stored between the check's first look and the row's lock keep their row."""
+    content = b"stored while the check was looking" * 8
+    Blob.objects.create(sha256=sha(content), size=len(content))
+    Blob.objects.filter(sha256=sha(content)).update(stored_at=timezone.now() - timedelta(days=3))
+    real_stat, looked = fs_store.stat, []
+
+    def stat(sha256: str):
+        if not looked:  # the first look: the bytes are not there yet; they land right after it
+            looked.append(sha256)
+            answer = real_stat(sha256)
+            fs_store.put(io.BytesIO(content), expected_sha256=sha(content))
+            return answer
+        return real_stat(sha256)
+
+    monkeypatch.setattr(fs_store, "stat", stat)
+    report = check_consistency(grace_seconds=DAY, repair=True)
+    assert looked and report.removed_rows == 0
+    assert Blob.objects.filter(sha256=sha(content)).exists()
