@@ -2,7 +2,7 @@
 
 Every analysis records the engine that made it (``RevisionAnalysis.engine_version``: the package
 version and ``licenses.engine.version.engine_fingerprint``, a digest of the engine's code and
-``licenses/data/``). After an upgrade that changes either, the stored answers are still served —
+``licenses/data/``); only the fingerprint decides whether it is current. After an upgrade that changes either, the stored answers are still served —
 a registry must keep answering — but each says it is from an older engine (``engine_current`` in
 the API, a note on the model page) until it is re-judged, by ``manage.py reanalyse`` in the
 foreground or by beat's bounded ``hub.reanalyse_stale`` in the background.
@@ -26,7 +26,12 @@ ENGINE_VERSION_MAX = 40
 
 @lru_cache(maxsize=1)
 def current_engine_version() -> str:
-    """``modelhub <package version>+<engine fingerprint>``, the stamp new analyses carry."""
+    """``modelhub <package version>+<engine fingerprint>``, the stamp new analyses carry.
+
+    The package version is there for a reader; it is cut, never the fingerprint, when the stamp
+    would not fit the column (a long development version such as ``0.1.0.dev12+g1a2b3c4.d20260101``
+    otherwise cut the fingerprint off, and the stamp stopped following the engine).
+    """
     from licenses.engine.version import engine_fingerprint
 
     try:
@@ -35,14 +40,27 @@ def current_engine_version() -> str:
         package = version("modelhub")
     except Exception:  # running from a checkout that was never installed
         package = "dev"
-    return f"modelhub {package}+{engine_fingerprint()}"[:ENGINE_VERSION_MAX]
+    suffix = f"+{engine_fingerprint()}"
+    return f"modelhub {package}"[: ENGINE_VERSION_MAX - len(suffix)] + suffix
+
+
+def _current_suffix() -> str:
+    """What every stamp of the current engine ends with, whatever the package version beside it."""
+    from licenses.engine.version import engine_fingerprint
+
+    return f"+{engine_fingerprint()}"
 
 
 def is_current(analysis: RevisionAnalysis) -> bool:
-    """Whether ``analysis`` is the current engine's answer (a pending or running one will be)."""
+    """Whether ``analysis`` is the current engine's answer (a pending or running one will be).
+
+    Only the fingerprint decides: a release that changes neither the engine nor the knowledge base
+    but moves the version number (or a process that runs from a checkout, ``dev``, beside one
+    installed from the wheel) judges exactly as before, and must not re-judge every repository.
+    """
     if analysis.status in (RevisionAnalysis.Status.PENDING, RevisionAnalysis.Status.RUNNING):
         return True
-    return analysis.engine_version == current_engine_version()
+    return analysis.engine_version.endswith(_current_suffix())
 
 
 def stale_analyses(*, heads_only: bool = True) -> QuerySet[RevisionAnalysis]:
@@ -53,7 +71,7 @@ def stale_analyses(*, heads_only: bool = True) -> QuerySet[RevisionAnalysis]:
     """
     qs = RevisionAnalysis.objects.filter(
         status__in=(RevisionAnalysis.Status.DONE, RevisionAnalysis.Status.FAILED)
-    ).exclude(engine_version=current_engine_version())
+    ).exclude(engine_version__endswith=_current_suffix())
     if heads_only:
         qs = qs.filter(commit_id__in=Repository.objects.filter(head__isnull=False).values("head_id"))
     return qs.order_by("commit_id")

@@ -193,3 +193,68 @@ def test_ctrl_c_keeps_what_was_done_and_says_how_to_continue(alice, fs_store, mo
     monkeypatch.setattr(tasks.analyze_revision, "run", real_run)
     call_command("reanalyse", stdout=io.StringIO(), stderr=io.StringIO())
     assert reanalysis.stale_analyses().count() == 0
+
+
+def test_fingerprint_is_that_of_what_an_install_carries(tmp_path: Path):
+    """Every process of one hub must agree, or each finds the others' answers stale for ever: a
+    checkout's stray files (not in the wheel) and CRLF line endings do not change the fingerprint."""
+    engine, data = tmp_path / "engine", tmp_path / "data"
+    (engine / "rules").mkdir(parents=True)
+    (data / "licenses").mkdir(parents=True)
+    (engine / "rules" / "r.py").write_bytes(b"RULE = 1\nOTHER = 2\n")
+    (data / "licenses" / "x.yaml").write_bytes(b"class: osi-permissive\nkey: x\n")
+    clean = fingerprint_of(engine, data)
+    (data / "licenses" / "x.yaml.orig").write_bytes(b"left by a merge\n")
+    (data / ".DS_Store").write_bytes(b"\0\1")
+    (data / "licenses" / ".x.yaml.swp").write_bytes(b"editor")
+    (engine / "rules" / "r.py~").write_bytes(b"RULE = 0\n")
+    (data / "licenses" / "x.yaml").write_bytes(b"class: osi-permissive\r\nkey: x\r\n")
+    (engine / "rules" / "r.py").write_bytes(b"RULE = 1\r\nOTHER = 2\r\n")
+    assert fingerprint_of(engine, data) == clean
+    (data / "licenses" / "z.json").write_text("{}")  # a file the wheel ships counts
+    assert fingerprint_of(engine, data) != clean
+
+
+def test_every_tracked_knowledge_base_file_is_in_the_fingerprint():
+    """A data file of a suffix the fingerprint skips would change answers without changing it."""
+    import subprocess
+
+    from licenses.engine import version as v
+
+    root = v.ENGINE_DIR.parent.parent
+    try:
+        tracked = subprocess.run(
+            ["git", "ls-files", "licenses/data", "licenses/engine"],
+            cwd=root, capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    counted = {
+        p.relative_to(root).as_posix()
+        for d, suffixes in ((v.ENGINE_DIR, v.ENGINE_SUFFIXES), (v.DATA_DIR, v.DATA_SUFFIXES))
+        for p in v._files(d, suffixes)
+    }
+    assert tracked and set(tracked) <= counted
+
+
+@pytest.mark.parametrize("package", ["0.2.0", "dev", "0.1.0.dev1234+g0123456789.d20260101"])
+def test_only_the_fingerprint_decides_whether_an_answer_is_current(alice, fs_store, monkeypatch, package):
+    """A version bump with the same engine, or a process run from a checkout (``dev``) beside one
+    installed from the wheel, re-judged every repository; a long version cut the fingerprint off."""
+    import importlib.metadata
+
+    repo = make_repo(alice, "same-engine", {"README.md": CARD})
+    made_by_040 = f"modelhub 0.4.0+{engine_fingerprint()}"
+    RevisionAnalysis.objects.filter(commit=repo.head).update(engine_version=made_by_040)
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: package)
+    reanalysis.current_engine_version.cache_clear()
+    try:
+        stamp = reanalysis.current_engine_version()
+        assert len(stamp) <= 40 and stamp.endswith("+" + engine_fingerprint())
+        assert reanalysis.is_current(RevisionAnalysis.objects.get(commit=repo.head))
+        assert not reanalysis.stale_analyses().exists()
+        RevisionAnalysis.objects.filter(commit=repo.head).update(engine_version="modelhub 0.4.0+000000000000")
+        assert not reanalysis.is_current(RevisionAnalysis.objects.get(commit=repo.head))
+        assert reanalysis.stale_analyses().count() == 1
+    finally:
+        reanalysis.current_engine_version.cache_clear()
