@@ -65,6 +65,7 @@ class ConsistencyReport:
     young_orphans: int = 0  # objects without a row, younger: probably uploads in flight
     corrupt_orphans: list[str] = field(default_factory=list)  # bytes that do not hash to their address
     removed_rows: int = 0  # repair: unreferenced rows without bytes, removed
+    kept_rows: int = 0  # repair: ... kept, an upload of the content touched them within the grace
     adopted: int = 0  # repair: orphans recorded as content (the collector takes them after its grace)
     errors: list[str] = field(default_factory=list)
 
@@ -184,6 +185,8 @@ def _missing(
                 ):
                     locked.delete()
                     report.removed_rows += 1
+                elif locked is not None:
+                    report.kept_rows += 1
         if len(report.missing_examples) < EXAMPLES:
             files = _files_naming(sha256) if sha256 in named else []
             report.missing_examples.append({"sha256": sha256, "size": size, "files": files})

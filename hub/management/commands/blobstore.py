@@ -129,7 +129,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {sha256}")
         if repair:
             self.stdout.write(
-                f"repaired: removed {done.removed_rows:,} unreferenced rows without bytes, recorded "
+                f"repaired: removed {done.removed_rows:,} unreferenced rows without bytes "
+                f"(kept {done.kept_rows:,} an upload is mending), recorded "
                 f"{done.adopted:,} orphaned objects as content (the collector reclaims them after its grace)"
             )
             for sha256 in done.corrupt_orphans:
