@@ -236,11 +236,13 @@ def _chat_template(snapshot: RepoSnapshot) -> str | None:
 #: ``\d(?<!\w\d)... | (?:p(?<!\wp)arameters?|p(?<!\wp)arams?|m(?<!\wm)odel size)...`` with the first
 #: character taken as one class (``[\dpm]``) and each branch checking it with a lookbehind:
 #: the same matches, but ``re`` can skip to the next digit, ``p`` or ``m`` instead of trying
-#: the digit branch at every position (short cards are scanned whole).
+#: the digit branch at every position (short cards are scanned whole). Its word boundaries are
+#: ASCII-aware (``[0-9a-z_]`` for ``\w``, see keyword_probe.WORD_START): "模型共7b parameters".
 _PARAM_MENTION = Probe(
-    r"[\dpm](?:(?<=\d)(?<!\w\d)\d*(?:[.,]\d+)?\s*(?:[bmk]|billion|million|thousand)\b[\s-]*(?:parameters?|params?)\b"
-    r"|(?:(?<=p)(?<!\wp)arameters?|(?<=p)(?<!\wp)arams?|(?<=m)(?<!\wm)odel size)"
-    r"\s*[:=|]?\s*\**\s*\d+(?:[.,]\d+)?\s*(?:[bmk]|billion|million)\b)",
+    r"[\dpm](?:(?<=\d)(?<![0-9a-z_]\d)\d*(?:[.,]\d+)?\s*(?:[bmk]|billion|million|thousand)(?![0-9a-z_])[\s-]*"
+    r"(?:parameters?|params?)(?![0-9a-z_])"
+    r"|(?:(?<=p)(?<![0-9a-z_]p)arameters?|(?<=p)(?<![0-9a-z_]p)arams?|(?<=m)(?<![0-9a-z_]m)odel size)"
+    r"\s*[:=|]?\s*\**\s*\d+(?:[.,]\d+)?\s*(?:[bmk]|billion|million)(?![0-9a-z_]))",
     ("param", "model size"),
 )
 

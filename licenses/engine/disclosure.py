@@ -33,14 +33,14 @@ import ahocorasick_rs
 
 from licenses.engine.cardfacts import CardFacts, Probe, Section
 from licenses.engine.datasets import DatasetLicense, DatasetLicenses, bundled
-from licenses.engine.keyword_probe import KeyIndex, at_word_start
+from licenses.engine.keyword_probe import WORD_BOUNDARY, KeyIndex, at_word_start
 
 LEVEL_NAMES = ("none", "identified", "described", "licensed", "open")
 
 _DATA_SECTIONS = ("Training Data", "Training Details")
 _TRAINED_ON = Probe(
     at_word_start("pre-?trained", "trained", "fine-?tuned", "instruction-tuned")
-    + r"\s+(?:\w+\s+){0,3}on\b|training (?:data|corpus|set)",
+    + r"\s+(?:\w+\s+){0,3}on(?![0-9a-z_])|training (?:data|corpus|set)",
     ("trained", "tuned", "training"),
 )
 #: Where a ``_TRAINED_ON`` match can start, relative to each occurrence of a keyword that every
@@ -113,21 +113,23 @@ def _matches_from(low: str, starts: list[int], a: int, b: int) -> list[re.Match[
     return found
 
 
-#: An accelerator's name (training hardware for transparency; GPU memory is not data size here).
+#: An accelerator's name (training hardware for transparency; GPU memory is not data size here). It
+#: closes with the two-sided boundary: "tpu ?v?\d*" can end on a space ("tpu pod"), where ``\b``
+#: looked at the next word, so the match (and its evidence) is the same on ASCII text.
 ACCELERATOR = Probe(at_word_start("a100", "h100", "h800", "h200", "h20", "v100", "a10g?", "a6000", "a40", "l40s?", "t4",
                                 "p100", r"rtx ?\d{4}", r"mi\d{3}x?", r"tpu ?v?\d*", r"gaudi\d?", "trainium",
-                                "inferentia", "gh200", "b200", "3090", "4090") + r"\b",
+                                "inferentia", "gh200", "b200", "3090", "4090") + WORD_BOUNDARY,
                   ("a100", "h100", "h800", "h200", "h20", "v100", "a10", "a6000", "a40", "l40", "t4", "p100", "rtx",
                    "mi2", "mi3", "tpu", "gaudi", "trainium", "inferentia", "b200", "3090", "4090"))  # fmt: skip
 #: Before a number of hours, words that make it a duration ("for 5 hours", "took about 2 hours",
 #: "(about 6 hours"); after it, ones that do ("2 hours to train", "10 hours of training").
-_DURATION_BEFORE = re.compile(r"(?:\b(?:for|in|taking|took|takes?|spent|lasted|lasting|within|after)|\(|days? (?:&|and)|trained\W{1,4})\s*"
+_DURATION_BEFORE = re.compile(r"(?:(?<![0-9a-z_])(?:for|in|taking|took|takes?|spent|lasted|lasting|within|after)|\(|days? (?:&|and)|trained\W{1,4})\s*"
                               r"(?:~|about|around|approx(?:imately|\.)?|roughly|nearly|almost|just|only|over|under)?\s*~?$")  # fmt: skip
 _DURATION_AFTER = re.compile(r"\s*(?:to (?:train|fine-?tune)|of (?:training|fine-?tuning|finetuning|compute|gpu)"
-                             r"(?! ?(?:data|sets?\b|splits?|corpus|audio|speech)))")  # fmt: skip
+                             r"(?! ?(?:data|sets?(?![0-9a-z_])|splits?|corpus|audio|speech)))")  # fmt: skip
 #: A storage size that is an accelerator's memory: followed by a memory/GPU word ("80gb gpus",
 #: "25gb of ram", "16 gb v100") or right after an accelerator name ("a100 80gb", "a100-sxm4-40gb").
-_MEMORY_AFTER = re.compile(r"\)?\s*(?:of\s+)?(?:v?ram\b|memory|gpus?\b|vram|hbm)")
+_MEMORY_AFTER = re.compile(r"\)?\s*(?:of\s+)?(?:v?ram(?![0-9a-z_])|memory|gpus?(?![0-9a-z_])|vram|hbm)")
 _STORAGE_UNIT = re.compile(r"(?:gb|tb|mb|gib|tib|pb)$")
 
 
@@ -152,25 +154,26 @@ def is_data_size(low: str, m: re.Match[str]) -> bool:
     return True
 
 
-#: What "described" looks for in the training-data text (lower-cased). ``x(?<!\wx)`` is ``\bx``
-#: spelled so re can skip ahead to candidate first characters (see keyword_probe).
+#: What "described" looks for in the training-data text (lower-cased). ``x(?<![0-9a-z_]x)`` is
+#: ``\bx`` spelled so re can skip ahead to candidate first characters, and ``(?![0-9a-z_])`` is a
+#: closing ``\b``; both ASCII-aware, so "22gb预训练数据" states a size (see keyword_probe).
 DESCRIPTORS: dict[str, Probe] = {
     # ``*+`` (possessive): digits or spaces given back could only be taken by a unit (none starts
     # with a digit, dot, comma or space) or the second ``\s*``, so re skips retries that cannot
     # change the match; the matches are those of plain ``*``
     "size": Probe(
-        r"\d(?<!\w\d)[\d.,]*+\s*+(?:k|m|b|t|thousand|million|billion|trillion)?\+?\s*"
+        r"\d(?<![0-9a-z_]\d)[\d.,]*+\s*+(?:k|m|b|t|thousand|million|billion|trillion)?\+?\s*"
         r"(?:tokens?|words|sentences|documents|docs|examples|samples|images|image-text pairs|pairs|hours"
         r"|conversations|dialogues|instructions|rows|records|files|pages|articles|utterances|clips|videos"
-        r"|books|gb|tb|mb|gib|tib|pb)\b",
+        r"|books|gb|tb|mb|gib|tib|pb)(?![0-9a-z_])",
     ),
     "languages": Probe(
-        r"\b(?:english|chinese|mandarin|french|german|spanish|japanese|korean|russian|arabic|hindi|portuguese"
+        r"(?<![0-9a-z_])(?:english|chinese|mandarin|french|german|spanish|japanese|korean|russian|arabic|hindi|portuguese"
         r"|italian|dutch|turkish|vietnamese|indonesian|polish|danish|swedish|multilingual|bilingual"
-        r"|\d+\s+(?:natural\s+)?languages|programming languages|languages?:)\b",
+        r"|\d+\s+(?:natural\s+)?languages|programming languages)(?![0-9a-z_])|(?<![0-9a-z_])languages?:\b",
     ),
     "time_range": Probe(
-        r"1(?<!\w1)9[89]\d\b|2(?<!\w2)0[0-4]\d\b|cut-?off|knowledge cutoff"
+        r"1(?<![0-9a-z_]1)9[89]\d(?![0-9a-z_])|2(?<![0-9a-z_]2)0[0-4]\d(?![0-9a-z_])|cut-?off|knowledge cutoff"
         r"|up to (?:january|february|march|april|may|june|july|august|september|october|november|december)",
     ),
     "collection": Probe(

@@ -10,8 +10,8 @@ Spelling matters for speed: ``re`` skips quickly to positions where a match can 
 only when every alternative of a pattern starts with a literal character (or the whole
 pattern with one character class). An alternative starting with ``\\b`` or ``^`` makes it
 attempt a full match at every position of the text (up to 10x slower on real cards). So a
-word boundary is written after the first character: ``x(?<!\\wx)`` is ``\\bx`` for a
-word character ``x``, ``\\d(?<!\\w\\d)`` is ``\\b\\d``, and ``s(?<![^\\n]s)`` is ``^s`` under
+word boundary is written after the first character: ``x(?<![0-9a-z_]x)`` is ``\\bx`` for a
+word character ``x`` (ASCII-aware, see :data:`WORD_START`), ``\\d(?<![0-9a-z_]\\d)`` is ``\\b\\d``, and ``s(?<![^\\n]s)`` is ``^s`` under
 ``re.MULTILINE``; the matches are the same.
 """
 
@@ -24,11 +24,24 @@ from collections.abc import Callable, Iterable
 
 import ahocorasick_rs
 
+#: Word boundaries for English tokens in lower-cased text, ASCII-aware: ``\b`` and ``\w`` count
+#: every Unicode letter as a word character, so no boundary falls between an ASCII token and a
+#: CJK character ("22gb预训练", "在8张a100上训练") and those tokens went unseen. These are
+#: ``\b`` as ``re.ASCII`` defines it (a word character is ``[0-9a-z_]`` in lower-cased text),
+#: without that flag's other effects (``\d`` and ``\s`` stay Unicode: "22\xa0gb"). On an
+#: ASCII text they match exactly where ``\b`` does. ``WORD_START`` stands for a ``\b`` that is
+#: followed by a word character, ``WORD_END`` for one that follows a word character, and
+#: ``WORD_BOUNDARY`` for one where the pattern leaves either side open.
+WORD_START = r"(?<![0-9a-z_])"
+WORD_END = r"(?![0-9a-z_])"
+WORD_BOUNDARY = r"(?:(?<=[0-9a-z_])(?![0-9a-z_])|(?<![0-9a-z_])(?=[0-9a-z_]))"
+
 
 def at_word_start(*alternatives: str) -> str:
-    r"""``\b(?:alt1|alt2|...)`` for alternatives that start with a literal word character.
+    r"""``\b(?:alt1|alt2|...)`` for alternatives that start with a literal word character, the
+    boundary ASCII-aware (:data:`WORD_START`: "a100" counts in "8张a100").
 
-    Spelled ``(?:a(?<!\wa)(?:lt1|lt2)|...)``: alternatives are grouped by first character
+    Spelled ``(?:a(?<![0-9a-z_]a)(?:lt1|lt2)|...)``: alternatives are grouped by first character
     (keeping their order, so the same alternative wins), which lets ``re`` skip ahead to
     those characters and try only the group that can match there.
     """
@@ -39,7 +52,7 @@ def at_word_start(*alternatives: str) -> str:
             raise ValueError(f"{alt!r} must start with a literal, unquantified word character")
         groups.setdefault(first, []).append(alt[1:])
     parts = [
-        f"{first}(?<!\\w{first})" + (rests[0] if len(rests) == 1 else "(?:" + "|".join(rests) + ")")
+        f"{first}(?<![0-9a-z_]{first})" + (rests[0] if len(rests) == 1 else "(?:" + "|".join(rests) + ")")
         for first, rests in groups.items()
     ]
     return "(?:" + "|".join(parts) + ")"

@@ -39,7 +39,7 @@ from licenses.engine.disclosure import (
     filled_sections,
     training_data_lower,
 )
-from licenses.engine.keyword_probe import KeyIndex, at_word_start
+from licenses.engine.keyword_probe import WORD_BOUNDARY, WORD_END, KeyIndex, at_word_start
 
 TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "transparency_indicators.yaml"
 
@@ -142,13 +142,15 @@ def _sec_evidence(sec: Section | None) -> str | None:
 
 _I = re.IGNORECASE
 # Body patterns are lower-case and run on the lower-cased card behind a keyword gate (Probe).
-# ``x(?<!\wx)`` is ``\bx`` spelled so re can skip ahead to candidate first characters (keyword_probe).
-_COMPUTE = Probe(r"\d[\d.,]*\s*(?:x\s*10\^?\{?\d+\}?|e\+?\d+|[kmgtpez]|peta|exa|zetta)?\s*flops?\b|petaflop|pf-days?"
+# ``x(?<![0-9a-z_]x)`` is ``\bx`` spelled so re can skip ahead to candidate first characters, and
+# ``(?<![0-9a-z_])`` / ``(?![0-9a-z_])`` an opening / closing ``\b``: ASCII-aware, so English tokens
+# count beside CJK text ("在8张a100上训练") as beside spaces (keyword_probe.WORD_START).
+_COMPUTE = Probe(r"\d[\d.,]*\s*(?:x\s*10\^?\{?\d+\}?|e\+?\d+|[kmgtpez]|peta|exa|zetta)?\s*flops?(?![0-9a-z_])|petaflop|pf-days?"
                  r"|zettaflop|exaflop|training compute[^.\n]{0,30}\d", ("flop", "pf-day", "training compute"))  # fmt: skip
 _DURATION = Probe(
-    r"trained (?:between|from|over|for)\b[^.\n]{0,40}?\b(?:days?|weeks?|months?|hours?|(?:19|20)\d\d)"
+    r"trained (?:between|from|over|for)(?![0-9a-z_])[^.\n]{0,40}?(?<![0-9a-z_])(?:days?|weeks?|months?|hours?|(?:19|20)\d\d)"
     r"|training (?:time|duration)|took (?:about |approximately |around )?\d+(?:\.\d+)? ?(?:days?|hours?|weeks?|months?)"
-    r"|hours used:?\**\s*\d|model dates?\b|\b\d+(?:\.\d+)? ?(?:days|hours|weeks) (?:of|on) (?:training|\d+)",
+    r"|hours used:?\**\s*\d|model dates?(?![0-9a-z_])|(?<![0-9a-z_])\d+(?:\.\d+)? ?(?:days|hours|weeks) (?:of|on) (?:training|\d+)",
     (
         "trained between",
         "trained from",
@@ -167,25 +169,26 @@ _DURATION = Probe(
         "weeks on",
     ),
 )
-_ENERGY = Probe(r"\b\d[\d.,]*\s*[kmgt]wh\b|(?:power|energy) (?:consumption|usage|used)[^.\n(]{0,30}\d[\d.,]*\s*"
-                r"(?:[kmgt]?wh|[km]?w\b|watts?)", ("kwh", "mwh", "gwh", "twh", "power consumption", "power usage", "energy consumption",
+_ENERGY = Probe(r"(?<![0-9a-z_])\d[\d.,]*\s*[kmgt]wh(?![0-9a-z_])|(?:power|energy) (?:consumption|usage|used)[^.\n(]{0,30}\d[\d.,]*\s*"
+                r"(?:[kmgt]?wh|[km]?w(?![0-9a-z_])|watts?)", ("kwh", "mwh", "gwh", "twh", "power consumption", "power usage", "energy consumption",
                                                  "energy usage", "energy used"))  # fmt: skip
-_CO2 = Probe(r"\d[\d.,]*\s*(?:t|kg|g|tons?|tonnes?|metric tons?)\s*(?:of\s*)?co2|co2\s?(?:eq|e)?\b[^.\n]{0,40}\d"
+_CO2 = Probe(r"\d[\d.,]*\s*(?:t|kg|g|tons?|tonnes?|metric tons?)\s*(?:of\s*)?co2|co2\s?(?:eq|e)?" + WORD_BOUNDARY + r"[^.\n]{0,40}\d"
              r"|carbon emitted:?\**\s*\d|emissions? (?:were|of|was)[^.\n]{0,30}\d", ("co2", "carbon", "emission"))  # fmt: skip
 _FRAMEWORK_WORDS = ("pytorch", "jax", "flax", "tensorflow", "megatron", "deepspeed", "fairseq", "nemo", "colossal",
                     "axolotl", "trl", "peft", "accelerate", "mosaicml", "llm-foundry", "gpt-neox", "t5x", "paxml",
                     "levanter", "unsloth")  # fmt: skip
 _FRAMEWORKS = Probe(at_word_start("pytorch", "jax", "flax", "tensorflow", "megatron", "deepspeed", "fairseq", "nemo",
                                   "colossal-?ai", "axolotl", "trl", "peft", "accelerate", "mosaicml", "llm-foundry",
-                                  "gpt-neox", "t5x", "paxml", "levanter", "unsloth") + r"\b", _FRAMEWORK_WORDS)  # fmt: skip
+                                  "gpt-neox", "t5x", "paxml", "levanter", "unsloth") + WORD_END, _FRAMEWORK_WORDS)  # fmt: skip
 _TRAIN_FILE = re.compile(r"(^|/)(train[^/]*\.(py|sh|ipynb)|finetun[^/]*\.(py|sh|ipynb)|training_args\.bin"
                          r"|[^/]*train[^/]*\.ya?ml|trainer_state\.json)$", _I)  # fmt: skip
 _INPUT = Probe(
-    at_word_start("inputs?") + r"\b[^.\n]{0,50}\b(?:text|images?|audio|speech|video|tokens|code)\b",
+    at_word_start("inputs?")
+    + r"(?![0-9a-z_])[^.\n]{0,50}(?<![0-9a-z_])(?:text|images?|audio|speech|video|tokens|code)(?![0-9a-z_])",
     ("input",),
 )
-_OUTPUT = Probe(at_word_start("outputs?") + r"\b[^.\n]{0,50}\b(?:text|images?|audio|speech|video|code|embeddings?"
-                r"|labels?|vectors?)\b|" + at_word_start("generates? (?:text|images?|audio|speech|code)"),
+_OUTPUT = Probe(at_word_start("outputs?") + r"(?![0-9a-z_])[^.\n]{0,50}(?<![0-9a-z_])(?:text|images?|audio|speech|video|code|embeddings?"
+                r"|labels?|vectors?)(?![0-9a-z_])|" + at_word_start("generates? (?:text|images?|audio|speech|code)"),
                 ("output", "generate"))  # fmt: skip
 _FINETUNED_FROM = Probe(r"(?:fine-?tuned|finetuned|based on|derived from|built on|merge of|quantized "
                         r"(?:version )?of|trained from)[^.\n]{0,60}(?:huggingface\.co/|\[)",
@@ -196,8 +199,8 @@ _FINETUNED_FROM = Probe(r"(?:fine-?tuned|finetuned|based on|derived from|built o
 _SIZE_IN_NAME_SPEC = r"(?<![a-z0-9])\d+(?:\.\d+)?(?:x\d+)?[bm](?![a-z0-9])"
 _SIZE_IN_NAME = re.compile(r"\d(?<![a-z0-9]\d)\d*(?:\.\d+)?(?:x\d+)?[bm](?![a-z0-9])", _I)
 _ARCH_WORDS = Probe(at_word_start("transformer", "decoder-only", "encoder-decoder", "auto-?regressive",
-                                  "mixture[- ]of[- ]experts", r"moe\b", "diffusion", "u-?net", "convolutional",
-                                  r"cnn\b", "lstm", r"rnn\b", "state[- ]space", "mamba", r"vit\b", "bert",
+                                  "mixture[- ]of[- ]experts", "moe" + WORD_END, "diffusion", "u-?net", "convolutional",
+                                  "cnn" + WORD_END, "lstm", "rnn" + WORD_END, "state[- ]space", "mamba", "vit" + WORD_END, "bert",
                                   "llama architecture"),
                     ("transformer", "decoder", "encoder", "regressive", "experts", "moe", "diffusion", "unet", "u-net",
                      "convolutional", "cnn", "lstm", "rnn", "state space", "state-space", "mamba", "vit", "bert",
@@ -206,10 +209,10 @@ _ARCH_WORDS = Probe(at_word_start("transformer", "decoder-only", "encoder-decode
 #: leading character class (digit, h, c, v) so ``re`` skips to those characters instead of trying
 #: five alternatives at every position (2x faster per window), each alternative reached only at
 #: its own first character and in the same order, so the matches are the same (tested).
-_DEEP_PROPS_SPEC = (r"\d(?<!\w\d)\d*\s*(?:layers|attention heads|heads)\b|hidden (?:size|dim)[^.\n]{0,10}\d"
+_DEEP_PROPS_SPEC = (r"\d(?<![0-9a-z_]\d)\d*\s*(?:layers|attention heads|heads)(?![0-9a-z_])|hidden (?:size|dim)[^.\n]{0,10}\d"
                     r"|context (?:length|window)[^.\n]{0,20}\d|vocab(?:ulary)? size[^.\n]{0,10}\d"
                     r"|\d+k? (?:token )?context")  # fmt: skip
-_DEEP_PROPS = Probe(r"[\dhcv](?:(?<=\d)(?:(?<!\w\d)\d*\s*(?:layers|attention heads|heads)\b|\d*k? (?:token )?context)"
+_DEEP_PROPS = Probe(r"[\dhcv](?:(?<=\d)(?:(?<![0-9a-z_]\d)\d*\s*(?:layers|attention heads|heads)(?![0-9a-z_])|\d*k? (?:token )?context)"
                     r"|(?<=h)idden (?:size|dim)[^.\n]{0,10}\d|(?<=c)ontext (?:length|window)[^.\n]{0,20}\d"
                     r"|(?<=v)ocab(?:ulary)? size[^.\n]{0,10}\d)",
                     ("layers", "heads", "hidden", "context", "vocab"))  # fmt: skip
@@ -220,16 +223,17 @@ _DEMO = Probe(r"example (?:output|generation|conversation|response|prompt)s?|sam
                "output:", "expected output"))  # fmt: skip
 #: Named data sources (datasets, sites, corpora): "publicly available data" is not a source.
 _NAMED_SOURCES = Probe(
-    r"wikipedia|common ?crawl|github|arxiv|stack ?exchange|stackoverflow|reddit|laion|c(?<!\wc)4\b|the pile|refinedweb"
-    r"|redpajama|dolma|books3|gutenberg|pubmed|openwebtext|fineweb|the stack|slimpajama|wudao|o(?<!\wo)scar\b|m(?<!\wm)c4\b"
-    r"|cc-?news|r(?<!\wr)oots\b|huggingface\.co/datasets|sharegpt|a(?<!\wa)lpaca\b|f(?<!\wf)lan\b|openassistant|ultrachat"
-    r"|c(?<!\wc)oco\b"
-    r"|imagenet|librispeech|common voice|s(?<!\ws)quad\b|g(?<!\wg)lue\b"
+    r"wikipedia|common ?crawl|github|arxiv|stack ?exchange|stackoverflow|reddit|laion|c(?<![0-9a-z_]c)4(?![0-9a-z_])"
+    r"|the pile|refinedweb|redpajama|dolma|books3|gutenberg|pubmed|openwebtext|fineweb|the stack|slimpajama|wudao"
+    r"|o(?<![0-9a-z_]o)scar(?![0-9a-z_])|m(?<![0-9a-z_]m)c4(?![0-9a-z_])|cc-?news|r(?<![0-9a-z_]r)oots(?![0-9a-z_])"
+    r"|huggingface\.co/datasets|sharegpt|a(?<![0-9a-z_]a)lpaca(?![0-9a-z_])|f(?<![0-9a-z_]f)lan(?![0-9a-z_])"
+    r"|openassistant|ultrachat|c(?<![0-9a-z_]c)oco(?![0-9a-z_])"
+    r"|imagenet|librispeech|common voice|s(?<![0-9a-z_]s)quad(?![0-9a-z_])|g(?<![0-9a-z_]g)lue(?![0-9a-z_])"
 )
 _NUMBER = Probe(r"\d+\.\d+|\d+(?:\.\d+)?\s*%|\|\s*\d")
 _RISK_WORDS = ("bias", "harm", "toxic", "misuse", "offensive", "unsafe", "risk", "hallucinat", "misinformation",
                "stereotyp", "inappropriate", "dangerous", "discriminat")  # fmt: skip
-_RISK = Probe(r"b(?<!\wb)ias|harm|toxic|misuse|offensive|unsafe|r(?<!\wr)isks?\b|hallucinat|misinformation|stereotyp"
+_RISK = Probe(r"b(?<![0-9a-z_]b)ias|harm|toxic|misuse|offensive|unsafe|r(?<![0-9a-z_]r)isks?(?![0-9a-z_])|hallucinat|misinformation|stereotyp"
               r"|inappropriate|dangerous|discriminat", _RISK_WORDS)  # fmt: skip
 _AUP_FILE = re.compile(r"(^|/)(use_policy|acceptable[_-]use|aup|responsible[_-]use)[^/]*$", _I)
 _LICENSE_FILE = re.compile(r"(^|/)(licen[cs]e|copying|model_license)[^/]*$", _I)
@@ -241,8 +245,8 @@ _USERS = Probe(r"commercial use|research (?:use|purposes?)(?: only)?|non-?commer
 _MUST_NOT = Probe(r"should not|must not|not (?:be )?(?:intended|suitable|used)|prohibited|do not use|forbidden",
                   ("not", "prohibited", "forbidden"))  # fmt: skip
 # ``s(?<![^\n]s)tatus`` is ``^status`` under re.MULTILINE
-_VERSION = Probe(r"v(?<!\wv)(?:ersion)?\s?\d+(?:\.\d+)*\b|model dates?|2(?<!\w2)0\d\d-\d\d(?:-\d\d)?\b release"
-                 r"|s(?<![^\n]s)tatus\b")  # fmt: skip
+_VERSION = Probe(r"v(?<![0-9a-z_]v)(?:ersion)?\s?\d+(?:\.\d+)*(?![0-9a-z_])|model dates?"
+                 r"|2(?<![0-9a-z_]2)0\d\d-\d\d(?:-\d\d)?(?![0-9a-z_]) release|s(?<![^\n]s)tatus(?![0-9a-z_])")  # fmt: skip
 #: What ``_VERSION_IN_NAME`` matches, as written (case-insensitive). The compiled form opens with
 #: one class of the possible first characters, each branch checking it by lookbehind, and scopes
 #: the case-insensitivity to the letter classes: a global ``re.I`` on a pattern opening with a
@@ -251,13 +255,14 @@ _VERSION_IN_NAME_SPEC = r"(?<![a-z0-9])v\d+(?:\.\d+)*(?![a-z0-9])|[-_.](?:19|20)
 _VERSION_IN_NAME = re.compile(r"[-_.vV](?:(?<=[vV])(?<!(?i:[a-z0-9])[vV])\d+(?:\.\d+)*(?!(?i:[a-z0-9]))"
                               r"|(?<=[-_.])(?:19|20)\d\d(?:[-_.]?\d\d)?(?![0-9]))")  # fmt: skip
 #: Words that tie an accelerator, a code link or a line to training (not inference or deployment).
-_TRAINING_WORDS = re.compile(r"train|fine-?tun|finetun|epochs?\b|gpu[- ]hours|hardware(?: type| used)?\W{0,3}[:：]"
-                             r"|infrastructure|\bcompute\b|provid|训练|訓練|学習|ファインチューニング|ハードウェア")  # fmt: skip
+_TRAINING_WORDS = re.compile(r"train|fine-?tun|finetun|epochs?(?![0-9a-z_])|gpu[- ]hours|hardware(?: type| used)?\W{0,3}[:：]"
+                             r"|infrastructure|(?<![0-9a-z_])compute(?![0-9a-z_])|provid|训练|訓練|学習|ファインチューニング|ハードウェア")  # fmt: skip
 #: Words of a Compute Infrastructure heading about running the model, not training it.
 _RUNTIME_HEADING = re.compile(r"requirement|inference|deploy|serving|running|recommended")
 #: What a line linking code must say for the link to count as training code (outside training sections).
 _CODE_WORDS = re.compile(
-    r"train|fine-?tun|finetun|tuning|\bcode\b|\brepo(?:sitory)?\b|implementation|recipe|scripts?\b"
+    r"train|fine-?tun|finetun|tuning|(?<![0-9a-z_])code(?![0-9a-z_])|(?<![0-9a-z_])repo(?:sitory)?(?![0-9a-z_])"
+    r"|implementation|recipe|scripts?(?![0-9a-z_])"
 )
 #: A parameter count as written ("7 billion", "13b", "3.8 b", "8x7b"): experts, number and unit.
 _SIZE_VALUE = re.compile(r"(?:(\d+)x)?(\d+(?:[.,]\d+)?)\s*(billion|million|thousand|[bmk])", _I)
@@ -276,11 +281,11 @@ _QUANT_SECTION = Probe(
     at_word_start(
         "gguf", "gptq", "awq", "exl2", "bitsandbytes", "4-?bit", "8-?bit", "int4", "int8", "q4_k_m", "q8_0"
     )
-    + r"\b"
+    + WORD_END
 )
 _LOADING = Probe(r"from_pretrained\(|pipeline\(|llama\.cpp|ollama run|huggingface-cli download",
                  ("from_pretrained(", "pipeline(", "llama.cpp", "ollama run", "huggingface-cli download"))  # fmt: skip
-_LICENSE_WORD = Probe(r"licen[cs]e[ds]?\b", ("licen",))
+_LICENSE_WORD = Probe(r"licen[cs]e[ds]?(?![0-9a-z_])", ("licen",))
 #: The probes rules search whole bodies with; see :func:`_covered_probes`.
 _BODY_PROBES = (_COMPUTE, _DURATION, _HARDWARE, _ENERGY, _CO2, _INPUT, _OUTPUT, _FINETUNED_FROM, _DEEP_PROPS,
                 _DEMO, _LOADING, _FEEDBACK, _RESPONSIBLE)  # fmt: skip
@@ -438,7 +443,8 @@ class _WordAnchored(_Anchored):
     Its prefixes also occur inside words ("tpu" in every "output", "t4" in "gpt4"), where
     the pattern cannot match: those candidates are dropped before any window is walked, which
     on most cards leaves none. A start is kept when the character before it is not one
-    ``\\w`` matches (alphanumeric or "_"), the test the pattern's lookbehind makes.
+    ``[0-9a-z_]`` matches (an ASCII letter or digit or "_"), the test the pattern's lookbehind
+    makes: "a100" counts after "8张".
     """
 
     __slots__ = ()
@@ -447,7 +453,7 @@ class _WordAnchored(_Anchored):
         return {
             s
             for s in _key_starts(self.starts, low, index)
-            if s == 0 or not ((ch := low[s - 1]).isalnum() or ch == "_")
+            if s == 0 or not ((ch := low[s - 1]).isascii() and (ch.isalnum() or ch == "_"))
         }
 
 

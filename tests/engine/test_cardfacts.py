@@ -317,18 +317,20 @@ def test_pathological_cards_stay_fast_and_bounded():
 
 
 def test_at_word_start_matches_exactly_like_a_leading_word_boundary():
-    """The speed spelling of ``\\b(?:...)`` used by the probes finds the same matches."""
+    """The speed spelling of ``\\b(?:...)`` used by the probes finds the same matches, the
+    boundary an ASCII one (``re.ASCII``): a CJK or accented letter beside a token no longer
+    hides it ("8张a100", "é4bit"), as a space would not."""
     import random
     import re
 
-    from licenses.engine.keyword_probe import at_word_start
+    from licenses.engine.keyword_probe import WORD_END, at_word_start
 
     alternatives = ("a100", "a10g?", r"rtx ?\d{4}", "moe", "4-?bit", "trained", "tuned")
-    fast = re.compile(at_word_start(*alternatives) + r"\b")
-    plain = re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
+    fast = re.compile(at_word_start(*alternatives) + WORD_END)
+    plain = re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.ASCII)
     rnd = random.Random(7)
     pieces = ["a100", "a10", "a10g", "xa100", "_a100", "é4bit", "4bit", "4-bit", "rtx 3090", "rtx3090", "moe",
-              "amoe", "trained", "retrained", "tuned", " ", "\n", "-", ".", "(", "a", "1"]  # fmt: skip
+              "amoe", "trained", "retrained", "tuned", " ", "\n", "-", ".", "(", "a", "1", "张", "训练"]  # fmt: skip
     for _ in range(3000):
         text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
         assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)], text
