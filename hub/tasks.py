@@ -13,7 +13,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from hub.blobstore import BlobStoreError, get_blob_store
+from hub.blobstore import BlobStoreError, BlobStoreUnavailable, get_blob_store
 from hub.models import Commit, FileScan, RepoFile, Repository, RevisionAnalysis
 from hub.services.scanning import ScanOutcome, scan_file, wants_scan
 from hub.services.snapshot import snapshot_for_commit
@@ -160,8 +160,12 @@ def _analyze_revision(commit_id: int) -> str:
         analysis.status = RevisionAnalysis.Status.FAILED
         analysis.error = f"{type(exc).__name__}: {exc}"[:2000]
         analysis.analysed_at = timezone.now()
-        # a failure is this engine's answer too: unstamped, the stale sweep would retry it for ever
-        analysis.engine_version = engine_version()[:40]
+        # A failure is this engine's answer too: unstamped, the stale sweep would retry it for ever.
+        # Not a blob store outage, though: that says nothing about the revision, and stamped it was
+        # retried only at the next engine change. Left unstamped, the sweep (bounded, idle queue
+        # only) re-judges it once the store is back.
+        outage = isinstance(exc, BlobStoreUnavailable)
+        analysis.engine_version = "" if outage else engine_version()[:40]
         with transaction.atomic():
             if _superseded(analysis, started):
                 return "superseded"

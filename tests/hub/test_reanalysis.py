@@ -89,6 +89,28 @@ def test_a_failed_analysis_is_stamped_so_the_sweep_does_not_retry_it_for_ever(al
     assert not reanalysis.stale_analyses().exists()
 
 
+def test_a_blob_store_outage_is_left_for_the_sweep_to_retry(alice, fs_store, monkeypatch):
+    """A store that cannot be read says nothing about the revision: the failure is recorded but not
+    stamped as this engine's answer, so the stale sweep re-judges it once the store is back (stamped,
+    it waited for the next engine change)."""
+    from hub.blobstore import BlobStoreUnavailable
+
+    repo = make_repo(alice, "outage", {"README.md": CARD})
+    _age(repo)
+
+    def store_down(*args, **kwargs):
+        raise BlobStoreUnavailable("blob store unreachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks, "snapshot_for_commit", store_down)
+        assert tasks.analyze_revision.run(repo.head_id) == "failed"
+    analysis = RevisionAnalysis.objects.get(commit=repo.head)
+    assert analysis.status == "failed" and analysis.engine_version == ""
+    assert list(reanalysis.stale_analyses()) == [analysis]
+    assert tasks.analyze_revision.run(repo.head_id) == "done"  # the store is back
+    assert not reanalysis.stale_analyses().exists()
+
+
 def test_reanalyse_command_rejudges_stale_heads_resumably(alice, fs_store):
     repos = [make_repo(alice, f"m{i}", {"README.md": CARD}) for i in range(3)]
     older = make_repo(alice, "two-commits", {"README.md": CARD})
