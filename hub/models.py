@@ -41,26 +41,21 @@ def is_reserved_namespace(name: str) -> bool:
     return name.lower() in RESERVED_NAMESPACES
 
 
-def _lock_repositories(repositories: models.QuerySet, using: str) -> None:
-    """Lock these repositories' rows in primary-key order (inside the caller's transaction).
+def lock_repositories(repositories: models.QuerySet) -> list[int]:
+    """Lock these repositories' rows in primary-key order, inside the caller's transaction; their pks.
 
-    A deletion that reaches a repository through a cascade or a queryset takes these locks before
-    its collector reads what to delete: a commit in flight (which holds its repository's lock) then
-    finishes first and its rows are deleted too, instead of the collector deadlocking with it (it
-    wrote the branch rows first and reached the repository row last) or missing its new commit.
+    The one lock every writer of a repository takes first (commits, deletions, the violation writers),
+    in one order so that two writers of several repositories cannot deadlock. A deletion that reaches
+    a repository through a cascade or a queryset takes these locks before its collector reads what to
+    delete: a commit in flight (which holds its repository's lock) then finishes first and its rows
+    are deleted too, instead of the collector deadlocking with it (it wrote the branch rows first and
+    reached the repository row last) or missing its new commit.
     """
-    pks = repositories.using(using).values("pk")
-    list(
-        Repository.objects.using(using)
-        .select_for_update(of=("self",))
-        .filter(pk__in=pks)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    return list(repositories.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
 
 
 class _LockingDeleteQuerySet(models.QuerySet):
-    """``delete()`` locks the repositories it will delete first (``_lock_repositories``): the
+    """``delete()`` locks the repositories it will delete first (``lock_repositories``): the
     admin's "delete selected" and any bulk deletion of namespaces or repositories."""
 
     def _repositories(self) -> models.QuerySet:
@@ -68,7 +63,7 @@ class _LockingDeleteQuerySet(models.QuerySet):
 
     def delete(self) -> tuple[int, dict[str, int]]:
         with transaction.atomic(using=self.db):
-            _lock_repositories(self._repositories(), self.db)
+            lock_repositories(self._repositories().using(self.db))
             return super().delete()
 
 
@@ -109,7 +104,7 @@ class Namespace(models.Model):
         rows are locked first, as ``Repository.delete`` locks its own)."""
         using = kwargs.get("using") or router.db_for_write(Namespace)
         with transaction.atomic(using=using):
-            _lock_repositories(Repository.objects.filter(namespace_id=self.pk), using)
+            lock_repositories(Repository.objects.using(using).filter(namespace_id=self.pk))
             return super().delete(*args, **kwargs)
 
     def __str__(self) -> str:
@@ -345,9 +340,9 @@ class Repository(models.Model):
         the lock puts the deletion after the commit, or the commit after the deletion (a 404).
         A repository deleted meanwhile by someone else is left as it is: ``(0, {})``.
         """
-        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(Repository)):
-            locked = Repository.objects.select_for_update(of=("self",)).filter(pk=self.pk)
-            if locked.values_list("pk", flat=True).first() is None:
+        using = kwargs.get("using") or router.db_for_write(Repository)
+        with transaction.atomic(using=using):
+            if not lock_repositories(Repository.objects.using(using).filter(pk=self.pk)):
                 return 0, {}
             return super().delete(*args, **kwargs)
 
@@ -774,6 +769,4 @@ def _lock_before_deletion(sender, instance: Repository, using: str, **kwargs) ->
     commit and then fails on the commit it did not collect (an IntegrityError, nothing deleted; run
     again, it succeeds) instead of deadlocking.
     """
-    Repository.objects.using(using).select_for_update(of=("self",)).filter(pk=instance.pk).values_list(
-        "pk", flat=True
-    ).first()
+    lock_repositories(Repository.objects.using(using).filter(pk=instance.pk))

@@ -165,7 +165,7 @@ def _analyze_revision(commit_id: int) -> str:
         # retried only at the next engine change. Left unstamped, the sweep (bounded, idle queue
         # only) re-judges it once the store is back.
         outage = isinstance(exc, BlobStoreUnavailable)
-        analysis.engine_version = "" if outage else engine_version()[:40]
+        analysis.engine_version = "" if outage else engine_version()
         with transaction.atomic():
             if _superseded(analysis, started):
                 return "superseded"
@@ -187,7 +187,7 @@ def _analyze_revision(commit_id: int) -> str:
     analysis.n_warnings = _count(violations, "warning")
     analysis.unsafe_files = sum(1 for s in scans if s.dangerous_imports)
     analysis.analysed_at = timezone.now()
-    analysis.engine_version = engine_version()[:40]
+    analysis.engine_version = engine_version()
     analysis.error = ""
     with transaction.atomic():
         # The repository's row first, then the analysis' (the order of every writer: commits, a

@@ -121,12 +121,11 @@ def _deliver(task: Task, row_pk: int, args: tuple, kwargs: dict, alias: str) -> 
 
     failures: list[Exception] = []
     sent = send(task, args, kwargs, failures.append)
-    rows = OutboxMessage.objects.using(alias).filter(pk=row_pk)
     try:
         if sent:
-            rows.delete()
+            OutboxMessage.objects.using(alias).filter(pk=row_pk).delete()
         else:
-            rows.update(attempts=F("attempts") + 1, last_error=_why(failures[0]))
+            _failed(alias, [row_pk], _why(failures[0]))
     except DatabaseError as exc:  # the send's outcome stands; the row is still there for the sweep
         log.warning(
             "outbox row %s (%s) not updated after its send (%s): the sweep will send it again",

@@ -32,15 +32,13 @@ def current_engine_version() -> str:
     would not fit the column (a long development version such as ``0.1.0.dev12+g1a2b3c4.d20260101``
     otherwise cut the fingerprint off, and the stamp stopped following the engine).
     """
-    from licenses.engine.version import engine_fingerprint
-
     try:
         from importlib.metadata import version
 
         package = version("modelhub")
     except Exception:  # running from a checkout that was never installed
         package = "dev"
-    suffix = f"+{engine_fingerprint()}"
+    suffix = _current_suffix()
     return f"modelhub {package}"[: ENGINE_VERSION_MAX - len(suffix)] + suffix
 
 

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from hub.models import Commit, OrgMembership, Repository
+from hub.models import lock_repositories as lock_repository_rows
 from hub.services.access import WRITE_ROLES
 from licenses.models import Violation, ViolationEvent
 from licenses.services.bulk_update import update_rows
@@ -181,11 +182,9 @@ def lock_repositories(repository_ids: Iterable[int]) -> None:
     compliance check, which looks violations up only where the count is positive, then disagreed
     with the rows).
     """
-    ids = sorted(set(repository_ids))
+    ids = set(repository_ids)
     if ids:
-        list(
-            Repository.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk").values("pk")
-        )
+        lock_repository_rows(Repository.objects.filter(pk__in=ids))
 
 
 def refresh_open_violations(repository_ids: Iterable[int]) -> None:
