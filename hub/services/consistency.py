@@ -32,12 +32,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
-from hub.blobstore import BlobNotFound, BlobStore, get_blob_store
+from hub.blobstore import BlobNotFound, BlobStore, BlobStoreUnavailable, get_blob_store
 from hub.blobstore.base import StoredObject
 from hub.models import Blob, RepoFile
+from hub.services.garbage import drop_blob_if_unreferenced
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +152,16 @@ def _missing(
     """Rows the listing did not show: confirmed one by one (stored since the listing passed?), then
     one query for which of them files still name (a restore can leave every row without bytes).
 
-    ``repair`` removes an unreferenced one only by the collector's rules (``hub.services.garbage``):
-    under the row's lock, only if ``stored_at`` is older than the grace period and the store still
-    lacks the bytes. An upload of the same content (the documented mend) first refreshes
-    ``stored_at`` (``mark_storing``), then writes the bytes, then commits files naming the row; a
-    repair that ignored ``stored_at`` and judged the store before taking the lock deleted that row
-    between the write and the commit, and the client's commit was refused (409, upload again).
+    ``repair`` removes an unreferenced one through the collector's own deletion
+    (:func:`hub.services.garbage.drop_blob_if_unreferenced` with the grace period as its cutoff):
+    under the row's lock, only if no file names it and neither ``stored_at`` nor any grant is
+    younger than the grace period. An upload of the same content (the documented mend) first
+    refreshes ``stored_at`` (``mark_storing``), then writes the bytes, then commits files naming
+    the row; a repair that ignored ``stored_at`` and judged the store before taking the lock
+    deleted that row between the write and the commit, and the client's commit was refused (409,
+    upload again). The store is asked again under the lock (``only_if_missing``): bytes stored
+    since the listing are not this repair's to delete. One deletion protocol serves both, so a rule added to the collector's (grants
+    were one) cannot be missed here.
     """
     store = get_blob_store()
     gone = [(sha256, size) for sha256, size in rows if store.stat(sha256) is None]
@@ -173,20 +177,17 @@ def _missing(
         if sha256 in named:
             report.missing_referenced += 1
         elif repair:
-            with transaction.atomic():
-                # judged again under the row's lock: a commit may have named it, an upload marked
-                # it (stored_at) or stored its bytes meanwhile
-                locked = Blob.objects.select_for_update().filter(sha256=sha256).first()
-                if (
-                    locked is not None
-                    and locked.stored_at < young_after
-                    and not RepoFile.objects.filter(blob_id=sha256).exists()
-                    and store.stat(sha256) is None
-                ):
-                    locked.delete()
-                    report.removed_rows += 1
-                elif locked is not None:
-                    report.kept_rows += 1
+            # judged again under the row's lock: a commit may have named it, an upload marked it
+            # (stored_at), granted it or stored its bytes meanwhile
+            try:
+                dropped = drop_blob_if_unreferenced(sha256, stored_before=young_after, only_if_missing=True)
+            except BlobStoreUnavailable as exc:  # the row is kept (rolled back); the next run retries
+                report.errors.append(f"removing {sha256}: {exc}")
+                continue
+            if dropped is not None:
+                report.removed_rows += 1
+            elif Blob.objects.filter(sha256=sha256).exists():
+                report.kept_rows += 1
         if len(report.missing_examples) < EXAMPLES:
             files = _files_naming(sha256) if sha256 in named else []
             report.missing_examples.append({"sha256": sha256, "size": size, "files": files})

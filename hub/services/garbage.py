@@ -101,7 +101,9 @@ def _unreferenced(cutoff: datetime):
     )
 
 
-def drop_blob_if_unreferenced(sha256: str, *, stored_before: datetime | None = None) -> int | None:
+def drop_blob_if_unreferenced(
+    sha256: str, *, stored_before: datetime | None = None, only_if_missing: bool = False
+) -> int | None:
     """Delete the content and its row unless a file references it (or, with ``stored_before``,
     unless it was stored or granted since; without it, unless anyone holds a grant for it: a
     refused request takes out what it stored, never another client's verified upload of the same
@@ -114,6 +116,10 @@ def drop_blob_if_unreferenced(sha256: str, *, stored_before: datetime | None = N
     then fails on the foreign key: that commit is refused rather than pointed at deleted bytes.
     A concurrent write of the same content calls ``mark_storing`` first, which waits on the
     same lock (see there).
+
+    ``only_if_missing`` is the consistency repair's (``hub.services.consistency``): it removes rows
+    whose bytes are gone, and bytes that arrived since its listing are not its to delete, so the
+    store is asked again under the lock and the row stays if they are there.
     """
     with transaction.atomic():
         row = Blob.objects.select_for_update().filter(sha256=sha256).first()
@@ -126,6 +132,8 @@ def drop_blob_if_unreferenced(sha256: str, *, stored_before: datetime | None = N
                 return None
             doomed = doomed.filter(stored_at__lt=stored_before)
         elif grants.exists():  # someone else's upload of it was verified meanwhile: theirs to commit
+            return None
+        if only_if_missing and get_blob_store().stat(sha256) is not None:
             return None
         try:
             _, deleted = doomed.delete()

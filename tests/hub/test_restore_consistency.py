@@ -191,3 +191,25 @@ def test_repair_judges_the_store_again_under_the_rows_lock(fs_store, monkeypatch
     report = check_consistency(grace_seconds=DAY, repair=True)
     assert looked and report.removed_rows == 0
     assert Blob.objects.filter(sha256=sha(content)).exists()
+
+
+def test_repair_deletes_by_the_collectors_rules_grants_included(fs_store, alice):
+    """The repair removes rows through the collector's own deletion: a row whose content was
+    granted to an uploader within the grace period is someone's upload in progress, kept by the
+    collector and so by the repair (which once re-implemented the rules and ignored grants)."""
+    from hub.models import BlobGrant
+
+    repo = make_repo(alice, "granted", {"README.md": b"# card\n"})
+    content = b"verified for an uploader, bytes lost with the copy" * 8
+    blob = Blob.objects.create(sha256=sha(content), size=len(content))
+    Blob.objects.filter(pk=blob.pk).update(stored_at=timezone.now() - timedelta(days=3))
+    BlobGrant.objects.create(repository=repo, blob=blob, user=alice)
+
+    report = check_consistency(grace_seconds=DAY, repair=True)
+    assert (report.missing, report.removed_rows, report.kept_rows) == (1, 0, 1)
+    assert Blob.objects.filter(pk=blob.pk).exists()
+
+    BlobGrant.objects.filter(blob=blob).update(created_at=timezone.now() - timedelta(days=3))
+    report = check_consistency(grace_seconds=DAY, repair=True)
+    assert (report.removed_rows, report.kept_rows) == (1, 0)
+    assert not Blob.objects.filter(pk=blob.pk).exists()
