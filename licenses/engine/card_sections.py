@@ -321,44 +321,48 @@ def _required_literals(items: list[tuple[Any, Any]]) -> list[str] | None:
     return max(choices, key=lambda c: min(map(len, c))) if choices else None
 
 
-#: Per pattern of :data:`SECTION_PATTERNS`, the literals one of which its every match holds
-#: (``None``: no such set; then no prefilter, every heading tries every pattern).
-_PATTERN_KEYS: tuple[tuple[str, ...] | None, ...] = tuple(
-    None if needed is None else tuple(needed)
-    for needed in (_required_literals(list(_sre_parser.parse(pattern))) for _, pattern in SECTION_PATTERNS)
-)
+@dataclass(frozen=True)
+class _Prefilter:
+    """One heading table's prefilter: the literals its patterns require, one Aho-Corasick
+    automaton over them, and per literal the patterns requiring it.
+
+    Most headings ("Model Card for X", "Llama 3.1 8B") name no template section; one automaton
+    pass over the literals answers those without trying the table's ~30 patterns, ``re``
+    attempting most of them at every position of the heading. The literals found also say
+    which patterns can match: only those are tried.
+    """
+
+    pattern_keys: tuple[tuple[str, ...], ...]  # per pattern, the literals one of which it needs
+    keys: tuple[str, ...]
+    key_patterns: tuple[tuple[int, ...], ...]  # per literal of ``keys``, the patterns needing it
+    automaton: Any
+
+    def candidates(self, text: str) -> set[int] | None:
+        """The indexes of the patterns that can match ``text``; ``None`` when none can."""
+        found = self.automaton.find_matches_as_indexes(text, overlapping=True)
+        return {i for key, _, _ in found for i in self.key_patterns[key]} if found else None
 
 
-def _section_keys() -> tuple[str, ...] | None:
-    """Literals one of which any heading matching a section pattern contains (``None``: no such set)."""
-    if any(keys is None for keys in _PATTERN_KEYS):
+def _prefilter(patterns: Iterable[str]) -> _Prefilter | None:
+    """The prefilter of a table of patterns; ``None`` when one pattern requires no literal we can
+    read (then every heading must try every pattern of that table, or that pattern would never
+    be tried). Both tables are built here so that rule cannot differ between them."""
+    needed = [_required_literals(list(_sre_parser.parse(pattern))) for pattern in patterns]
+    if any(not keys for keys in needed):
         return None
-    return tuple(dict.fromkeys(key for keys in _PATTERN_KEYS for key in keys or ()))
+    pattern_keys = tuple(tuple(keys or ()) for keys in needed)
+    keys = tuple(dict.fromkeys(key for each in pattern_keys for key in each))
+    return _Prefilter(
+        pattern_keys=pattern_keys,
+        keys=keys,
+        key_patterns=tuple(tuple(i for i, each in enumerate(pattern_keys) if key in each) for key in keys),
+        automaton=ahocorasick_rs.AhoCorasick(keys),
+    )
 
 
-_SECTION_KEYS = _section_keys()
-#: Most headings ("Model Card for X", "Llama 3.1 8B") name no template section; one
-#: Aho-Corasick pass over the literals the patterns require answers those without trying
-#: the ~30 patterns, ``re`` attempting most of them at every position of the heading.
-#: The literals found also say which patterns can match: only those are tried.
-_SECTION_KEY_AC = ahocorasick_rs.AhoCorasick(_SECTION_KEYS) if _SECTION_KEYS else None
-#: For each literal of :data:`_SECTION_KEYS`, the indexes of the patterns requiring it.
-_KEY_PATTERNS: tuple[tuple[int, ...], ...] = tuple(
-    tuple(i for i, keys in enumerate(_PATTERN_KEYS) if keys is not None and key in keys)
-    for key in _SECTION_KEYS or ()
-)
+_ENGLISH_PREFILTER = _prefilter(pattern for _, pattern in SECTION_PATTERNS)
+_FOREIGN_PREFILTER = _prefilter(pattern for _, pattern in FOREIGN_SECTION_PATTERNS)
 CANONICAL_SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(name for name, _ in SECTION_PATTERNS))
-#: :data:`FOREIGN_SECTION_PATTERNS`' required literals, one Aho-Corasick automaton over them and,
-#: per literal, the patterns requiring it: the English table's prefilter, for the folded heading.
-_FOREIGN_PATTERN_KEYS: tuple[tuple[str, ...], ...] = tuple(
-    tuple(_required_literals(list(_sre_parser.parse(pattern))) or ())
-    for _, pattern in FOREIGN_SECTION_PATTERNS
-)
-_FOREIGN_KEYS: tuple[str, ...] = tuple(dict.fromkeys(key for keys in _FOREIGN_PATTERN_KEYS for key in keys))
-_FOREIGN_KEY_AC = ahocorasick_rs.AhoCorasick(_FOREIGN_KEYS)
-_FOREIGN_KEY_PATTERNS: tuple[tuple[int, ...], ...] = tuple(
-    tuple(i for i, keys in enumerate(_FOREIGN_PATTERN_KEYS) if key in keys) for key in _FOREIGN_KEYS
-)
 
 _PLACEHOLDER = re.compile(
     r"\[?\s*more information needed\s*\]?|\[?\s*needs? more information\s*\]?|\{\{.*?\}\}|\[optional\]"
@@ -485,23 +489,21 @@ def _english_sections(norm: str) -> tuple[str, ...]:
     """The sections :data:`SECTION_PATTERNS` give a heading normalised by :func:`normalise_heading`."""
     if not norm or len(norm) > 80:
         return ()
-    if _SECTION_KEY_AC is None:
-        return tuple(name for name, rx in _SECTION_RES if rx.search(norm))
-    found = _SECTION_KEY_AC.find_matches_as_indexes(norm, overlapping=True)
+    if _ENGLISH_PREFILTER is None:
+        return _english_names(norm, range(len(_SECTION_RES)))
+    tried = _ENGLISH_PREFILTER.candidates(norm)
     # only patterns one of whose required literals occurs can match; tried in table order
-    return _english_names(norm, {i for key, _, _ in found for i in _KEY_PATTERNS[key]}) if found else ()
+    return _english_names(norm, tried) if tried else ()
 
 
 def _foreign_sections(folded: str) -> tuple[str, ...]:
     """The sections :data:`FOREIGN_SECTION_PATTERNS` give a heading folded by :func:`fold_heading`."""
     if not folded or len(folded) > 80:
         return ()
-    found = _FOREIGN_KEY_AC.find_matches_as_indexes(folded, overlapping=True)
-    return (
-        _foreign_names(folded, {i for key, _, _ in found for i in _FOREIGN_KEY_PATTERNS[key]})
-        if found
-        else ()
-    )
+    if _FOREIGN_PREFILTER is None:
+        return _foreign_names(folded, range(len(_FOREIGN_RES)))
+    tried = _FOREIGN_PREFILTER.candidates(folded)
+    return _foreign_names(folded, tried) if tried else ()
 
 
 def _merge(english: tuple[str, ...], foreign: tuple[str, ...]) -> tuple[str, ...]:
@@ -514,16 +516,22 @@ def _merge(english: tuple[str, ...], foreign: tuple[str, ...]) -> tuple[str, ...
     return tuple(name for name in CANONICAL_SECTIONS if name in both)
 
 
-#: Both tables' literals in one automaton, for ASCII headings, whose normalised form both
-#: tables read: one pass instead of two for the common heading that names no section.
-_BOTH_KEYS: tuple[str, ...] = tuple(dict.fromkeys((*(_SECTION_KEYS or ()), *_FOREIGN_KEYS)))
-_BOTH_KEY_AC = ahocorasick_rs.AhoCorasick(_BOTH_KEYS)
-_ENGLISH_BY_KEY = dict(zip(_SECTION_KEYS or (), _KEY_PATTERNS, strict=True))
-_FOREIGN_BY_KEY = dict(zip(_FOREIGN_KEYS, _FOREIGN_KEY_PATTERNS, strict=True))
-#: Per literal of :data:`_BOTH_KEYS`: the English and the foreign patterns requiring it.
-_BOTH_KEY_PATTERNS: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = tuple(
-    (_ENGLISH_BY_KEY.get(key, ()), _FOREIGN_BY_KEY.get(key, ())) for key in _BOTH_KEYS
-)
+def _both(english: _Prefilter | None, foreign: _Prefilter | None) -> tuple[Any, tuple] | None:
+    """Both tables' literals in one automaton, for ASCII headings, whose normalised form both
+    tables read: one pass instead of two for the common heading that names no section. Per
+    literal, the English and the foreign patterns requiring it. ``None`` unless both tables
+    have a prefilter."""
+    if english is None or foreign is None:
+        return None
+    keys = tuple(dict.fromkeys((*english.keys, *foreign.keys)))
+    by_english = dict(zip(english.keys, english.key_patterns, strict=True))
+    by_foreign = dict(zip(foreign.keys, foreign.key_patterns, strict=True))
+    return ahocorasick_rs.AhoCorasick(keys), tuple(
+        (by_english.get(k, ()), by_foreign.get(k, ())) for k in keys
+    )
+
+
+_BOTH = _both(_ENGLISH_PREFILTER, _FOREIGN_PREFILTER)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -537,17 +545,18 @@ def canonical_sections(heading: str) -> tuple[str, ...]:
     pass over the heading) runs on non-ASCII headings only.
     """
     norm = normalise_heading(heading)
-    if not heading.isascii() or _SECTION_KEY_AC is None:
+    if not heading.isascii() or _BOTH is None:
         return _merge(_english_sections(norm), _foreign_sections(fold_heading(heading)))
     if not norm or len(norm) > 80:
         return ()
-    found = _BOTH_KEY_AC.find_matches_as_indexes(norm, overlapping=True)
+    automaton, key_patterns = _BOTH
+    found = automaton.find_matches_as_indexes(norm, overlapping=True)
     if not found:
         return ()
     english: set[int] = set()
     foreign: set[int] = set()
     for key, _, _ in found:
-        eng, fgn = _BOTH_KEY_PATTERNS[key]
+        eng, fgn = key_patterns[key]
         english.update(eng)
         foreign.update(fgn)
     return _merge(

@@ -289,7 +289,7 @@ def test_heading_text_strip_matches_the_heading_regex():
 
 
 def test_required_literals_are_a_necessary_condition():
-    assert card_sections._SECTION_KEYS  # the prefilter is active
+    assert card_sections._ENGLISH_PREFILTER and card_sections._FOREIGN_PREFILTER  # both active
     parse = card_sections._sre_parser.parse
     assert _required_literals(list(parse(r"^re(?:commendations?$|sponsible (use|x))"))) == [
         "commendation", "sponsible "]  # fmt: skip
@@ -335,12 +335,27 @@ def test_normalise_heading_on_real_lines(corpus_bodies: list[str]):
                 assert normalise_heading(line) == _plain_normalise(line), line
 
 
-def test_patterns_tried_are_those_whose_literals_occur():
+@pytest.mark.parametrize("table", ["english", "foreign"])
+def test_patterns_tried_are_those_whose_literals_occur(table: str):
     # every pattern requiring a literal is listed under each of its literals, and only there
-    for i, keys in enumerate(card_sections._PATTERN_KEYS):
-        assert keys, SECTION_PATTERNS_NAMES[i]
-        for k, key in enumerate(card_sections._SECTION_KEYS):
-            assert (i in card_sections._KEY_PATTERNS[k]) == (key in keys)
+    prefilter = getattr(card_sections, f"_{table.upper()}_PREFILTER")
+    for i, keys in enumerate(prefilter.pattern_keys):
+        assert keys, i
+        for k, key in enumerate(prefilter.keys):
+            assert (i in prefilter.key_patterns[k]) == (key in keys)
+
+
+def test_a_pattern_without_a_readable_literal_turns_its_tables_prefilter_off(monkeypatch):
+    """The foreign table's prefilter once mapped such a pattern to no literal at all, so it was
+    never tried; both tables now share one builder, which gives no prefilter instead."""
+    assert card_sections._prefilter([r"^training data$", r"^\w+ daten$"]) is not None
+    assert card_sections._prefilter([r"^training data$", r"^[а-я]{4,}$"]) is None
+    patterns = (("Training Data", r"^[а-я]+\s[а-я]+$"),)
+    prefilter = card_sections._prefilter(p for _, p in patterns)
+    assert prefilter is None
+    monkeypatch.setattr(card_sections, "_FOREIGN_RES", tuple((n, re.compile(p)) for n, p in patterns))
+    monkeypatch.setattr(card_sections, "_FOREIGN_PREFILTER", prefilter)
+    assert card_sections._foreign_sections("обучающие данные") == ("Training Data",)
 
 
 SECTION_PATTERNS_NAMES = [name for name, _ in card_sections.SECTION_PATTERNS]
