@@ -132,6 +132,8 @@ class Fetched:
     card_json: str | None = None  # ``card`` as JSON text, encoded once (``card_data_json``)
     #: the README's bytes until ``read_card`` has parsed them into ``card``
     readme: bytes | None = None
+    #: the file being fetched, named in the error when the upstream does not serve it
+    reading: str = ""
     #: small files fetched but not yet in the blob store: ``store_pending`` writes a whole batch's
     #: with one durability step, before the transaction that references them
     pending: list[PendingBlob] = field(default_factory=list)
@@ -285,6 +287,7 @@ def fetch(
         # hold small files for the batch only where the store makes a batch durable at once (S3: put now)
         budget = HOLD_BYTES if get_blob_store().batch_durable else -1
         for f in chosen:
+            result.reading = f.path
             if f.path in known:
                 sha256, size = known[f.path]
                 result.files.append(FetchedFile(f.path, sha256, size, f.lfs, None if f.lfs else f.blob_id))
@@ -330,8 +333,16 @@ def fetch(
         result.outcome, result.error = Outcome.GONE, _short(exc)
     except RevisionNotFoundError as exc:  # upstream moved on since the listing: the next run catches up
         result.outcome, result.error = Outcome.FAILED, _short(exc)
+    except EntryNotFoundError as exc:
+        # the upstream's own file list names it, its download does not exist: an inconsistent
+        # upstream. Said with the file's name (the client's text is only "404 Client Error.")
+        result.outcome = Outcome.FAILED
+        result.error = (
+            f"{result.reading}: listed by the upstream at {result.sha[:12]} but not served (404); "
+            f"the revision was not written ({_short(exc)})"
+        )[:500]
     except (
-        EntryNotFoundError, HfHubHTTPError, UpstreamGivingUp, FileMismatch, BlobStoreError, OSError, ValueError,
+        HfHubHTTPError, UpstreamGivingUp, FileMismatch, BlobStoreError, OSError, ValueError,
     ) as exc:  # fmt: skip
         result.outcome, result.error = Outcome.FAILED, _short(exc)
     return result

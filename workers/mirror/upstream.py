@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from hub.models import git_blob_sha1
 from workers.mirror.politeness import RetryPolicy, Throttle, polite_call
 
 XET_MARKERS = ("xet",)
+GIT_OID_RE = re.compile(r"^[0-9a-f]{40}$")
 AUTHORED = frozenset({"cardData"})
 # The client warns once per card whose model-index it cannot model; on a mirror of millions of
 # third-party cards that is log spam about content we store verbatim anyway.
@@ -191,6 +193,7 @@ class Upstream:
                 if response.status_code >= 400:
                     response.read()
                 hf_raise_for_status(response)
+                check_served_commit(path, revision, response.headers)
                 chunks: list[bytes] = []
                 total = 0
                 for chunk in response.iter_bytes():
@@ -198,7 +201,9 @@ class Upstream:
                     if total > max_bytes:
                         raise FileMismatch(f"{path} is larger than {max_bytes} bytes")
                     chunks.append(chunk)
-                return b"".join(chunks)
+                content = b"".join(chunks)
+                check_served_etag(path, content, response.headers)
+                return content
 
         return self._call(f"get {repo_id}/{path}", go)
 
@@ -228,6 +233,7 @@ class Upstream:
                 if response.status_code >= 400:
                     response.read()
                 hf_raise_for_status(response)
+                check_served_commit(path, revision, response.headers)
                 stream = _IterStream(response.iter_bytes(1024 * 1024), on_bytes)
                 info = get_blob_store().put(stream, expected_sha256=expected_sha256, max_bytes=limit)
             if expected_size is not None and info.size != expected_size:
@@ -235,6 +241,35 @@ class Upstream:
             return info
 
         return self._call(f"get {repo_id}/{path}", go)
+
+
+def check_served_commit(path: str, revision: str, headers: Any) -> None:
+    """Refuse a file the upstream serves from another commit than the one asked for.
+
+    ``X-Repo-Commit`` says which commit the bytes come from (hf-hub-api.md §2). Asked for a
+    40-hex sha, an answer from another commit (a stale cache in front of the Hub, a mirror
+    serving its own head) would be stored as the content of a revision it does not belong to.
+    """
+    served = (headers.get("X-Repo-Commit") or "").strip().lower()
+    asked = revision.lower()
+    if GIT_OID_RE.match(asked) and GIT_OID_RE.match(served) and served != asked:
+        raise FileMismatch(f"{path}: upstream served commit {served}, asked for {asked}")
+
+
+def check_served_etag(path: str, content: bytes, headers: Any) -> None:
+    """Refuse a regular file whose bytes are not the blob the upstream's own ``ETag`` names.
+
+    The Hub (and Modelhub) answer a regular file with its git blob id as ``ETag``. A listing
+    without blob ids (``files: none`` reads no file metadata) has nothing else to check the card
+    against, so bytes that do not hash to it were stored as the revision's card. An ``ETag`` that
+    is not a git blob id (a CDN's, a weak one) says nothing about the bytes and is not compared.
+    """
+    etag = (headers.get("ETag") or "").strip()
+    if etag.startswith("W/"):
+        return
+    etag = etag.strip('"').lower()
+    if GIT_OID_RE.match(etag):
+        verify_git_oid(path, content, etag)
 
 
 def verify_git_oid(path: str, content: bytes, expected: str | None) -> str:
