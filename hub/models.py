@@ -168,6 +168,7 @@ class Repository(models.Model):
         FAILED = "failed", "Failed"
         NEEDS_ACCESS = "needs-access", "Needs licence acceptance upstream"
         GONE = "gone", "Gone upstream (kept here)"
+        MOVED = "moved", "Renamed upstream (kept here)"
 
     # db_index=False on a foreign key whose column leads a unique constraint: that index already serves
     # lookups by it, and a second one only costs every insert (the mirror writes millions of rows)

@@ -42,7 +42,8 @@ class RepositorySerializer(serializers.ModelSerializer):
         fields = [
             "id", "owner", "name", "type", "private", "gated", "description", "sha", "default_branch",
             "created_at", "last_modified", "card_license", "library_name", "pipeline_tag", "tags", "downloads",
-            "likes", "mirrored_from", "upstream_sha", "mirror_status", "mirrored_at", "analysis",
+            "likes", "mirrored_from", "upstream_sha", "mirror_status", "mirror_error", "mirrored_at",
+            "analysis",
         ]  # fmt: skip
         read_only_fields = [f for f in fields if f not in ("private", "gated", "description")]
 

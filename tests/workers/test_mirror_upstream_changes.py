@@ -17,7 +17,7 @@ from licenses.models import Violation
 from tests.fixtures.upstream.server import UpstreamServer
 from tests.services import free_port
 from workers.mirror.run import execute
-from workers.models import MirrorRun, MirrorSpec
+from workers.models import MirroredRepo, MirrorRun, MirrorSpec
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,6 +49,68 @@ def local(repo_id: str) -> Repository | None:
 
 def files_of(commit: Commit) -> dict[str, str]:
     return dict(RepoFile.objects.filter(commit=commit).values_list("path", "sha256"))
+
+
+def test_a_repository_renamed_upstream_is_kept_marked_moved_and_followed_under_its_new_id(up):
+    """The Hub answers a renamed repository's old id with a 307 the client follows: the old copy
+    stayed "Up to date" for ever while its upstream moved on (relicensed here) under the new id."""
+    state = up.state
+    state.put("org/base", {"README.md": card("mit"), "LICENSE": MIT})
+    state.put("org/child", {"README.md": card("mit", base="org/base")})
+    spec = MirrorSpec.objects.create(
+        name="ids", upstream=up.url, repo_ids=["org/base", "org/child"], files="small"
+    )
+    run_spec(spec)
+    kept = local("org/base")
+    old_head = kept.head
+
+    state.rename("org/base", "neworg/base")
+    state.update_file("neworg/base", "README.md", card("cc-by-nc-4.0"))
+    run = run_spec(spec)
+
+    assert run.failed == 0
+    assert [(e["repo"], e["kind"]) for e in run.errors] == [("org/base", "moved")]
+    assert "neworg/base" in run.errors[0]["error"]
+    kept.refresh_from_db()
+    assert kept.mirror_status == Repository.MirrorStatus.MOVED
+    assert "renamed upstream to neworg/base" in kept.mirror_error
+    assert kept.head_id == old_head.pk and kept.license_key == "mit"  # kept as it was, not lost
+    state_row = MirroredRepo.objects.get(upstream_id="org/base")
+    assert state_row.gone_at is not None and state_row.metadata["moved_to"] == "neworg/base"
+
+    new = local("neworg/base")
+    assert new is not None and new.mirror_status == "ok"
+    assert new.head.sha == state.repos["neworg/base"].head.sha and new.license_key == "cc-by-nc-4.0"
+    assert new.mirrored_from.endswith("/neworg/base")
+
+    # what a user sees: the API and the model page say so; the kept revision still downloads
+    api = Client().get("/api/v1/repos/org/base").json()
+    assert api["mirror_status"] == "moved" and "neworg/base" in api["mirror_error"]
+    page = Client().get("/org/base").content.decode()
+    assert "Renamed upstream" in page and "neworg/base" in page
+    assert Client().get(f"/org/base/resolve/{old_head.sha}/LICENSE").status_code == 200
+
+    # a later run does not turn it back into a mirror of something else, nor duplicate anything
+    commits = Commit.objects.count()
+    again = run_spec(spec)
+    assert again.failed == 0 and Commit.objects.count() == commits
+    assert local("org/base").mirror_status == "moved"
+
+
+def test_a_listing_spec_marks_a_repository_renamed_upstream_moved(up):
+    """Listed specs found the old id missing, asked for it, got the new repository's answer through
+    the redirect and left the old copy "Up to date"."""
+    state = up.state
+    state.put("org/base", {"README.md": card("mit")})
+    state.put("org/other", {"README.md": card("apache-2.0")})
+    spec = MirrorSpec.objects.create(name="org", upstream=up.url, authors=["org"], files="small")
+    run_spec(spec)
+    state.rename("org/base", "org/base-v2")
+    run = run_spec(spec)
+    assert run.failed == 0 and [(e["repo"], e["kind"]) for e in run.errors] == [("org/base", "moved")]
+    assert local("org/base").mirror_status == "moved" and local("org/base").head is not None
+    assert local("org/base-v2").mirror_status == "ok"
+    assert local("org/other").mirror_status == "ok"
 
 
 def test_bytes_that_are_not_the_blob_the_upstream_names_are_not_stored(up):

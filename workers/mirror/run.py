@@ -64,7 +64,9 @@ from workers.mirror.sync import (
     apply,
     fetch,
     local_states,
+    moved,
     prepare_batch,
+    renamed,
     touch_unchanged,
     unchanged,
 )
@@ -390,6 +392,8 @@ class Runner:
             if kind == "fetched":
                 page.remaining -= 1
                 got: Fetched | None = payload
+                if got.moved_from:  # the old id's copy is recorded as moved, whatever the new one's fate
+                    page.held.append(moved(got.moved_from, got.repo_id))
                 if page.batch.need_info and got.outcome == Outcome.OK:
                     with self.db_lock:
                         current = self._already_current(got)
@@ -464,12 +468,20 @@ class Runner:
         try:
             if need_info:  # learn the sha first: an unchanged explicit repo costs one request
                 info = self.upstream.model_info(item.id, files_metadata=self.copy.files != "none")
+                # renamed upstream: the old id redirects, and the answer is the new repository's. It
+                # is synced under its new id; the copy under the old one is recorded as moved
+                # (``pump``), instead of staying "up to date" while it no longer follows anything
+                moved_from = item.id if renamed(item.id, info.id) else ""
+                repo_id = info.id if moved_from else item.id
                 with self.db_lock:
-                    state = local_states(self.run.upstream, [item.id]).get(item.id)
+                    state = local_states(self.run.upstream, [repo_id]).get(repo_id)
                     current = state is not None and unchanged(state, info, self.options_key)
                 if current:
-                    return Fetched(item.id, Outcome.OK, info=info, sha=(info.sha or "").lower())
-                return fetch(self.upstream, info, self.copy, need_info=False, db_lock=self.db_lock)
+                    got = Fetched(repo_id, Outcome.OK, info=info, sha=(info.sha or "").lower())
+                else:
+                    got = fetch(self.upstream, info, self.copy, need_info=False, db_lock=self.db_lock)
+                got.moved_from = moved_from
+                return got
             return fetch(self.upstream, item, self.copy, need_info=False, db_lock=self.db_lock)
         except GatedRepoError as exc:
             return Fetched(item.id, Outcome.NEEDS_ACCESS, info=item, error=_failure_text(exc))
@@ -503,8 +515,10 @@ class Runner:
         ).filter(Q(last_seen_run__isnull=True) | ~Q(last_seen_run=self.run))
         for state in missing.iterator():
             try:
-                self.upstream.model_info(state.upstream_id)
-                continue  # still there, only no longer selected: left as it is
+                info = self.upstream.model_info(state.upstream_id)
+                if not renamed(state.upstream_id, info.id):
+                    continue  # still there, only no longer selected: left as it is
+                got = moved(state.upstream_id, info.id)  # the old id redirects to the new one
             except GatedRepoError as exc:
                 got = Fetched(state.upstream_id, Outcome.NEEDS_ACCESS, error=str(exc)[:500])
             except RepositoryNotFoundError as exc:

@@ -90,6 +90,7 @@ class Outcome:
     UNCHANGED = "unchanged"
     NEEDS_ACCESS = "needs-access"
     GONE = "gone"
+    MOVED = "moved"
     FAILED = "failed"
 
 
@@ -132,6 +133,11 @@ class Fetched:
     card_json: str | None = None  # ``card`` as JSON text, encoded once (``card_data_json``)
     #: the README's bytes until ``read_card`` has parsed them into ``card``
     readme: bytes | None = None
+    #: the id this repository was asked for under, when the upstream answered for it under another
+    #: one (renamed: the Hub redirects the old id); that one is recorded as moved here (``moved``)
+    moved_from: str = ""
+    #: for a MOVED outcome: the id the upstream now serves this repository under
+    moved_to: str = ""
     #: the file being fetched, named in the error when the upstream does not serve it
     reading: str = ""
     #: small files fetched but not yet in the blob store: ``store_pending`` writes a whole batch's
@@ -183,6 +189,24 @@ def store_pending(batch: Sequence[Fetched], db_lock: threading.Lock | None = Non
         got.outcome, got.error = Outcome.FAILED, _short(exc)
     for got in holders:
         got.pending = []
+
+
+def renamed(asked: str, answered: str | None) -> bool:
+    """The upstream answered for ``asked`` under another id: the repository was renamed (moved).
+
+    The Hub answers a renamed repository's old id with a redirect to the new one, which the client
+    follows: the answer is the new repository's, its ``id`` the new id. A difference of case only
+    is the same repository (ids are matched without case).
+    """
+    return bool(answered) and asked.lower() != str(answered).lower()
+
+
+def moved(old_id: str, new_id: str) -> Fetched:
+    """The outcome recorded for a repository the upstream now serves under ``new_id``."""
+    return Fetched(
+        old_id, Outcome.MOVED, moved_to=new_id,
+        error=f"renamed upstream to {new_id}; this copy is kept as it was and no longer follows it",
+    )  # fmt: skip
 
 
 def split_repo_id(repo_id: str) -> tuple[str, str]:
@@ -584,6 +608,8 @@ def apply(got: Fetched, *, run: MirrorRun, spec: MirrorSpec | None, upstream: st
                 fields.update(
                     mirror_status=Repository.MirrorStatus.GONE, mirror_error=f"gone upstream: {got.error}"
                 )
+            elif got.outcome == Outcome.MOVED:  # kept with its commits; the new id is its own repository
+                fields.update(mirror_status=Repository.MirrorStatus.MOVED, mirror_error=got.error)
             else:
                 fields.update(mirror_status=Repository.MirrorStatus.FAILED, mirror_error=got.error)
             private = repo.private
@@ -610,7 +636,15 @@ def apply(got: Fetched, *, run: MirrorRun, spec: MirrorSpec | None, upstream: st
                 state_defaults.update(metadata=metadata_of(info), gone_at=None)
             elif got.outcome == Outcome.GONE:
                 state_defaults["gone_at"] = now
-            state_defaults["last_seen_run"] = run if got.outcome != Outcome.GONE else None
+            elif got.outcome == Outcome.MOVED:
+                last = MirroredRepo.objects.filter(upstream=upstream, upstream_id=got.repo_id).first()
+                state_defaults.update(
+                    gone_at=(last.gone_at if last is not None and last.gone_at else now),
+                    metadata={**(last.metadata if last is not None else {}), "moved_to": got.moved_to},
+                )
+            state_defaults["last_seen_run"] = (
+                run if got.outcome not in (Outcome.GONE, Outcome.MOVED) else None
+            )
             if spec is None:
                 state_defaults.pop("spec")
             MirroredRepo.objects.update_or_create(
