@@ -60,6 +60,7 @@ OBLIGATION_KINDS: tuple[str, ...] = (
     "registration-required",
     "same-license-required",  # derivatives must use this same licence
     "hosting-restricted",
+    "network-source-offer",  # users interacting over a network must be offered the source (AGPL §13)
 )
 
 
