@@ -85,8 +85,15 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib",
 #: Obligations triggered by handing the model (or a derivative) to someone else.
 _REDISTRIBUTION_KINDS = frozenset(
     {"notice", "license-copy", "mark-modifications", "name-prefix", "share-alike", "attribution"}
-    | {"use-restrictions-flow-down", "same-license-required", "no-derivatives"}
+    | {"same-license-required", "no-derivatives"}
 )
+#: Obligations triggered by handing the model to others *or* letting others use it as a service:
+#: RAIL and vendor licences make the licensee bind "users who use the Model" (a hosted service's
+#: users too) to the use restrictions, and AGPL §13 owes network users the source.
+_OTHERS_USE_KINDS = frozenset({"use-restrictions-flow-down", "network-source-offer"})
+#: Obligations triggered by any use beyond the organisation: a product, service or release must
+#: display the phrase ("Built with Llama"); purely internal use displays nothing to anyone.
+_PUBLIC_KINDS = frozenset({"display-phrase"})
 _REDISTRIBUTING = frozenset({"on-device", "open-release"})
 
 
@@ -520,12 +527,19 @@ class _Evaluator:
         def passes(info: LicenseInfo | None) -> bool:
             return self.licence_passes(_facts_for_info(info))
 
+        def burden(branch: list[Any]) -> tuple[int, int]:
+            obs = [ob for leaf in branch if leaf.license for ob in leaf.license.obligations]
+            return sum(obligation_applies(ob.kind, self.policy.use) for ob in obs), len(obs)
+
         passed = evaluate(node, passes)
         every = [_facts_for_leaf(leaf) for leaf in leaves(node)]
-        in_force = [_facts_for_leaf(leaf) for leaf in _branch_in_force(node, passes)]
+        in_force = [_facts_for_leaf(leaf) for leaf in _branch_in_force(node, passes, burden)]
         if passed:
             names = " AND ".join(f.key for f in in_force)
-            self.add("license-expression", "info", f"licence expression {text!r} is satisfied by {names}")
+            how = " (the passing choice with the fewest obligations)" if _has_or(node) else ""
+            self.add(
+                "license-expression", "info", f"licence expression {text!r} is satisfied by {names}{how}"
+            )
             for facts in in_force:
                 self.reasons.extend(r for r in self.license_reasons(facts) if r.effect != "deny")
             return in_force
@@ -563,7 +577,6 @@ class _Evaluator:
         if info is None:
             return
         use = self.policy.use
-        redistributes = use.distribution is None or use.distribution in _REDISTRIBUTING
         for ob in info.obligations:
             kind = ob.kind
             if kind == "mau-cap" and isinstance(ob.value, int | float):
@@ -578,17 +591,15 @@ class _Evaluator:
                 )
             elif kind == "eu-carve-out":
                 self._eu(ob, facts.key)
-            elif kind == "hosting-restricted" and use.distribution == "saas":
-                self.add("hosting-restricted", "warn", f"{facts.key}: {ob.summary}", ob.clause)
-                self.note(kind, f"{facts.key}: {ob.summary}", ob.clause)
-            elif kind == "noncommercial":
-                continue  # judged in license_reasons
             else:
+                if kind == "hosting-restricted" and use.distribution == "saas":
+                    self.add("hosting-restricted", "warn", f"{facts.key}: {ob.summary}", ob.clause)
+                # ``noncommercial`` is also judged in license_reasons (a deny under commercial use);
+                # under a research policy it is the condition the user must keep to, so it is listed.
                 text = ob.summary
                 if ob.value is not None and str(ob.value) not in text:
                     text = f"{text} ({ob.value})" if text else str(ob.value)
-                applies = redistributes if kind in _REDISTRIBUTION_KINDS else True
-                self.note(kind, f"{facts.key}: {text}", ob.clause, applies)
+                self.note(kind, f"{facts.key}: {text}", ob.clause, obligation_applies(kind, use))
 
     def _cap(self, what: str, ob: Any, stated: int | None, unit: str, key: str) -> None:
         cap = ob.value
@@ -761,6 +772,28 @@ def evaluate_model(
 # --------------------------------------------------------------------------- helpers
 
 
+def obligation_applies(kind: str, use: UseSpec) -> bool:
+    """Whether the stated use triggers an obligation of ``kind`` (the note's ``applies``).
+
+    No stated distribution is read as "may be handed on", so everything applies; ``internal``
+    triggers only what binds any use (AUP, caps, non-commercial …); ``saas`` adds what binds
+    letting others use the model (flow-down of use restrictions to the service's users, AGPL §13,
+    hosting limits, display phrases); ``on-device`` / ``open-release`` hand the model over.
+    """
+    dist = use.distribution
+    if dist is None:
+        return True
+    if kind in _REDISTRIBUTION_KINDS:
+        return dist in _REDISTRIBUTING
+    if kind == "hosting-restricted":  # running it as a service for others, not shipping it
+        return dist == "saas"
+    if kind in _OTHERS_USE_KINDS:
+        return dist in _REDISTRIBUTING or dist == "saas"
+    if kind in _PUBLIC_KINDS:
+        return dist != "internal"
+    return True
+
+
 def _is_expression(text: str) -> bool:
     padded = f" {text.upper()} "
     return " OR " in padded or " AND " in padded or " WITH " in padded
@@ -776,17 +809,28 @@ def _facts_for_leaf(leaf: Any) -> _LicenseFacts:
     return _facts_for_info(leaf.license, leaf.symbol)
 
 
-def _branch_in_force(node: Any, passes: Any) -> list[Any]:
-    """The leaves whose terms apply: every leaf of an AND, the first passing branch of an OR."""
+def _branch_in_force(node: Any, passes: Any, burden: Any = None) -> list[Any]:
+    """The leaves whose terms apply: every leaf of an AND; of an OR, the passing branch the licensee
+    would pick, the one whose obligations weigh least (``burden``: applying, then all; the first
+    written wins a tie). The first passing branch was arbitrary: ``Apache-2.0 OR MIT`` told an
+    open-release user to ship Apache's NOTICE, change marks and licence copy when MIT asks for
+    the notice alone. No passing branch: every leaf (all their terms are shown with the denial)."""
     if node.op not in ("AND", "OR"):
         return [node]
     if node.op == "AND":
-        return [leaf for kid in node.children for leaf in _branch_in_force(kid, passes)]
+        return [leaf for kid in node.children for leaf in _branch_in_force(kid, passes, burden)]
+    candidates = []
     for kid in node.children:
-        branch = _branch_in_force(kid, passes)
+        branch = _branch_in_force(kid, passes, burden)
         if all(passes(leaf.license) for leaf in branch):
-            return branch
-    return [leaf for kid in node.children for leaf in _branch_in_force(kid, passes)]
+            candidates.append(branch)
+    if candidates:
+        return min(candidates, key=burden) if burden is not None else candidates[0]
+    return [leaf for kid in node.children for leaf in _branch_in_force(kid, passes, burden)]
+
+
+def _has_or(node: Any) -> bool:
+    return node.op == "OR" or any(_has_or(kid) for kid in getattr(node, "children", None) or ())
 
 
 def _is_multimodal(report: Mapping[str, Any]) -> bool | None:
