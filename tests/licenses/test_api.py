@@ -557,3 +557,42 @@ def test_violation_filters_by_rule_and_model_still_filter(api, models):
 def test_versions_of_a_policy_that_does_not_exist_are_a_404(api, models):
     resp = api.get("/api/v1/policies/no-such-policy/versions")
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "not-found"
+
+
+RESEARCH = {
+    "name": "research-internal",
+    "use": {"commercial": False, "distribution": "internal"},
+    "licenses": {"unknown": "warn"},
+    "serialization": {"allow_pickle": True},
+}
+
+
+def test_research_policy_answer_says_what_the_licences_still_demand(api, models):
+    """Allowed is not the whole answer: a non-commercial model must stay non-commercial, and a
+    fine-tune relabelled apache-2.0 still carries its Llama base's terms (D6)."""
+    analysed_model(
+        "acme/relabelled-ft",
+        "apache-2.0",
+        "osi-permissive",
+        "yes",
+        base_models=[{"id": "meta-llama/Llama-3.1-8B", "relation": "finetune", "license_key": "llama3.1"}],
+    )
+    resp = check(api, ["acme/nc-model", "acme/relabelled-ft"], policy=RESEARCH)
+    assert resp.status_code == 200, resp.content
+    results = by_model(resp)
+    nc = results["acme/nc-model"]
+    assert nc["verdict"] == "allow"
+    assert {"code": "noncommercial", "applies": True, "clause": "§2(a)(1)"}.items() <= next(
+        o for o in nc["obligations"] if o["code"] == "noncommercial"
+    ).items()
+    ft = {(o["text"].split(":", 1)[0], o["code"]): o for o in results["acme/relabelled-ft"]["obligations"]}
+    assert {("llama3.1", k) for k in ("acceptable-use-policy", "mau-cap", "name-prefix", "notice")} <= set(ft)
+    assert ft[("llama3.1", "acceptable-use-policy")]["applies"]
+    assert not ft[("llama3.1", "display-phrase")]["applies"], "internal use displays nothing to anyone"
+
+
+def test_saas_answer_for_agpl_names_the_network_source_offer(api, models):
+    analysed_model("acme/agpl-model", "agpl-3.0", "osi-copyleft", "yes")
+    resp = check(api, ["acme/agpl-model"])
+    codes = {o["code"]: o for o in by_model(resp)["acme/agpl-model"]["obligations"]}
+    assert codes["network-source-offer"]["applies"] and codes["network-source-offer"]["clause"] == "§13"
