@@ -24,6 +24,7 @@ from hub.services import revisions
 from hub.services.access import visible_repositories
 from hub.services.errors import RevisionNotFound
 from licenses.engine.kb import DATA_DIR, default_kb
+from licenses.engine.obligations import TermsInForce, licences_in_force
 from licenses.engine.types import LicenseInfo
 from licenses.models import Violation
 
@@ -81,6 +82,7 @@ class ModelPage:
     analysis: RevisionAnalysis | None
     result: dict[str, Any]
     licence_info: LicenseInfo | None
+    terms: list[TermsInForce]
     card_html: str | None
     files: list[FileRow]
     files_truncated: bool
@@ -138,6 +140,15 @@ def files_of(commit: Commit | None, under: str = "") -> tuple[list[FileRow], boo
     return files, len(rows) > MAX_FILES
 
 
+def _terms(result: dict[str, Any], info: LicenseInfo | None) -> list[TermsInForce]:
+    """Every licence whose obligations bind the model: the key alone missed the other half of an
+    AND expression and the base model's licence a relabelled derivative still carries."""
+    terms = licences_in_force(result) if result else []
+    if not terms and info is not None:
+        terms = [TermsInForce(info, "declared licence")]
+    return terms
+
+
 def build(repo: Repository, user, commit: Commit | None = None) -> ModelPage:
     commit = commit or repo.head
     analysis = repo.latest_analysis
@@ -179,6 +190,7 @@ def build(repo: Repository, user, commit: Commit | None = None) -> ModelPage:
         analysis=analysis,
         result=result,
         licence_info=info,
+        terms=_terms(result, info),
         card_html=render_card(card) if card is not None else None,
         files=files,
         files_truncated=truncated,

@@ -28,6 +28,7 @@ from licenses.engine.disclosure import assess_disclosure
 from licenses.engine.frontmatter import FrontMatter, parse_front_matter
 from licenses.engine.kb import KnowledgeBase, default_kb
 from licenses.engine.lineage import ChainResolver, LocalResolver, ParentResolver, RegistryResolver
+from licenses.engine.obligations import obligations_in_force
 from licenses.engine.openness import assess_openness
 from licenses.engine.rules import build_context, evaluate_violations
 from licenses.engine.rules.context import RuleContext
@@ -152,10 +153,16 @@ def analyze_paths(
         for s, finding in zip(snapshots, findings, strict=True)
     )
     resolver = ChainResolver(local, registry, BundledBaseModels.load())
-    return [
+    results = [
         analyze_snapshot(s, f, kb, resolver=resolver, finding=finding)
         for s, f, finding in zip(snapshots, fronts, findings, strict=True)
     ]
+    for result in results:
+        # what the user must honour: every licence in force (each of an AND, the lightest OR
+        # choice, every base model's); the server's stored analyses leave it to the page and
+        # the compliance check, which derive it from the same fields when asked
+        result["license"]["obligations"] = obligations_in_force(result, kb)
+    return results
 
 
 def registry_resolver(url: str | None, token: str | None = None) -> RegistryResolver | None:

@@ -229,3 +229,31 @@ def test_twenty_megabyte_readme_through_the_whole_pipeline(tmp_path):
     assert result["license"]["key"] == "mit"
     assert [v["rule"] for v in result["violations"]] == ["missing-license"]
     assert any("only the first" in p for p in result["card"]["problems"])
+
+
+def _card(tmp_path: Path, folder: str, front: str) -> None:
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / "README.md").write_text(f"---\n{front}---\n# model\n", encoding="utf-8")
+
+
+def test_licence_block_lists_the_obligations_of_every_licence_in_force(tmp_path, capsys):
+    """``license.obligations``: both licences of an AND, the lighter choice of an OR (said so), and
+    a base model's terms a relabelled fine-tune still carries (the block had no conditions at all)."""
+    _card(tmp_path, "acme__both", "license: llama3.1 AND cc-by-nc-4.0\n")
+    _card(tmp_path, "acme__either", "license: apache-2.0 OR mit\n")
+    _card(tmp_path, "acme__relabelled", "license: apache-2.0\nbase_model: meta-llama/Llama-3.1-8B\n")
+    found = by_id(cli_json(capsys, str(tmp_path)))
+
+    def pairs(model: str) -> set[tuple[str, str]]:
+        return {(o["license"], o["kind"]) for o in found[model]["license"]["obligations"]}
+
+    assert {("llama3.1", "name-prefix"), ("cc-by-nc-4.0", "noncommercial")} <= pairs("acme/both")
+    assert pairs("acme/either") == {("mit", "license-copy")}
+    assert "fewest obligations" in found["acme/either"]["license"]["obligations"][0]["via"]
+    relabelled = found["acme/relabelled"]["license"]["obligations"]
+    assert {("apache-2.0", "notice"), ("llama3.1", "acceptable-use-policy"), ("llama3.1", "mau-cap")} <= {
+        (o["license"], o["kind"]) for o in relabelled
+    }
+    llama = next(o for o in relabelled if o["license"] == "llama3.1" and o["kind"] == "mau-cap")
+    assert llama["value"] == 700_000_000 and llama["clause"] == "§2"
+    assert llama["via"] == "base model meta-llama/Llama-3.1-8B"

@@ -203,3 +203,31 @@ def test_refs_link_to_pages_that_exist_whatever_their_names(client, catalogue):
     assert links["tag: v1.0"] == "/acme/support-bot-8b/tree/v1.0"
     for href in {links["branch: feat/x"], links["tag: v1.0"]}:
         assert client.get(href).status_code == 200, href
+
+
+def _licence_panel(client, model_id: str) -> str:
+    html = client.get(f"/{model_id}").content.decode()
+    return html[html.index('id="licence"') : html.index('id="violations"')]
+
+
+def test_licence_panel_lists_the_obligations_of_every_licence_in_force(client, db):
+    """The key alone named one licence: a relabelled fine-tune showed Apache's obligations and not
+    the Llama terms it still carries, an AND model only its most restrictive licence's."""
+    from licenses.engine.kb import default_kb
+    from tests.licenses.factories import analysed_model
+
+    base = [{"id": "meta-llama/Llama-3.1-8B", "relation": "finetune", "license_key": "llama3.1"}]
+    analysed_model("acme/relabelled-ft", "apache-2.0", "osi-permissive", "yes", base_models=base)
+    panel = _licence_panel(client, "acme/relabelled-ft")
+    assert "Obligations of" in panel and "base model meta-llama/Llama-3.1-8B" in panel
+    assert "Built with Llama" in panel and "§1.b.iv" in panel and "§4(d)" in panel
+
+    repo = analysed_model("acme/both", "cc-by-nc-4.0", "noncommercial", "no")
+    analysis = repo.latest_analysis
+    analysis.result["license"]["spdx"] = "LicenseRef-scancode-llama-3.1-license-2024 AND CC-BY-NC-4.0"
+    analysis.save(update_fields=["result"])
+    panel = _licence_panel(client, "acme/both")
+    for key in ("llama3.1", "cc-by-nc-4.0"):
+        for ob in default_kb().get(key).obligations:
+            assert f"<cite>{ob.clause}</cite>" in panel, (key, ob.kind)
+    assert "Built with Llama" in panel

@@ -1,0 +1,88 @@
+"""Which licences' terms bind a model, and so which obligations its user must honour, without a policy.
+
+The licence ``key`` of an analysis is one licence; the terms in force can be more. An ``AND``
+expression (``llama3.1 AND cc-by-nc-4.0``, a list of licences on the card) binds with every
+licence's terms, while the key names only the most restrictive; an ``OR`` leaves the licensee the
+choice, and the one with the fewest obligations is taken (said as such); and a derivative stays
+bound by its base models' licences whatever it declares (licenses.md §3: a Llama fine-tune
+relabelled ``apache-2.0`` still owes Llama's notice, naming, AUP and cap). ``modelhub analyze`` and
+the model page answer from here; the policy evaluation (``policy.py``) does the same with the
+stated use deciding which alternative is lightest and which obligations apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from licenses.engine.kb import KnowledgeBase, default_kb
+from licenses.engine.types import ExpressionError, LicenseInfo
+
+#: Keys that name no terms (nothing to honour can be derived from them).
+_NO_TERMS = frozenset({"", "unknown", "none", "other", "noassertion"})
+
+
+@dataclass(frozen=True)
+class TermsInForce:
+    """One licence whose obligations bind the model, and why (``via``)."""
+
+    info: LicenseInfo
+    via: str
+
+
+def _is_expression(text: str) -> bool:
+    padded = f" {text.upper()} "
+    return " OR " in padded or " AND " in padded or " WITH " in padded
+
+
+def _own_terms(lic: Mapping[str, Any], kb: KnowledgeBase) -> list[TermsInForce]:
+    key = str(lic.get("key") or "")
+    spdx = str(lic.get("spdx") or "")
+    text = spdx if _is_expression(spdx) else key if _is_expression(key) else ""
+    if text:
+        from licenses.engine.expression import alternatives, parse_expression
+
+        try:
+            node = parse_expression(text, kb)
+        except ExpressionError:
+            node = None
+        if node is not None:
+            alts = alternatives(node)
+            # an alternative with an unknown licence has terms nobody can list: prefer known ones
+            best = min(alts, key=lambda alt: (None in alt, sum(len(i.obligations) for i in alt if i)))
+            chosen = [info for info in dict.fromkeys(best) if info is not None]
+            via = f"expression {text}"
+            if len(alts) > 1:
+                via += ": the alternative with the fewest obligations"
+            return [TermsInForce(info, via) for info in chosen]
+    if key.lower() in _NO_TERMS:
+        return []
+    info = kb.get(key) or kb.lookup(key)
+    return [TermsInForce(info, "declared licence")] if info is not None else []
+
+
+def licences_in_force(report: Mapping[str, Any], kb: KnowledgeBase | None = None) -> list[TermsInForce]:
+    """The model's own licence(s) first, then each base model's licence not already among them."""
+    kb = kb or default_kb()
+    out = _own_terms(report.get("license") or {}, kb)
+    seen = {t.info.key for t in out}
+    for base in (report.get("lineage") or {}).get("base_models") or ():
+        key = str((base or {}).get("license_key") or "")
+        if key.lower() in _NO_TERMS:
+            continue
+        info = kb.get(key) or kb.lookup(key)
+        if info is None or info.key in seen:
+            continue
+        seen.add(info.key)
+        out.append(TermsInForce(info, f"base model {base.get('id')}"))
+    return out
+
+
+def obligations_in_force(report: Mapping[str, Any], kb: KnowledgeBase | None = None) -> list[dict[str, Any]]:
+    """``license.obligations`` of ``modelhub analyze``: every obligation of every licence in force."""
+    return [
+        {"license": t.info.key, "via": t.via, **ob.to_dict()}
+        for t in licences_in_force(report, kb)
+        for ob in t.info.obligations
+    ]
