@@ -164,9 +164,18 @@ def repos(corpus_dir: Path) -> dict[str, dict[str, bytes]]:
 
 
 def _verdict(result: dict) -> dict:
-    """What a licence review reads: the licence answer and the violations."""
+    """What a licence review reads: the licence answer, the obligations in force and the violations.
+
+    ``modelhub analyze`` writes ``license.obligations``; the server derives them from the stored
+    analysis when it shows them (model page), with the same function: both must agree."""
+    from licenses.engine.obligations import obligations_in_force
+
+    licence = {k: v for k, v in result["license"].items() if k != "obligations"}
+    derived = obligations_in_force(result)
+    assert result["license"].get("obligations", derived) == derived
     return {
-        "license": result["license"],
+        "license": licence,
+        "obligations": derived,
         "violations": sorted((v["rule"], v["severity"], v.get("parent") or "") for v in result["violations"]),
     }
 
