@@ -86,6 +86,8 @@ def analyze_snapshot(
         body_index=facts.body_index,
     )
     problems = list(front.problems)
+    if ctx.declared is not None:
+        problems.extend(ctx.declared.problems())
     for path, notes in sorted(snapshot.extra.get("text_problems", {}).items()):
         problems.extend(f"{path}: {note}" for note in notes)
     return {
@@ -126,6 +128,7 @@ def lineage_of(ctx: RuleContext) -> dict[str, Any]:
     return {
         "base_models": parents,
         "unresolved": [p["id"] for p in parents if p["source"] == "unresolved"],
+        **(ctx.declared.to_dict() if ctx.declared is not None else {}),
     }
 
 

@@ -150,30 +150,110 @@ def infer_relation(metadata: Mapping[str, Any], snapshot: RepoSnapshot, n_parent
     return "finetune"
 
 
+#: At most this many parents are judged per card. The largest real merges name a few dozen
+#: (40 in the Hub's dependency extract, ``corpus/hf-dep-network-edges``); a card listing
+#: thousands cost a registry lookup and a lineage edge each, so the rest are refused and said so.
+MAX_PARENTS = 128
+#: No Hub id is this long (the Hub caps a repository name at 96 characters); a longer
+#: ``base_model`` entry names no model, and the lineage graph's columns hold 200.
+MAX_PARENT_ID_CHARS = 200
+
+
+@dataclass(frozen=True)
+class DeclaredParents:
+    """The parents a repository names, and what was refused and why (shown, never silent)."""
+
+    refs: list[BaseModelRef]
+    #: distinct usable ids named (before the ``MAX_PARENTS`` cut)
+    named: int = 0
+    #: ids refused as too long to be a model id, shortened for display
+    too_long: tuple[str, ...] = ()
+
+    @property
+    def over_limit(self) -> int:
+        """How many usable parents were named beyond ``MAX_PARENTS`` (not judged)."""
+        return max(0, self.named - len(self.refs))
+
+    def problems(self) -> list[str]:
+        """One sentence per refusal, for the analysis' card problems."""
+        out = [
+            f"a parent id of {len(raw)} characters is not a model id (longer than "
+            f"{MAX_PARENT_ID_CHARS}): ignored"
+            for raw in self.too_long
+        ]
+        if self.over_limit:
+            out.append(
+                f"the card names {self.named} parents; only the first {MAX_PARENTS} are judged "
+                f"({self.over_limit} ignored)"
+            )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``lineage`` keys that say what was refused (empty when nothing was)."""
+        out: dict[str, Any] = {}
+        if self.over_limit:
+            out["parents_named"] = self.named
+            out["parents_ignored"] = self.over_limit
+        if self.too_long:
+            out["invalid_parents"] = [_shorten(raw) for raw in self.too_long]
+        return out
+
+
+def _shorten(raw: str, keep: int = 60) -> str:
+    return raw if len(raw) <= keep else f"{raw[:keep]}… ({len(raw)} characters)"
+
+
+def _bounded(ids: Iterable[str], own_id: str) -> tuple[list[str], int, tuple[str, ...]]:
+    """Distinct ids (case-insensitive, not the repository itself) in order, cut at ``MAX_PARENTS``;
+    with the number of distinct usable ids named and the refused over-long ones."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    too_long: list[str] = []
+    own = own_id.lower()
+    for mid in ids:
+        if len(mid) > MAX_PARENT_ID_CHARS:
+            too_long.append(mid)
+            continue
+        low = mid.lower()
+        if low in seen or low == own:
+            continue
+        seen.add(low)
+        if len(kept) < MAX_PARENTS:
+            kept.append(mid)
+    return kept, len(seen), tuple(too_long)
+
+
 def base_model_refs(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> list[BaseModelRef]:
     """The parents a card declares, de-duplicated, in card order, with their relation."""
+    return declared_parents(metadata, snapshot).refs
+
+
+_NONE = DeclaredParents([])
+
+
+def declared_parents(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> DeclaredParents:
+    """``base_model_refs`` with what was refused: ids longer than any model id, parents past
+    ``MAX_PARENTS``."""
     # most cards declare none: answer before the ``Mapping`` test (an ABC check) and the loop
     raw = metadata.get("base_model") if isinstance(metadata, dict | Mapping) else None
     if raw is None:
         texts = snapshot.texts
-        if "adapter_config.json" in texts and (refs := _adapter_parent(snapshot)):
-            return refs
-        return _merge_parents(snapshot) if MERGEKIT_CONFIG in texts or MERGEKIT_MOE_CONFIG in texts else []
+        if "adapter_config.json" in texts and (adapter := _adapter_parent(snapshot)):
+            ids, named, too_long = _bounded(adapter, snapshot.id)
+            return DeclaredParents([BaseModelRef(i, "adapter", True) for i in ids], named, too_long)
+        if MERGEKIT_CONFIG in texts or MERGEKIT_MOE_CONFIG in texts:
+            ids, named, too_long = _bounded(_merge_parents(snapshot), snapshot.id)
+            return DeclaredParents([BaseModelRef(i, "merge", True) for i in ids], named, too_long)
+        return _NONE
     items: Iterable[Any] = raw if isinstance(raw, list) else [raw]
-    ids: list[str] = []
-    seen: set[str] = set()
-    for item in items:
-        mid = normalise_model_id(item)
-        if mid and mid.lower() not in seen and mid.lower() != snapshot.id.lower():
-            seen.add(mid.lower())
-            ids.append(mid)
+    ids, named, too_long = _bounded((m for m in map(normalise_model_id, items) if m), snapshot.id)
     if not ids:
-        return []
+        return DeclaredParents([], named, too_long) if too_long else _NONE
     declared = _declared_relation(metadata)
     if declared:
-        return [BaseModelRef(i, declared, False) for i in ids]
+        return DeclaredParents([BaseModelRef(i, declared, False) for i in ids], named, too_long)
     relation = infer_relation(metadata, snapshot, len(ids))
-    return [BaseModelRef(i, relation, True) for i in ids]
+    return DeclaredParents([BaseModelRef(i, relation, True) for i in ids], named, too_long)
 
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9_]")
@@ -188,7 +268,7 @@ def _hub_model_id(raw: Any) -> str | None:
     return mid if mid and _HUB_ID.fullmatch(mid) else None
 
 
-def _adapter_parent(snapshot: RepoSnapshot) -> list[BaseModelRef]:
+def _adapter_parent(snapshot: RepoSnapshot) -> list[str]:
     """The model a PEFT adapter is applied to, when the card does not name it.
 
     An adapter cannot be used without its base model, and PEFT records which one in
@@ -199,10 +279,10 @@ def _adapter_parent(snapshot: RepoSnapshot) -> list[BaseModelRef]:
     mid = _hub_model_id(_config_json(snapshot, "adapter_config.json").get("base_model_name_or_path"))
     if not mid or mid.lower() == snapshot.id.lower():
         return []
-    return [BaseModelRef(mid, "adapter", True)]
+    return [mid]
 
 
-def _merge_parents(snapshot: RepoSnapshot) -> list[BaseModelRef]:
+def _merge_parents(snapshot: RepoSnapshot) -> list[str]:
     """The models a mergekit merge was made of, when the card does not name them.
 
     ``mergekit-yaml`` writes its recipe beside the merged weights as ``mergekit_config.yml``:
@@ -218,8 +298,7 @@ def _merge_parents(snapshot: RepoSnapshot) -> list[BaseModelRef]:
     not read whole, or that is not valid YAML (parsed with the front matter's limits), names
     nothing (the other recipe still does).
     """
-    refs: list[BaseModelRef] = []
-    seen = {snapshot.id.lower()}
+    ids: list[str] = []
     for name in MERGEKIT_CONFIGS:
         config = _recipe(snapshot, name)
         if config is None:
@@ -227,10 +306,9 @@ def _merge_parents(snapshot: RepoSnapshot) -> list[BaseModelRef]:
         for reference in _mergekit_references(config):
             for raw in _mergekit_paths(reference):
                 mid = _hub_model_id(raw)
-                if mid and mid.lower() not in seen:
-                    seen.add(mid.lower())
-                    refs.append(BaseModelRef(mid, "merge", True))
-    return refs
+                if mid:
+                    ids.append(mid)
+    return ids
 
 
 def _recipe(snapshot: RepoSnapshot, name: str) -> dict | None:

@@ -8,6 +8,7 @@ bad metadata terminate instead of looping.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from hub.models import Repository
 from hub.services.access import visible_repositories
 from hub.services.repos import find_by_ids
 from licenses.models import LineageEdge
+
+log = logging.getLogger(__name__)
 
 MAX_DEPTH = 64  # deeper chains than this are not real model trees
 
@@ -64,9 +67,13 @@ def _edges_of(repository: Repository, base_models: Iterable[Mapping[str, Any]], 
     child_ref = model_ref(repository.repo_id)
     edges = []
     seen: set[str] = set()
+    limit = LineageEdge._meta.get_field("parent_ref").max_length
     for entry in base_models:
         parent_id = str(entry.get("id") or "").strip()
         if not parent_id or model_ref(parent_id) in seen:
+            continue
+        if len(parent_id) > limit:  # the engine refuses these; an analysis stored before it did not
+            log.warning("%s: parent id of %d characters is no model id: no edge", child_ref, len(parent_id))
             continue
         seen.add(model_ref(parent_id))
         key = entry.get("license_key") or ""

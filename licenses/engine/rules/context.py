@@ -15,7 +15,13 @@ from datetime import date
 from typing import Any
 
 from licenses.engine.keyword_probe import KeyIndex, Probe
-from licenses.engine.lineage import BaseModelRef, ParentRecord, ParentResolver, base_model_refs
+from licenses.engine.lineage import (
+    BaseModelRef,
+    DeclaredParents,
+    ParentRecord,
+    ParentResolver,
+    declared_parents,
+)
 from licenses.engine.types import LicenseFinding, LicenseInfo, RepoSnapshot
 
 
@@ -75,6 +81,8 @@ class RuleContext:
     kb: Any = None
     output_sources: list[ResolvedParent] = field(default_factory=list)
     body: str = ""
+    #: what the declaration named beyond the parents judged (over-long ids, past the cap)
+    declared: DeclaredParents | None = None
 
     @_memo
     def child_license(self) -> LicenseInfo | None:
@@ -275,7 +283,8 @@ def build_context(
     metadata = getattr(front, "metadata", None) or {}
     body = getattr(front, "body", "") or ""
     as_of = child_date(snapshot)
-    parents = [resolve_parent(ref, resolver, as_of, kb) for ref in base_model_refs(metadata, snapshot)]
+    declared = declared_parents(metadata, snapshot)
+    parents = [resolve_parent(ref, resolver, as_of, kb) for ref in declared.refs]
     out_resolver = output_resolver or resolver
     sources: list[ResolvedParent] = []
     for name in output_source_ids(body, body_lower, body_index):
@@ -300,4 +309,5 @@ def build_context(
         kb=kb,
         output_sources=sources,
         body=body,
+        declared=declared,
     )
