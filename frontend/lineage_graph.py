@@ -19,8 +19,15 @@ from django.urls import reverse
 from frontend.vocab import class_colour, class_label
 from hub.models import Repository
 from hub.services.access import visible_repositories
+from hub.services.repos import find_by_ids
 from licenses.models import LineageEdge, Violation
-from licenses.services.lineage import GraphNode, ancestors, descendants, model_ref, repositories_for
+from licenses.services.lineage import (
+    GraphNode,
+    ancestors,
+    descendant_sample,
+    model_ref,
+    repositories_for,
+)
 
 ANCESTOR_DEPTH = 4
 DESCENDANT_DEPTH = 2
@@ -75,35 +82,32 @@ def build(repo: Repository, user) -> LineageGraph:
     """Collect the nodes and edges around ``repo`` the viewer may see, then lay them out."""
     me = model_ref(repo.repo_id)
     up = ancestors(repo.repo_id, ANCESTOR_DEPTH)
-    down = descendants(repo.repo_id, DESCENDANT_DEPTH)
+    # the database pages the descendants: a base model with 10,000 derivatives sends twelve per
+    # generation and their counts, not 10,000 rows and a 10,000-term visibility lookup
+    down = descendant_sample(repo.repo_id, user, DESCENDANT_DEPTH, MAX_PER_COLUMN)
     generations = {me: 0}
+    by_column: dict[int, list[str]] = {}
     for node in up:
-        generations.setdefault(node.ref, -node.depth)
-    for node in down:
+        if node.ref not in generations:
+            generations[node.ref] = -node.depth
+            by_column.setdefault(-node.depth, []).append(node.ref)
+    for refs in by_column.values():  # ancestors beyond a column's room are not drawn
+        for ref in sorted(refs)[MAX_PER_COLUMN:]:
+            del generations[ref]
+    for node in down.nodes:
         generations.setdefault(node.ref, node.depth)
+    dropped = down.not_shown
 
     visible = _visible_repositories(user, set(generations))
-    # Descendants outside the registry cannot exist (a descendant is a repository that declares
-    # a parent); one missing from ``visible`` is private to someone else and must not show. An
-    # ancestor missing from it is either outside the registry (shown from the edge's record) or
-    # a registry model private to someone else: drawn exactly like one outside the registry (its
-    # name is in a public card), without its licence and without what lies beyond it.
+    # Descendants private to others are not in the sample. An ancestor missing from ``visible`` is
+    # either outside the registry (shown from the edge's record) or a registry model private to
+    # someone else: drawn exactly like one outside the registry (its name is in a public card),
+    # without its licence and without what lies beyond it.
     unseen_up = [GraphNode(ref, -gen) for ref, gen in generations.items() if gen < 0 and ref not in visible]
     hidden_up = set(repositories_for(unseen_up)) if unseen_up else set()
     hidden = [ref for ref, gen in generations.items() if gen > 0 and ref not in visible]
-    for ref in hidden:
+    for ref in hidden:  # (made private between the two queries)
         del generations[ref]
-    by_column: dict[int, list[str]] = {}
-    for ref, gen in generations.items():
-        by_column.setdefault(gen, []).append(ref)
-    dropped = 0
-    for gen, refs in by_column.items():
-        refs.sort()
-        if len(refs) > MAX_PER_COLUMN:
-            for ref in refs[MAX_PER_COLUMN:]:
-                del generations[ref]
-                dropped += 1 if gen > 0 else 0
-            del refs[MAX_PER_COLUMN:]
 
     edges_qs = LineageEdge.objects.filter(child_ref__in=list(generations), parent_ref__in=list(generations))
     edge_rows = list(edges_qs.values("child_ref", "parent_ref", "parent_display", "relation", "child_id",
@@ -172,20 +176,10 @@ def _connected(start: str, edge_rows: list[dict]) -> set[str]:
 
 
 def _visible_repositories(user, refs: set[str]) -> dict[str, Repository]:
-    """Registry models among ``refs`` the viewer may see, keyed by ref (one query)."""
-    from django.db.models import Q
-
-    condition = Q()
-    for ref in refs:
-        owner, _, name = ref.partition("/")
-        if owner and name:
-            condition |= Q(namespace__name__iexact=owner, name__iexact=name)
-    if not condition:
-        return {}
-    rows = (
-        visible_repositories(user, Repository.Type.MODEL).filter(condition).select_related("latest_analysis")
-    )
-    return {model_ref(r.repo_id): r for r in rows}
+    """Registry models among ``refs`` the viewer may see, keyed by ref (one indexed query; an OR
+    of (owner, name) pairs scanned the repositories once per ref)."""
+    queryset = visible_repositories(user, Repository.Type.MODEL).select_related("latest_analysis")
+    return find_by_ids(queryset, refs)
 
 
 def _layout(graph: LineageGraph) -> None:

@@ -15,8 +15,10 @@ from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from hub.api.drf import MAX_PAGE_SIZE, BoundedLimitOffsetPagination
 from hub.auth import BearerTokenAuthentication
 from hub.services.access import visible_repositories
 from licenses.api import serializers as s
@@ -38,9 +40,10 @@ from licenses.services.compliance import (
     resolve_policy,
 )
 from licenses.services.lineage import (
+    NodePage,
     ancestors,
-    descendants,
-    descendants_of_license_classes,
+    derived_from_page,
+    descendants_page,
     invisible_refs,
     repositories_for,
 )
@@ -443,32 +446,68 @@ def _graph_response(walk: Callable[..., list], request, *, upward: bool) -> Resp
     return Response(out)
 
 
+LINEAGE_PAGING = [
+    OpenApiParameter("limit", OpenApiTypes.INT, description="page size (default and most 1000)"),
+    OpenApiParameter("offset", OpenApiTypes.INT),
+]
+
+
+def _paged_graph_response(page_of: Callable[[int, int], NodePage], request) -> Response:
+    """One page of a downward walk (nearest first), the walk's size in ``X-Total-Count`` and the
+    neighbouring pages in ``Link``. Paged in the database: a base model with 50,000 derivatives
+    answers a page of 1,000 rows, not 50,000."""
+    paginator = BoundedLimitOffsetPagination()
+    paginator.default_limit = MAX_PAGE_SIZE
+    limit, offset = paginator.get_limit(request), paginator.get_offset(request)
+    page = page_of(limit, offset)
+    repos = repositories_for(page.nodes)
+    body = [
+        {
+            "id": repos[n.ref].repo_id if n.ref in repos else n.ref,
+            "depth": n.depth,
+            "in_registry": n.ref in repos,
+        }
+        for n in page.nodes
+    ]
+    response = Response(body)
+    response["X-Total-Count"] = str(page.total)
+    url = request.build_absolute_uri()
+    links = []
+    if offset + limit < page.total:
+        links.append(f'<{replace_query_param(url, "offset", offset + limit)}>; rel="next"')
+    if offset > 0:
+        links.append(f'<{replace_query_param(url, "offset", max(0, offset - limit))}>; rel="prev"')
+    if links:
+        response["Link"] = ", ".join(links)
+    return response
+
+
 class LineageView(LicensesAPIView):
     """Ancestors or descendants of a model, transitively, nearest first."""
 
     direction = "ancestors"
 
-    @extend_schema(responses={200: s.GraphNodeSerializer(many=True)})
+    @extend_schema(parameters=LINEAGE_PAGING, responses={200: s.GraphNodeSerializer(many=True)})
     def get(self, request, owner: str, name: str):
         user = _user(request)
         repo = visible_repositories(user).filter(namespace__name__iexact=owner, name__iexact=name).first()
         if repo is None:
             raise ApiError("not-found", f"no model {owner}/{name}", 404)
-        walk = ancestors if self.direction == "ancestors" else descendants
-        return _graph_response(
-            functools.partial(walk, repo.repo_id), request, upward=self.direction == "ancestors"
-        )
+        if self.direction == "ancestors":  # bounded by the parents a card may name and the depth
+            return _graph_response(functools.partial(ancestors, repo.repo_id), request, upward=True)
+        return _paged_graph_response(functools.partial(descendants_page, repo.repo_id, user), request)
 
 
 class TaintedModelsView(LicensesAPIView):
     """Models that descend, at any depth, from a parent under the given licence classes."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("class", OpenApiTypes.STR, many=True, description="e.g. noncommercial")],
+        parameters=[
+            OpenApiParameter("class", OpenApiTypes.STR, many=True, description="e.g. noncommercial"),
+            *LINEAGE_PAGING,
+        ],
         responses={200: s.GraphNodeSerializer(many=True)},
     )
     def get(self, request):
         classes = request.query_params.getlist("class") or ["noncommercial"]
-        return _graph_response(
-            functools.partial(descendants_of_license_classes, classes), request, upward=False
-        )
+        return _paged_graph_response(functools.partial(derived_from_page, classes, _user(request)), request)

@@ -185,6 +185,125 @@ def descendants_of_license_classes(
 
 
 @dataclass(frozen=True)
+class DescendantSample:
+    """The first descendants of each generation a viewer may see, and how many there are."""
+
+    nodes: list[GraphNode]
+    totals: dict[int, int]  # depth -> visible descendants at that (nearest) depth
+
+    @property
+    def not_shown(self) -> int:
+        """Visible descendants beyond the sample."""
+        return sum(self.totals.values()) - len(self.nodes)
+
+
+def _down_sql(seed: str, clause: str) -> str:
+    """The downward walk from the edges ``seed`` selects (``child_ref, 1``), not beyond ``clause``."""
+    return f"""
+        WITH RECURSIVE down(ref, depth) AS (
+            {seed}
+            UNION
+            SELECT e.child_ref, down.depth + 1 FROM {_TABLE} e JOIN down ON e.parent_ref = down.ref
+            WHERE down.depth < %s{clause}
+        )"""
+
+
+def _hidden_below(user, seed: str, params: list[Any], max_depth: int) -> set[str]:
+    """Refs of the walk's descendants private to others than ``user``: one query (usually empty),
+    a second only when there are private ones."""
+    repo_table = Repository._meta.db_table
+    sql = f"""{_down_sql(seed, "")}
+        SELECT DISTINCT e.child_ref, r.id FROM down
+        JOIN {_TABLE} e ON e.child_ref = down.ref JOIN {repo_table} r ON r.id = e.child_id
+        WHERE r.private
+    """  # table names are ours; every value is a query parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, max_depth])
+        private = dict(cursor.fetchall())
+    if not private:
+        return set()
+    readable = set(visible_repositories(user).filter(pk__in=private.values()).values_list("pk", flat=True))
+    return {ref for ref, pk in private.items() if pk not in readable}
+
+
+def _ranked(seed: str, params: list[Any], max_depth: int, hidden: set[str], where: str, tail: list[Any]):
+    """Rows (ref, depth, rank in its generation, generation size, total) of the visible walk."""
+    clause, stopped = _stop_clause("down", hidden)
+    shown = f" WHERE ref NOT IN ({', '.join(['%s'] * len(hidden))})" if hidden else ""
+    sql = f"""{_down_sql(seed, clause)}, nearest AS (
+            SELECT ref, MIN(depth) AS depth FROM down{shown} GROUP BY ref
+        ), ranked AS (
+            SELECT ref, depth,
+                   ROW_NUMBER() OVER (PARTITION BY depth ORDER BY ref) AS n,
+                   COUNT(*) OVER (PARTITION BY depth) AS generation,
+                   ROW_NUMBER() OVER (ORDER BY depth, ref) AS position,
+                   COUNT(*) OVER () AS total
+            FROM nearest
+        )
+        SELECT ref, depth, generation, total FROM ranked WHERE {where} ORDER BY depth, ref
+    """  # table names are ours; every value is a query parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, max_depth, *stopped, *sorted(hidden), *tail])
+        return cursor.fetchall()
+
+
+def descendant_sample(repo_id: str, user, max_depth: int, per_depth: int) -> DescendantSample:
+    """At most ``per_depth`` descendants per generation (by ref), with each generation's size.
+
+    A base model with 10,000 derivatives must not cost 10,000 rows (or a 10,000-term lookup)
+    to draw twelve: the database ranks and counts, and returns the sample. Descendants private
+    to others are neither shown nor counted, and the walk does not go on from them (what lies
+    beyond is in their private card).
+    """
+    seed, params = f"SELECT child_ref, 1 FROM {_TABLE} WHERE parent_ref = %s", [model_ref(repo_id)]
+    hidden = _hidden_below(user, seed, params, max_depth)
+    nodes: list[GraphNode] = []
+    totals: dict[int, int] = {}
+    for ref, depth, generation, _total in _ranked(seed, params, max_depth, hidden, "n <= %s", [per_depth]):
+        nodes.append(GraphNode(ref, depth))
+        totals[depth] = generation
+    return DescendantSample(nodes, totals)
+
+
+@dataclass(frozen=True)
+class NodePage:
+    """One page of a walk, nearest first, and the size of the whole walk."""
+
+    nodes: list[GraphNode]
+    total: int
+
+
+def _page(seed: str, params: list[Any], user, limit: int, offset: int, max_depth: int) -> NodePage:
+    hidden = _hidden_below(user, seed, params, max_depth)
+    rows = _ranked(
+        seed, params, max_depth, hidden, "position > %s AND position <= %s", [offset, offset + limit]
+    )
+    if rows:
+        return NodePage([GraphNode(ref, depth) for ref, depth, _g, _t in rows], rows[0][3])
+    # past the end: still say how many there are
+    count = _ranked(seed, params, max_depth, hidden, "position = 1", [])
+    return NodePage([], count[0][3] if count else 0)
+
+
+def descendants_page(repo_id: str, user, limit: int, offset: int = 0, max_depth: int = MAX_DEPTH) -> NodePage:
+    """``descendants`` the viewer may see, paged in the database (depth, then ref)."""
+    seed = f"SELECT child_ref, 1 FROM {_TABLE} WHERE parent_ref = %s"
+    return _page(seed, [model_ref(repo_id)], user, limit, offset, max_depth)
+
+
+def derived_from_page(
+    classes: Iterable[str], user, limit: int, offset: int = 0, max_depth: int = MAX_DEPTH
+) -> NodePage:
+    """``descendants_of_license_classes`` the viewer may see, paged in the database."""
+    classes = sorted(set(classes))
+    if not classes:
+        return NodePage([], 0)
+    marks = ", ".join(["%s"] * len(classes))
+    seed = f"SELECT child_ref, 1 FROM {_TABLE} WHERE parent_license_class IN ({marks})"
+    return _page(seed, classes, user, limit, offset, max_depth)
+
+
+@dataclass(frozen=True)
 class DescendantHead:
     """A descendant held in the registry: its repository, head commit and nearest depth."""
 

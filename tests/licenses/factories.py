@@ -93,3 +93,69 @@ def relabel_error(model_id: str = "acme/relabel"):
         message="m",
         evidence_hash="x",
     )
+
+
+def bulk_family(root_id: str, children: int, grandchildren: int = 0, owner: str = "fam") -> Repository:
+    """An analysed root with ``children`` analysed fine-tunes and ``grandchildren`` quantized copies of
+    the first children, written in a handful of bulk inserts (a popular base model's family)."""
+    from licenses.models import LineageEdge
+
+    root = analysed_model(root_id, "llama3", "vendor-community", "conditional")
+    ns, _ = Namespace.objects.get_or_create(name=owner, defaults={"kind": Namespace.Kind.ORG})
+    names = [f"ft-{i:05d}" for i in range(children)] + [f"q-{i:05d}" for i in range(grandchildren)]
+    repos = Repository.objects.bulk_create(
+        [Repository(namespace=ns, name=n, card_license="llama3") for n in names], batch_size=2000
+    )
+    commits = Commit.objects.bulk_create(
+        [Commit(repository=r, sha=hashlib.sha1(r.name.encode()).hexdigest(), title="c") for r in repos],
+        batch_size=2000,
+    )
+    parent_of = {
+        r.pk: (root_id if i < children else f"{owner}/{names[i - children]}") for i, r in enumerate(repos)
+    }
+    now = timezone.now()
+    analyses = RevisionAnalysis.objects.bulk_create(
+        [
+            RevisionAnalysis(
+                commit=c,
+                status=RevisionAnalysis.Status.DONE,
+                result={
+                    "id": f"{owner}/{r.name}",
+                    "license": {
+                        "key": "llama3",
+                        "class": "vendor-community",
+                        "commercial_use": "conditional",
+                    },
+                    "lineage": {"base_models": [{"id": parent_of[r.pk], "relation": "finetune"}]},
+                    "violations": [],
+                },
+                license_key="llama3",
+                license_class="vendor-community",
+                commercial_use="conditional",
+                analysed_at=now,
+            )
+            for r, c in zip(repos, commits, strict=True)
+        ],
+        batch_size=2000,
+    )
+    for r, c, a in zip(repos, commits, analyses, strict=True):
+        r.head, r.latest_analysis = c, a
+    Repository.objects.bulk_update(repos, ["head", "latest_analysis"], batch_size=2000)
+    Ref.objects.bulk_create([Ref(repository=r, name="main", commit=r.head) for r in repos], batch_size=2000)
+    LineageEdge.objects.bulk_create(
+        [
+            LineageEdge(
+                child=r,
+                child_ref=f"{owner}/{r.name}".lower(),
+                parent_ref=parent_of[r.pk].lower(),
+                parent_display=parent_of[r.pk],
+                relation="finetune" if r.name.startswith("ft-") else "quantized",
+                parent_license_key="llama3",
+                parent_license_class="vendor-community",
+                source="registry",
+            )
+            for r in repos
+        ],
+        batch_size=2000,
+    )
+    return root
