@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 
 from hub.models import ApiToken, OrgMembership
+from hub.signin import ThrottledSignInMixin
 from licenses.models import Violation
 from licenses.services.compliance import MAX_MODELS
+
+
+class SignInForm(ThrottledSignInMixin, AuthenticationForm):
+    """``/login``: Django's form behind the sign-in throttle (``hub.signin``); one message for a wrong
+    name and a wrong password, so the page does not tell which accounts exist."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That username and password do not match. Try again.",
+    }
 
 
 class TokenForm(forms.Form):

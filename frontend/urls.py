@@ -51,7 +51,7 @@ urlpatterns = [
     path("dashboard", dashboard.dashboard, name="dashboard"),
     path("dashboard/mirror-runs", dashboard.mirror_runs, name="dashboard-mirror-runs"),
     path("compliance", compliance.check, name="compliance"),
-    path("login", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
+    path("login", account.SignInView.as_view(), name="login"),
     path("logout", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
     path("settings/tokens", account.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke", account.revoke_token, name="token-revoke"),

@@ -1,6 +1,7 @@
 """Admin for the hub's models: read-mostly views for operators (tokens show prefixes only)."""
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 
 from hub.models import (
     AccessRequest,
@@ -14,6 +15,7 @@ from hub.models import (
     Repository,
     RevisionAnalysis,
 )
+from hub.signin import ThrottledSignInMixin
 
 
 class MembershipInline(admin.TabularInline):
@@ -101,3 +103,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ("scope",)
     readonly_fields = ("prefix", "token_hash", "created_at", "last_used_at")
     raw_id_fields = ("user",)
+
+
+class AdminSignInForm(ThrottledSignInMixin, AdminAuthenticationForm):
+    """The admin's sign-in counts against the same per-account and per-address limits as the
+    catalogue's: otherwise ``/admin/login/`` would be the unthrottled way to guess passwords."""
+
+
+admin.site.login_form = AdminSignInForm

@@ -289,6 +289,24 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "licenses.api.errors.api_exception_handler",
 }
 MODELHUB_API_RATE = os.environ.get("MODELHUB_API_RATE", "1200/min")
+# How many reverse proxies stand in front of the web processes, each appending to X-Forwarded-For.
+# The API's throttles and the sign-in throttle take the client's address from there (the N-th entry
+# from the end, which the outermost proxy wrote) only when this says so: DRF's default read the
+# whole header, so a client sending its own X-Forwarded-For got a fresh bucket per request.
+TRUSTED_PROXIES = env_int("MODELHUB_TRUSTED_PROXIES", 0)
+if TRUSTED_PROXIES < 0:
+    raise ConfigError(f"MODELHUB_TRUSTED_PROXIES={TRUSTED_PROXIES} must be 0 or more")
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXIES
+# Sign-in throttle (hub/signin.py): attempts that may fail per account name and per client address
+# within a window of MODELHUB_LOGIN_WINDOW seconds (0: no limit of that kind).
+MODELHUB_LOGIN_ACCOUNT_FAILURES = env_int("MODELHUB_LOGIN_ACCOUNT_FAILURES", 10)
+MODELHUB_LOGIN_ADDRESS_FAILURES = env_int("MODELHUB_LOGIN_ADDRESS_FAILURES", 50)
+MODELHUB_LOGIN_WINDOW = env_int("MODELHUB_LOGIN_WINDOW", 900)
+for _name in ("MODELHUB_LOGIN_ACCOUNT_FAILURES", "MODELHUB_LOGIN_ADDRESS_FAILURES"):
+    if globals()[_name] < 0:
+        raise ConfigError(f"{_name}={globals()[_name]} must be 0 (no limit) or more")
+if MODELHUB_LOGIN_WINDOW < 1:
+    raise ConfigError(f"MODELHUB_LOGIN_WINDOW={MODELHUB_LOGIN_WINDOW} must be at least 1 second")
 MODELHUB_NOTIFY_WEBHOOK = os.environ.get("MODELHUB_NOTIFY_WEBHOOK", "")
 MODELHUB_NOTIFY_EMAILS = env_list("MODELHUB_NOTIFY_EMAILS", [])
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

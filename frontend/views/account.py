@@ -1,17 +1,33 @@
-"""Signed-in pages: API tokens (create, list, revoke) and organisation membership."""
+"""Sign-in, and signed-in pages: API tokens (create, list, revoke) and organisation membership."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from frontend.forms import MemberForm, TokenForm
+from frontend.forms import MemberForm, SignInForm, TokenForm
 from hub.auth import mint_token
 from hub.models import ApiToken, Namespace, OrgMembership
+
+
+class SignInView(LoginView):
+    """Django's login view with the throttled form; a refused attempt is a 429 with ``Retry-After``
+    (the page says when to try again), so scripts see what happened."""
+
+    template_name = "frontend/login.html"
+    form_class = SignInForm
+
+    def form_invalid(self, form: SignInForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.retry_after:
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
 
 
 @login_required
