@@ -9,6 +9,7 @@ nothing to brute-force, and lookup stays a single indexed query per request.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -52,12 +53,43 @@ def lookup_token(token: str) -> ApiToken | None:
 
 
 def bearer_from_header(value: str | None) -> str | None:
+    """The token an ``Authorization`` header carries: ``None`` when it carries none of ours (no
+    header, or another scheme's credentials, such as a reverse proxy's own Basic password), else the
+    token to look up, ``""`` for one that can only be refused.
+
+    ``Bearer <token>``, with any case and any white space, is what every client sends. ``Basic``
+    with a token as the password (or as the user name, password empty) is what git and git-lfs send
+    from a credential helper that ``hf auth login --add-to-git-credential`` filled; the Hub takes it,
+    so it is taken here. A ``Bearer`` header with no credential, or a token in a scheme we do not
+    read (``token mh_…``, a bare ``mh_…``), is refused rather than ignored: the caller meant to
+    authenticate, and silently answering as anonymous turned a private repository into a 404.
+    """
     if not value:
         return None
-    scheme, _, credential = value.strip().partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
+    parts = value.split(None, 1)
+    if not parts:
         return None
-    return credential.strip()
+    scheme, credential = parts[0].lower(), (parts[1].strip() if len(parts) > 1 else "")
+    if scheme == "bearer":
+        return credential
+    if scheme == "basic":
+        return _token_from_basic(credential)
+    if parts[0].startswith(TOKEN_PREFIX) or credential.startswith(TOKEN_PREFIX):
+        return ""
+    return None
+
+
+def _token_from_basic(credential: str) -> str | None:
+    try:
+        decoded = base64.b64decode(credential, validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None  # not ours to judge: a proxy in front may use Basic for itself
+    user, _, password = decoded.partition(":")
+    if password.startswith(TOKEN_PREFIX):
+        return password
+    if user.startswith(TOKEN_PREFIX) and not password:
+        return user
+    return None
 
 
 @dataclass(frozen=True)
