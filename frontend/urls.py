@@ -53,6 +53,7 @@ urlpatterns = [
     path("compliance", compliance.check, name="compliance"),
     path("login", account.SignInView.as_view(), name="login"),
     path("logout", auth_views.LogoutView.as_view(next_page="/"), name="logout"),
+    path("settings/password", account.PasswordChange.as_view(), name="password"),
     path("settings/tokens", account.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke", account.revoke_token, name="token-revoke"),
     path("settings/organizations", account.organisations, name="organisations"),

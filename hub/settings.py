@@ -274,6 +274,17 @@ USE_I18N = True
 USE_TZ = True
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
+# Passwords set through the admin, ``createsuperuser``, ``changepassword`` and /settings/password are
+# checked (Django's project template has these; without them "1" was accepted everywhere).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("MODELHUB_PASSWORD_MIN_LENGTH", 10)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -27,6 +28,27 @@ class SignInView(LoginView):
         if form.retry_after:
             response.status_code = 429
             response["Retry-After"] = str(form.retry_after)
+        return response
+
+
+class PasswordChange(PasswordChangeView):
+    """``/settings/password``: a user changes their own password (before, only an admin could).
+
+    Django's view keeps this session signed in and, through the session's password hash, signs out
+    every other session of the user at its next request. API tokens are not sessions and keep
+    working: the page says so and links to the list where they are revoked.
+    """
+
+    template_name = "frontend/password.html"
+    success_url = reverse_lazy("frontend:password")
+
+    def form_valid(self, form) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(
+            self.request,
+            "Password changed. Your other sessions are signed out; API tokens keep working until you "
+            "revoke them.",
+        )
         return response
 
 
