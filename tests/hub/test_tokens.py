@@ -94,3 +94,19 @@ def test_command_create_user_still_creates_ordinary_users_and_reuses_existing_on
     call_command("token", "create", "new-bot_1.x", "--create-user", stdout=out)
     assert lookup_token(out.getvalue().strip()).user.username == "new-bot_1.x"
     call_command("token", "create", "alice", "--create-user", stdout=io.StringIO())  # exists: no check
+
+
+def test_command_revokes_every_token_of_a_user(alice, django_user_model):
+    """After a password leak: a password change signs sessions out but leaves tokens working."""
+    bob = django_user_model.objects.create_user("bob")
+    mine = [mint_token(alice, scope=s)[0] for s in ("read", "write")]
+    theirs, _ = mint_token(bob)
+    out = io.StringIO()
+    call_command("token", "revoke", "--user", "alice", stdout=out)
+    assert "revoked 2 tokens of alice" in out.getvalue()
+    assert all(lookup_token(t) is None for t in mine)
+    assert lookup_token(theirs) is not None
+    with pytest.raises(CommandError, match="no user"):
+        call_command("token", "revoke", "--user", "nobody", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="not both"):
+        call_command("token", "revoke", theirs[:10], "--user", "bob", stdout=io.StringIO())

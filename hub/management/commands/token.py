@@ -1,4 +1,5 @@
-"""``manage.py token create USERNAME [--write] [--name NAME] [--create-user]`` / ``token revoke PREFIX``.
+"""``manage.py token create USERNAME [--write] [--name NAME] [--create-user]`` / ``token revoke PREFIX`` /
+``token revoke --user USERNAME`` (every active token of that user: a password change leaves tokens working).
 
 The plaintext token is printed once, on stdout alone (scripts capture it); only its
 sha256 is stored.
@@ -23,8 +24,11 @@ class Command(BaseCommand):
         create.add_argument("--write", action="store_true", help="allow pushing (default: read-only)")
         create.add_argument("--name", default="", help="a label to tell tokens apart")
         create.add_argument("--create-user", action="store_true", help="create USERNAME if it does not exist")
-        revoke = sub.add_parser("revoke", help="revoke the token(s) starting with TOKEN_PREFIX")
-        revoke.add_argument("token_prefix")
+        revoke = sub.add_parser(
+            "revoke", help="revoke the token starting with TOKEN_PREFIX, or --user's tokens"
+        )
+        revoke.add_argument("token_prefix", nargs="?")
+        revoke.add_argument("--user", help="revoke every active token of this user instead")
 
     def handle(self, *args, **options) -> None:
         if options["action"] == "create":
@@ -38,7 +42,12 @@ class Command(BaseCommand):
             token, _ = mint_token(user, scope=scope, name=options["name"])
             self.stdout.write(token)
             return
-        prefix = options["token_prefix"].strip()
+        if options["user"] is not None:
+            if options["token_prefix"]:
+                raise CommandError("give a token prefix or --user, not both")
+            self._revoke_all(options["user"])
+            return
+        prefix = (options["token_prefix"] or "").strip()
         if len(prefix) < 7:
             raise CommandError("give at least the first 7 characters of the token")
         rows = ApiToken.objects.filter(revoked_at__isnull=True)
@@ -62,3 +71,12 @@ class Command(BaseCommand):
             raise CommandError(f"{len(matches)} tokens start with {prefix!r}; give more characters")
         ApiToken.objects.filter(pk=matches[0].pk).update(revoked_at=timezone.now())
         self.stdout.write(f"revoked {matches[0].prefix}… ({matches[0].user})")
+
+    def _revoke_all(self, username: str) -> None:
+        """Every active token of ``username``: what an operator does after a password leak, since a
+        password change signs the user's sessions out but leaves tokens working."""
+        user = get_or_create_user(username, create=False)
+        if user is None:
+            raise CommandError(f"no user {username!r}")
+        count = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.stdout.write(f"revoked {count} token{'s' if count != 1 else ''} of {user}")
