@@ -280,3 +280,30 @@ def test_beat_keeps_its_schedule_under_modelhub_var(tmp_path):
     proc = run_manage(["shell", "-c", show], MODELHUB_VAR=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == str(tmp_path.resolve() / "celerybeat-schedule")
+
+
+def settings_value(tmp_path, expression: str, **env: str) -> subprocess.CompletedProcess:
+    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "MODELHUB_VAR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "hub.settings"} | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_trusted_proxies_reach_drf_and_bad_sign_in_limits_are_refused_at_start(tmp_path):
+    """``MODELHUB_TRUSTED_PROXIES`` is what DRF's throttles (and the sign-in throttle) read as
+    NUM_PROXIES; unset, it is 0 (the connection's address), not DRF's None (the whole header)."""
+    assert settings_value(tmp_path, "settings.REST_FRAMEWORK['NUM_PROXIES']").stdout.strip() == "0"
+    proc = settings_value(tmp_path, "settings.REST_FRAMEWORK['NUM_PROXIES']", MODELHUB_TRUSTED_PROXIES="2")
+    assert proc.stdout.strip() == "2", proc.stderr
+    for variable, value, message in [
+        ("MODELHUB_TRUSTED_PROXIES", "-1", "must be 0 or more"),
+        ("MODELHUB_LOGIN_ACCOUNT_FAILURES", "-3", "must be 0 (no limit) or more"),
+        ("MODELHUB_LOGIN_WINDOW", "0", "must be at least 1 second"),
+    ]:
+        proc = settings_value(tmp_path, "1", **{variable: value})
+        assert proc.returncode != 0 and f"{variable}={value} {message}" in proc.stderr

@@ -132,3 +132,11 @@ def test_behind_a_trusted_proxy_the_api_limits_each_client_apart(client, api_rat
     ]
     assert one == [200, 200, 200, 429]  # forging the first entry does not help
     assert client.get("/api/v1/ping", HTTP_X_FORWARDED_FOR="198.51.100.8").status_code == 200
+
+
+def test_tokens_match_the_pattern_documented_for_secret_scanners(alice):
+    """docs/hub-api.md gives ``mh_[A-Za-z0-9_-]{40}`` for GitHub secret scanning, gitleaks …"""
+    import re
+
+    for _ in range(50):
+        assert re.fullmatch(r"mh_[A-Za-z0-9_-]{40}", token_for(alice))
