@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 
 from hub.models import ApiToken, OrgMembership
-from hub.signin import ThrottledSignInMixin
+from hub.signin import ThrottledSignInMixin, attempt_succeeded, begin_attempt, refusal_message
 from licenses.models import Violation
 from licenses.services.compliance import MAX_MODELS
 
@@ -20,6 +20,28 @@ class SignInForm(ThrottledSignInMixin, AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": "That username and password do not match. Try again.",
     }
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """``/settings/password``: the current password is a guess like any sign-in, counted against the
+    same account and address limits, so a borrowed or stolen session cannot be used to find it out
+    (and try it elsewhere) at the hasher's speed."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+        self.retry_after = 0
+
+    def clean_old_password(self):
+        username = self.user.get_username()
+        if self.request is not None:
+            self.retry_after = begin_attempt(self.request, username)
+            if self.retry_after:
+                raise forms.ValidationError(refusal_message(self.retry_after), code="throttled")
+        old = super().clean_old_password()
+        if self.request is not None:
+            attempt_succeeded(self.request, username)
+        return old
 
 
 class TokenForm(forms.Form):

@@ -11,7 +11,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from frontend.forms import MemberForm, SignInForm, TokenForm
+from frontend.forms import MemberForm, SignInForm, ThrottledPasswordChangeForm, TokenForm
 from hub.auth import mint_token
 from hub.models import ApiToken, Namespace, OrgMembership
 
@@ -41,6 +41,17 @@ class PasswordChange(PasswordChangeView):
 
     template_name = "frontend/password.html"
     success_url = reverse_lazy("frontend:password")
+    form_class = ThrottledPasswordChangeForm
+
+    def get_form_kwargs(self) -> dict:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form: ThrottledPasswordChangeForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.retry_after:
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
 
     def form_valid(self, form) -> HttpResponse:
         response = super().form_valid(form)

@@ -62,3 +62,15 @@ def test_weak_passwords_are_refused_everywhere_passwords_are_set(alice, weak):
     assert response.status_code == 200 and 'class="error"' in response.content.decode()
     alice.refresh_from_db()
     assert alice.check_password(OLD)
+
+
+def test_guessing_the_current_password_is_throttled_like_a_sign_in(alice, settings):
+    """A borrowed session must not find the password out at the hasher's speed."""
+    settings.MODELHUB_LOGIN_ACCOUNT_FAILURES = 3
+    c = signed_in("alice", OLD)
+    for _ in range(3):
+        assert change(c, "guess", NEW).status_code == 200
+    refused = change(c, OLD, NEW)
+    assert refused.status_code == 429 and "Too many failed sign-ins" in refused.content.decode()
+    alice.refresh_from_db()
+    assert alice.check_password(OLD)

@@ -299,6 +299,7 @@ SPECIAL = {
     "violation-triage": "test_violation_of_a_private_repo_is_missing",
     "frontend:violation": "test_violation_of_a_private_repo_is_missing",
     "frontend:violations-triage": "test_violation_of_a_private_repo_is_missing",
+    "frontend:password": "the caller's own password, the current one required (tests/frontend/test_password_change.py)",
     "frontend:tokens": "test_account_pages_are_the_callers_own",
     "frontend:token-revoke": "test_account_pages_are_the_callers_own",
     "frontend:organisations": "test_account_pages_are_the_callers_own",
