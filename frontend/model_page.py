@@ -27,6 +27,7 @@ from licenses.engine.kb import DATA_DIR, default_kb
 from licenses.engine.obligations import TermsInForce, licences_in_force
 from licenses.engine.types import LicenseInfo
 from licenses.models import Violation
+from licenses.services.lineage import hidden_from, model_ref
 
 MAX_FILES = 500
 MAX_REVISIONS = 30
@@ -140,13 +141,26 @@ def files_of(commit: Commit | None, under: str = "") -> tuple[list[FileRow], boo
     return files, len(rows) > MAX_FILES
 
 
-def _terms(result: dict[str, Any], info: LicenseInfo | None) -> list[TermsInForce]:
+def _terms(result: dict[str, Any], info: LicenseInfo | None, user) -> list[TermsInForce]:
     """Every licence whose obligations bind the model: the key alone missed the other half of an
-    AND expression and the base model's licence a relabelled derivative still carries."""
-    terms = licences_in_force(result) if result else []
+    AND expression and the base model's licence a relabelled derivative still carries. A base
+    model private to someone else reads as one outside the registry (as in the graph and the
+    compliance API): the licence recorded from its private analysis is not listed."""
+    terms = licences_in_force(_without_hidden_parents(result, user)) if result else []
     if not terms and info is not None:
         terms = [TermsInForce(info, "declared licence")]
     return terms
+
+
+def _without_hidden_parents(result: dict[str, Any], user) -> dict[str, Any]:
+    """``result`` with the base models ``user`` may not see left out of ``lineage.base_models``."""
+    lineage = result.get("lineage") or {}
+    parents = lineage.get("base_models") or []
+    hidden = hidden_from(user, (model_ref(str((p or {}).get("id") or "")) for p in parents))
+    if not hidden:
+        return result
+    kept = [p for p in parents if model_ref(str((p or {}).get("id") or "")) not in hidden]
+    return {**result, "lineage": {**lineage, "base_models": kept}}
 
 
 def build(repo: Repository, user, commit: Commit | None = None) -> ModelPage:
@@ -190,7 +204,7 @@ def build(repo: Repository, user, commit: Commit | None = None) -> ModelPage:
         analysis=analysis,
         result=result,
         licence_info=info,
-        terms=_terms(result, info),
+        terms=_terms(result, info, user),
         card_html=render_card(card) if card is not None else None,
         files=files,
         files_truncated=truncated,

@@ -231,3 +231,24 @@ def test_licence_panel_lists_the_obligations_of_every_licence_in_force(client, d
         for ob in default_kb().get(key).obligations:
             assert f"<cite>{ob.clause}</cite>" in panel, (key, ob.kind)
     assert "Built with Llama" in panel
+
+
+def test_obligations_never_show_a_private_parents_licence_to_outsiders(client, db, django_user_model):
+    """The obligations in force include each base model's licence; a base model private to others
+    reads like one outside the registry (as in the lineage graph and the compliance API): its
+    licence, recorded when the child was analysed, is not listed to someone who cannot see it."""
+    from tests.licenses.factories import analysed_model
+
+    secret = analysed_model("acme/secret-base", "cc-by-nc-4.0", "noncommercial", "no", private=True)
+    base = [{"id": "acme/secret-base", "relation": "finetune", "license_key": "cc-by-nc-4.0",
+             "license_class": "noncommercial", "source": "registry"}]  # fmt: skip
+    analysed_model("acme/public-child", "mit", "osi-permissive", "yes", base_models=base)
+
+    outsider = _licence_panel(client, "acme/public-child")
+    assert "cc-by-nc-4.0" not in outsider and "acme/secret-base" not in outsider
+    assert "Obligations" in outsider  # MIT's own are still listed
+
+    member = django_user_model.objects.create_user("carol", password="a long enough pass 1")
+    OrgMembership.objects.create(org=secret.namespace, user=member)
+    client.force_login(member)
+    assert "base model acme/secret-base" in _licence_panel(client, "acme/public-child")
