@@ -3,7 +3,7 @@
 The licence ``key`` of an analysis is one licence; the terms in force can be more. An ``AND``
 expression (``llama3.1 AND cc-by-nc-4.0``, a list of licences on the card) binds with every
 licence's terms, while the key names only the most restrictive; an ``OR`` leaves the licensee the
-choice, and the one with the fewest obligations is taken (said as such); and a derivative stays
+choice, and the lightest is taken (said as such: ``burden``); and a derivative stays
 bound by its base models' licences whatever it declares (licenses.md §3: a Llama fine-tune
 relabelled ``apache-2.0`` still owes Llama's notice, naming, AUP and cap). ``modelhub analyze`` and
 the model page answer from here; the policy evaluation (``policy.py``) does the same with the
@@ -12,7 +12,7 @@ stated use deciding which alternative is lightest and which obligations apply.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,37 @@ from licenses.engine.types import ExpressionError, LicenseInfo
 
 #: Keys that name no terms (nothing to honour can be derived from them).
 _NO_TERMS = frozenset({"", "unknown", "none", "other", "noassertion"})
+#: Obligations that are acts to perform when the model is handed on or shown (credit, notices, a
+#: copy of the licence, marking changes, naming), as opposed to limits on what may be done with it
+#: (non-commercial, no derivatives, use restrictions, same licence, caps, source offers ...).
+#: A kind not listed here counts as a limit.
+PAPERWORK_KINDS = frozenset(
+    {"attribution", "notice", "license-copy", "mark-modifications", "display-phrase", "name-prefix"}
+    | {"registration-required"}
+)
+_COMMERCIAL_RANK = {"yes": 0, "conditional": 1, "unknown": 2, "no": 3}
+
+
+def burden(
+    licences: Iterable[LicenseInfo | None], applies: Callable[[str], bool] = lambda kind: True
+) -> tuple[int, int, int, int]:
+    """How heavy taking ``licences`` together is, to pick an ``OR``'s lightest alternative: how far
+    they bar commercial use, then how many limits on use apply (``applies``: whether the stated use
+    triggers a kind), then how many obligations apply, then how many there are in all.
+
+    Counting obligations alone weighed a condition like any paperwork: ``Apache-2.0 OR
+    CC-BY-NC-4.0`` was answered with CC-BY-NC's two (one of them "non-commercial use only") rather
+    than Apache's four notices and copies, and ``Apache-2.0 OR OpenRAIL`` with the use restrictions.
+    """
+    known = [info for info in licences if info is not None]
+    obs = [ob for info in known for ob in info.obligations]
+    applying = [ob for ob in obs if applies(ob.kind)]
+    return (
+        max((_COMMERCIAL_RANK.get(info.commercial_use, 2) for info in known), default=2),
+        sum(ob.kind not in PAPERWORK_KINDS for ob in applying),
+        len(applying),
+        len(obs),
+    )
 
 
 @dataclass(frozen=True)
@@ -50,11 +81,11 @@ def _own_terms(lic: Mapping[str, Any], kb: KnowledgeBase) -> list[TermsInForce]:
         if node is not None:
             alts = alternatives(node)
             # an alternative with an unknown licence has terms nobody can list: prefer known ones
-            best = min(alts, key=lambda alt: (None in alt, sum(len(i.obligations) for i in alt if i)))
+            best = min(alts, key=lambda alt: (None in alt, burden(alt)))
             chosen = [info for info in dict.fromkeys(best) if info is not None]
             via = f"expression {text}"
             if len(alts) > 1:
-                via += ": the alternative with the fewest obligations"
+                via += ": the lightest alternative (fewest limits on use, then fewest obligations)"
             return [TermsInForce(info, via) for info in chosen]
     if key.lower() in _NO_TERMS:
         return []

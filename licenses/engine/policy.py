@@ -26,6 +26,7 @@ from typing import Any, Literal
 import jsonschema
 
 from licenses.engine.frontmatter import load_yaml_document
+from licenses.engine.obligations import burden
 from licenses.engine.types import LicenseInfo
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.schema.json"
@@ -527,16 +528,17 @@ class _Evaluator:
         def passes(info: LicenseInfo | None) -> bool:
             return self.licence_passes(_facts_for_info(info))
 
-        def burden(branch: list[Any]) -> tuple[int, int]:
-            obs = [ob for leaf in branch if leaf.license for ob in leaf.license.obligations]
-            return sum(obligation_applies(ob.kind, self.policy.use) for ob in obs), len(obs)
+        def weight(branch: list[Any]) -> tuple[int, int, int, int]:
+            use = self.policy.use
+            return burden((leaf.license for leaf in branch), lambda kind: obligation_applies(kind, use))
 
         passed = evaluate(node, passes)
         every = [_facts_for_leaf(leaf) for leaf in leaves(node)]
-        in_force = [_facts_for_leaf(leaf) for leaf in _branch_in_force(node, passes, burden)]
+        in_force = [_facts_for_leaf(leaf) for leaf in _branch_in_force(node, passes, weight)]
         if passed:
             names = " AND ".join(f.key for f in in_force)
-            how = " (the passing choice with the fewest obligations)" if _has_or(node) else ""
+            how = " (the lightest passing choice: fewest limits on use, then fewest obligations)"
+            how = how if _has_or(node) else ""
             self.add(
                 "license-expression", "info", f"licence expression {text!r} is satisfied by {names}{how}"
             )
@@ -809,24 +811,25 @@ def _facts_for_leaf(leaf: Any) -> _LicenseFacts:
     return _facts_for_info(leaf.license, leaf.symbol)
 
 
-def _branch_in_force(node: Any, passes: Any, burden: Any = None) -> list[Any]:
+def _branch_in_force(node: Any, passes: Any, weigh: Any = None) -> list[Any]:
     """The leaves whose terms apply: every leaf of an AND; of an OR, the passing branch the licensee
-    would pick, the one whose obligations weigh least (``burden``: applying, then all; the first
-    written wins a tie). The first passing branch was arbitrary: ``Apache-2.0 OR MIT`` told an
+    would pick, the one whose obligations weigh least (``weigh``, ``obligations.burden``: commercial
+    use barred, limits on use that apply, obligations that apply, then all; the first written wins
+    a tie). The first passing branch was arbitrary: ``Apache-2.0 OR MIT`` told an
     open-release user to ship Apache's NOTICE, change marks and licence copy when MIT asks for
     the notice alone. No passing branch: every leaf (all their terms are shown with the denial)."""
     if node.op not in ("AND", "OR"):
         return [node]
     if node.op == "AND":
-        return [leaf for kid in node.children for leaf in _branch_in_force(kid, passes, burden)]
+        return [leaf for kid in node.children for leaf in _branch_in_force(kid, passes, weigh)]
     candidates = []
     for kid in node.children:
-        branch = _branch_in_force(kid, passes, burden)
+        branch = _branch_in_force(kid, passes, weigh)
         if all(passes(leaf.license) for leaf in branch):
             candidates.append(branch)
     if candidates:
-        return min(candidates, key=burden) if burden is not None else candidates[0]
-    return [leaf for kid in node.children for leaf in _branch_in_force(kid, passes, burden)]
+        return min(candidates, key=weigh) if weigh is not None else candidates[0]
+    return [leaf for kid in node.children for leaf in _branch_in_force(kid, passes, weigh)]
 
 
 def _has_or(node: Any) -> bool:

@@ -292,6 +292,46 @@ def test_research_or_prefers_no_use_restriction_over_copyleft_never_shipped(kb):
     assert not any(o.applies for o in decision.obligations)
 
 
+@pytest.mark.parametrize(
+    ("spdx", "use", "chosen"),
+    [
+        # a research release may take either; CC-BY-NC's two obligations include "non-commercial
+        # use only", Apache's four are notices and copies: the licensee takes Apache
+        ("Apache-2.0 OR CC-BY-NC-4.0", {"commercial": False, "distribution": "open-release"}, "apache-2.0"),
+        ("CC-BY-NC-4.0 OR Apache-2.0", {"commercial": False, "distribution": "open-release"}, "apache-2.0"),
+        # one use-restriction flow-down is heavier than Apache's paperwork
+        ("Apache-2.0 OR OpenRAIL", {"commercial": True, "distribution": "open-release"}, "apache-2.0"),
+        ("CC-BY-ND-4.0 OR Apache-2.0", {"commercial": True, "distribution": "open-release"}, "apache-2.0"),
+        # among alternatives that limit nothing, fewer obligations still wins
+        ("Apache-2.0 OR CC-BY-4.0", {"commercial": True, "distribution": "open-release"}, "cc-by-4.0"),
+    ],
+)
+def test_or_expression_never_picks_a_limit_on_use_to_save_paperwork(spdx, use, chosen, kb):
+    decision = evaluate_model(
+        load_policy({"name": "p", "use": use}), _report("apache-2.0", kb, spdx=spdx), TODAY, kb
+    )
+    assert decision.verdict == "allow"
+    assert {o.text.split(":", 1)[0] for o in decision.obligations} == {chosen}
+
+
+@pytest.mark.parametrize(
+    ("spdx", "chosen"),
+    [
+        ("Apache-2.0 OR CC-BY-NC-4.0", "apache-2.0"),
+        ("Apache-2.0 OR OpenRAIL", "apache-2.0"),
+        ("CC-BY-ND-4.0 OR Apache-2.0", "apache-2.0"),
+        ("Apache-2.0 OR CC-BY-4.0", "cc-by-4.0"),
+        ("MIT OR Apache-2.0", "mit"),
+    ],
+)
+def test_analyze_obligations_of_an_or_are_the_lightest_alternatives(spdx, chosen, kb):
+    """``modelhub analyze``'s license.obligations (no policy): the same choice a licensee makes."""
+    from licenses.engine.obligations import obligations_in_force
+
+    report = _report("apache-2.0", kb, spdx=spdx)
+    assert {o["license"] for o in obligations_in_force(report, kb)} == {chosen}
+
+
 def test_with_exception_keeps_the_licence_obligations(kb):
     report = _report("apache-2.0", kb, spdx="Apache-2.0 WITH LLVM-exception")
     codes = {o.code for o in _judge("open-release", report, kb).obligations}
