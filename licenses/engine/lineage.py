@@ -157,6 +157,9 @@ MAX_PARENTS = 128
 #: No Hub id is this long (the Hub caps a repository name at 96 characters); a longer
 #: ``base_model`` entry names no model, and the lineage graph's columns hold 200.
 MAX_PARENT_ID_CHARS = 200
+#: Over-long entries named in the analysis (the rest are counted): a 256 KB front matter of YAML
+#: aliases to one such entry repeated it 40,000 times, 6.6 MB of problems and ``invalid_parents``.
+MAX_INVALID_SHOWN = 8
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,10 @@ class DeclaredParents:
     refs: list[BaseModelRef]
     #: distinct usable ids named (before the ``MAX_PARENTS`` cut)
     named: int = 0
-    #: ids refused as too long to be a model id, shortened for display
+    #: ids refused as too long to be a model id (distinct, at most ``MAX_INVALID_SHOWN``)
     too_long: tuple[str, ...] = ()
+    #: how many distinct over-long ids were named (``too_long`` shows the first of them)
+    invalid: int = 0
 
     @property
     def over_limit(self) -> int:
@@ -181,6 +186,8 @@ class DeclaredParents:
             f"{MAX_PARENT_ID_CHARS}): ignored"
             for raw in self.too_long
         ]
+        if self.invalid > len(self.too_long):
+            out.append(f"{self.invalid - len(self.too_long)} more over-long parent ids: ignored")
         if self.over_limit:
             out.append(
                 f"the card names {self.named} parents; only the first {MAX_PARENTS} are judged "
@@ -196,6 +203,8 @@ class DeclaredParents:
             out["parents_ignored"] = self.over_limit
         if self.too_long:
             out["invalid_parents"] = [_shorten(raw) for raw in self.too_long]
+        if self.invalid > len(self.too_long):
+            out["invalid_parents_count"] = self.invalid
         return out
 
 
@@ -203,16 +212,22 @@ def _shorten(raw: str, keep: int = 60) -> str:
     return raw if len(raw) <= keep else f"{raw[:keep]}… ({len(raw)} characters)"
 
 
-def _bounded(ids: Iterable[str], own_id: str) -> tuple[list[str], int, tuple[str, ...]]:
+def _bounded(ids: Iterable[str], own_id: str) -> tuple[list[str], int, tuple[str, ...], int]:
     """Distinct ids (case-insensitive, not the repository itself) in order, cut at ``MAX_PARENTS``;
-    with the number of distinct usable ids named and the refused over-long ones."""
+    with the number of distinct usable ids named, the first refused over-long ones and how many
+    distinct over-long ones there were (repeats are one, as for usable ids)."""
     kept: list[str] = []
     seen: set[str] = set()
     too_long: list[str] = []
+    seen_long: set[str] = set()
     own = own_id.lower()
     for mid in ids:
         if len(mid) > MAX_PARENT_ID_CHARS:
-            too_long.append(mid)
+            low = mid.lower()
+            if low not in seen_long:
+                seen_long.add(low)
+                if len(too_long) < MAX_INVALID_SHOWN:
+                    too_long.append(mid)
             continue
         low = mid.lower()
         if low in seen or low == own:
@@ -220,7 +235,7 @@ def _bounded(ids: Iterable[str], own_id: str) -> tuple[list[str], int, tuple[str
         seen.add(low)
         if len(kept) < MAX_PARENTS:
             kept.append(mid)
-    return kept, len(seen), tuple(too_long)
+    return kept, len(seen), tuple(too_long), len(seen_long)
 
 
 def base_model_refs(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> list[BaseModelRef]:
@@ -239,21 +254,21 @@ def declared_parents(metadata: Mapping[str, Any], snapshot: RepoSnapshot) -> Dec
     if raw is None:
         texts = snapshot.texts
         if "adapter_config.json" in texts and (adapter := _adapter_parent(snapshot)):
-            ids, named, too_long = _bounded(adapter, snapshot.id)
-            return DeclaredParents([BaseModelRef(i, "adapter", True) for i in ids], named, too_long)
+            ids, named, too_long, invalid = _bounded(adapter, snapshot.id)
+            return DeclaredParents([BaseModelRef(i, "adapter", True) for i in ids], named, too_long, invalid)
         if MERGEKIT_CONFIG in texts or MERGEKIT_MOE_CONFIG in texts:
-            ids, named, too_long = _bounded(_merge_parents(snapshot), snapshot.id)
-            return DeclaredParents([BaseModelRef(i, "merge", True) for i in ids], named, too_long)
+            ids, named, too_long, invalid = _bounded(_merge_parents(snapshot), snapshot.id)
+            return DeclaredParents([BaseModelRef(i, "merge", True) for i in ids], named, too_long, invalid)
         return _NONE
     items: Iterable[Any] = raw if isinstance(raw, list) else [raw]
-    ids, named, too_long = _bounded((m for m in map(normalise_model_id, items) if m), snapshot.id)
+    ids, named, too_long, invalid = _bounded((m for m in map(normalise_model_id, items) if m), snapshot.id)
     if not ids:
-        return DeclaredParents([], named, too_long) if too_long else _NONE
+        return DeclaredParents([], named, too_long, invalid) if too_long else _NONE
     declared = _declared_relation(metadata)
     if declared:
-        return DeclaredParents([BaseModelRef(i, declared, False) for i in ids], named, too_long)
+        return DeclaredParents([BaseModelRef(i, declared, False) for i in ids], named, too_long, invalid)
     relation = infer_relation(metadata, snapshot, len(ids))
-    return DeclaredParents([BaseModelRef(i, relation, True) for i in ids], named, too_long)
+    return DeclaredParents([BaseModelRef(i, relation, True) for i in ids], named, too_long, invalid)
 
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9_]")

@@ -92,3 +92,29 @@ def test_an_ordinary_card_gains_no_keys(parents):
         resolver=ChainResolver(LocalResolver([])),
     )
     assert set(result["lineage"]) == {"base_models", "unresolved"}
+
+
+def test_over_long_ids_repeated_or_many_are_counted_not_each_written_out():
+    """A 200 KB front matter of YAML aliases to one over-long entry named it 40,000 times: 40,000
+    card problems and ``invalid_parents`` entries (6.6 MB in the stored analysis). Repeats are one
+    id, as for usable ids."""
+    long_id = "org/" + "x" * MAX_PARENT_ID_CHARS
+    aliases = "\n".join(["- &a " + long_id, *(["- *a"] * 40_000), "- ORG/" + "X" * MAX_PARENT_ID_CHARS])
+    result = analyze_snapshot(snapshot(f"---\nlicense: mit\nbase_model:\n{aliases}\n---\n# m\n"))
+    assert result["lineage"]["invalid_parents"] == [f"{long_id[:60]}… ({len(long_id)} characters)"]
+    assert "invalid_parents_count" not in result["lineage"]
+    assert sum("not a model id" in p for p in result["card"]["problems"]) == 1
+
+
+def test_past_the_first_few_over_long_ids_the_rest_are_counted():
+    from licenses.engine.lineage import MAX_INVALID_SHOWN
+
+    many = [f"org{i}/" + "y" * MAX_PARENT_ID_CHARS for i in range(3 * MAX_INVALID_SHOWN)]
+    declared = declared_parents({"base_model": [*many, "org/base"]}, snapshot(""))
+    assert [r.id for r in declared.refs] == ["org/base"]
+    listed = declared.to_dict()
+    assert len(listed["invalid_parents"]) == MAX_INVALID_SHOWN
+    assert listed["invalid_parents_count"] == len(many)
+    problems = declared.problems()
+    assert len(problems) == MAX_INVALID_SHOWN + 1
+    assert problems[-1] == f"{len(many) - MAX_INVALID_SHOWN} more over-long parent ids: ignored"
