@@ -191,7 +191,12 @@ class AnalysisView(HubErrorsMixin, APIView):
         repo = self.repo()
         commit = resolve_revision(repo, request.query_params.get("revision"))
         analysis, _ = RevisionAnalysis.objects.get_or_create(commit=commit)
-        return Response(s.AnalysisSerializer(analysis).data)
+        data = s.AnalysisSerializer(analysis).data
+        if isinstance(data.get("result"), dict):
+            from licenses.services.compliance import analysis_as_seen_by
+
+            data["result"] = analysis_as_seen_by(data["result"], request.user)
+        return Response(data)
 
     @extend_schema(
         request=None, responses={202: inline_serializer("Requeued", {"status": serializers.CharField()})}

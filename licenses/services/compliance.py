@@ -583,3 +583,14 @@ def _without_invisible_lineage(results: list[dict[str, Any]], user) -> list[dict
             kept["ancestors"] = [{"id": node.ref, "depth": node.depth} for node in walked[n]]
         result["lineage"] = kept
     return results
+
+
+def analysis_as_seen_by(result: Mapping[str, Any], user) -> dict[str, Any]:
+    """A stored analysis ``result`` as ``user`` may know it (see :func:`_without_invisible_lineage`).
+
+    Stored analyses resolve public parents only, and a parent made private re-judges its
+    children, but that runs as a task after the change: until it has (seconds, or as long as a
+    broker outage lasts), the child's stored lineage still holds the parent's licence. Every
+    reader of stored lineage redacts at read time, so the window shows nothing.
+    """
+    return _without_invisible_lineage([dict(result)], user)[0]

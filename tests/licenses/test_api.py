@@ -277,9 +277,13 @@ def test_a_private_ancestor_reads_like_a_model_outside_the_registry_and_hides_wh
                    format="json", **headers).content.decode()
         for fmt in ("spdx3", "spdx2", "cyclonedx")
     ]  # fmt: skip
+    # the stored analysis too: it holds the parent's licence until the child is re-judged
+    stored = api.get("/api/v1/repos/alice/pub-x/analysis", **headers).json()["result"]
+    texts.append(json.dumps(stored))
     if caller == "owner":
         assert [a["id"] for a in lineage["ancestors"]] == ["alice/hidden-parent", "alice/hidden-grandparent"]
         assert lineage["base_models"][0]["license_key"] == "cc-by-nc-4.0"
+        assert stored["lineage"]["base_models"][0]["license_key"] == "cc-by-nc-4.0"
         assert [n["in_registry"] for n in graph] == [True, True]
         return
     assert [a["id"] for a in lineage["ancestors"]] == ["alice/hidden-parent"]
@@ -291,6 +295,7 @@ def test_a_private_ancestor_reads_like_a_model_outside_the_registry_and_hides_wh
     ]
     assert not any("hidden-grandparent" in text or "cc-by-nc" in text.lower() for text in texts)
     assert all("alice/pub-x" in text for text in texts)
+    assert stored["lineage"]["base_models"][0]["source"] == "unresolved"
 
 
 def test_throttling_per_token(api, models, settings):
