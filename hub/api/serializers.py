@@ -36,6 +36,9 @@ class RepositorySerializer(serializers.ModelSerializer):
     mirrored_from = serializers.CharField(
         read_only=True, help_text="upstream endpoint + repo id; empty if native"
     )
+    mirror_error = serializers.SerializerMethodField(
+        help_text="what the upstream said (gone, gated, renamed); for a failed sync only that it failed"
+    )
 
     class Meta:
         model = Repository
@@ -52,6 +55,14 @@ class RepositorySerializer(serializers.ModelSerializer):
 
     def get_tags(self, repo: Repository) -> list[str]:
         return [t.tag for t in sorted(repo.tag_rows.all(), key=lambda t: t.position)]
+
+    def get_mirror_error(self, repo: Repository) -> str:
+        """A failed sync's error is our side's exception text (blob store, database, network:
+        hosts, buckets, paths), not something the upstream published; anyone may read a public
+        mirror, so they learn only that it failed, and staff read the reason in the mirror run."""
+        if repo.mirror_status == Repository.MirrorStatus.FAILED and repo.mirror_error:
+            return "the last sync of this repository failed; staff: see GET /api/v1/mirror/runs?status=failed"
+        return repo.mirror_error
 
 
 class RepositoryCreateSerializer(serializers.Serializer):

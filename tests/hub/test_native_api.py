@@ -84,3 +84,23 @@ def test_openapi_schema_lists_hub_endpoints(client):
 def test_nul_bytes_are_a_400(client, repos):
     assert client.get("/api/v1/repos/alice/pub/files?revision=ma%00in").status_code == 400
     assert client.get("/api/v1/repos?search=%00").status_code == 400
+
+
+def test_a_failed_syncs_error_text_is_not_published_but_upstream_facts_are(client, repos):
+    """A failed mirror sync stores our side's exception text (blob store, database, network),
+    which can name internal hosts, buckets and paths; the public repository answer says only
+    that it failed. What the upstream itself said (gone, gated, renamed) stays readable."""
+    from hub.models import Repository
+
+    repo = repos[0]
+    Repository.objects.filter(pk=repo.pk).update(
+        mirrored_from="https://hub.example/acme/x",
+        mirror_status="failed",
+        mirror_error="BlobStoreUnavailable: S3 refused the put: http://10.0.0.5:9000 bucket corp-models",
+    )
+    shown = client.get("/api/v1/repos/alice/pub").json()["mirror_error"]
+    assert "failed" in shown and "10.0.0.5" not in shown and "corp-models" not in shown
+    Repository.objects.filter(pk=repo.pk).update(
+        mirror_status="moved", mirror_error="renamed upstream to b/x"
+    )
+    assert client.get("/api/v1/repos/alice/pub").json()["mirror_error"] == "renamed upstream to b/x"
