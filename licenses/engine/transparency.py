@@ -1080,6 +1080,16 @@ def _total_weight() -> float:
     return total
 
 
+#: Longest evidence kept per indicator: a field's value quoted whole could be the card's whole
+#: front matter (a ``base_model`` list of 40,000 YAML aliases made one indicator 9 MB of every
+#: stored analysis); what met a rule shows in its first few hundred characters.
+EVIDENCE_MAX = 500
+
+
+def _clipped(evidence: str) -> str:
+    return f"{evidence[: EVIDENCE_MAX - 30]}… ({len(evidence):,} characters)"
+
+
 def assess_transparency(
     facts: CardFacts,
     license_key: str | None = None,
@@ -1103,7 +1113,7 @@ def assess_transparency(
             got += weight
             met += 1
             item = record.copy()
-            item["evidence"] = evidence
+            item["evidence"] = evidence if len(evidence) <= EVIDENCE_MAX else _clipped(evidence)
             append(item)
         else:
             append(unmet.copy())

@@ -118,3 +118,20 @@ def test_past_the_first_few_over_long_ids_the_rest_are_counted():
     problems = declared.problems()
     assert len(problems) == MAX_INVALID_SHOWN + 1
     assert problems[-1] == f"{len(many) - MAX_INVALID_SHOWN} more over-long parent ids: ignored"
+
+
+def test_a_front_matter_of_aliases_does_not_blow_up_the_stored_analysis():
+    """40,000 YAML aliases of one long parent id fit a 160 kB front matter; the transparency
+    indicator quoting ``base_model`` once repeated every one of them (9 MB of analysis JSON)."""
+    import json
+
+    text = f"---\nlicense: apache-2.0\nbase_model: [&a {'x' * 224}, {', '.join(['*a'] * 40000)}]\n---\n# m\n"
+    snap = snapshot(text)
+    result = analyze_snapshot(snap, parse_front_matter(text))
+    assert len(json.dumps(result)) < 50_000
+    from licenses.engine.transparency import EVIDENCE_MAX
+
+    for item in result["transparency"]["indicators"]:
+        assert len(item.get("evidence") or "") <= EVIDENCE_MAX
+    (components,) = [i for i in result["transparency"]["indicators"] if i["id"] == "model-components"]
+    assert components["met"] and components["evidence"].endswith("characters)")
