@@ -120,12 +120,14 @@ def test_past_the_first_few_over_long_ids_the_rest_are_counted():
     assert problems[-1] == f"{len(many) - MAX_INVALID_SHOWN} more over-long parent ids: ignored"
 
 
-def test_a_front_matter_of_aliases_does_not_blow_up_the_stored_analysis():
-    """40,000 YAML aliases of one long parent id fit a 160 kB front matter; the transparency
-    indicator quoting ``base_model`` once repeated every one of them (9 MB of analysis JSON)."""
+@pytest.mark.parametrize("field", ["base_model", "datasets"])
+def test_a_front_matter_of_aliases_does_not_blow_up_the_stored_analysis(field: str):
+    """40,000 YAML aliases of one long name fit a 160 kB front matter; the transparency
+    indicator quoting ``base_model`` repeated every one of them (9 MB of analysis JSON), and the
+    disclosure evidence quoting ``datasets`` likewise (6 MB)."""
     import json
 
-    text = f"---\nlicense: apache-2.0\nbase_model: [&a {'x' * 224}, {', '.join(['*a'] * 40000)}]\n---\n# m\n"
+    text = f"---\nlicense: apache-2.0\n{field}: [&a {'x' * 224}, {', '.join(['*a'] * 40000)}]\n---\n# m\n"
     snap = snapshot(text)
     result = analyze_snapshot(snap, parse_front_matter(text))
     assert len(json.dumps(result)) < 50_000
@@ -133,5 +135,19 @@ def test_a_front_matter_of_aliases_does_not_blow_up_the_stored_analysis():
 
     for item in result["transparency"]["indicators"]:
         assert len(item.get("evidence") or "") <= EVIDENCE_MAX
-    (components,) = [i for i in result["transparency"]["indicators"] if i["id"] == "model-components"]
-    assert components["met"] and components["evidence"].endswith("characters)")
+    if field == "base_model":
+        (components,) = [i for i in result["transparency"]["indicators"] if i["id"] == "model-components"]
+        assert components["met"] and components["evidence"].endswith("characters)")
+    else:
+        (named,) = [e["detail"] for e in result["data"]["evidence"] if e["detail"].startswith("datasets: ")]
+        assert named.endswith("(224 characters)")
+
+
+def test_disclosure_evidence_names_each_dataset_once_and_counts_the_rest():
+    from licenses.engine.disclosure import EVIDENCE_NAMES
+
+    names = [f"org/ds{i}" for i in range(EVIDENCE_NAMES + 10)]
+    text = "---\nlicense: mit\ndatasets:\n" + "".join(f"- {n}\n- {n}\n" for n in names) + "---\n# m\n"
+    result = analyze_snapshot(snapshot(text), parse_front_matter(text))
+    (named,) = [e["detail"] for e in result["data"]["evidence"] if e["detail"].startswith("datasets: ")]
+    assert named == "datasets: " + ", ".join(names[:EVIDENCE_NAMES]) + " and 10 more"
