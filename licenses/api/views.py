@@ -41,7 +41,8 @@ from licenses.services.compliance import (
 )
 from licenses.services.lineage import (
     NodePage,
-    ancestors,
+    Walk,
+    ancestor_walk,
     derived_from_page,
     descendants_page,
     invisible_refs,
@@ -422,20 +423,24 @@ class ViolationTriageView(LicensesAPIView):
         return Response(s.ViolationSerializer(found, many=True).data)
 
 
-def _graph_response(walk: Callable[..., list], request, *, upward: bool) -> Response:
-    """The nodes of ``walk(stop=…)`` the caller may know of.
+#: Set on a lineage answer cut at the depth limit (``MAX_DEPTH`` levels): models lie further.
+TRUNCATED_HEADER = "X-Lineage-Truncated"
+
+
+def _graph_response(walk: Callable[..., Walk], request, *, upward: bool) -> Response:
+    """The nodes of ``walk(stop=…)`` the caller may know of (``X-Lineage-Truncated`` when cut).
 
     A private model the caller cannot see is answered as a model outside the registry when it is
     an ancestor (a public card names it; answering differently would tell that it exists) and left
     out as a descendant; in both cases the walk does not go on from it, since what lies beyond is
     in its private card.
     """
-    nodes = walk()
-    repos = repositories_for(nodes)
+    walked = walk()
+    repos = repositories_for(walked.nodes)
     hidden = invisible_refs(_user(request), repos)
     if hidden:
-        nodes = walk(stop=hidden)
-    out = []
+        walked = walk(stop=hidden)
+    nodes, out = walked.nodes, []
     for node in nodes:
         repo = None if node.ref in hidden else repos.get(node.ref)
         if node.ref in hidden and not upward:
@@ -443,7 +448,10 @@ def _graph_response(walk: Callable[..., list], request, *, upward: bool) -> Resp
         out.append(
             {"id": repo.repo_id if repo else node.ref, "depth": node.depth, "in_registry": repo is not None}
         )
-    return Response(out)
+    response = Response(out)
+    if walked.truncated:
+        response[TRUNCATED_HEADER] = "true"
+    return response
 
 
 LINEAGE_PAGING = [
@@ -471,6 +479,8 @@ def _paged_graph_response(page_of: Callable[[int, int], NodePage], request) -> R
     ]
     response = Response(body)
     response["X-Total-Count"] = str(page.total)
+    if page.truncated:
+        response[TRUNCATED_HEADER] = "true"
     url = request.build_absolute_uri()
     links = []
     if offset + limit < page.total:
@@ -494,7 +504,7 @@ class LineageView(LicensesAPIView):
         if repo is None:
             raise ApiError("not-found", f"no model {owner}/{name}", 404)
         if self.direction == "ancestors":  # bounded by the parents a card may name and the depth
-            return _graph_response(functools.partial(ancestors, repo.repo_id), request, upward=True)
+            return _graph_response(functools.partial(ancestor_walk, repo.repo_id), request, upward=True)
         return _paged_graph_response(functools.partial(descendants_page, repo.repo_id, user), request)
 
 

@@ -31,17 +31,16 @@ from django.db import connection
 from hub.models import Commit, FileScan, Namespace, Repository, RevisionAnalysis
 from hub.services.access import visible_repositories
 from hub.services.repos import owner_name_pairs
-from licenses.models import LineageEdge, Violation
+from licenses.models import Violation
 from licenses.services import prepared_sql
 from licenses.services.lineage import MAX_DEPTH, GraphNode
+from licenses.services.walks import ancestor_walks_cte
 
 OPEN_STATUSES = (Violation.Status.OPEN, Violation.Status.ACKNOWLEDGED)
 
 #: Top-level analysis keys the policy evaluator reads besides licence, lineage, transparency and
 #: data (``licenses.engine.policy``: modality hints, file names, the ``found`` flag).
 EXTRA_KEYS = ("multimodal", "pipeline_tag", "tags", "card", "files", "found")
-
-_EDGES = LineageEdge._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -107,13 +106,9 @@ def _head_sql(postgres: bool, prepared: bool, n_names: int, public_only: bool) -
     names = "= ANY(%s)" if prepared else f"IN ({', '.join(['%s'] * n_names)})"
     # Prepared (PostgreSQL only), the statement also walks the requested models' ancestors, as
     # ``lineage.ancestors_many`` does, and hands each repository its chain: one round trip.
+    up = ancestor_walks_cte("up", "SELECT unnest(%s::varchar[]) AS origin", stops=0, postgres=True)
     walk = f"""
-        WITH RECURSIVE up(origin, ref, depth) AS (
-            SELECT child_ref, parent_ref, 1 FROM {_EDGES} WHERE child_ref = ANY(%s)
-            UNION
-            SELECT up.origin, e.parent_ref, up.depth + 1 FROM {_EDGES} e JOIN up ON e.child_ref = up.ref
-            WHERE up.depth < %s
-        ), nearest AS (
+        WITH RECURSIVE {up}, nearest AS (
             SELECT origin, ref, MIN(depth) AS depth FROM up GROUP BY origin, ref
         ), chains AS (
             SELECT origin, json_agg(json_build_array(ref, depth) ORDER BY depth, ref) AS chain

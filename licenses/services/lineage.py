@@ -1,9 +1,9 @@
 """The lineage graph in the database: recording edges and answering transitive questions.
 
 Edges join lower-cased model ids, so a walk needs no joins to repositories and works
-for parents the registry does not hold. Each question is one recursive CTE (portable
-between PostgreSQL and SQLite); ``UNION`` rather than ``UNION ALL`` makes cycles in
-bad metadata terminate instead of looping.
+for parents the registry does not hold. Each question is one recursive CTE
+(``services/walks.py``: on PostgreSQL each model is visited once, at its nearest depth, so
+cliques and cycles in bad metadata cost the edges reached, not edges × depth).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from hub.models import Repository
 from hub.services.access import visible_repositories
 from hub.services.repos import find_by_ids
 from licenses.models import LineageEdge
+from licenses.services.walks import ancestor_walks_cte, walk_cte
 
 log = logging.getLogger(__name__)
 
@@ -95,26 +96,50 @@ def _edges_of(repository: Repository, base_models: Iterable[Mapping[str, Any]], 
     return edges
 
 
-def _walk(sql: str, params: list[Any]) -> list[GraphNode]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [GraphNode(ref, depth) for ref, depth in cursor.fetchall()]
-
-
 _TABLE = LineageEdge._meta.db_table
 
 
-def _stop_clause(alias: str, stop: Collection[str]) -> tuple[str, list[str]]:
-    """SQL that keeps a walk from going on from the refs in ``stop`` (they are still reached)."""
-    if not stop:
-        return "", []
-    return f" AND {alias}.ref NOT IN ({', '.join(['%s'] * len(stop))})", sorted(stop)
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _nodes(rows) -> list[GraphNode]:
+    return [GraphNode(ref, depth) for ref, depth in rows]
+
+
+@dataclass(frozen=True)
+class Walk:
+    """A walk's models, nearest first, and whether models lie beyond its depth limit."""
+
+    nodes: list[GraphNode]
+    truncated: bool = False
+
+
+def _nearest(
+    seed: str, params: list[Any], up: bool, max_depth: int, stop: Collection[str], peek: bool
+) -> Walk:
+    """The models the walk from ``seed`` reaches, one level further when ``peek`` (to tell whether
+    the answer was cut at ``max_depth``; that level is not answered)."""
+    stopped = sorted(stop)
+    sql = f"""WITH RECURSIVE {walk_cte("w", seed, up=up, stops=len(stopped), postgres=_postgres())}
+        SELECT ref, MIN(depth) FROM w GROUP BY ref ORDER BY MIN(depth), ref
+    """  # table names are ours; every value is a query parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, max_depth + peek, *stopped])
+        rows = cursor.fetchall()
+    return Walk(_nodes(r for r in rows if r[1] <= max_depth), any(r[1] > max_depth for r in rows))
 
 
 def ancestors(repo_id: str, max_depth: int = MAX_DEPTH, stop: Collection[str] = ()) -> list[GraphNode]:
     """Every model the given one derives from, nearest first; the walk does not go on from the
     refs in ``stop`` (private models the caller may not see: what lies beyond is their card's)."""
     return ancestors_many([repo_id], max_depth, stop)[model_ref(repo_id)]
+
+
+def ancestor_walk(repo_id: str, max_depth: int = MAX_DEPTH, stop: Collection[str] = ()) -> Walk:
+    """``ancestors``, and whether some lie deeper than ``max_depth`` (one more level is walked)."""
+    seed = f"SELECT parent_ref AS ref FROM {_TABLE} WHERE child_ref = %s"
+    return _nearest(seed, [model_ref(repo_id)], True, max_depth, stop, peek=True)
 
 
 def ancestors_many(
@@ -125,19 +150,14 @@ def ancestors_many(
     out: dict[str, list[GraphNode]] = {ref: [] for ref in seeds}
     if not seeds:
         return out
-    marks = ", ".join(["%s"] * len(seeds))
-    clause, stopped = _stop_clause("up", stop)
-    sql = f"""
-        WITH RECURSIVE up(origin, ref, depth) AS (
-            SELECT child_ref, parent_ref, 1 FROM {_TABLE} WHERE child_ref IN ({marks})
-            UNION
-            SELECT up.origin, e.parent_ref, up.depth + 1 FROM {_TABLE} e JOIN up ON e.child_ref = up.ref
-            WHERE up.depth < %s{clause}
-        )
+    stopped = sorted(stop)
+    postgres = _postgres()
+    origins = "SELECT unnest(%s::varchar[]) AS origin" if postgres else ", ".join(["%s"] * len(seeds))
+    sql = f"""WITH RECURSIVE {ancestor_walks_cte("up", origins, stops=len(stopped), postgres=postgres)}
         SELECT origin, ref, MIN(depth) FROM up GROUP BY origin, ref ORDER BY origin, MIN(depth), ref
-    """
+    """  # table names are ours; every value is a query parameter
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*seeds, max_depth, *stopped])
+        cursor.execute(sql, [*([seeds] if postgres else seeds), max_depth, *stopped])
         for origin, ref, depth in cursor.fetchall():
             out[origin].append(GraphNode(ref, depth))
     return out
@@ -145,17 +165,8 @@ def ancestors_many(
 
 def descendants(repo_id: str, max_depth: int = MAX_DEPTH, stop: Collection[str] = ()) -> list[GraphNode]:
     """Every model derived from the given one (transitively), nearest first; not beyond ``stop``."""
-    clause, stopped = _stop_clause("down", stop)
-    sql = f"""
-        WITH RECURSIVE down(ref, depth) AS (
-            SELECT child_ref, 1 FROM {_TABLE} WHERE parent_ref = %s
-            UNION
-            SELECT e.child_ref, down.depth + 1 FROM {_TABLE} e JOIN down ON e.parent_ref = down.ref
-            WHERE down.depth < %s{clause}
-        )
-        SELECT ref, MIN(depth) FROM down GROUP BY ref ORDER BY MIN(depth), ref
-    """
-    return _walk(sql, [model_ref(repo_id), max_depth, *stopped])
+    seed = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_ref = %s"
+    return _nearest(seed, [model_ref(repo_id)], False, max_depth, stop, peek=False).nodes
 
 
 def descendants_of_license_classes(
@@ -170,18 +181,8 @@ def descendants_of_license_classes(
     classes = sorted(set(classes))
     if not classes:
         return []
-    marks = ", ".join(["%s"] * len(classes))
-    clause, stopped = _stop_clause("tainted", stop)
-    sql = f"""
-        WITH RECURSIVE tainted(ref, depth) AS (
-            SELECT child_ref, 1 FROM {_TABLE} WHERE parent_license_class IN ({marks})
-            UNION
-            SELECT e.child_ref, tainted.depth + 1 FROM {_TABLE} e JOIN tainted ON e.parent_ref = tainted.ref
-            WHERE tainted.depth < %s{clause}
-        )
-        SELECT ref, MIN(depth) FROM tainted GROUP BY ref ORDER BY MIN(depth), ref
-    """
-    return _walk(sql, [*classes, max_depth, *stopped])
+    seed = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_license_class IN ({', '.join(['%s'] * len(classes))})"
+    return _nearest(seed, classes, False, max_depth, stop, peek=False).nodes
 
 
 @dataclass(frozen=True)
@@ -197,22 +198,11 @@ class DescendantSample:
         return sum(self.totals.values()) - len(self.nodes)
 
 
-def _down_sql(seed: str, clause: str) -> str:
-    """The downward walk from the edges ``seed`` selects (``child_ref, 1``), not beyond ``clause``."""
-    return f"""
-        WITH RECURSIVE down(ref, depth) AS (
-            {seed}
-            UNION
-            SELECT e.child_ref, down.depth + 1 FROM {_TABLE} e JOIN down ON e.parent_ref = down.ref
-            WHERE down.depth < %s{clause}
-        )"""
-
-
 def _hidden_below(user, seed: str, params: list[Any], max_depth: int) -> set[str]:
     """Refs of the walk's descendants private to others than ``user``: one query (usually empty),
     a second only when there are private ones."""
     repo_table = Repository._meta.db_table
-    sql = f"""{_down_sql(seed, "")}
+    sql = f"""WITH RECURSIVE {walk_cte("down", seed, up=False, stops=0, postgres=_postgres())}
         SELECT DISTINCT e.child_ref, r.id FROM down
         JOIN {_TABLE} e ON e.child_ref = down.ref JOIN {repo_table} r ON r.id = e.child_id
         WHERE r.private
@@ -226,11 +216,15 @@ def _hidden_below(user, seed: str, params: list[Any], max_depth: int) -> set[str
     return {ref for ref, pk in private.items() if pk not in readable}
 
 
-def _ranked(seed: str, params: list[Any], max_depth: int, hidden: set[str], where: str, tail: list[Any]):
-    """Rows (ref, depth, rank in its generation, generation size, total) of the visible walk."""
-    clause, stopped = _stop_clause("down", hidden)
+def _ranked(
+    seed: str, params: list[Any], depths: tuple[int, int], hidden: set[str], where: str, tail: list[Any]
+):
+    """Rows (ref, depth, generation size, total, truncated) of the visible walk down to
+    ``depths[0]``, walked to ``depths[1]`` (one more level tells whether the answer was cut)."""
+    stopped = sorted(hidden)
     shown = f" WHERE ref NOT IN ({', '.join(['%s'] * len(hidden))})" if hidden else ""
-    sql = f"""{_down_sql(seed, clause)}, nearest AS (
+    walk = walk_cte("down", seed, up=False, stops=len(stopped), postgres=_postgres())
+    sql = f"""WITH RECURSIVE {walk}, nearest AS (
             SELECT ref, MIN(depth) AS depth FROM down{shown} GROUP BY ref
         ), ranked AS (
             SELECT ref, depth,
@@ -238,12 +232,14 @@ def _ranked(seed: str, params: list[Any], max_depth: int, hidden: set[str], wher
                    COUNT(*) OVER (PARTITION BY depth) AS generation,
                    ROW_NUMBER() OVER (ORDER BY depth, ref) AS position,
                    COUNT(*) OVER () AS total
-            FROM nearest
+            FROM nearest WHERE depth <= %s
         )
-        SELECT ref, depth, generation, total FROM ranked WHERE {where} ORDER BY depth, ref
+        SELECT ref, depth, generation, total, EXISTS (SELECT 1 FROM nearest WHERE depth > %s)
+        FROM ranked WHERE {where} ORDER BY depth, ref
     """  # table names are ours; every value is a query parameter
+    answered, walked = depths
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, max_depth, *stopped, *sorted(hidden), *tail])
+        cursor.execute(sql, [*params, walked, *stopped, *stopped, answered, answered, *tail])
         return cursor.fetchall()
 
 
@@ -255,11 +251,12 @@ def descendant_sample(repo_id: str, user, max_depth: int, per_depth: int) -> Des
     to others are neither shown nor counted, and the walk does not go on from them (what lies
     beyond is in their private card).
     """
-    seed, params = f"SELECT child_ref, 1 FROM {_TABLE} WHERE parent_ref = %s", [model_ref(repo_id)]
+    seed, params = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_ref = %s", [model_ref(repo_id)]
     hidden = _hidden_below(user, seed, params, max_depth)
     nodes: list[GraphNode] = []
     totals: dict[int, int] = {}
-    for ref, depth, generation, _total in _ranked(seed, params, max_depth, hidden, "n <= %s", [per_depth]):
+    depths = (max_depth, max_depth)
+    for ref, depth, generation, _total, _cut in _ranked(seed, params, depths, hidden, "n <= %s", [per_depth]):
         nodes.append(GraphNode(ref, depth))
         totals[depth] = generation
     return DescendantSample(nodes, totals)
@@ -267,27 +264,30 @@ def descendant_sample(repo_id: str, user, max_depth: int, per_depth: int) -> Des
 
 @dataclass(frozen=True)
 class NodePage:
-    """One page of a walk, nearest first, and the size of the whole walk."""
+    """One page of a walk, nearest first, the size of the whole walk, and whether the walk was
+    cut at its depth limit (models lie further down)."""
 
     nodes: list[GraphNode]
     total: int
+    truncated: bool = False
 
 
 def _page(seed: str, params: list[Any], user, limit: int, offset: int, max_depth: int) -> NodePage:
-    hidden = _hidden_below(user, seed, params, max_depth)
-    rows = _ranked(
-        seed, params, max_depth, hidden, "position > %s AND position <= %s", [offset, offset + limit]
-    )
+    hidden = _hidden_below(user, seed, params, max_depth + 1)
+    depths = (max_depth, max_depth + 1)
+    rows = _ranked(seed, params, depths, hidden, "position > %s AND position <= %s", [offset, offset + limit])
     if rows:
-        return NodePage([GraphNode(ref, depth) for ref, depth, _g, _t in rows], rows[0][3])
+        return NodePage(
+            [GraphNode(ref, depth) for ref, depth, _g, _t, _c in rows], rows[0][3], bool(rows[0][4])
+        )
     # past the end: still say how many there are
-    count = _ranked(seed, params, max_depth, hidden, "position = 1", [])
-    return NodePage([], count[0][3] if count else 0)
+    count = _ranked(seed, params, depths, hidden, "position = 1", [])
+    return NodePage([], count[0][3], bool(count[0][4])) if count else NodePage([], 0)
 
 
 def descendants_page(repo_id: str, user, limit: int, offset: int = 0, max_depth: int = MAX_DEPTH) -> NodePage:
     """``descendants`` the viewer may see, paged in the database (depth, then ref)."""
-    seed = f"SELECT child_ref, 1 FROM {_TABLE} WHERE parent_ref = %s"
+    seed = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_ref = %s"
     return _page(seed, [model_ref(repo_id)], user, limit, offset, max_depth)
 
 
@@ -299,7 +299,7 @@ def derived_from_page(
     if not classes:
         return NodePage([], 0)
     marks = ", ".join(["%s"] * len(classes))
-    seed = f"SELECT child_ref, 1 FROM {_TABLE} WHERE parent_license_class IN ({marks})"
+    seed = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_license_class IN ({marks})"
     return _page(seed, classes, user, limit, offset, max_depth)
 
 
@@ -320,13 +320,8 @@ def descendant_heads(repo_id: str, max_depth: int = MAX_DEPTH) -> list[Descendan
     of one walk plus a lookup of every ref.
     """
     repo_table = Repository._meta.db_table
-    sql = f"""
-        WITH RECURSIVE down(ref, depth) AS (
-            SELECT child_ref, 1 FROM {_TABLE} WHERE parent_ref = %s
-            UNION
-            SELECT e.child_ref, down.depth + 1 FROM {_TABLE} e JOIN down ON e.parent_ref = down.ref
-            WHERE down.depth < %s
-        )
+    seed = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_ref = %s"
+    sql = f"""WITH RECURSIVE {walk_cte("down", seed, up=False, stops=0, postgres=_postgres())}
         SELECT r.id, r.head_id, MIN(down.depth) FROM down
         JOIN {_TABLE} e ON e.child_ref = down.ref
         JOIN {repo_table} r ON r.id = e.child_id
