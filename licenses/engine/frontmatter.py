@@ -18,9 +18,10 @@ case runs on PyYAML's C loader, guarded by checks that cost a few C-speed scans:
   the real depth first and documents deeper than ``MAX_DEPTH`` are refused.
 * aliases: an alias needs an anchor, so a document with an anchor-like token (``&name``
   after whitespace or a flow indicator) goes to the bounded loader, which refuses
-  recursive aliases and a node graph whose alias expansion exceeds ``MAX_NODES``
-  (PyYAML shares aliased nodes, but anything that later walks or serialises the result
-  would expand them). Prose such as "Q&A" or "R & D" does not look like an anchor.
+  recursive aliases and a node graph whose alias expansion exceeds ``MAX_NODES`` nodes or
+  ``MAX_EXPANDED_CHARS`` scalar characters (PyYAML shares aliased nodes, but anything that
+  later walks or serialises the result would expand them: 40,000 aliases of one 200-character
+  string fit a 160 kB block and made the stored ``cardData`` 8 MB and the analysis 40 MB). Prose such as "Q&A" or "R & D" does not look like an anchor.
 
 On the C path, PyYAML's Python constructor used to cost more than libyaml itself, so the
 node tree is converted by ``yaml_construct.construct_tree`` (and scalars resolved by its
@@ -54,6 +55,10 @@ MAX_DEPTH = 64
 _TOO_DEEP = f"nesting deeper than {MAX_DEPTH} levels"
 #: Largest node graph (aliases expanded) accepted by the bounded loader.
 MAX_NODES = 100_000
+#: Largest total of scalar characters (aliases expanded) accepted by the bounded loader: four
+#: times ``MAX_YAML_CHARS``, room for merge keys and anchors reused as written, while a node
+#: budget alone let one long anchored string be repeated tens of thousands of times.
+MAX_EXPANDED_CHARS = 4 * MAX_YAML_CHARS
 #: Bytes inspected for NUL characters when deciding that input is binary.
 _BINARY_SNIFF = 8192
 
@@ -421,13 +426,14 @@ _BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def _check_expanded_size(root: Node) -> None:
-    """Raise when the node graph, with every alias expanded, exceeds ``MAX_NODES``.
+    """Raise when the node graph, with every alias expanded, exceeds ``MAX_NODES`` nodes or
+    ``MAX_EXPANDED_CHARS`` scalar characters.
 
     Sizes are memoised per node object, so the check costs one pass over the distinct
     nodes even when the expansion would be astronomically large. Iterative post-order
     keeps it off the Python stack.
     """
-    sizes: dict[int, int] = {}
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, scalar characters), expanded
     open_nodes: set[int] = set()
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
@@ -442,13 +448,19 @@ def _check_expanded_size(root: Node) -> None:
         elif isinstance(node, MappingNode):
             children = [n for pair in node.value for n in pair]
         else:
-            sizes[id(node)] = 1
+            sizes[id(node)] = (1, len(node.value))
             continue
         if ready:
-            total = 1 + sum(sizes[id(c)] for c in children)
-            if total > MAX_NODES:
+            nodes, chars = 1, 0
+            for child in children:
+                child_nodes, child_chars = sizes[id(child)]
+                nodes += child_nodes
+                chars += child_chars
+            if nodes > MAX_NODES:
                 raise FrontMatterLimit(f"alias expansion exceeds {MAX_NODES:,} nodes")
-            sizes[id(node)] = total
+            if chars > MAX_EXPANDED_CHARS:
+                raise FrontMatterLimit(f"alias expansion exceeds {MAX_EXPANDED_CHARS:,} characters")
+            sizes[id(node)] = (nodes, chars)
             open_nodes.discard(id(node))
         else:
             open_nodes.add(id(node))

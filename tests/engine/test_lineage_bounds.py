@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from licenses.engine.analyze import analyze_snapshot
-from licenses.engine.frontmatter import parse_front_matter
+from licenses.engine.frontmatter import MAX_EXPANDED_CHARS, parse_front_matter
 from licenses.engine.lineage import (
     MAX_PARENT_ID_CHARS,
     MAX_PARENTS,
@@ -99,7 +99,8 @@ def test_over_long_ids_repeated_or_many_are_counted_not_each_written_out():
     card problems and ``invalid_parents`` entries (6.6 MB in the stored analysis). Repeats are one
     id, as for usable ids."""
     long_id = "org/" + "x" * MAX_PARENT_ID_CHARS
-    aliases = "\n".join(["- &a " + long_id, *(["- *a"] * 40_000), "- ORG/" + "X" * MAX_PARENT_ID_CHARS])
+    repeats = MAX_EXPANDED_CHARS // len(long_id) - 5  # as many as the alias budget lets through
+    aliases = "\n".join(["- &a " + long_id, *(["- *a"] * repeats), "- ORG/" + "X" * MAX_PARENT_ID_CHARS])
     result = analyze_snapshot(snapshot(f"---\nlicense: mit\nbase_model:\n{aliases}\n---\n# m\n"))
     assert result["lineage"]["invalid_parents"] == [f"{long_id[:60]}… ({len(long_id)} characters)"]
     assert "invalid_parents_count" not in result["lineage"]
@@ -127,7 +128,8 @@ def test_a_front_matter_of_aliases_does_not_blow_up_the_stored_analysis(field: s
     disclosure evidence quoting ``datasets`` likewise (6 MB)."""
     import json
 
-    text = f"---\nlicense: apache-2.0\n{field}: [&a {'x' * 224}, {', '.join(['*a'] * 40000)}]\n---\n# m\n"
+    repeats = MAX_EXPANDED_CHARS // 224 - 10  # 40,000 is now refused whole: as many as the alias budget allows
+    text = f"---\nlicense: apache-2.0\n{field}: [&a {'x' * 224}, {', '.join(['*a'] * repeats)}]\n---\n# m\n"
     snap = snapshot(text)
     result = analyze_snapshot(snap, parse_front_matter(text))
     assert len(json.dumps(result)) < 50_000

@@ -20,3 +20,14 @@ def test_non_finite_numbers_become_strings():
 def test_dates_and_absent_cards():
     assert card_data("---\ndate: 2024-05-30\n---\n") == {"date": "2024-05-30"}
     assert card_data(None) == {}
+
+
+def test_aliases_of_a_long_string_do_not_become_megabytes_of_card_data():
+    """40,000 aliases of one 200-character string fit a 160 kB front matter; ``cardData``, stored
+    per repository and served in every listing that asks for it, expanded them to 8 MB. The block
+    is refused by the parser's alias budget, so nothing of it is stored."""
+    from hub.services.cards import card_data_json
+
+    readme = f"---\nlicense: mit\ntags: [&a {'x' * 200}, {', '.join(['*a'] * 40_000)}]\n---\n# m\n"
+    data, text = card_data_json(readme)
+    assert data == {} and text == "{}"
