@@ -36,6 +36,7 @@ from typing import Any
 
 from licenses.engine.frontmatter import FrontMatter
 from licenses.engine.kb import KnowledgeBase, default_kb, normalise_name, or_later_spdx
+from licenses.engine.quoting import LISTED_VALUES, QUOTE_CHARS, listed, quote
 from licenses.engine.snapshot import MAX_TEXT_BYTES, decode_capped, is_license_file, is_terms_file
 from licenses.engine.textdetect import TextDetection, detect_license_text
 from licenses.engine.types import Evidence, ExpressionError, LicenseFinding, LicenseInfo, RepoSnapshot
@@ -130,7 +131,7 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
         return declared
     declared.present = bool(ids or names or links)
     declared.named = bool(names or links)
-    declared.text = ", ".join(ids) if ids else ""
+    declared.text = listed(ids) if ids else ""
     declared.link_file = _linked_file(links, snapshot.files)
     unknown_ids: list[str] = []
     malformed: list[str] = []  # the parser's reasons, for expressions that are not well formed
@@ -166,19 +167,22 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
             if placeholders:  # [mit, other] + license_name: the named licence is the "other" part
                 declared.licences.append(other)
                 declared.op, declared.spdx = "AND", None
-                declared.text += f" / license_name: {name}"
+                declared.text += f" / license_name: {quote(name)}"
                 placeholders = []
             else:
-                declared.notes.append(f"license_name/link {name!r} names {other.key}, not the declared id")
+                declared.notes.append(
+                    f"license_name/link {quote(name)!r} names {other.key}, not the declared id"
+                )
         if placeholders and (names or links):
-            named = ", ".join(repr(v) for v in names + links)
+            named = listed(names + links, wrap=repr)
             judged = ", ".join(i.key for i in declared.licences)
             declared.notes.append(
                 f"license: {placeholders[0]} names terms ({named}) that are not recognised; only {judged} is judged"
             )
         if unknown_ids:
-            declared.notes.append(f"unrecognised licence id(s) ignored: {', '.join(unknown_ids)}")
+            declared.notes.append(f"unrecognised licence id(s) ignored: {listed(unknown_ids)}")
         declared.notes.extend(malformed)
+        declared.notes = _bounded_notes(declared.notes)
         return declared
     for field_name, values in (
         ("license_name", names),
@@ -189,19 +193,28 @@ def _read_metadata(meta: Mapping[str, Any], snapshot: RepoSnapshot, kb: Knowledg
             if info is not None:
                 declared.licences.append(info)
                 declared.via = field_name
-                declared.text = f"{declared.text or 'license'} / {field_name}: {value}"
+                declared.text = f"{declared.text or 'license'} / {field_name}: {quote(value)}"
                 return declared
     if malformed:
-        declared.unresolved = "; ".join(malformed)
+        declared.unresolved = listed(malformed, sep="; ")
     elif unknown_ids:
-        declared.unresolved = f"license {', '.join(map(repr, unknown_ids))} is not a known licence id"
+        declared.unresolved = f"license {listed(unknown_ids, wrap=repr)} is not a known licence id"
     elif placeholders or names or links:
         what = f"license: {placeholders[0]}" if placeholders else "no license id"
-        extra = [f"license_name {n!r}" for n in names] + [f"license_link {u!r}" for u in links]
+        extra = [f"license_name {quote(n)!r}" for n in names] + [f"license_link {quote(u)!r}" for u in links]
         declared.unresolved = (
-            f"{what} with {', '.join(extra)} not recognised" if extra else f"{what} names no terms"
+            f"{what} with {listed(extra)} not recognised" if extra else f"{what} names no terms"
         )
     return declared
+
+
+def _bounded_notes(notes: list[str]) -> list[str]:
+    """Each note once, at most ``LISTED_VALUES``, then one counting the rest: a ``license_name``
+    list of 50,000 copies of one name wrote 50,000 identical evidence lines (4.6 MB)."""
+    unique = list(dict.fromkeys(quote(note, 2 * QUOTE_CHARS) for note in notes))
+    if len(unique) <= LISTED_VALUES:
+        return unique
+    return [*unique[:LISTED_VALUES], f"{len(unique) - LISTED_VALUES:,} more notes like these"]
 
 
 def _lookup_name_or_url(value: str, kb: KnowledgeBase) -> LicenseInfo | None:

@@ -7,6 +7,7 @@ judge such a repository, so it needs manual review rather than a guess.
 
 from __future__ import annotations
 
+from licenses.engine.quoting import QUOTE_CHARS, quote
 from licenses.engine.rules.context import RuleContext
 from licenses.engine.types import Evidence, Violation
 
@@ -34,8 +35,9 @@ def check(ctx: RuleContext) -> list[Violation]:
             )
         ]
     if key == "unknown" or ctx.license.license_class == "unknown":
-        declared = ctx.metadata.get("license_name") or ctx.metadata.get("license") or "?"
-        reason = ctx.license.reason or "the declared value matches no known licence"
+        # quoted within a bound: the card's value may be a list of 50,000 names (licenses.engine.quoting)
+        declared = quote(str(ctx.metadata.get("license_name") or ctx.metadata.get("license") or "?"))
+        reason = quote(ctx.license.reason or "the declared value matches no known licence", 2 * QUOTE_CHARS)
         return [
             Violation(
                 rule=RULE_ID,
@@ -44,7 +46,7 @@ def check(ctx: RuleContext) -> list[Violation]:
                     f"The declared licence ({declared}) could not be matched to known terms ({reason}); "
                     "its conditions need a manual review."
                 ),
-                evidence=(Evidence("metadata", f"license: {ctx.metadata.get('license')!s}"),),
+                evidence=(Evidence("metadata", f"license: {quote(str(ctx.metadata.get('license')))}"),),
             )
         ]
     return []
