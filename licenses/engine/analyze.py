@@ -24,7 +24,7 @@ from licenses.engine.basemodels import BundledBaseModels
 from licenses.engine.cardfacts import extract_facts
 from licenses.engine.classify import classify
 from licenses.engine.datasets import bundled as bundled_datasets
-from licenses.engine.disclosure import assess_disclosure
+from licenses.engine.disclosure import assess_disclosure, dataset_problems, judged_datasets
 from licenses.engine.frontmatter import FrontMatter, parse_front_matter
 from licenses.engine.kb import KnowledgeBase, default_kb
 from licenses.engine.lineage import ChainResolver, LocalResolver, ParentResolver, RegistryResolver
@@ -67,8 +67,9 @@ def analyze_snapshot(
     finding = finding or classify(snapshot, front, kb)
     facts = extract_facts(snapshot, front)
     table = bundled_datasets()
-    if dataset_cards is not None and facts.all_datasets:
-        table = table.with_cards(dataset_cards(facts.all_datasets))
+    judged = judged_datasets(facts)[0]
+    if dataset_cards is not None and judged:
+        table = table.with_cards(dataset_cards(judged))
     data = assess_disclosure(facts, table)
     transparency = assess_transparency(facts, finding.key, finding.license_class, disclosure=data)
     openness = assess_openness(
@@ -88,6 +89,7 @@ def analyze_snapshot(
     problems = list(front.problems)
     if ctx.declared is not None:
         problems.extend(ctx.declared.problems())
+    problems.extend(dataset_problems(data))
     for path, notes in sorted(snapshot.extra.get("text_problems", {}).items()):
         problems.extend(f"{path}: {note}" for note in notes)
     return {

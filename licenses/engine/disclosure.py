@@ -34,6 +34,7 @@ import ahocorasick_rs
 from licenses.engine.cardfacts import CardFacts, Probe, Section
 from licenses.engine.datasets import DatasetLicense, DatasetLicenses, bundled
 from licenses.engine.keyword_probe import WORD_BOUNDARY, KeyIndex, at_word_start
+from licenses.engine.quoting import listed
 
 LEVEL_NAMES = ("none", "identified", "described", "licensed", "open")
 
@@ -365,10 +366,49 @@ def _listed(names: tuple[str, ...]) -> str:
     return f"{shown} and {rest} more" if rest > 0 else shown
 
 
+#: Distinct datasets judged (licence looked up, listed in ``datasets`` and ``dataset_licenses``);
+#: real cards name up to a few dozen. 20,000 dataset links in a 1 MB body made those two lists
+#: 2.2 MB of the stored analysis; the rest are counted (``datasets_named``, ``datasets_ignored``).
+MAX_DATASETS = 256
+#: Longest dataset id judged: a Hub id is a namespace and a name of at most 96 characters each.
+MAX_DATASET_ID_CHARS = 200
+
+
+def judged_datasets(facts: CardFacts) -> tuple[tuple[str, ...], dict[str, int]]:
+    """The datasets the card names that are judged, and what was not (empty when nothing was cut):
+    ``datasets_named`` (distinct ids), ``datasets_ignored`` (past ``MAX_DATASETS``),
+    ``datasets_too_long`` (ids over ``MAX_DATASET_ID_CHARS``, never an id)."""
+    named = facts.all_datasets
+    fitting = tuple(ds for ds in named if len(ds) <= MAX_DATASET_ID_CHARS)
+    judged = fitting[:MAX_DATASETS]
+    if len(judged) == len(named):
+        return named, {}
+    cut = {"datasets_named": len(named), "datasets_ignored": len(fitting) - len(judged)}
+    if len(fitting) < len(named):
+        cut["datasets_too_long"] = len(named) - len(fitting)
+    return judged, cut
+
+
+def dataset_problems(data: dict[str, Any]) -> list[str]:
+    """Card problems saying which named datasets the analysis did not judge."""
+    problems = []
+    if data.get("datasets_ignored"):
+        problems.append(
+            f"{data['datasets_named']:,} datasets named; only the first {MAX_DATASETS} are judged "
+            f"({data['datasets_ignored']:,} ignored)"
+        )
+    if data.get("datasets_too_long"):
+        problems.append(
+            f"{data['datasets_too_long']:,} dataset ids longer than {MAX_DATASET_ID_CHARS} characters: "
+            "not dataset ids, ignored"
+        )
+    return problems
+
+
 def assess_disclosure(facts: CardFacts, datasets: DatasetLicenses | None = None) -> dict[str, Any]:
     """Disclosure level 0-4 with the evidence for each rung reached; see the module docstring."""
     table = datasets if datasets is not None else bundled()
-    named = facts.all_datasets
+    named, cut = judged_datasets(facts)
     evidence: list[dict[str, Any]] = []
     hits = {ds: table.lookup(ds) for ds in named}
     rows = [_license_row(ds, hits[ds]) for ds in named]
@@ -405,7 +445,7 @@ def assess_disclosure(facts: CardFacts, datasets: DatasetLicenses | None = None)
         if level == 2 and known:
             level = 3
             evidence.append({"level": 3, "source": "dataset-licenses",
-                             "detail": "; ".join(f"{r['id']}: {r.get('verified') or r['license']}" for r in rows)})  # fmt: skip
+                             "detail": listed((f"{r['id']}: {r.get('verified') or r['license']}" for r in rows), "; ", EVIDENCE_NAMES)})  # fmt: skip
             undisclosed = _UNDISCLOSED.search(training_data_lower(facts))
             if all(hits[ds].open for ds in named) and undisclosed is None:  # type: ignore[union-attr]
                 level = 4
@@ -416,6 +456,7 @@ def assess_disclosure(facts: CardFacts, datasets: DatasetLicenses | None = None)
                                  "detail": f"card mentions '{undisclosed.group(0)}' data"})  # fmt: skip
     return {
         "datasets": list(named),
+        **cut,
         "disclosure_level": level,
         "level_name": LEVEL_NAMES[level],
         "evidence": evidence,

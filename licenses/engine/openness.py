@@ -27,6 +27,7 @@ from licenses.engine.cardfacts import EVALUATION_SECTIONS, CardFacts, Link, Prob
 from licenses.engine.datasets import OPEN_HF_LICENSES
 from licenses.engine.disclosure import assess_disclosure
 from licenses.engine.disclosure import filled_sections as _filled_sections
+from licenses.engine.quoting import listed, quote
 from licenses.engine.transparency import assess_transparency, load_indicators
 
 OPEN_CLASSES = frozenset({"osi-permissive", "osi-copyleft", "open-content", "open-content-sharealike"})
@@ -119,9 +120,16 @@ _NOT_VENUE = ("https://huggingface.co/papers", "https://arxiv")
 _DIMENSION_INFO: dict[str, tuple[str, str]] = {dim: (name, category) for dim, name, category in DIMENSIONS}
 
 
+#: Longest evidence kept per dimension (as transparency's ``EVIDENCE_MAX``): a dataset id of 250,000
+#: characters was quoted in three dimensions, 750 kB of one analysis.
+EVIDENCE_CHARS = 500
+
+
 def _rating(dim: str, rating: str, evidence: str | None, observable: bool = True) -> dict[str, Any]:
     """A dimension's entry as it appears in the output (the MOF class reads rating and evidence)."""
     name, category = _DIMENSION_INFO[dim]
+    if evidence is not None:  # it quotes the card (dataset ids, library names): bounded like transparency's
+        evidence = quote(evidence, EVIDENCE_CHARS)
     return {"dimension": dim, "name": name, "category": category, "rating": rating, "evidence": evidence,
             "observable": observable}  # fmt: skip
 
@@ -188,9 +196,7 @@ def assess_openness(
             "datasources_endmodel", "open", "all named datasets are openly licensed (disclosure 4)"
         )
     elif hub or level >= 3:
-        end_data = _rating(
-            "datasources_endmodel", "partial", "datasets shared: " + ", ".join(dict.fromkeys(hub[:6]))
-        )
+        end_data = _rating("datasources_endmodel", "partial", "datasets shared: " + listed(hub[:6]))
     else:
         note = "training data described but not shared" if level else None
         end_data = _rating("datasources_endmodel", "closed", note)
@@ -300,8 +306,7 @@ def assess_openness(
     if sheet:
         ratings["datasheet"] = _rating("datasheet", "open", f"datasheet referenced ({sheet.group(0)})", False)
     elif hub:
-        ratings["datasheet"] = _rating("datasheet", "partial", "Hub dataset cards of " + ", ".join(
-            dict.fromkeys(hub[:4])), False)  # fmt: skip
+        ratings["datasheet"] = _rating("datasheet", "partial", "Hub dataset cards of " + listed(hub[:4]), False)  # fmt: skip
     else:
         ratings["datasheet"] = _rating("datasheet", "closed", None, False)
 
@@ -421,7 +426,7 @@ def mof_class(
         ok = bool(evidence) and lic_open
         counts[name] = ok
         rows.append({"component": name, "content_type": ctype, "class": cls, "included": bool(evidence),
-                     "evidence": evidence or None, "license": lic, "license_from": source,
+                     "evidence": quote(evidence, EVIDENCE_CHARS) if evidence else None, "license": lic, "license_from": source,
                      "license_open": lic_open, "counts": ok})  # fmt: skip
 
     # a research paper stands in for a missing technical report in Class III

@@ -82,3 +82,47 @@ def test_many_names_each_resolving_elsewhere_make_a_bounded_number_of_notes():
     readme = f"---\nlicense: apache-2.0\nlicense_link: [{links}]\n---\n# m\n"
     evidence = analyze_snapshot(snapshot(readme), parse_front_matter(readme))["license"]["evidence"]
     assert len(evidence) == 1 + 16 + 1 and evidence[-1]["detail"] == "5,984 more notes like these"
+
+
+def test_many_named_datasets_are_judged_up_to_a_bound_and_the_rest_counted():
+    """20,000 dataset links in a 1 MB body were each a ``datasets`` entry and a ``dataset_licenses``
+    row: 2.2 MB of analysis. The first 256 are judged, the rest counted in ``data`` and the card's problems."""
+    from licenses.engine.disclosure import MAX_DATASETS
+
+    body = "".join(f"[l](https://huggingface.co/datasets/o{i}/d{i}) " for i in range(20_000))
+    readme = f"---\nlicense: mit\n---\n{body}"
+    result = analyze_snapshot(snapshot(readme), parse_front_matter(readme))
+    data = result["data"]
+    assert data["datasets"] == [f"o{i}/d{i}" for i in range(MAX_DATASETS)]
+    assert len(data["dataset_licenses"]) == MAX_DATASETS
+    assert (data["datasets_named"], data["datasets_ignored"]) == (20_000, 20_000 - MAX_DATASETS)
+    assert (
+        f"20,000 datasets named; only the first {MAX_DATASETS} are judged (19,744 ignored)"
+        in result["card"]["problems"]
+    )
+    assert len(json.dumps(result)) < 100_000
+
+
+def test_a_dataset_id_longer_than_any_id_is_not_judged_nor_quoted_whole():
+    """One 250,000-character dataset id was a ``datasets`` entry, a licence row and the evidence of
+    three openness dimensions: 1.5 MB from a 250 kB card."""
+    readme = f"---\nlicense: mit\ndatasets: [org/real, a/{'x' * 250_000}]\n---\n# m\n"
+    result = analyze_snapshot(snapshot(readme), parse_front_matter(readme))
+    assert result["data"]["datasets"] == ["org/real"] and result["data"]["datasets_too_long"] == 1
+    assert any("1 dataset ids longer than 200 characters" in p for p in result["card"]["problems"])
+    assert len(json.dumps(result)) < 50_000
+
+
+def test_ordinary_cards_gain_no_dataset_keys():
+    readme = "---\nlicense: mit\ndatasets: [org/a, org/b]\n---\n# m\n"
+    data = analyze_snapshot(snapshot(readme), parse_front_matter(readme))["data"]
+    assert data["datasets"] == ["org/a", "org/b"] and not any(k.startswith("datasets_") for k in data)
+
+
+def test_openness_evidence_is_cut_and_says_its_length():
+    readme = f"---\nlicense: mit\nlibrary_name: {'y' * 250_000}\n---\n# m\n"
+    openness = analyze_snapshot(snapshot(readme), parse_front_matter(readme))["openness"]
+    quoted = [c["evidence"] for c in openness["mof"]["components"] if c["evidence"]]
+    quoted += [d["evidence"] for d in openness["dimensions"] if d["evidence"]]
+    assert quoted and all(len(e) < 600 for e in quoted)
+    assert any(e.endswith("(250,014 characters)") for e in quoted)
