@@ -89,9 +89,11 @@ def derive_tags(meta: dict[str, Any], paths: Iterable[str]) -> list[str]:
     """The repository's tags, in the Hub's order: library, formats, card tags, then key:value tags."""
     paths = list(paths)
     tags: list[str] = []
+    seen: set[str] = set()  # a list's ``in`` made 28,000 distinct card tags cost 3.5 s of the commit
 
     def add(tag: str) -> None:
-        if tag and tag not in tags and len(tag) <= 300:
+        if tag and tag not in seen and len(tag) <= 300:
+            seen.add(tag)
             tags.append(tag)
 
     for lib in string_list(meta.get("library_name")):
