@@ -128,7 +128,9 @@ def test_a_front_matter_of_aliases_does_not_blow_up_the_stored_analysis(field: s
     disclosure evidence quoting ``datasets`` likewise (6 MB)."""
     import json
 
-    repeats = MAX_EXPANDED_CHARS // 224 - 10  # 40,000 is now refused whole: as many as the alias budget allows
+    repeats = (
+        MAX_EXPANDED_CHARS // 224 - 10
+    )  # 40,000 is now refused whole: as many as the alias budget allows
     text = f"---\nlicense: apache-2.0\n{field}: [&a {'x' * 224}, {', '.join(['*a'] * repeats)}]\n---\n# m\n"
     snap = snapshot(text)
     result = analyze_snapshot(snap, parse_front_matter(text))
