@@ -64,6 +64,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CARDS = ROOT.parent / "shared" / "corpus" / "model-cards"
 PG = "postgresql://postgres@127.0.0.1:5432"
 DB = "modelhub_soak"
+S3_BUCKET = "modelhub-soak"
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "soak",
+    "AWS_SECRET_ACCESS_KEY": "soak",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 OWNER = "soak"
 MIX = {"ping": 5, "browse": 30, "check": 20, "download": 20, "range": 15, "upload": 10}
 POLICY = {
@@ -71,13 +77,33 @@ POLICY = {
     "use": {"commercial": True, "distribution": "saas", "regions": ["EU", "US"]},
     "licenses": {"deny_classes": ["noncommercial"], "unknown": "warn"},
 }
+BOUNDED = {"gunicorn", "celery"}  # process groups whose RSS growth fails the run (moto's is the bucket)
 SYNTHETIC_LICENSES = ["apache-2.0", "mit", "cc-by-nc-4.0", "llama3.1", "openrail", "gpl-3.0", "other"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class Ports:
+    """Loopback ports for the stack: any free one, or free ones from ``--ports LOW-HIGH`` (a range
+    set aside for this run, so that several people's servers on one machine do not collide)."""
+
+    def __init__(self, spec: str | None = None) -> None:
+        low, _, high = (spec or "").partition("-")
+        self.ranged = bool(spec)
+        self.candidates = list(range(int(low), int(high or low) + 1)) if spec else []
+
+    def take(self) -> int:
+        with socket.socket() as sock:
+            if not self.ranged:
+                sock.bind(("127.0.0.1", 0))
+                return sock.getsockname()[1]
+        while self.candidates:
+            port = self.candidates.pop(0)
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+        raise RuntimeError("no free port left in the --ports range")
 
 
 def wait_until(what: str, predicate, timeout: float) -> None:
@@ -163,6 +189,7 @@ class Stack:
     workdir: Path
     env: dict[str, str]
     base: str = ""
+    s3_endpoint: str = ""  # moto's, with --store s3
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start(self, name: str, cmd: list[str], log: str) -> subprocess.Popen:
@@ -195,11 +222,43 @@ class Stack:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
 
 
+def start_moto(stack: Stack, port: int) -> str:
+    """moto in server mode (as the S3 tests run it, but in its own process, so its memory is measured
+    apart and the hub reaches it over real HTTP, presigned URLs included); returns the endpoint."""
+    endpoint = f"http://127.0.0.1:{port}"
+    stack.start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], "moto.log")
+    wait_until("moto", lambda: requests.get(f"{endpoint}/moto-api/data.json", timeout=2).ok, 60)
+    s3_client(endpoint).create_bucket(Bucket=S3_BUCKET)
+    return endpoint
+
+
+def s3_client(endpoint: str):
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_CREDENTIALS["AWS_DEFAULT_REGION"],
+        aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def bucket_mb(endpoint: str) -> tuple[int, float]:
+    """Objects in the soak's bucket and their total size (MB): what moto holds in memory."""
+    count = size = 0
+    for page in s3_client(endpoint).get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET):
+        for obj in page.get("Contents", []):
+            count, size = count + 1, size + obj["Size"]
+    return count, size / 1024 / 1024
+
+
 def start_stack(args, workdir: Path) -> Stack:
-    redis_port, web_port = free_port(), free_port()
+    ports = Ports(args.ports)
+    redis_port, web_port = ports.take(), ports.take()
     env = {
         **os.environ,
-        "DATABASE_URL": f"{PG}/{DB}",
+        "DATABASE_URL": f"{PG}/{args.db}",
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "MODELHUB_VAR": str(workdir / "var"),
         "MODELHUB_API_RATE": "100000000/min",
@@ -210,6 +269,9 @@ def start_stack(args, workdir: Path) -> Stack:
         "LOG_LEVEL": "WARNING",
     }
     stack = Stack(workdir, env, base=f"http://127.0.0.1:{web_port}")
+    if args.store == "s3":
+        stack.s3_endpoint = start_moto(stack, ports.take())
+        env.update(S3_CREDENTIALS, BLOB_STORE="s3", S3_BUCKET=S3_BUCKET, S3_ENDPOINT_URL=stack.s3_endpoint)
     stack.start(
         "redis",
         [
@@ -274,8 +336,8 @@ def seed(api, rng: random.Random, repos: int) -> dict[str, bytes]:
     return weights
 
 
-def pending_analyses() -> int:
-    with psycopg.connect(f"{PG}/{DB}", autocommit=True) as conn:
+def pending_analyses(db: str) -> int:
+    with psycopg.connect(f"{PG}/{db}", autocommit=True) as conn:
         return conn.execute(
             "SELECT count(*) FROM hub_revisionanalysis WHERE status IN ('pending', 'running')"
         ).fetchone()[0]
@@ -297,13 +359,13 @@ def queued_messages(redis_url: str) -> int:
         client.close()
 
 
-def drain(redis_url: str, timeout: float) -> dict:
+def drain(db: str, redis_url: str, timeout: float) -> dict:
     """Wait for the analysis backlog to drain (up to ``timeout``); measure the worker's rate."""
-    start, t0 = pending_analyses(), time.monotonic()
+    start, t0 = pending_analyses(db), time.monotonic()
     with contextlib.suppress(RuntimeError):
-        wait_until("the queued analyses to drain", lambda: pending_analyses() == 0, timeout)
+        wait_until("the queued analyses to drain", lambda: pending_analyses(db) == 0, timeout)
     elapsed = time.monotonic() - t0
-    left = pending_analyses()
+    left = pending_analyses(db)
     queued = queued_messages(redis_url)
     return {
         "pending_at_end_of_traffic": start,
@@ -339,13 +401,36 @@ class Results:
                     self.examples.append(f"{kind}: {error}")
 
 
+def served_by_store(resp: requests.Response, s3_endpoint: str) -> str | None:
+    """Why an LFS download did not come the way the store serves it, or None when it did.
+
+    On S3 the hub answers a presigned redirect and the bytes come from the bucket (weights never
+    pass through a web worker); on the filesystem store the hub streams them itself. A download
+    that came the other way round would still match its sha256 and hide that the LFS path was
+    not taken (an upload stored as a regular file, a redirect lost)."""
+    if not s3_endpoint:
+        return f"redirected to {resp.url}" if resp.history else None
+    hops = [r.status_code for r in resp.history]
+    if hops != [302] or not resp.url.startswith(f"{s3_endpoint}/"):
+        return f"not a presigned S3 redirect: hops {hops}, served by {resp.url.split('?')[0]}"
+    return None
+
+
 class Client:
     def __init__(
-        self, base: str, token: str, weights: dict[str, bytes], tid: int, seed: int, results: Results
+        self,
+        base: str,
+        token: str,
+        weights: dict[str, bytes],
+        tid: int,
+        seed: int,
+        results: Results,
+        s3_endpoint: str = "",
     ):
         from huggingface_hub import HfApi
 
         self.base, self.weights, self.tid, self.results = base, weights, tid, results
+        self.s3_endpoint = s3_endpoint
         self.rng = random.Random(seed * 1000 + tid)
         self.http = requests.Session()
         self.api = HfApi(endpoint=base, token=token)
@@ -388,9 +473,13 @@ class Client:
 
     def download(self) -> None:
         repo, data = self.rng.choice(list(self.weights.items()))
-        body = self._get(f"/{repo}/resolve/main/weights.bin").content
-        if hashlib.sha256(body).digest() != hashlib.sha256(data).digest():
-            raise AssertionError(f"{repo}/weights.bin: {len(body)} bytes, not the {len(data)} uploaded")
+        resp = self._get(f"/{repo}/resolve/main/weights.bin")
+        if hashlib.sha256(resp.content).digest() != hashlib.sha256(data).digest():
+            raise AssertionError(
+                f"{repo}/weights.bin: {len(resp.content)} bytes, not the {len(data)} uploaded"
+            )
+        if wrong := served_by_store(resp, self.s3_endpoint):
+            raise AssertionError(f"{repo}/weights.bin: {wrong}")
 
     def range(self) -> None:
         repo, data = self.rng.choice(list(self.weights.items()))
@@ -405,6 +494,8 @@ class Client:
             raise AssertionError(
                 f"range {start}-{end} of {repo}: {resp.status_code}, {len(resp.content)} bytes"
             )
+        if wrong := served_by_store(resp, self.s3_endpoint):
+            raise AssertionError(f"range {start}-{end} of {repo}: {wrong}")
 
     def upload(self) -> None:
         self.n += 1
@@ -432,13 +523,16 @@ class Client:
             self.results.record(kind, time.perf_counter() - started, error)
 
 
-def verify_uploads(base: str, uploads: dict[tuple[str, str], str]) -> list[str]:
+def verify_uploads(base: str, uploads: dict[tuple[str, str], str], s3_endpoint: str = "") -> list[str]:
+    """Each acknowledged upload read back with its sha256; the .bin ones (LFS) must come from the store."""
     lost = []
     with requests.Session() as http:
         for (repo, path), digest in sorted(uploads.items()):
             resp = http.get(f"{base}/{repo}/resolve/main/{path}", timeout=60)
             if resp.status_code != 200 or hashlib.sha256(resp.content).hexdigest() != digest:
                 lost.append(f"{repo}/{path}: {resp.status_code}")
+            elif path.endswith(".bin") and (wrong := served_by_store(resp, s3_endpoint)):
+                lost.append(f"{repo}/{path}: {wrong}")
     return lost
 
 
@@ -466,14 +560,23 @@ def main() -> int:
         "--drain-seconds", type=float, default=300, help="how long the worker may take to drain its backlog"
     )
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument(
+        "--store",
+        choices=["filesystem", "s3"],
+        default="filesystem",
+        help="blob store: the filesystem one, or S3 on a moto server this script starts",
+    )
+    parser.add_argument("--db", default=DB, help="PostgreSQL database the soak creates and drops")
+    parser.add_argument("--ports", help="LOW-HIGH: take the stack's loopback ports from this range")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs after a pass too")
     args = parser.parse_args()
     if not shutil.which("redis-server"):
         print("redis-server is not installed", file=sys.stderr)
         return 2
     try:
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DB}")
+            conn.execute(f"DROP DATABASE IF EXISTS {args.db} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {args.db}")
     except psycopg.OperationalError as exc:
         print(f"PostgreSQL is not reachable at {PG}: {exc}", file=sys.stderr)
         return 2
@@ -486,18 +589,27 @@ def main() -> int:
         token = stack.manage("token", "create", OWNER, "--write", "--create-user").strip().splitlines()[-1]
         started = time.monotonic()
         weights = seed(HfApi(endpoint=stack.base, token=token), rng, args.repos)
-        wait_until("the seeded catalogue to be analysed", lambda: pending_analyses() == 0, 300)
+        wait_until("the seeded catalogue to be analysed", lambda: pending_analyses(args.db) == 0, 300)
         print(
             f"seeded {args.repos} repositories in {time.monotonic() - started:.0f} s (analysed by the worker)"
         )
 
         results = Results()
-        clients = [Client(stack.base, token, weights, t, args.seed, results) for t in range(args.concurrency)]
-        sampler = RssSampler(
-            {"gunicorn": stack.procs["gunicorn"].pid, "celery": stack.procs["celery"].pid}, args.sample_every
-        )
+        clients = [
+            Client(stack.base, token, weights, t, args.seed, results, stack.s3_endpoint)
+            for t in range(args.concurrency)
+        ]
+        groups = {"gunicorn": stack.procs["gunicorn"].pid, "celery": stack.procs["celery"].pid}
+        if "moto" in stack.procs:
+            groups["moto"] = stack.procs["moto"].pid
+        sampler = RssSampler(groups, args.sample_every)
         sampler.start()
         results.measure_from = time.monotonic() + args.warmup
+        bucket: dict[str, tuple[int, float]] = {}
+        if stack.s3_endpoint:  # what moto holds at the end of warm-up, to set its RSS growth against
+            timer = threading.Timer(args.warmup, lambda: bucket.update(start=bucket_mb(stack.s3_endpoint)))
+            timer.daemon = True
+            timer.start()
         deadline = results.measure_from + args.seconds
         threads = [threading.Thread(target=c.loop, args=(deadline,)) for c in clients]
         for thread in threads:
@@ -508,14 +620,16 @@ def main() -> int:
         sampler.join()
         crashed = stack.crashed()
 
-        lost_uploads = verify_uploads(stack.base, results.uploads)
-        backlog = drain(stack.env["REDIS_URL"], args.drain_seconds)
+        lost_uploads = verify_uploads(stack.base, results.uploads, stack.s3_endpoint)
+        backlog = drain(args.db, stack.env["REDIS_URL"], args.drain_seconds)
         lost_analyses = backlog["lost"]
         memory = rss_summary(sampler.samples, after=args.warmup)
+        if stack.s3_endpoint:
+            bucket["end"] = bucket_mb(stack.s3_endpoint)
     finally:
         stack.stop()
         with contextlib.suppress(psycopg.Error), psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {args.db} WITH (FORCE)")
 
     total = sum(len(v) for v in results.latencies.values())
     base_p50 = percentile(results.latencies["ping"], 50) or 1e-9
@@ -549,6 +663,12 @@ def main() -> int:
             f"{group:<10} {m['start']:>8.1f} {m['max']:>8.1f} {m['end']:>8.1f} {m['growth']:>+8.1f} "
             f"{m['per_minute']:>+8.2f}"
         )
+    if "start" in bucket and "end" in bucket:
+        (n0, mb0), (n1, mb1) = bucket["start"], bucket["end"]
+        print(
+            f"S3 bucket (moto keeps it in memory, so moto's RSS is not bounded): {n0} objects, {mb0:.1f} MB "
+            f"at the end of warm-up -> {n1} objects, {mb1:.1f} MB at the end ({mb1 - mb0:+.1f} MB)"
+        )
     failed = sum(results.errors.values())
     failures = [f"{failed} failed requests"] if failed else []
     failures += [f"{len(lost_uploads)} acknowledged uploads not readable"] if lost_uploads else []
@@ -564,7 +684,7 @@ def main() -> int:
     failures += [
         f"{g} RSS grew {m['growth']:.1f} MB (> {args.rss_bound_mb} MB)"
         for g, m in memory.items()
-        if m["growth"] > args.rss_bound_mb
+        if g in BOUNDED and m["growth"] > args.rss_bound_mb
     ]
     print(
         f"\nacknowledged uploads verified: {len(results.uploads) - len(lost_uploads)}/{len(results.uploads)}"
@@ -576,15 +696,17 @@ def main() -> int:
         args.json.write_text(
             json.dumps(
                 {"args": {k: str(v) for k, v in vars(args).items()}, "kinds": figures, "rss": memory,
-                 "uploads": len(results.uploads), "lost_uploads": lost_uploads, "lost_analyses": lost_analyses, "analysis_backlog": backlog,
+                 "uploads": len(results.uploads), "lost_uploads": lost_uploads, "lost_analyses": lost_analyses, "analysis_backlog": backlog, "bucket": bucket,
                  "errors": results.examples, "failures": failures},
                 indent=2,
             )
         )  # fmt: skip
+    if failures or args.keep_logs:
+        print(f"logs of {', '.join(stack.procs)} kept in {workdir}")
     if failures:
-        print(f"logs of gunicorn, celery and redis kept in {workdir}")
         return 1
-    shutil.rmtree(workdir, ignore_errors=True)
+    if not args.keep_logs:
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
