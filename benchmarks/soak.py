@@ -2,7 +2,7 @@
 
 Starts its own stack — gunicorn (``hub.wsgi``) on a throw-away PostgreSQL database, a private
 ``redis-server`` as broker and cache, a Celery worker running the analyses, the filesystem
-blob store — seeds a catalogue through the Hub API itself (``huggingface_hub``: one commit per
+blob store (or, with ``--store s3``, S3 on a moto server it starts) — seeds a catalogue through the Hub API itself (``huggingface_hub``: one commit per
 repository with a real model card from ``../shared/corpus/model-cards`` when present, else a
 synthetic one, plus a weights file), waits for the worker to analyse it, then drives it for
 ``--seconds`` with ``--concurrency`` client threads, each picking one of:
@@ -17,19 +17,43 @@ synthetic one, plus a weights file), waits for the worker to analyse it, then dr
 Every response is checked (status, and content where the content is known); anything else is
 an error. While it runs it samples the resident memory (RSS, from /proc) of the gunicorn
 processes and of the Celery worker processes. At the end it proves that no acknowledged
-upload was lost (each downloads with its sha256) and that no queued analysis was lost (none
-left pending), then prints per-kind counts, errors, p50/p95/p99 latency (and p50 as a ratio
+upload was lost (each downloads with its sha256), that no queued analysis was lost (none
+left pending without its message in the broker) and that none failed, then prints per-kind counts, errors, p50/p95/p99 latency (and p50 as a ratio
 of the baseline's), and RSS at start (after warm-up), max, end and growth per minute. Counts and
 latencies cover the measured part (after ``--warmup``); errors are counted over the whole run.
 
-Exit status 1 when any request failed, an upload or analysis was lost, or a process group's
-RSS grew by more than ``--rss-bound-mb`` between the end of warm-up and the end of the run.
+Exit status 1 when any request failed, an upload or analysis was lost, an analysis failed, or
+the gunicorn or Celery group's RSS grew by more than ``--rss-bound-mb`` between the end of
+warm-up and the end of the run.
+
+``--store s3`` runs ``python -m moto.server`` on a loopback port (moto in server mode, as the
+S3 tests use it, but in its own process), creates a bucket and gives gunicorn and the worker
+``BLOB_STORE=s3``, ``S3_BUCKET``, ``S3_ENDPOINT_URL`` and dummy AWS keys (the S3 timeouts keep
+their defaults). Uploads then take the hub's S3 path (LFS batch → presigned PUT to a staging
+key → verify → copy to the content address), and an LFS download must be a 302 to a presigned
+URL on that endpoint whose bytes match the sha256 (ranges: the 206 slice, served by moto); on
+the filesystem store the hub must stream them itself. moto keeps its bucket in memory, so its
+RSS is sampled and printed as a third group, beside the bucket's size at the end of warm-up
+and at the end, but is not held to the bound.
+
+``--s3-outage N`` (with ``--store s3``) takes S3 away for N seconds, ``--s3-outage-at`` seconds
+after warm-up (default half-way): ``--s3-outage-kind restart`` puts a TCP forwarder in front
+of moto and takes it down (connections refused and cut, as a restarting service; moto keeps
+its data), ``stall`` stops moto with SIGSTOP (nothing answers; the hub's S3 timeouts run out).
+Failures of the kinds clients may see then (the hub's 503 with Retry-After, S3's endpoint not
+answering a presigned URL) from requests overlapping the outage or ending up to
+``--s3-outage-grace`` (30) seconds after it are counted apart as expected; any other failure,
+a lost acknowledged upload or an analysis failed other than on the blob store fails the run.
 
     python benchmarks/soak.py [--seconds 600] [--concurrency 6] [--workers 3] [--warmup 60] \
-        [--repos 20] [--rss-bound-mb 50] [--json soak.json]
+        [--repos 20] [--rss-bound-mb 50] [--json soak.json] [--store s3] \
+        [--s3-outage 10 --s3-outage-kind restart] [--db NAME] [--ports LOW-HIGH] [--keep-logs]
 
 Needs PostgreSQL on 127.0.0.1:5432 (trust auth, as on the CI machine) and ``redis-server`` on
-the PATH. Everything it starts, it stops; the database is dropped at the end.
+the PATH (and moto, a test dependency, for ``--store s3``). Everything it starts, it stops; the
+database (``--db``, default ``modelhub_soak``) is dropped at the end. ``--ports LOW-HIGH`` takes
+the stack's ports from that range instead of any free one; ``--keep-logs`` keeps the servers'
+logs after a pass too (after a failure they are always kept).
 """
 
 from __future__ import annotations
@@ -42,6 +66,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -189,7 +214,9 @@ class Stack:
     workdir: Path
     env: dict[str, str]
     base: str = ""
-    s3_endpoint: str = ""  # moto's, with --store s3
+    s3_endpoint: str = ""  # the S3 endpoint the hub and its clients use, with --store s3
+    moto_endpoint: str = ""  # moto's own (the same, unless a --s3-outage forwarder stands in front)
+    forwarder: Forwarder | None = None
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start(self, name: str, cmd: list[str], log: str) -> subprocess.Popen:
@@ -220,6 +247,96 @@ class Stack:
 
     def crashed(self) -> list[str]:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+
+class Forwarder:
+    """A loopback TCP forwarder in front of moto that can be taken down and brought back, which is
+    what a restart of the S3 service looks like from the network: while down its port refuses
+    connections and every open one is cut. moto itself keeps running, because its buckets live in
+    its memory and a real restart would lose them (a real S3, MinIO or Ceph keeps its objects)."""
+
+    def __init__(self, port: int, upstream: int) -> None:
+        self.port, self.upstream = port, upstream
+        self.listener: socket.socket | None = None
+        self.conns: set[socket.socket] = set()
+        self.lock = threading.Lock()
+
+    def up(self) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(128)
+        self.listener = sock
+        threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+
+    def down(self) -> None:
+        if self.listener is not None:
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+            self.listener.close()
+            self.listener = None
+        with self.lock:
+            conns, self.conns = list(self.conns), set()
+        for conn in conns:
+            self._cut(conn)
+
+    @staticmethod
+    def _cut(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            conn.shutdown(socket.SHUT_RDWR)
+        conn.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream), timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns.update((client, upstream))
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(256 * 1024):
+                dst.sendall(data)
+        with self.lock:
+            self.conns.difference_update((src, dst))
+        self._cut(src)
+        self._cut(dst)
+
+
+class S3Outage(threading.Thread):
+    """Takes S3 away for ``length`` seconds, ``at`` seconds after the warm-up ends: ``restart`` takes
+    the forwarder down (connections refused and cut, as a restarting service), ``stall`` stops moto
+    with SIGSTOP (connections accepted by the kernel, never answered: the hub's timeouts run out)."""
+
+    def __init__(self, stack: Stack, kind: str, start: float, length: float) -> None:
+        super().__init__(daemon=True)
+        self.stack, self.kind, self.start_at, self.length = stack, kind, start, length
+        self.down_at = self.up_at = 0.0
+
+    def run(self) -> None:
+        time.sleep(max(0.0, self.start_at - time.monotonic()))
+        moto = self.stack.procs["moto"].pid
+        self.down_at = time.monotonic()
+        if self.kind == "restart":
+            self.stack.forwarder.down()
+        else:
+            os.kill(moto, signal.SIGSTOP)
+        time.sleep(self.length)
+        if self.kind == "restart":
+            self.stack.forwarder.up()
+        else:
+            os.kill(moto, signal.SIGCONT)
+        self.up_at = time.monotonic()
 
 
 def start_moto(stack: Stack, port: int) -> str:
@@ -270,7 +387,12 @@ def start_stack(args, workdir: Path) -> Stack:
     }
     stack = Stack(workdir, env, base=f"http://127.0.0.1:{web_port}")
     if args.store == "s3":
-        stack.s3_endpoint = start_moto(stack, ports.take())
+        stack.moto_endpoint = stack.s3_endpoint = start_moto(stack, ports.take())
+        if args.s3_outage and args.s3_outage_kind == "restart":
+            moto_port = int(stack.moto_endpoint.rsplit(":", 1)[1])
+            stack.forwarder = Forwarder(ports.take(), moto_port)
+            stack.forwarder.up()
+            stack.s3_endpoint = f"http://127.0.0.1:{stack.forwarder.port}"
         env.update(S3_CREDENTIALS, BLOB_STORE="s3", S3_BUCKET=S3_BUCKET, S3_ENDPOINT_URL=stack.s3_endpoint)
     stack.start(
         "redis",
@@ -336,6 +458,16 @@ def seed(api, rng: random.Random, repos: int) -> dict[str, bytes]:
     return weights
 
 
+def failed_analyses(db: str) -> list[tuple[bool, str]]:
+    """Analyses that ended failed: (left for the stale sweep to retry, i.e. unstamped as after a blob
+    store outage; the error). The soak runs no beat, so nothing retries them here."""
+    with psycopg.connect(f"{PG}/{db}", autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT engine_version = '', error FROM hub_revisionanalysis WHERE status = 'failed'"
+        ).fetchall()
+    return [(bool(unstamped), error) for unstamped, error in rows]
+
+
 def pending_analyses(db: str) -> int:
     with psycopg.connect(f"{PG}/{db}", autocommit=True) as conn:
         return conn.execute(
@@ -389,16 +521,55 @@ class Results:
     uploads: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, path) -> sha256
     lock: threading.Lock = field(default_factory=threading.Lock)
     measure_from: float = 0.0  # monotonic time the warm-up ends: latencies before it are not kept
+    failures: list[tuple[float, float, str, str]] = field(default_factory=list)  # (start, end, kind, class)
 
-    def record(self, kind: str, seconds: float, error: str | None) -> None:
+    def record(
+        self, kind: str, seconds: float, error: str | None, what: str = "", started: float = 0.0
+    ) -> None:
         with self.lock:
             if error is None:
                 if time.monotonic() >= self.measure_from:
                     self.latencies[kind].append(seconds)
             else:
                 self.errors[kind] += 1
+                self.failures.append((started, started + seconds, kind, what))
                 if len(self.examples) < 20:
                     self.examples.append(f"{kind}: {error}")
+
+
+class BadAnswer(AssertionError):
+    """An answer the soak did not expect, with the response it came in (for ``classify``)."""
+
+    def __init__(self, message: str, response: requests.Response) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+#: What clients may see while S3 is away: the hub's 503 with Retry-After, or S3's own endpoint (the
+#: presigned URL a client was sent to) not answering. A 500, or the hub itself not answering, is not.
+OUTAGE_EXPECTED = {"hub 503 + Retry-After", "S3 unreachable", "S3 503 + Retry-After"}
+
+
+def classify(exc: BaseException, s3_endpoint: str) -> str:
+    """Who failed and how: "hub 503 + Retry-After", "hub 500", "S3 unreachable", "hub unreachable", …
+
+    Works for requests' and httpx's exceptions (huggingface_hub uses httpx) and for BadAnswer."""
+    response = getattr(exc, "response", None)
+    if response is not None and getattr(response, "status_code", None):
+        who = "S3" if s3_endpoint and str(response.url).startswith(s3_endpoint) else "hub"
+        retry = (
+            " + Retry-After" if response.status_code == 503 and response.headers.get("Retry-After") else ""
+        )
+        return f"{who} {response.status_code}{retry}"
+    url = ""
+    with contextlib.suppress(Exception):  # httpx raises RuntimeError for an exception without a request
+        url = str(exc.request.url)
+    name = type(exc).__name__
+    if isinstance(exc, requests.ConnectionError | requests.Timeout | ConnectionError) or any(
+        word in name for word in ("Connect", "Timeout", "Network", "Protocol", "RemoteDisconnected")
+    ):
+        return f"{'S3' if s3_endpoint and url.startswith(s3_endpoint) else 'hub'} unreachable"
+    return f"other ({name})"
 
 
 def served_by_store(resp: requests.Response, s3_endpoint: str) -> str | None:
@@ -441,7 +612,7 @@ class Client:
     def _get(self, path: str) -> requests.Response:
         resp = self.http.get(f"{self.base}{path}", timeout=60)
         if resp.status_code != 200:
-            raise AssertionError(f"GET {path} -> {resp.status_code} {resp.text[:200]!r}")
+            raise BadAnswer(f"GET {path} -> {resp.status_code} {resp.text[:200]!r}", resp)
         return resp
 
     def ping(self) -> None:
@@ -469,7 +640,7 @@ class Client:
             f"{self.base}/api/v1/compliance/check", json={"models": models, "policy": POLICY}, timeout=60
         )
         if resp.status_code != 200 or len(resp.json()["results"]) != len(models):
-            raise AssertionError(f"check -> {resp.status_code} {resp.text[:200]!r}")
+            raise BadAnswer(f"check -> {resp.status_code} {resp.text[:200]!r}", resp)
 
     def download(self) -> None:
         repo, data = self.rng.choice(list(self.weights.items()))
@@ -491,8 +662,8 @@ class Client:
             timeout=60,
         )
         if resp.status_code != 206 or resp.content != data[start : end + 1]:
-            raise AssertionError(
-                f"range {start}-{end} of {repo}: {resp.status_code}, {len(resp.content)} bytes"
+            raise BadAnswer(
+                f"range {start}-{end} of {repo}: {resp.status_code}, {len(resp.content)} bytes", resp
             )
         if wrong := served_by_store(resp, self.s3_endpoint):
             raise AssertionError(f"range {start}-{end} of {repo}: {wrong}")
@@ -514,13 +685,13 @@ class Client:
         kinds, weights = list(MIX), list(MIX.values())
         while time.monotonic() < deadline:
             kind = self.rng.choices(kinds, weights)[0]
-            started = time.perf_counter()
-            error = None
+            started, error, what = time.monotonic(), None, ""
             try:
                 getattr(self, kind)()
             except Exception as exc:  # every failure is counted, whatever raised it
                 error = f"{type(exc).__name__}: {str(exc)[:300]}"
-            self.results.record(kind, time.perf_counter() - started, error)
+                what = classify(exc, self.s3_endpoint)
+            self.results.record(kind, time.monotonic() - started, error, what, started)
 
 
 def verify_uploads(base: str, uploads: dict[tuple[str, str], str], s3_endpoint: str = "") -> list[str]:
@@ -534,6 +705,28 @@ def verify_uploads(base: str, uploads: dict[tuple[str, str], str], s3_endpoint: 
             elif path.endswith(".bin") and (wrong := served_by_store(resp, s3_endpoint)):
                 lost.append(f"{repo}/{path}: {wrong}")
     return lost
+
+
+def split_failures(failures, outage: S3Outage | None, grace: float) -> tuple[list, list]:
+    """(expected, unexpected): a failure is expected only if an S3 outage was on while its request
+    ran (or ended less than ``grace`` seconds before it finished) and it is of a kind in
+    OUTAGE_EXPECTED."""
+    if outage is None:
+        return [], list(failures)
+    expected, unexpected = [], []
+    for start, end, kind, what in failures:
+        during = start <= outage.up_at + grace and end >= outage.down_at
+        (expected if during and what in OUTAGE_EXPECTED else unexpected).append((start, end, kind, what))
+    return expected, unexpected
+
+
+def print_failure_table(failures, title: str) -> None:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for _, _, kind, what in failures:
+        counts[(kind, what)] += 1
+    print(f"failed requests, {title}: {len(failures)}")
+    for (kind, what), n in sorted(counts.items()):
+        print(f"   {kind:<10} {what:<28} {n:>6}")
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -569,7 +762,27 @@ def main() -> int:
     parser.add_argument("--db", default=DB, help="PostgreSQL database the soak creates and drops")
     parser.add_argument("--ports", help="LOW-HIGH: take the stack's loopback ports from this range")
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs after a pass too")
+    parser.add_argument(
+        "--s3-outage", type=float, default=0, help="with --store s3: take S3 away for this many seconds"
+    )
+    parser.add_argument(
+        "--s3-outage-at", type=float, help="seconds after the warm-up the outage starts (default: half-way)"
+    )
+    parser.add_argument(
+        "--s3-outage-kind",
+        choices=["restart", "stall"],
+        default="restart",
+        help="restart: connections refused and cut; stall: moto stopped (SIGSTOP), nothing answers",
+    )
+    parser.add_argument(
+        "--s3-outage-grace",
+        type=float,
+        default=30,
+        help="seconds after S3 is back in which failures still count as the outage's",
+    )
     args = parser.parse_args()
+    if args.s3_outage and args.store != "s3":
+        parser.error("--s3-outage needs --store s3")
     if not shutil.which("redis-server"):
         print("redis-server is not installed", file=sys.stderr)
         return 2
@@ -607,10 +820,15 @@ def main() -> int:
         results.measure_from = time.monotonic() + args.warmup
         bucket: dict[str, tuple[int, float]] = {}
         if stack.s3_endpoint:  # what moto holds at the end of warm-up, to set its RSS growth against
-            timer = threading.Timer(args.warmup, lambda: bucket.update(start=bucket_mb(stack.s3_endpoint)))
+            timer = threading.Timer(args.warmup, lambda: bucket.update(start=bucket_mb(stack.moto_endpoint)))
             timer.daemon = True
             timer.start()
         deadline = results.measure_from + args.seconds
+        outage = None
+        if args.s3_outage:
+            at = args.s3_outage_at if args.s3_outage_at is not None else args.seconds / 2
+            outage = S3Outage(stack, args.s3_outage_kind, results.measure_from + at, args.s3_outage)
+            outage.start()
         threads = [threading.Thread(target=c.loop, args=(deadline,)) for c in clients]
         for thread in threads:
             thread.start()
@@ -620,12 +838,21 @@ def main() -> int:
         sampler.join()
         crashed = stack.crashed()
 
+        if outage is not None:
+            outage.join()
         lost_uploads = verify_uploads(stack.base, results.uploads, stack.s3_endpoint)
         backlog = drain(args.db, stack.env["REDIS_URL"], args.drain_seconds)
+        failed_analysis = failed_analyses(args.db)
+        rejudged: list[tuple[bool, str]] | None = None
+        if outage is not None and any(retry for retry, _ in failed_analysis):
+            # what beat's stale sweep does in production (the soak runs no beat): re-send them
+            stack.manage("reanalyse", "--queue")
+            drain(args.db, stack.env["REDIS_URL"], args.drain_seconds)
+            rejudged = failed_analyses(args.db)
         lost_analyses = backlog["lost"]
         memory = rss_summary(sampler.samples, after=args.warmup)
         if stack.s3_endpoint:
-            bucket["end"] = bucket_mb(stack.s3_endpoint)
+            bucket["end"] = bucket_mb(stack.moto_endpoint)
     finally:
         stack.stop()
         with contextlib.suppress(psycopg.Error), psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
@@ -669,8 +896,35 @@ def main() -> int:
             f"S3 bucket (moto keeps it in memory, so moto's RSS is not bounded): {n0} objects, {mb0:.1f} MB "
             f"at the end of warm-up -> {n1} objects, {mb1:.1f} MB at the end ({mb1 - mb0:+.1f} MB)"
         )
-    failed = sum(results.errors.values())
-    failures = [f"{failed} failed requests"] if failed else []
+    expected, unexpected = split_failures(results.failures, outage, grace=args.s3_outage_grace)
+    if outage is not None:
+        print(
+            f"\nS3 {outage.kind} for {outage.length:.0f} s from {outage.down_at - results.measure_from:.0f} s "
+            f"after warm-up (errors of the kinds clients may see while S3 is away, from requests that overlap "
+            f"it or end within {args.s3_outage_grace:.0f} s after, are expected; any other fails the run)"
+        )
+        print_failure_table(expected, "expected (during the outage)")
+    if unexpected:
+        print_failure_table(unexpected, "unexpected")
+    failures = [f"{len(unexpected)} failed requests"] if unexpected else []
+    unstamped = [error for retry, error in failed_analysis if retry]
+    stamped = [error for retry, error in failed_analysis if not retry]
+    if failed_analysis:
+        print(
+            f"failed analyses: {len(unstamped)} left for the stale sweep (blob store unreadable), "
+            f"{len(stamped)} stamped as the engine's answer"
+        )
+        for error in (stamped + unstamped)[:5]:
+            print("  ", error[:300])
+    failures += [f"{len(stamped)} analyses failed"] if stamped else []
+    failures += (
+        [f"{len(unstamped)} analyses failed on the blob store without an S3 outage"]
+        if unstamped and outage is None
+        else []
+    )
+    if rejudged is not None:
+        print(f"after `manage.py reanalyse --queue` and a drain: {len(rejudged)} analyses still failed")
+        failures += [f"{len(rejudged)} analyses still failed after re-judging"] if rejudged else []
     failures += [f"{len(lost_uploads)} acknowledged uploads not readable"] if lost_uploads else []
     print(
         f"analyses: {backlog['pending_at_end_of_traffic']} queued when traffic stopped, drained at "
@@ -695,8 +949,8 @@ def main() -> int:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"args": {k: str(v) for k, v in vars(args).items()}, "kinds": figures, "rss": memory,
-                 "uploads": len(results.uploads), "lost_uploads": lost_uploads, "lost_analyses": lost_analyses, "analysis_backlog": backlog, "bucket": bucket,
+                {"args": {k: str(v) for k, v in vars(args).items()}, "kinds": figures, "rss": memory, "rss_samples": sampler.samples,
+                 "uploads": len(results.uploads), "lost_uploads": lost_uploads, "lost_analyses": lost_analyses, "failed_analyses": len(failed_analysis), "analysis_backlog": backlog, "bucket": bucket,
                  "errors": results.examples, "failures": failures},
                 indent=2,
             )
