@@ -74,6 +74,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -521,7 +522,8 @@ class Results:
     uploads: dict[tuple[str, str], str] = field(default_factory=dict)  # (repo, path) -> sha256
     lock: threading.Lock = field(default_factory=threading.Lock)
     measure_from: float = 0.0  # monotonic time the warm-up ends: latencies before it are not kept
-    failures: list[tuple[float, float, str, str]] = field(default_factory=list)  # (start, end, kind, class)
+    # (start, end, kind, class, message) of every failed request
+    failures: list[tuple[float, float, str, str, str]] = field(default_factory=list)
 
     def record(
         self, kind: str, seconds: float, error: str | None, what: str = "", started: float = 0.0
@@ -532,7 +534,7 @@ class Results:
                     self.latencies[kind].append(seconds)
             else:
                 self.errors[kind] += 1
-                self.failures.append((started, started + seconds, kind, what))
+                self.failures.append((started, started + seconds, kind, what, error))
                 if len(self.examples) < 20:
                     self.examples.append(f"{kind}: {error}")
 
@@ -691,6 +693,8 @@ class Client:
             except Exception as exc:  # every failure is counted, whatever raised it
                 error = f"{type(exc).__name__}: {str(exc)[:300]}"
                 what = classify(exc, self.s3_endpoint)
+                if what.startswith("other"):  # not an answer: where it was raised is the clue
+                    error += " | " + " / ".join(traceback.format_exc().splitlines()[-12:])
             self.results.record(kind, time.monotonic() - started, error, what, started)
 
 
@@ -714,19 +718,23 @@ def split_failures(failures, outage: S3Outage | None, grace: float) -> tuple[lis
     if outage is None:
         return [], list(failures)
     expected, unexpected = [], []
-    for start, end, kind, what in failures:
+    for failure in failures:
+        start, end, _, what, _ = failure
         during = start <= outage.up_at + grace and end >= outage.down_at
-        (expected if during and what in OUTAGE_EXPECTED else unexpected).append((start, end, kind, what))
+        (expected if during and what in OUTAGE_EXPECTED else unexpected).append(failure)
     return expected, unexpected
 
 
-def print_failure_table(failures, title: str) -> None:
+def print_failure_table(failures, title: str, examples: int = 0) -> None:
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    for _, _, kind, what in failures:
+    for _, _, kind, what, _ in failures:
         counts[(kind, what)] += 1
     print(f"failed requests, {title}: {len(failures)}")
     for (kind, what), n in sorted(counts.items()):
         print(f"   {kind:<10} {what:<28} {n:>6}")
+    if examples:
+        for _, _, kind, what, error in failures[:examples]:
+            print(f"      {kind} ({what}): {error[:1500]}")
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -905,7 +913,7 @@ def main() -> int:
         )
         print_failure_table(expected, "expected (during the outage)")
     if unexpected:
-        print_failure_table(unexpected, "unexpected")
+        print_failure_table(unexpected, "unexpected", examples=10)
     failures = [f"{len(unexpected)} failed requests"] if unexpected else []
     unstamped = [error for retry, error in failed_analysis if retry]
     stamped = [error for retry, error in failed_analysis if not retry]
