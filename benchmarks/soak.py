@@ -549,7 +549,11 @@ class BadAnswer(AssertionError):
 
 #: What clients may see while S3 is away: the hub's 503 with Retry-After, or S3's own endpoint (the
 #: presigned URL a client was sent to) not answering. A 500, or the hub itself not answering, is not.
-OUTAGE_EXPECTED = {"hub 503 + Retry-After", "S3 unreachable", "S3 503 + Retry-After"}
+#: "client session closed" is huggingface_hub's own doing: its clients share one process-wide httpx
+#: client, and http_backoff closes it (close_session) when any thread's request meets a ConnectError,
+#: so a request another thread has in flight to the hub fails with "Bad file descriptor". With
+#: several client threads in one process, every S3 refusal does that; outside an outage it cannot.
+OUTAGE_EXPECTED = {"hub 503 + Retry-After", "S3 unreachable", "S3 503 + Retry-After", "client session closed"}
 
 
 def classify(exc: BaseException, s3_endpoint: str) -> str:
@@ -567,6 +571,8 @@ def classify(exc: BaseException, s3_endpoint: str) -> str:
     with contextlib.suppress(Exception):  # httpx raises RuntimeError for an exception without a request
         url = str(exc.request.url)
     name = type(exc).__name__
+    if "Bad file descriptor" in str(exc) or "client has been closed" in str(exc):
+        return "client session closed"
     if isinstance(exc, requests.ConnectionError | requests.Timeout | ConnectionError) or any(
         word in name for word in ("Connect", "Timeout", "Network", "Protocol", "RemoteDisconnected")
     ):
