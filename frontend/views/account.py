@@ -16,14 +16,11 @@ from hub.auth import mint_token
 from hub.models import ApiToken, Namespace, OrgMembership
 
 
-class SignInView(LoginView):
-    """Django's login view with the throttled form; a refused attempt is a 429 with ``Retry-After``
-    (the page says when to try again), so scripts see what happened."""
+class ThrottledFormMixin:
+    """A form refused by the sign-in throttle (its ``retry_after`` set) answers 429 with
+    ``Retry-After``; the page says when to try again, and scripts see what happened."""
 
-    template_name = "frontend/login.html"
-    form_class = SignInForm
-
-    def form_invalid(self, form: SignInForm) -> HttpResponse:
+    def form_invalid(self, form) -> HttpResponse:
         response = super().form_invalid(form)
         if form.retry_after:
             response.status_code = 429
@@ -31,7 +28,14 @@ class SignInView(LoginView):
         return response
 
 
-class PasswordChange(PasswordChangeView):
+class SignInView(ThrottledFormMixin, LoginView):
+    """Django's login view with the throttled form."""
+
+    template_name = "frontend/login.html"
+    form_class = SignInForm
+
+
+class PasswordChange(ThrottledFormMixin, PasswordChangeView):
     """``/settings/password``: a user changes their own password (before, only an admin could).
 
     Django's view keeps this session signed in and, through the session's password hash, signs out
@@ -45,13 +49,6 @@ class PasswordChange(PasswordChangeView):
 
     def get_form_kwargs(self) -> dict:
         return {**super().get_form_kwargs(), "request": self.request}
-
-    def form_invalid(self, form: ThrottledPasswordChangeForm) -> HttpResponse:
-        response = super().form_invalid(form)
-        if form.retry_after:
-            response.status_code = 429
-            response["Retry-After"] = str(form.retry_after)
-        return response
 
     def form_valid(self, form) -> HttpResponse:
         response = super().form_valid(form)

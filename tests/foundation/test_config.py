@@ -50,17 +50,10 @@ BEAT_INTERVALS = {
 
 
 def beat_schedule(tmp_path, **env: str) -> subprocess.CompletedProcess:
-    code = (
-        "import django, json; django.setup(); from django.conf import settings; "
-        "print(json.dumps({k: v['schedule'] for k, v in settings.CELERY_BEAT_SCHEDULE.items()}))"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, "MODELHUB_VAR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "hub.settings"} | env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return settings_value(
+        tmp_path,
+        "json.dumps({k: v['schedule'] for k, v in settings.CELERY_BEAT_SCHEDULE.items()})",
+        **env,
     )
 
 
@@ -283,7 +276,7 @@ def test_beat_keeps_its_schedule_under_modelhub_var(tmp_path):
 
 
 def settings_value(tmp_path, expression: str, **env: str) -> subprocess.CompletedProcess:
-    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
+    code = f"import django, json; django.setup(); from django.conf import settings; print({expression})"
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
