@@ -357,15 +357,6 @@ def _license_row(ds: str, hit: DatasetLicense | None) -> dict[str, Any]:
 EVIDENCE_NAMES = 64
 
 
-def _listed(names: tuple[str, ...]) -> str:
-    """``names`` once each, in order, the first :data:`EVIDENCE_NAMES` written out."""
-    unique = list(dict.fromkeys(names))
-    shown = ", ".join(name if len(name) <= 200 else f"{name[:120]}… ({len(name)} characters)"
-                      for name in unique[:EVIDENCE_NAMES])  # fmt: skip
-    rest = len(unique) - EVIDENCE_NAMES
-    return f"{shown} and {rest} more" if rest > 0 else shown
-
-
 #: Distinct datasets judged (licence looked up, listed in ``datasets`` and ``dataset_licenses``);
 #: real cards name up to a few dozen. 20,000 dataset links in a 1 MB body made those two lists
 #: 2.2 MB of the stored analysis; the rest are counted (``datasets_named``, ``datasets_ignored``).
@@ -420,10 +411,20 @@ def assess_disclosure(facts: CardFacts, datasets: DatasetLicenses | None = None)
 
     level = 0
     if facts.datasets:
-        evidence.append({"level": 1, "source": "metadata", "detail": "datasets: " + _listed(facts.datasets)})
+        evidence.append(
+            {
+                "level": 1,
+                "source": "metadata",
+                "detail": "datasets: " + listed(facts.datasets, shown=EVIDENCE_NAMES),
+            }
+        )
     if facts.linked_datasets:
         evidence.append(
-            {"level": 1, "source": "body", "detail": "dataset links: " + _listed(facts.linked_datasets)}
+            {
+                "level": 1,
+                "source": "body",
+                "detail": "dataset links: " + listed(facts.linked_datasets, shown=EVIDENCE_NAMES),
+            }
         )
     if data_section is not None:
         evidence.append({"level": 1, "source": "body",

@@ -128,8 +128,8 @@ EVIDENCE_CHARS = 500
 def _rating(dim: str, rating: str, evidence: str | None, observable: bool = True) -> dict[str, Any]:
     """A dimension's entry as it appears in the output (the MOF class reads rating and evidence)."""
     name, category = _DIMENSION_INFO[dim]
-    if evidence is not None:  # it quotes the card (dataset ids, library names): bounded like transparency's
-        evidence = quote(evidence, EVIDENCE_CHARS)
+    if evidence is not None and len(evidence) > EVIDENCE_CHARS:  # it quotes the card (dataset ids,
+        evidence = quote(evidence, EVIDENCE_CHARS)  # library names): bounded like transparency's
     return {"dimension": dim, "name": name, "category": category, "rating": rating, "evidence": evidence,
             "observable": observable}  # fmt: skip
 
@@ -426,7 +426,7 @@ def mof_class(
         ok = bool(evidence) and lic_open
         counts[name] = ok
         rows.append({"component": name, "content_type": ctype, "class": cls, "included": bool(evidence),
-                     "evidence": quote(evidence, EVIDENCE_CHARS) if evidence else None, "license": lic, "license_from": source,
+                     "evidence": (evidence if len(evidence) <= EVIDENCE_CHARS else quote(evidence, EVIDENCE_CHARS)) if evidence else None, "license": lic, "license_from": source,
                      "license_open": lic_open, "counts": ok})  # fmt: skip
 
     # a research paper stands in for a missing technical report in Class III

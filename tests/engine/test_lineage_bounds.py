@@ -154,4 +154,4 @@ def test_disclosure_evidence_names_each_dataset_once_and_counts_the_rest():
     text = "---\nlicense: mit\ndatasets:\n" + "".join(f"- {n}\n- {n}\n" for n in names) + "---\n# m\n"
     result = analyze_snapshot(snapshot(text), parse_front_matter(text))
     (named,) = [e["detail"] for e in result["data"]["evidence"] if e["detail"].startswith("datasets: ")]
-    assert named == "datasets: " + ", ".join(names[:EVIDENCE_NAMES]) + " and 10 more"
+    assert named == "datasets: " + ", ".join(names[:EVIDENCE_NAMES]) + ", and 10 more"
