@@ -27,7 +27,7 @@ from licenses.engine.kb import DATA_DIR, default_kb
 from licenses.engine.obligations import TermsInForce, licences_in_force
 from licenses.engine.types import LicenseInfo
 from licenses.models import Violation
-from licenses.services.lineage import hidden_from, model_ref
+from licenses.services.lineage import hidden_from, inherited_licences, model_ref
 
 MAX_FILES = 500
 MAX_REVISIONS = 30
@@ -146,7 +146,7 @@ def _terms(result: dict[str, Any], info: LicenseInfo | None, user) -> list[Terms
     AND expression and the base model's licence a relabelled derivative still carries. A base
     model private to someone else reads as one outside the registry (as in the graph and the
     compliance API): the licence recorded from its private analysis is not listed."""
-    terms = licences_in_force(_without_hidden_parents(result, user)) if result else []
+    terms = licences_in_force(_with_inherited(_without_hidden_parents(result, user), user)) if result else []
     if not terms and info is not None:
         terms = [TermsInForce(info, "declared licence")]
     return terms
@@ -161,6 +161,15 @@ def _without_hidden_parents(result: dict[str, Any], user) -> dict[str, Any]:
         return result
     kept = [p for p in parents if model_ref(str((p or {}).get("id") or "")) not in hidden]
     return {**result, "lineage": {**lineage, "base_models": kept}}
+
+
+def _with_inherited(result: dict[str, Any], user) -> dict[str, Any]:
+    """``result`` with the ancestors beyond its parents (and their recorded licences) that ``user``
+    may see, as the compliance check reads them: a Llama fine-tune's fine-tune owes Llama's terms."""
+    lineage = result.get("lineage") or {}
+    parents = [str((p or {}).get("id") or "") for p in lineage.get("base_models") or []]
+    inherited = inherited_licences({0: parents}, user)[0]
+    return {**result, "lineage": {**lineage, "ancestors": inherited}} if inherited else result
 
 
 def build(repo: Repository, user, commit: Commit | None = None) -> ModelPage:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from licenses.engine.ancestry import inherited_ancestors
 from licenses.engine.basemodels import BundledBaseModels
 from licenses.engine.cardfacts import extract_facts
 from licenses.engine.classify import classify
@@ -162,6 +163,18 @@ def analyze_paths(
         analyze_snapshot(s, f, kb, resolver=resolver, finding=finding)
         for s, f, finding in zip(snapshots, fronts, findings, strict=True)
     ]
+    by_id = {str(r["id"]).lower(): r for r in results}
+
+    def parents_of(model_id: str) -> list[tuple[str, str | None]]:
+        # an analysed repository knows its own parents (and their licences as resolved above);
+        # the registry and the bundled table answer a licence, not a model's parents
+        found = by_id.get(str(model_id).lower())
+        bases = ((found or {}).get("lineage") or {}).get("base_models") or []
+        return [(str(b["id"]), b.get("license_key")) for b in bases]
+
+    for result in results:
+        declared = [str(b["id"]) for b in result["lineage"]["base_models"]]
+        result["lineage"]["ancestors"] = inherited_ancestors(declared, parents_of)
     for result in results:
         # what the user must honour: every licence in force (each of an AND, the lightest OR
         # choice, every base model's); the server's stored analyses leave it to the page and

@@ -94,20 +94,41 @@ def _own_terms(lic: Mapping[str, Any], kb: KnowledgeBase) -> list[TermsInForce]:
 
 
 def licences_in_force(report: Mapping[str, Any], kb: KnowledgeBase | None = None) -> list[TermsInForce]:
-    """The model's own licence(s) first, then each base model's licence not already among them."""
+    """The model's own licence(s) first, then each base model's licence not already among them,
+    then each further ancestor's (``lineage.ancestors`` entries that carry a ``license_key``, nearest
+    first): a derivative of a derivative is still bound by the first one's base (licenses.md §3)."""
     kb = kb or default_kb()
     out = _own_terms(report.get("license") or {}, kb)
     seen = {t.info.key for t in out}
-    for base in (report.get("lineage") or {}).get("base_models") or ():
-        key = str((base or {}).get("license_key") or "")
+    lineage = report.get("lineage") or {}
+    for key, via in _upstream_keys(lineage):
         if key.lower() in _NO_TERMS:
             continue
         info = kb.get(key) or kb.lookup(key)
         if info is None or info.key in seen:
             continue
         seen.add(info.key)
-        out.append(TermsInForce(info, f"base model {base.get('id')}"))
+        out.append(TermsInForce(info, via))
     return out
+
+
+def _upstream_keys(lineage: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(licence key, via)`` of each base model, then of each ancestor with a recorded licence."""
+    out = [
+        (str(base.get("license_key") or ""), f"base model {base.get('id')}")
+        for base in lineage.get("base_models") or ()
+        if isinstance(base, Mapping)
+    ]
+    ancestors = [a for a in lineage.get("ancestors") or () if isinstance(a, Mapping) and a.get("license_key")]
+    for anc in sorted(ancestors, key=lambda a: a.get("depth") or 0):
+        out.append((str(anc["license_key"]), ancestor_via(anc)))
+    return out
+
+
+def ancestor_via(ancestor: Mapping[str, Any]) -> str:
+    """How an ancestor's terms reach the model: ``ancestor X via B -> A`` (the models between)."""
+    path = [str(p) for p in ancestor.get("path") or ()]
+    return f"ancestor {ancestor.get('id')}" + (f" via {' -> '.join(path)}" if path else "")
 
 
 def obligations_in_force(report: Mapping[str, Any], kb: KnowledgeBase | None = None) -> list[dict[str, Any]]:

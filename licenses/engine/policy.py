@@ -26,7 +26,7 @@ from typing import Any, Literal
 import jsonschema
 
 from licenses.engine.frontmatter import load_yaml_document
-from licenses.engine.obligations import burden
+from licenses.engine.obligations import ancestor_via, burden
 from licenses.engine.types import LicenseInfo
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.schema.json"
@@ -551,17 +551,32 @@ class _Evaluator:
         return every
 
     def judge_upstream(self) -> list[_LicenseFacts]:
-        """Parents' licences bind a derivative too: judge each base model's licence as well."""
+        """Parents' licences bind a derivative too, and so do their parents' however far up
+        (``lineage.ancestors`` with a recorded licence): judge each such licence as well."""
         out: list[_LicenseFacts] = []
         own = str((self.report.get("license") or {}).get("key") or "").lower()
-        for base in (self.report.get("lineage") or {}).get("base_models") or ():
-            key = str(base.get("license_key") or "")
-            if not key or key.lower() == own or key.lower() in UNKNOWN_KEYS:
+        lineage = self.report.get("lineage") or {}
+        upstream = [
+            (str(base.get("license_key") or ""), str(base.get("id")))
+            for base in lineage.get("base_models") or ()
+            if isinstance(base, Mapping)
+        ]
+        ancestors = [
+            a for a in lineage.get("ancestors") or () if isinstance(a, Mapping) and a.get("license_key")
+        ]
+        upstream += [
+            (str(a["license_key"]), ancestor_via(a))
+            for a in sorted(ancestors, key=lambda a: a.get("depth") or 0)
+        ]
+        judged: set[str] = set()
+        for key, name in upstream:
+            if not key or key.lower() == own or key.lower() in UNKNOWN_KEYS or key.lower() in judged:
                 continue
             facts = _facts_for_key(key, self.kb)
             if facts.info is None:
                 continue
-            for r in self.license_reasons(facts, prefix=f"upstream {base.get('id')}: "):
+            judged.add(key.lower())
+            for r in self.license_reasons(facts, prefix=f"upstream {name}: "):
                 if r.effect == "deny":
                     self.reasons.append(Reason("upstream-license-denied", r.message, r.clause, "deny"))
             out.append(facts)

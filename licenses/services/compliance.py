@@ -25,7 +25,14 @@ from licenses.engine.policy import Policy, evaluate_model, unknown_model_decisio
 from licenses.engine.types import RepoSnapshot
 from licenses.models import Violation
 from licenses.services.compliance_lookup import HeadFacts, fetch_heads, open_violations, scan_facts
-from licenses.services.lineage import MAX_DEPTH, GraphNode, ancestors_many, hidden_from, model_ref
+from licenses.services.lineage import (
+    MAX_DEPTH,
+    GraphNode,
+    ancestors_many,
+    hidden_from,
+    inherited_licences,
+    model_ref,
+)
 from licenses.services.policy_cache import compile_policy, current_version, pinned_version
 from licenses.services.violations import as_triaged
 
@@ -132,6 +139,7 @@ class _Prefetched:
     """
 
     def __init__(self, user, specs: list[ModelSpec]) -> None:
+        self.user = user
         self.repos = _find_repositories(user, [s.id for s in specs])
         repo_ids = [r.pk for r in self.repos.values()]
         self.commits: dict[tuple[str, str | None], Commit | None] = {}
@@ -286,6 +294,8 @@ def _registry_result(spec: ModelSpec, pre: _Prefetched, policy: Policy, today: d
         "violations": violations,
         "upstream_violations": pre.upstream.get((spec.id.lower(), spec.revision), []),
     }
+    inherited = inherited_licences({0: _parent_ids(report.get("lineage"))}, pre.user)[0]
+    report["lineage"] = {**(report.get("lineage") or {}), "ancestors": inherited}
     decision = evaluate_model(policy, report, today)
     lineage = dict(result.get("lineage") or {})
     walked = pre.lineage.get(commit.pk, pre.ancestors.get(repo.repo_id.lower(), []))
@@ -339,6 +349,7 @@ class _HeadBatch:
         unwalked = [h.repo_id for h in used if h.ancestors is None]
         self.ancestors = {**walked, **(ancestors_many(unwalked) if unwalked else {})}
         self.upstream = upstream_findings(user, self.ancestors)
+        self.inherited = inherited_licences({h.repo_id.lower(): _parent_ids(h.lineage) for h in used}, user)
 
     def _serves(self, spec: ModelSpec) -> bool:
         head = self.heads.get(spec.id.lower())
@@ -360,6 +371,7 @@ def _answer(head: HeadFacts, batch: _HeadBatch, policy: Policy, today: date) -> 
     violations = batch.violations.get(head.pk, [])
     report = head.report(violations, batch.scans.get(head.head_id, {}))
     report["upstream_violations"] = batch.upstream.get(head.repo_id.lower(), [])
+    report["lineage"] = {**(head.lineage or {}), "ancestors": batch.inherited.get(head.repo_id.lower(), [])}
     decision = evaluate_model(policy, report, today)
     lineage = dict(head.lineage or {})
     lineage["ancestors"] = [
@@ -533,6 +545,12 @@ def _ancestry(declared: Mapping[Any, list[str]], stop: Collection[str] = ()) -> 
             GraphNode(ref, d) for ref, d in sorted(depth.items(), key=lambda item: (item[1], item[0]))
         ]
     return out
+
+
+def _parent_ids(lineage: Mapping[str, Any] | None) -> list[str]:
+    """The declared parents' ids of a stored ``lineage``."""
+    bases = (lineage or {}).get("base_models") or []
+    return [str(b.get("id") or "") for b in bases if isinstance(b, Mapping)]
 
 
 def _lineage_refs(result: Mapping[str, Any]) -> list[str]:

@@ -9,7 +9,8 @@ cliques and cycles in bad metadata cost the edges reached, not edges × depth).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +20,14 @@ from django.utils import timezone
 from hub.models import Repository
 from hub.services.access import visible_repositories
 from hub.services.repos import find_by_ids
+from licenses.engine.ancestry import MAX_DEPTH as _ENGINE_MAX_DEPTH
+from licenses.engine.ancestry import inherited_ancestors
 from licenses.models import LineageEdge
 from licenses.services.walks import ancestor_walks_cte, walk_cte
 
 log = logging.getLogger(__name__)
 
-MAX_DEPTH = 64  # deeper chains than this are not real model trees
+MAX_DEPTH = _ENGINE_MAX_DEPTH  # deeper chains than this are not real model trees (64)
 
 
 @dataclass(frozen=True)
@@ -376,3 +379,33 @@ def repositories_for(nodes: Iterable[GraphNode]) -> dict[str, Repository]:
     if missing:  # lineage joins models: a dataset of the same name is another repository
         found.update(find_by_ids(Repository.objects.filter(repo_type=Repository.Type.MODEL), missing))
     return found
+
+
+def inherited_licences(
+    declared: Mapping[Hashable, Iterable[str]], user
+) -> dict[Hashable, list[dict[str, Any]]]:
+    """For each key's declared parent ids, the ancestors beyond them with the licence recorded on
+    the graph edge that reaches each (its child's analysis resolved it), and the chain between
+    (``engine.ancestry.inherited_ancestors``): their licences bind the model as its parents' do.
+
+    A model ``user`` may not see reads like one outside the registry: neither it nor anything
+    above it is listed (its parents are in its private card). Three queries for any batch: the
+    walk, the edges it reached, and which of those models are private to others.
+    """
+    parents = {key: [str(p) for p in ids if str(p).strip()] for key, ids in declared.items()}
+    seeds = {model_ref(p) for ids in parents.values() for p in ids}
+    if not seeds:
+        return {key: [] for key in parents}
+    walked = ancestors_many(seeds, max_depth=MAX_DEPTH)
+    refs = seeds | {node.ref for nodes in walked.values() for node in nodes}
+    edges: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    rows = LineageEdge.objects.filter(child_ref__in=refs).order_by("pk")
+    for child, display, key in rows.values_list("child_ref", "parent_display", "parent_license_key"):
+        edges[child].append((display, key or None))
+    hidden = hidden_from(user, refs)
+    return {
+        key: inherited_ancestors(
+            ids, lambda mid: edges.get(model_ref(mid), ()), lambda ref: ref not in hidden, MAX_DEPTH
+        )
+        for key, ids in parents.items()
+    }

@@ -139,3 +139,51 @@ def test_a_moe_folder_without_base_model_is_judged_through_its_mergekit_moe_conf
     assert [(r, p) for r, p in rules(result) if r != "missing-notice"] == [
         ("relicensed-derivative", "lab/nc-expert-7b")
     ]
+
+
+def _grandchild_of_llama(tmp_path) -> dict:
+    """meta-llama/Meta-Llama-3-8B (bundled, llama3) -> lab/b (apache-2.0) -> lab/c (apache-2.0)."""
+    repo(tmp_path, "lab__b", card("apache-2.0", "meta-llama/Meta-Llama-3-8B"))
+    repo(tmp_path, "lab__c", card("apache-2.0", "lab/b"))
+    return {r["id"]: r for r in analyze_paths([tmp_path])}
+
+
+def test_ancestor_beyond_a_relabelled_parent_still_binds(tmp_path):
+    """licenses.md §3: a derivative of a Llama derivative is a Llama derivative; its obligations
+    used to list only the direct parent's (here apache-2.0, like its own)."""
+    c = _grandchild_of_llama(tmp_path)["lab/c"]
+    [ancestor] = c["lineage"]["ancestors"]
+    assert (ancestor["id"], ancestor["depth"], ancestor["license_key"], ancestor["path"]) == (
+        "meta-llama/Meta-Llama-3-8B",
+        2,
+        "llama3",
+        ["lab/b"],
+    )
+    llama = [ob for ob in c["license"]["obligations"] if ob["license"] == "llama3"]
+    assert llama, c["license"]["obligations"]
+    assert {ob["via"] for ob in llama} == {"ancestor meta-llama/Meta-Llama-3-8B via lab/b"}
+
+
+def test_ancestor_binds_in_the_policy_obligations_too(tmp_path):
+    from licenses.engine.policy import evaluate_model, load_policy
+
+    c = _grandchild_of_llama(tmp_path)["lab/c"]
+    decision = evaluate_model(load_policy({"name": "t"}), c).to_dict()
+    assert any(str(ob.get("text", "")).startswith("llama3:") for ob in decision["obligations"]), decision
+
+
+def test_ancestor_walk_stops_at_the_depth_bound(tmp_path):
+    from licenses.engine.ancestry import inherited_ancestors
+
+    chain = {f"m{n}": [(f"m{n + 1}", "mit")] for n in range(200)}
+    found = inherited_ancestors(["m0"], lambda mid: chain.get(mid, ()), max_depth=5)
+    assert [a["depth"] for a in found] == [2, 3, 4, 5]
+    assert found[-1]["path"] == ["m0", "m1", "m2", "m3"]
+
+
+def test_ancestor_walk_does_not_pass_an_invisible_model(tmp_path):
+    from licenses.engine.ancestry import inherited_ancestors
+
+    chain = {"p": [("secret/mid", "mit")], "secret/mid": [("top", "llama3")]}
+    found = inherited_ancestors(["p"], lambda mid: chain.get(mid, ()), visible=lambda ref: ref != "secret/mid")
+    assert found == []
