@@ -185,5 +185,7 @@ def test_ancestor_walk_does_not_pass_an_invisible_model(tmp_path):
     from licenses.engine.ancestry import inherited_ancestors
 
     chain = {"p": [("secret/mid", "mit")], "secret/mid": [("top", "llama3")]}
-    found = inherited_ancestors(["p"], lambda mid: chain.get(mid, ()), visible=lambda ref: ref != "secret/mid")
+    found = inherited_ancestors(
+        ["p"], lambda mid: chain.get(mid, ()), visible=lambda ref: ref != "secret/mid"
+    )
     assert found == []

@@ -601,3 +601,42 @@ def test_saas_answer_for_agpl_names_the_network_source_offer(api, models):
     resp = check(api, ["acme/agpl-model"])
     codes = {o["code"]: o for o in by_model(resp)["acme/agpl-model"]["obligations"]}
     assert codes["network-source-offer"]["applies"] and codes["network-source-offer"]["clause"] == "§13"
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "outsider", "owner"])
+def test_a_grandparents_licence_binds_through_a_relabelled_parent_unless_that_parent_is_hidden(api, caller):
+    """meta-llama/Meta-Llama-3-8B (llama3) -> alice/b (apache-2.0) -> alice/c (apache-2.0): c is a
+    Llama derivative too (licenses.md §3), so the check lists Llama's obligations for it; they
+    used to be b's only. When b is private to someone else it reads like a model outside the
+    registry: what lies above it (its private card) is neither used nor shown."""
+    relabelled = {"relation": "finetune", "license_key": "apache-2.0", "license_class": "osi-permissive"}
+    b = analysed_model(
+        "alice/b", "apache-2.0", "osi-permissive", "yes", private=True,
+        base_models=[{"id": "meta-llama/Meta-Llama-3-8B", "license_key": "llama3", "source": "bundled"}],
+    )  # fmt: skip
+    c = analysed_model(
+        "alice/c", "apache-2.0", "osi-permissive", "yes", base_models=[{"id": "alice/b", **relabelled}]
+    )
+    record_lineage(b, [{"id": "meta-llama/Meta-Llama-3-8B", "license_key": "llama3", "source": "bundled"}])
+    record_lineage(c, [{"id": "alice/b", **relabelled}])
+    public = analysed_model(
+        "bob/d", "apache-2.0", "osi-permissive", "yes", base_models=[{"id": "bob/e", **relabelled}]
+    )
+    e = analysed_model("bob/e", "apache-2.0", "osi-permissive", "yes")
+    record_lineage(e, [{"id": "meta-llama/Meta-Llama-3-8B", "license_key": "llama3", "source": "bundled"}])
+    record_lineage(public, [{"id": "bob/e", **relabelled}])
+    headers = {}
+    if caller != "anonymous":
+        user = get_user_model().objects.create_user("alice" if caller == "owner" else "mallory")
+        if caller == "owner":
+            b.namespace.user = user
+            b.namespace.save()
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {mint_token(user)[0]}"
+    results = by_model(check(api, ["alice/c", "bob/d"], **headers))
+    llama = lambda r: [o for o in r["obligations"] if o["text"].startswith("llama3:")]  # noqa: E731
+    assert llama(results["bob/d"])  # a public chain binds whoever asks
+    if caller == "owner":
+        assert llama(results["alice/c"])
+        return
+    assert not llama(results["alice/c"])
+    assert "llama" not in json.dumps(results["alice/c"]).lower()
