@@ -349,7 +349,11 @@ class _HeadBatch:
         unwalked = [h.repo_id for h in used if h.ancestors is None]
         self.ancestors = {**walked, **(ancestors_many(unwalked) if unwalked else {})}
         self.upstream = upstream_findings(user, self.ancestors)
-        self.inherited = inherited_licences({h.repo_id.lower(): _parent_ids(h.lineage) for h in used}, user)
+        self.inherited = inherited_licences(
+            {h.repo_id.lower(): _parent_ids(h.lineage) for h in used},
+            user,
+            walked=[node for nodes in self.ancestors.values() for node in nodes],
+        )
 
     def _serves(self, spec: ModelSpec) -> bool:
         head = self.heads.get(spec.id.lower())

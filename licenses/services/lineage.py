@@ -382,7 +382,7 @@ def repositories_for(nodes: Iterable[GraphNode]) -> dict[str, Repository]:
 
 
 def inherited_licences(
-    declared: Mapping[Hashable, Iterable[str]], user
+    declared: Mapping[Hashable, Iterable[str]], user, walked: Iterable[GraphNode] | None = None
 ) -> dict[Hashable, list[dict[str, Any]]]:
     """For each key's declared parent ids, the ancestors beyond them with the licence recorded on
     the graph edge that reaches each (its child's analysis resolved it), and the chain between
@@ -390,14 +390,22 @@ def inherited_licences(
 
     A model ``user`` may not see reads like one outside the registry: neither it nor anything
     above it is listed (its parents are in its private card). Three queries for any batch: the
-    walk, the edges it reached, and which of those models are private to others.
+    walk, the edges it reached, and which of those models are private to others. ``walked``: the
+    models' own ancestor walks when the caller has them (no walk then, and no query at all when
+    nothing lies beyond the parents).
     """
     parents = {key: [str(p) for p in ids if str(p).strip()] for key, ids in declared.items()}
     seeds = {model_ref(p) for ids in parents.values() for p in ids}
     if not seeds:
         return {key: [] for key in parents}
-    walked = ancestors_many(seeds, max_depth=MAX_DEPTH)
-    refs = seeds | {node.ref for nodes in walked.values() for node in nodes}
+    if walked is not None:
+        nodes = list(walked)
+        if not any(node.depth >= 2 for node in nodes):
+            return {key: [] for key in parents}
+        refs = seeds | {node.ref for node in nodes}
+    else:
+        above = ancestors_many(seeds, max_depth=MAX_DEPTH)
+        refs = seeds | {node.ref for found in above.values() for node in found}
     edges: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
     rows = LineageEdge.objects.filter(child_ref__in=refs).order_by("pk")
     for child, display, key in rows.values_list("child_ref", "parent_display", "parent_license_key"):
