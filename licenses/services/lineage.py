@@ -118,6 +118,13 @@ class Walk:
     truncated: bool = False
 
 
+def cut(nodes: Iterable[GraphNode], max_depth: int = MAX_DEPTH) -> Walk:
+    """A walk made one level deeper than ``max_depth`` (the peek), as answered: the nodes down to
+    ``max_depth``, and whether any lay beyond (the answer was cut at the bound)."""
+    nodes = list(nodes)
+    return Walk([n for n in nodes if n.depth <= max_depth], any(n.depth > max_depth for n in nodes))
+
+
 def _nearest(
     seed: str, params: list[Any], up: bool, max_depth: int, stop: Collection[str], peek: bool
 ) -> Walk:
@@ -194,6 +201,7 @@ class DescendantSample:
 
     nodes: list[GraphNode]
     totals: dict[int, int]  # depth -> visible descendants at that (nearest) depth
+    truncated: bool = False  # visible descendants lie deeper than the sample's depth
 
     @property
     def not_shown(self) -> int:
@@ -201,9 +209,9 @@ class DescendantSample:
         return sum(self.totals.values()) - len(self.nodes)
 
 
-def _hidden_below(user, seed: str, params: list[Any], max_depth: int) -> set[str]:
-    """Refs of the walk's descendants private to others than ``user``: one query (usually empty),
-    a second only when there are private ones."""
+def _hidden_below(user, seed: str, params: list[Any], max_depth: int) -> tuple[set[str], set[int]]:
+    """Refs of the walk's descendants private to others than ``user``, and the private repositories
+    ``user`` may read: one query (usually nothing private), a second only when there are some."""
     repo_table = Repository._meta.db_table
     sql = f"""WITH RECURSIVE {walk_cte("down", seed, up=False, stops=0, postgres=_postgres())}
         SELECT DISTINCT e.child_ref, r.id FROM down
@@ -214,19 +222,21 @@ def _hidden_below(user, seed: str, params: list[Any], max_depth: int) -> set[str
         cursor.execute(sql, [*params, max_depth])
         private = dict(cursor.fetchall())
     if not private:
-        return set()
+        return set(), set()
     readable = set(visible_repositories(user).filter(pk__in=private.values()).values_list("pk", flat=True))
-    return {ref for ref, pk in private.items() if pk not in readable}
+    return {ref for ref, pk in private.items() if pk not in readable}, readable
 
 
 def _ranked(
     seed: str, params: list[Any], depths: tuple[int, int], hidden: set[str], where: str, tail: list[Any]
 ):
-    """Rows (ref, depth, generation size, total, truncated) of the visible walk down to
-    ``depths[0]``, walked to ``depths[1]`` (one more level tells whether the answer was cut)."""
+    """Rows (ref, depth, generation size, total, truncated, private repository id or None) of the
+    visible walk down to ``depths[0]``, walked to ``depths[1]`` (one more level tells whether the
+    answer was cut). The last column is read for the returned rows only, in the same statement."""
     stopped = sorted(hidden)
     shown = f" WHERE ref NOT IN ({', '.join(['%s'] * len(hidden))})" if hidden else ""
     walk = walk_cte("down", seed, up=False, stops=len(stopped), postgres=_postgres())
+    repo_table = Repository._meta.db_table
     sql = f"""WITH RECURSIVE {walk}, nearest AS (
             SELECT ref, MIN(depth) AS depth FROM down{shown} GROUP BY ref
         ), ranked AS (
@@ -237,7 +247,9 @@ def _ranked(
                    COUNT(*) OVER () AS total
             FROM nearest WHERE depth <= %s
         )
-        SELECT ref, depth, generation, total, EXISTS (SELECT 1 FROM nearest WHERE depth > %s)
+        SELECT ref, depth, generation, total, EXISTS (SELECT 1 FROM nearest WHERE depth > %s),
+               (SELECT MIN(r.id) FROM {_TABLE} e JOIN {repo_table} r ON r.id = e.child_id
+                WHERE e.child_ref = ranked.ref AND r.private)
         FROM ranked WHERE {where} ORDER BY depth, ref
     """  # table names are ours; every value is a query parameter
     answered, walked = depths
@@ -246,23 +258,66 @@ def _ranked(
         return cursor.fetchall()
 
 
+#: Times a page is ranked again when a repository on it turned private after the first statement.
+RERANKS = 2
+
+
+def _visible_ranked(
+    user,
+    seed: str,
+    params: list[Any],
+    depths: tuple[int, int],
+    where: str,
+    tail: list[Any],
+    known: tuple[set[str], set[int]] | None = None,
+):
+    """``_ranked`` rows the viewer may see, however visibility changes between the statements.
+
+    The private descendants are found in one statement and the walk is ranked in another: a
+    repository made private in between is not in ``hidden`` and would be answered (and counted)
+    once to a viewer who may not see it. Each returned row carries, from the ranking statement
+    itself, whether its repository is private; a private one not known to be readable is checked
+    (one query, for the page's rows only), and if the viewer may not see it the page is ranked
+    again without it (its place, the counts and the walk beyond it as for any hidden model). A
+    page still racing after ``RERANKS`` rankings leaves such rows out. ``known`` is a previous
+    ``_hidden_below`` answer for the same walk (it is updated with what this call learns).
+    """
+    hidden, readable = known if known is not None else _hidden_below(user, seed, params, depths[1])
+    for _ in range(RERANKS):
+        rows = _ranked(seed, params, depths, hidden, where, tail)
+        unknown = {row[0]: row[5] for row in rows if row[5] is not None and row[5] not in readable}
+        if not unknown:
+            return rows
+        allowed = visible_repositories(user).filter(pk__in=unknown.values()).values_list("pk", flat=True)
+        readable |= set(allowed)
+        newly = {ref for ref, pk in unknown.items() if pk not in readable}
+        if not newly:
+            return rows
+        hidden |= newly
+    return [row for row in rows if row[0] not in hidden]
+
+
 def descendant_sample(repo_id: str, user, max_depth: int, per_depth: int) -> DescendantSample:
     """At most ``per_depth`` descendants per generation (by ref), with each generation's size.
 
     A base model with 10,000 derivatives must not cost 10,000 rows (or a 10,000-term lookup)
     to draw twelve: the database ranks and counts, and returns the sample. Descendants private
     to others are neither shown nor counted, and the walk does not go on from them (what lies
-    beyond is in their private card).
+    beyond is in their private card). One level more is walked to tell whether visible
+    descendants lie deeper than ``max_depth`` (``truncated``).
     """
     seed, params = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_ref = %s", [model_ref(repo_id)]
-    hidden = _hidden_below(user, seed, params, max_depth)
     nodes: list[GraphNode] = []
     totals: dict[int, int] = {}
-    depths = (max_depth, max_depth)
-    for ref, depth, generation, _total, _cut in _ranked(seed, params, depths, hidden, "n <= %s", [per_depth]):
+    truncated = False
+    depths = (max_depth, max_depth + 1)
+    for ref, depth, generation, _total, more, _private in _visible_ranked(
+        user, seed, params, depths, "n <= %s", [per_depth]
+    ):
         nodes.append(GraphNode(ref, depth))
         totals[depth] = generation
-    return DescendantSample(nodes, totals)
+        truncated = truncated or bool(more)
+    return DescendantSample(nodes, totals, truncated)
 
 
 @dataclass(frozen=True)
@@ -276,15 +331,14 @@ class NodePage:
 
 
 def _page(seed: str, params: list[Any], user, limit: int, offset: int, max_depth: int) -> NodePage:
-    hidden = _hidden_below(user, seed, params, max_depth + 1)
     depths = (max_depth, max_depth + 1)
-    rows = _ranked(seed, params, depths, hidden, "position > %s AND position <= %s", [offset, offset + limit])
+    known = _hidden_below(user, seed, params, depths[1])
+    window = [offset, offset + limit]
+    rows = _visible_ranked(user, seed, params, depths, "position > %s AND position <= %s", window, known)
     if rows:
-        return NodePage(
-            [GraphNode(ref, depth) for ref, depth, _g, _t, _c in rows], rows[0][3], bool(rows[0][4])
-        )
+        return NodePage([GraphNode(row[0], row[1]) for row in rows], rows[0][3], bool(rows[0][4]))
     # past the end: still say how many there are
-    count = _ranked(seed, params, depths, hidden, "position = 1", [])
+    count = _visible_ranked(user, seed, params, depths, "position = 1", [], known)
     return NodePage([], count[0][3], bool(count[0][4])) if count else NodePage([], 0)
 
 
