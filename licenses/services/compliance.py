@@ -28,7 +28,9 @@ from licenses.services.compliance_lookup import HeadFacts, fetch_heads, open_vio
 from licenses.services.lineage import (
     MAX_DEPTH,
     GraphNode,
+    Walk,
     ancestors_many,
+    cut,
     hidden_from,
     inherited_licences,
     model_ref,
@@ -202,16 +204,21 @@ class _Prefetched:
                 self.scans[scan.commit_id]["pickle_files"].append(scan.path)
             if scan.dangerous_imports:
                 self.scans[scan.commit_id]["dangerous_files"].append(scan.path)
-        self.ancestors = ancestors_many(r.repo_id for r in self.repos.values())
+        walked = ancestors_many((r.repo_id for r in self.repos.values()), MAX_DEPTH + 1)  # + the peek
+        self.ancestors = {key: cut(nodes) for key, nodes in walked.items()}
         self._older_revisions(user)
         self.upstream = upstream_findings(
             user,
             {
-                key: self.lineage.get(commit.pk, self.ancestors.get(key[0], []))
+                key: self.walk(key[0], commit.pk).nodes
                 for key, commit in self.commits.items()
                 if commit is not None
             },
         )
+
+    def walk(self, key: str, commit_id: int) -> Walk:
+        """The ancestors answered for a revision: its own declared ancestry, or the graph's (head)."""
+        return self.lineage.get(commit_id, self.ancestors.get(key, Walk([])))
 
     def _older_revisions(self, user) -> None:
         """What a revision other than the head says for itself: its own findings (the queue's rows
@@ -222,7 +229,7 @@ class _Prefetched:
         may not see now is left out, or it would tell that model's licence.
         """
         self.findings: dict[int, list[dict[str, Any]]] = {}
-        self.lineage: dict[int, list[GraphNode]] = {}
+        self.lineage: dict[int, Walk] = {}
         self.hidden_parents: set[str] = set()
         older = [
             (repo, analysis)
@@ -298,8 +305,7 @@ def _registry_result(spec: ModelSpec, pre: _Prefetched, policy: Policy, today: d
     report["lineage"] = {**(report.get("lineage") or {}), "ancestors": inherited}
     decision = evaluate_model(policy, report, today)
     lineage = dict(result.get("lineage") or {})
-    walked = pre.lineage.get(commit.pk, pre.ancestors.get(repo.repo_id.lower(), []))
-    lineage["ancestors"] = [{"id": n.ref, "depth": n.depth} for n in walked]
+    _set_ancestors(lineage, pre.walk(repo.repo_id.lower(), commit.pk))
     return {
         "model": repo.repo_id,
         "revision": commit.sha,
@@ -345,14 +351,16 @@ class _HeadBatch:
         used = [h for key, h in self.heads.items() if key in wanted]
         self.violations = open_violations(h.pk for h in used if h.has_violations)
         self.scans = scan_facts(h.head_id for h in used if h.has_unsafe_files and h.head_id)
+        # walked one level past MAX_DEPTH (here and in ``fetch_heads``) to tell a cut answer
         walked = {h.repo_id.lower(): h.ancestors for h in used if h.ancestors is not None}
         unwalked = [h.repo_id for h in used if h.ancestors is None]
-        self.ancestors = {**walked, **(ancestors_many(unwalked) if unwalked else {})}
-        self.upstream = upstream_findings(user, self.ancestors)
+        walked.update(ancestors_many(unwalked, MAX_DEPTH + 1) if unwalked else {})
+        self.ancestors = {key: cut(nodes) for key, nodes in walked.items()}
+        self.upstream = upstream_findings(user, {key: w.nodes for key, w in self.ancestors.items()})
         self.inherited = inherited_licences(
             {h.repo_id.lower(): _parent_ids(h.lineage) for h in used},
             user,
-            walked=[node for nodes in self.ancestors.values() for node in nodes],
+            walked=[node for w in self.ancestors.values() for node in w.nodes],
         )
 
     def _serves(self, spec: ModelSpec) -> bool:
@@ -378,9 +386,7 @@ def _answer(head: HeadFacts, batch: _HeadBatch, policy: Policy, today: date) -> 
     report["lineage"] = {**(head.lineage or {}), "ancestors": batch.inherited.get(head.repo_id.lower(), [])}
     decision = evaluate_model(policy, report, today)
     lineage = dict(head.lineage or {})
-    lineage["ancestors"] = [
-        {"id": n.ref, "depth": n.depth} for n in batch.ancestors.get(head.repo_id.lower(), [])
-    ]
+    _set_ancestors(lineage, batch.ancestors.get(head.repo_id.lower(), Walk([])))
     return {
         "model": head.repo_id,
         "revision": head.head_sha,
@@ -390,6 +396,16 @@ def _answer(head: HeadFacts, batch: _HeadBatch, policy: Policy, today: date) -> 
         "lineage": lineage,
         "violations": violations,
     }
+
+
+def _set_ancestors(lineage: dict[str, Any], walk: Walk) -> None:
+    """``lineage.ancestors`` of a check result, and ``lineage.ancestors_truncated: true`` when the
+    walk was cut at ``MAX_DEPTH`` (ancestors lie further; absent otherwise)."""
+    lineage["ancestors"] = [{"id": n.ref, "depth": n.depth} for n in walk.nodes]
+    if walk.truncated:
+        lineage["ancestors_truncated"] = True
+    else:
+        lineage.pop("ancestors_truncated", None)
 
 
 def check_models(specs: Iterable[ModelSpec], policy: Policy, user, today: date | None = None) -> list[dict]:
@@ -531,12 +547,13 @@ def upstream_findings(user, walked: Mapping[Any, list[GraphNode]]) -> dict[Any, 
     return out
 
 
-def _ancestry(declared: Mapping[Any, list[str]], stop: Collection[str] = ()) -> dict[Any, list[GraphNode]]:
+def _ancestry(declared: Mapping[Any, list[str]], stop: Collection[str] = ()) -> dict[Any, Walk]:
     """Every ancestor reached through the given declared parents (graph refs, depth 1), nearest
     first, in one walk for all; the walk goes on from no ref in ``stop`` (those are still listed).
 
     Walking from a revision's own declared parents, rather than from the model in the graph,
-    answers for that revision: the graph holds only the head's edges.
+    answers for that revision: the graph holds only the head's edges. The parents' walks reach
+    ``MAX_DEPTH`` levels above them, one more than is answered: ``truncated`` when some lay there.
     """
     above = ancestors_many({ref for refs in declared.values() for ref in refs if ref not in stop}, stop=stop)
     out = {}
@@ -545,9 +562,9 @@ def _ancestry(declared: Mapping[Any, list[str]], stop: Collection[str] = ()) -> 
         for parent in parents:
             for node in above.get(parent, []):
                 depth[node.ref] = min(depth.get(node.ref, node.depth + 1), node.depth + 1)
-        out[key] = [
+        out[key] = cut(
             GraphNode(ref, d) for ref, d in sorted(depth.items(), key=lambda item: (item[1], item[0]))
-        ]
+        )
     return out
 
 
@@ -602,7 +619,7 @@ def _without_invisible_lineage(results: list[dict[str, Any]], user) -> list[dict
             if "unresolved" in lineage:
                 kept["unresolved"] = [p["id"] for p in parents if p.get("source") == "unresolved"]
         if n in walked:
-            kept["ancestors"] = [{"id": node.ref, "depth": node.depth} for node in walked[n]]
+            _set_ancestors(kept, walked[n])
         result["lineage"] = kept
     return results
 

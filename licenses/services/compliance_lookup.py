@@ -62,7 +62,8 @@ class HeadFacts:
     extras: dict[str, Any]
     has_violations: bool
     has_unsafe_files: bool
-    #: the lineage walk, when the statement carried it (prepared, PostgreSQL); None: walk separately
+    #: the lineage walk, when the statement carried it (prepared, PostgreSQL), to ``MAX_DEPTH + 1``
+    #: (one level past the answer, to tell a cut one); None: walk separately
     ancestors: list[GraphNode] | None = None
 
     @property
@@ -162,7 +163,8 @@ def fetch_heads(user, model_ids: Iterable[str]) -> dict[str, HeadFacts]:
     prepared = prepared_sql.enabled()
     params = [*OPEN_STATUSES, *([names] if prepared else names), Repository.Type.MODEL]
     if prepared:
-        params = [sorted({f"{owner}/{name}" for owner, name in pairs}), MAX_DEPTH, *params]
+        # one level past the bound: the check tells an ancestry cut there (``lineage.cut``)
+        params = [sorted({f"{owner}/{name}" for owner, name in pairs}), MAX_DEPTH + 1, *params]
     postgres = connection.vendor == "postgresql"
     rows = prepared_sql.fetchall(
         _head_sql(postgres, prepared, 0 if prepared else len(names), anonymous), params
