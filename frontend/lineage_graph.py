@@ -23,7 +23,7 @@ from hub.services.repos import find_by_ids
 from licenses.models import LineageEdge, Violation
 from licenses.services.lineage import (
     GraphNode,
-    ancestors,
+    ancestor_walk,
     descendant_sample,
     model_ref,
     repositories_for,
@@ -62,6 +62,12 @@ class LineageGraph:
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     hidden_descendants: int = 0
+    #: models lie further up than ``ANCESTOR_DEPTH`` / further down than ``DESCENDANT_DEPTH``
+    #: generations (the page says so and links the full walks)
+    more_ancestors: bool = False
+    more_descendants: bool = False
+    ancestor_depth: int = ANCESTOR_DEPTH
+    descendant_depth: int = DESCENDANT_DEPTH
     width: int = 0
     height: int = 0
 
@@ -81,7 +87,8 @@ class LineageGraph:
 def build(repo: Repository, user) -> LineageGraph:
     """Collect the nodes and edges around ``repo`` the viewer may see, then lay them out."""
     me = model_ref(repo.repo_id)
-    up = ancestors(repo.repo_id, ANCESTOR_DEPTH)
+    walked_up = ancestor_walk(repo.repo_id, ANCESTOR_DEPTH)  # one level more: whether any lie further
+    up = walked_up.nodes
     # the database pages the descendants: a base model with 10,000 derivatives sends twelve per
     # generation and their counts, not 10,000 rows and a 10,000-term visibility lookup
     down = descendant_sample(repo.repo_id, user, DESCENDANT_DEPTH, MAX_PER_COLUMN)
@@ -105,6 +112,9 @@ def build(repo: Repository, user) -> LineageGraph:
     # without its licence and without what lies beyond it.
     unseen_up = [GraphNode(ref, -gen) for ref, gen in generations.items() if gen < 0 and ref not in visible]
     hidden_up = set(repositories_for(unseen_up)) if unseen_up else set()
+    more_up = walked_up.truncated
+    if more_up and hidden_up:  # what lies beyond a hidden ancestor is its card's: not even that it is there
+        more_up = ancestor_walk(repo.repo_id, ANCESTOR_DEPTH, stop=hidden_up).truncated
     hidden = [ref for ref, gen in generations.items() if gen > 0 and ref not in visible]
     for ref in hidden:  # (made private between the two queries)
         del generations[ref]
@@ -155,7 +165,10 @@ def build(repo: Repository, user) -> LineageGraph:
         Edge(r["parent_ref"], r["child_ref"], r["relation"], (r["child_id"], r["parent_ref"]) in open_pairs)
         for r in edge_rows
     ]
-    graph = LineageGraph(list(nodes.values()), edges, hidden_descendants=dropped)
+    graph = LineageGraph(
+        list(nodes.values()), edges, hidden_descendants=dropped, more_ancestors=more_up,
+        more_descendants=down.truncated,
+    )  # fmt: skip
     _layout(graph)
     return graph
 

@@ -252,3 +252,27 @@ def test_obligations_never_show_a_private_parents_licence_to_outsiders(client, d
     OrgMembership.objects.create(org=secret.namespace, user=member)
     client.force_login(member)
     assert "base model acme/secret-base" in _licence_panel(client, "acme/public-child")
+
+
+def test_the_graph_says_when_lineage_lies_beyond_the_generations_it_draws(client, catalogue):
+    """deep/m0 ← m1 ← … ← m5: four generations up and two down are drawn; a note (and a link to the
+    full walk) says when more lie beyond, and not what lies beyond a private model."""
+    when = catalogue.repos["acme/support-bot-8b"].last_modified
+    chain = []
+    for i in range(6):
+        parents = [(f"deep/m{i - 1}", "finetune")] if i else []
+        chain.append(make_model(ModelSpecData("deep", f"m{i}", "mit", parents=parents), when))
+        if i:
+            LineageEdge.objects.create(child=chain[i], child_ref=f"deep/m{i}", parent_ref=f"deep/m{i - 1}",
+                                       parent_display=f"deep/m{i - 1}", relation="finetune")  # fmt: skip
+
+    def cuts(name: str) -> list[str]:
+        return re.findall(r'data-lineage-cut="(\w+)"', client.get(f"/deep/{name}").content.decode())
+
+    assert cuts("m5") == ["ancestors"] and cuts("m4") == []  # m0 is the fifth generation up from m5
+    assert cuts("m0") == ["descendants"] and cuts("m3") == []
+    assert cuts("m2") == ["descendants"]
+    assert 'href="/api/v1/lineage/deep/m5/ancestors"' in client.get("/deep/m5").content.decode()
+    chain[1].private = True
+    chain[1].save(update_fields=["private"])
+    assert cuts("m5") == []  # beyond the private m1: its card's, not even that something is there
