@@ -459,6 +459,24 @@ LINEAGE_PAGING = [
     OpenApiParameter("offset", OpenApiTypes.INT),
 ]
 
+#: Response headers of the lineage walks, in the OpenAPI schema (``response=[200]``: on answers).
+LINEAGE_TRUNCATED = OpenApiParameter(
+    TRUNCATED_HEADER,
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    enum=["true"],
+    description='present ("true") when the walk was cut at its depth bound (MAX_DEPTH, 64 levels): '
+    "models lie further; absent otherwise",
+)
+LINEAGE_TOTAL = OpenApiParameter(
+    "X-Total-Count",
+    OpenApiTypes.INT,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    description="visible models in the whole walk, every page (descendants and derived-from; not ancestors)",
+)
+
 
 def _paged_graph_response(page_of: Callable[[int, int], NodePage], request) -> Response:
     """One page of a downward walk (nearest first), the walk's size in ``X-Total-Count`` and the
@@ -497,7 +515,10 @@ class LineageView(LicensesAPIView):
 
     direction = "ancestors"
 
-    @extend_schema(parameters=LINEAGE_PAGING, responses={200: s.GraphNodeSerializer(many=True)})
+    @extend_schema(
+        parameters=[*LINEAGE_PAGING, LINEAGE_TRUNCATED, LINEAGE_TOTAL],
+        responses={200: s.GraphNodeSerializer(many=True)},
+    )
     def get(self, request, owner: str, name: str):
         user = _user(request)
         repo = visible_repositories(user).filter(namespace__name__iexact=owner, name__iexact=name).first()
@@ -515,6 +536,8 @@ class TaintedModelsView(LicensesAPIView):
         parameters=[
             OpenApiParameter("class", OpenApiTypes.STR, many=True, description="e.g. noncommercial"),
             *LINEAGE_PAGING,
+            LINEAGE_TRUNCATED,
+            LINEAGE_TOTAL,
         ],
         responses={200: s.GraphNodeSerializer(many=True)},
     )
