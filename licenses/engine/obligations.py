@@ -67,10 +67,19 @@ def _is_expression(text: str) -> bool:
     return " OR " in padded or " AND " in padded or " WITH " in padded
 
 
+def expression_text(lic: Mapping[str, Any]) -> str:
+    """The licence block's expression (its ``spdx``, else its ``key`` when that is one), or ``""``
+    when it names a single licence; the policy evaluation reads the block the same way."""
+    spdx = str(lic.get("spdx") or "")
+    if _is_expression(spdx):
+        return spdx
+    key = str(lic.get("key") or "")
+    return key if _is_expression(key) else ""
+
+
 def _own_terms(lic: Mapping[str, Any], kb: KnowledgeBase) -> list[TermsInForce]:
     key = str(lic.get("key") or "")
-    spdx = str(lic.get("spdx") or "")
-    text = spdx if _is_expression(spdx) else key if _is_expression(key) else ""
+    text = expression_text(lic)
     if text:
         from licenses.engine.expression import alternatives, parse_expression
 
@@ -100,8 +109,7 @@ def licences_in_force(report: Mapping[str, Any], kb: KnowledgeBase | None = None
     kb = kb or default_kb()
     out = _own_terms(report.get("license") or {}, kb)
     seen = {t.info.key for t in out}
-    lineage = report.get("lineage") or {}
-    for key, via in _upstream_keys(lineage):
+    for key, _, via in upstream_licences(report.get("lineage") or {}):
         if key.lower() in _NO_TERMS:
             continue
         info = kb.get(key) or kb.lookup(key)
@@ -112,16 +120,20 @@ def licences_in_force(report: Mapping[str, Any], kb: KnowledgeBase | None = None
     return out
 
 
-def _upstream_keys(lineage: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(licence key, via)`` of each base model, then of each ancestor with a recorded licence."""
+def upstream_licences(lineage: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """``(licence key, name, via)`` of each base model, then of each ancestor with a recorded
+    licence, nearest first: ``name`` is the base model's id or the ancestor's chain (the policy's
+    reason prefixes), ``via`` says why its terms bind (``license.obligations``). Keys may be
+    empty or unknown: each reader skips what it cannot judge."""
     out = [
-        (str(base.get("license_key") or ""), f"base model {base.get('id')}")
+        (str(base.get("license_key") or ""), str(base.get("id")), f"base model {base.get('id')}")
         for base in lineage.get("base_models") or ()
         if isinstance(base, Mapping)
     ]
     ancestors = [a for a in lineage.get("ancestors") or () if isinstance(a, Mapping) and a.get("license_key")]
     for anc in sorted(ancestors, key=lambda a: a.get("depth") or 0):
-        out.append((str(anc["license_key"]), ancestor_via(anc)))
+        via = ancestor_via(anc)
+        out.append((str(anc["license_key"]), via, via))
     return out
 
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import jsonschema
 
 from licenses.engine.frontmatter import load_yaml_document
-from licenses.engine.obligations import ancestor_via, burden
+from licenses.engine.obligations import burden, expression_text, upstream_licences
 from licenses.engine.types import LicenseInfo
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "policy.schema.json"
@@ -494,8 +494,7 @@ class _Evaluator:
         """Judge the model's own licence (or expression); returns the licences whose terms are in force."""
         lic = self.report.get("license") or {}
         key = str(lic.get("key") or "unknown")
-        spdx = str(lic.get("spdx") or "")
-        expr_text = spdx if _is_expression(spdx) else key if _is_expression(key) else ""
+        expr_text = expression_text(lic)
         if expr_text:
             chosen = self._judge_expression(expr_text)
             if chosen is not None:
@@ -555,21 +554,8 @@ class _Evaluator:
         (``lineage.ancestors`` with a recorded licence): judge each such licence as well."""
         out: list[_LicenseFacts] = []
         own = str((self.report.get("license") or {}).get("key") or "").lower()
-        lineage = self.report.get("lineage") or {}
-        upstream = [
-            (str(base.get("license_key") or ""), str(base.get("id")))
-            for base in lineage.get("base_models") or ()
-            if isinstance(base, Mapping)
-        ]
-        ancestors = [
-            a for a in lineage.get("ancestors") or () if isinstance(a, Mapping) and a.get("license_key")
-        ]
-        upstream += [
-            (str(a["license_key"]), ancestor_via(a))
-            for a in sorted(ancestors, key=lambda a: a.get("depth") or 0)
-        ]
         judged: set[str] = set()
-        for key, name in upstream:
+        for key, name, _ in upstream_licences(self.report.get("lineage") or {}):
             if not key or key.lower() == own or key.lower() in UNKNOWN_KEYS or key.lower() in judged:
                 continue
             facts = _facts_for_key(key, self.kb)
@@ -809,11 +795,6 @@ def obligation_applies(kind: str, use: UseSpec) -> bool:
     if kind in _PUBLIC_KINDS:
         return dist != "internal"
     return True
-
-
-def _is_expression(text: str) -> bool:
-    padded = f" {text.upper()} "
-    return " OR " in padded or " AND " in padded or " WITH " in padded
 
 
 def _facts_for_info(info: LicenseInfo | None, symbol: str = "unknown") -> _LicenseFacts:
