@@ -20,7 +20,9 @@ MAX_DEPTH = 64
 ParentsOf = Callable[[str], Iterable[tuple[str, str | None]]]
 
 
-def _ref(model_id: str) -> str:
+def model_ref(model_id: str) -> str:
+    """The lineage graph's key for a model id: lower-cased ``owner/name`` without a hub URL prefix
+    (the server's graph keys its edges with it: ``licenses.services.lineage``)."""
     return model_id.strip().removeprefix("https://huggingface.co/").strip("/").lower()
 
 
@@ -41,7 +43,7 @@ def inherited_ancestors(
     frontier: list[tuple[str, list[str]]] = []
     seen: set[str] = set()
     for pid in parents:
-        ref = _ref(pid)
+        ref = model_ref(pid)
         if ref and ref not in seen:
             seen.add(ref)
             if visible(ref):
@@ -53,7 +55,7 @@ def inherited_ancestors(
         following: list[tuple[str, list[str]]] = []
         for child, path in frontier:
             for pid, key in parents_of(child):
-                ref = _ref(pid)
+                ref = model_ref(pid)
                 if not ref or ref in seen:
                     continue
                 seen.add(ref)

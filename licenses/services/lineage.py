@@ -21,7 +21,7 @@ from hub.models import Repository
 from hub.services.access import visible_repositories
 from hub.services.repos import find_by_ids
 from licenses.engine.ancestry import MAX_DEPTH as _ENGINE_MAX_DEPTH
-from licenses.engine.ancestry import inherited_ancestors
+from licenses.engine.ancestry import inherited_ancestors, model_ref
 from licenses.models import LineageEdge
 from licenses.services.walks import ancestor_walks_cte, walk_cte
 
@@ -34,12 +34,6 @@ MAX_DEPTH = _ENGINE_MAX_DEPTH  # deeper chains than this are not real model tree
 class GraphNode:
     ref: str
     depth: int
-
-
-def model_ref(repo_id: str) -> str:
-    """The graph's key for a model id: lower-cased ``owner/name`` without a hub URL prefix."""
-    ref = repo_id.strip().removeprefix("https://huggingface.co/").strip("/")
-    return ref.lower()
 
 
 def record_lineage(repository: Repository, base_models: Iterable[Mapping[str, Any]]) -> list[LineageEdge]:
@@ -102,6 +96,15 @@ def _edges_of(repository: Repository, base_models: Iterable[Mapping[str, Any]], 
 _TABLE = LineageEdge._meta.db_table
 
 
+#: The seed of a downward walk: the children of the model whose ref is the parameter.
+_CHILDREN_OF = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_ref = %s"
+
+
+def _children_of_classes(n: int) -> str:
+    """The seed of a walk from every edge whose parent's licence class is one of ``n`` parameters."""
+    return f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_license_class IN ({', '.join(['%s'] * n)})"
+
+
 def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
@@ -136,8 +139,7 @@ def _nearest(
     """  # table names are ours; every value is a query parameter
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, max_depth + peek, *stopped])
-        rows = cursor.fetchall()
-    return Walk(_nodes(r for r in rows if r[1] <= max_depth), any(r[1] > max_depth for r in rows))
+        return cut(_nodes(cursor.fetchall()), max_depth)
 
 
 def ancestors(repo_id: str, max_depth: int = MAX_DEPTH, stop: Collection[str] = ()) -> list[GraphNode]:
@@ -175,8 +177,7 @@ def ancestors_many(
 
 def descendants(repo_id: str, max_depth: int = MAX_DEPTH, stop: Collection[str] = ()) -> list[GraphNode]:
     """Every model derived from the given one (transitively), nearest first; not beyond ``stop``."""
-    seed = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_ref = %s"
-    return _nearest(seed, [model_ref(repo_id)], False, max_depth, stop, peek=False).nodes
+    return _nearest(_CHILDREN_OF, [model_ref(repo_id)], False, max_depth, stop, peek=False).nodes
 
 
 def descendants_of_license_classes(
@@ -191,8 +192,7 @@ def descendants_of_license_classes(
     classes = sorted(set(classes))
     if not classes:
         return []
-    seed = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_license_class IN ({', '.join(['%s'] * len(classes))})"
-    return _nearest(seed, classes, False, max_depth, stop, peek=False).nodes
+    return _nearest(_children_of_classes(len(classes)), classes, False, max_depth, stop, peek=False).nodes
 
 
 @dataclass(frozen=True)
@@ -306,7 +306,7 @@ def descendant_sample(repo_id: str, user, max_depth: int, per_depth: int) -> Des
     beyond is in their private card). One level more is walked to tell whether visible
     descendants lie deeper than ``max_depth`` (``truncated``).
     """
-    seed, params = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_ref = %s", [model_ref(repo_id)]
+    seed, params = _CHILDREN_OF, [model_ref(repo_id)]
     nodes: list[GraphNode] = []
     totals: dict[int, int] = {}
     truncated = False
@@ -344,8 +344,7 @@ def _page(seed: str, params: list[Any], user, limit: int, offset: int, max_depth
 
 def descendants_page(repo_id: str, user, limit: int, offset: int = 0, max_depth: int = MAX_DEPTH) -> NodePage:
     """``descendants`` the viewer may see, paged in the database (depth, then ref)."""
-    seed = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_ref = %s"
-    return _page(seed, [model_ref(repo_id)], user, limit, offset, max_depth)
+    return _page(_CHILDREN_OF, [model_ref(repo_id)], user, limit, offset, max_depth)
 
 
 def derived_from_page(
@@ -355,9 +354,7 @@ def derived_from_page(
     classes = sorted(set(classes))
     if not classes:
         return NodePage([], 0)
-    marks = ", ".join(["%s"] * len(classes))
-    seed = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_license_class IN ({marks})"
-    return _page(seed, classes, user, limit, offset, max_depth)
+    return _page(_children_of_classes(len(classes)), classes, user, limit, offset, max_depth)
 
 
 @dataclass(frozen=True)
@@ -377,8 +374,7 @@ def descendant_heads(repo_id: str, max_depth: int = MAX_DEPTH) -> list[Descendan
     of one walk plus a lookup of every ref.
     """
     repo_table = Repository._meta.db_table
-    seed = f"SELECT child_ref AS ref FROM {_TABLE} WHERE parent_ref = %s"
-    sql = f"""WITH RECURSIVE {walk_cte("down", seed, up=False, stops=0, postgres=_postgres())}
+    sql = f"""WITH RECURSIVE {walk_cte("down", _CHILDREN_OF, up=False, stops=0, postgres=_postgres())}
         SELECT r.id, r.head_id, MIN(down.depth) FROM down
         JOIN {_TABLE} e ON e.child_ref = down.ref
         JOIN {repo_table} r ON r.id = e.child_id
