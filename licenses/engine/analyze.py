@@ -173,12 +173,12 @@ def analyze_paths(
         return [(str(b["id"]), b.get("license_key")) for b in bases]
 
     for result in results:
+        # (the walk reads other results' base models only, which this loop does not change)
         declared = [str(b["id"]) for b in result["lineage"]["base_models"]]
         result["lineage"]["ancestors"] = inherited_ancestors(declared, parents_of)
-    for result in results:
         # what the user must honour: every licence in force (each of an AND, the lightest OR
-        # choice, every base model's); the server's stored analyses leave it to the page and
-        # the compliance check, which derive it from the same fields when asked
+        # choice, every base model's and ancestor's); the server's stored analyses leave it to the
+        # page and the compliance check, which derive it from the same fields when asked
         result["license"]["obligations"] = obligations_in_force(result, kb)
     return results
 

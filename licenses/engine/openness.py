@@ -28,7 +28,7 @@ from licenses.engine.datasets import OPEN_HF_LICENSES
 from licenses.engine.disclosure import assess_disclosure
 from licenses.engine.disclosure import filled_sections as _filled_sections
 from licenses.engine.quoting import listed, quote
-from licenses.engine.transparency import assess_transparency, load_indicators
+from licenses.engine.transparency import EVIDENCE_MAX, assess_transparency, load_indicators
 
 OPEN_CLASSES = frozenset({"osi-permissive", "osi-copyleft", "open-content", "open-content-sharealike"})
 RATING_VALUE = {"closed": 0.0, "partial": 0.5, "open": 1.0}
@@ -120,16 +120,21 @@ _NOT_VENUE = ("https://huggingface.co/papers", "https://arxiv")
 _DIMENSION_INFO: dict[str, tuple[str, str]] = {dim: (name, category) for dim, name, category in DIMENSIONS}
 
 
-#: Longest evidence kept per dimension (as transparency's ``EVIDENCE_MAX``): a dataset id of 250,000
-#: characters was quoted in three dimensions, 750 kB of one analysis.
-EVIDENCE_CHARS = 500
+#: Longest evidence kept per dimension and MOF component (transparency's bound): a dataset id of
+#: 250,000 characters was quoted in three dimensions, 750 kB of one analysis.
+EVIDENCE_CHARS = EVIDENCE_MAX
+
+
+def _bounded(evidence: str) -> str:
+    """``evidence`` (it quotes the card: dataset ids, library names) cut at ``EVIDENCE_CHARS``."""
+    return evidence if len(evidence) <= EVIDENCE_CHARS else quote(evidence, EVIDENCE_CHARS)
 
 
 def _rating(dim: str, rating: str, evidence: str | None, observable: bool = True) -> dict[str, Any]:
     """A dimension's entry as it appears in the output (the MOF class reads rating and evidence)."""
     name, category = _DIMENSION_INFO[dim]
-    if evidence is not None and len(evidence) > EVIDENCE_CHARS:  # it quotes the card (dataset ids,
-        evidence = quote(evidence, EVIDENCE_CHARS)  # library names): bounded like transparency's
+    if evidence is not None:
+        evidence = _bounded(evidence)
     return {"dimension": dim, "name": name, "category": category, "rating": rating, "evidence": evidence,
             "observable": observable}  # fmt: skip
 
@@ -426,7 +431,7 @@ def mof_class(
         ok = bool(evidence) and lic_open
         counts[name] = ok
         rows.append({"component": name, "content_type": ctype, "class": cls, "included": bool(evidence),
-                     "evidence": (evidence if len(evidence) <= EVIDENCE_CHARS else quote(evidence, EVIDENCE_CHARS)) if evidence else None, "license": lic, "license_from": source,
+                     "evidence": _bounded(evidence) if evidence else None, "license": lic, "license_from": source,
                      "license_open": lic_open, "counts": ok})  # fmt: skip
 
     # a research paper stands in for a missing technical report in Class III

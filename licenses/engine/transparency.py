@@ -40,6 +40,7 @@ from licenses.engine.disclosure import (
     training_data_lower,
 )
 from licenses.engine.keyword_probe import WORD_BOUNDARY, WORD_END, KeyIndex, at_word_start
+from licenses.engine.quoting import quote
 
 TABLE_PATH = Path(__file__).resolve().parent.parent / "data" / "transparency_indicators.yaml"
 
@@ -1086,10 +1087,6 @@ def _total_weight() -> float:
 EVIDENCE_MAX = 500
 
 
-def _clipped(evidence: str) -> str:
-    return f"{evidence[: EVIDENCE_MAX - 30]}… ({len(evidence):,} characters)"
-
-
 def assess_transparency(
     facts: CardFacts,
     license_key: str | None = None,
@@ -1113,7 +1110,10 @@ def assess_transparency(
             got += weight
             met += 1
             item = record.copy()
-            item["evidence"] = evidence if len(evidence) <= EVIDENCE_MAX else _clipped(evidence)
+            # cut with room for the length it adds, so the evidence stays within EVIDENCE_MAX
+            item["evidence"] = (
+                evidence if len(evidence) <= EVIDENCE_MAX else quote(evidence, EVIDENCE_MAX - 30)
+            )
             append(item)
         else:
             append(unmet.copy())
