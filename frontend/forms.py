@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 
 from hub.models import ApiToken, OrgMembership
-from hub.signin import ThrottledSignInMixin, attempt_succeeded, begin_attempt, refusal_message
+from hub.signin import ThrottledSignInMixin, guarded
 from licenses.models import Violation
 from licenses.services.compliance import MAX_MODELS
 
@@ -33,15 +33,9 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
         self.retry_after = 0
 
     def clean_old_password(self):
-        username = self.user.get_username()
-        if self.request is not None:
-            self.retry_after = begin_attempt(self.request, username)
-            if self.retry_after:
-                raise forms.ValidationError(refusal_message(self.retry_after), code="throttled")
-        old = super().clean_old_password()
-        if self.request is not None:
-            attempt_succeeded(self.request, username)
-        return old
+        if self.request is None:
+            return super().clean_old_password()
+        return guarded(self, self.user.get_username(), super().clean_old_password)
 
 
 class TokenForm(forms.Form):

@@ -24,7 +24,9 @@ import contextlib
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,6 +34,7 @@ from django.core.exceptions import ValidationError
 from rest_framework.throttling import BaseThrottle
 
 KEY = "signin-failures:{kind}:{ident}"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,19 @@ def refusal_message(seconds: int) -> str:
     )
 
 
+def guarded(form, username: str, check: Callable[[], T]) -> T:
+    """Run a form's password ``check`` (it raises ``ValidationError`` on a wrong one) as one counted
+    attempt: refused unchecked over the limits (``form.retry_after`` is set, so the view can answer
+    429 with ``Retry-After``), the slot given back when it passes. ``form.request`` is the request."""
+    wait = begin_attempt(form.request, username)
+    if wait:
+        form.retry_after = wait
+        raise ValidationError(refusal_message(wait), code="throttled")
+    result = check()
+    attempt_succeeded(form.request, username)
+    return result
+
+
 class ThrottledSignInMixin:
     """For ``AuthenticationForm`` subclasses (the catalogue's and the admin's): refuse an attempt
     over the limits before any password is checked, and give the slot back on success. The form
@@ -130,10 +146,4 @@ class ThrottledSignInMixin:
         password = self.cleaned_data.get("password")
         if self.request is None or username is None or not password:
             return super().clean()  # a missing field is the field's error; nothing was tried
-        wait = begin_attempt(self.request, username)
-        if wait:
-            self.retry_after = wait
-            raise ValidationError(refusal_message(wait), code="throttled")
-        cleaned = super().clean()
-        attempt_succeeded(self.request, username)
-        return cleaned
+        return guarded(self, username, super().clean)
