@@ -27,7 +27,7 @@ from licenses.engine.kb import DATA_DIR, default_kb
 from licenses.engine.obligations import TermsInForce, licences_in_force
 from licenses.engine.types import LicenseInfo
 from licenses.models import Violation
-from licenses.services.lineage import hidden_from, inherited_licences, model_ref
+from licenses.services.lineage import hidden_from, inherited_licences, model_ref, parent_ids
 
 MAX_FILES = 500
 MAX_REVISIONS = 30
@@ -167,8 +167,7 @@ def _with_inherited(result: dict[str, Any], user) -> dict[str, Any]:
     """``result`` with the ancestors beyond its parents (and their recorded licences) that ``user``
     may see, as the compliance check reads them: a Llama fine-tune's fine-tune owes Llama's terms."""
     lineage = result.get("lineage") or {}
-    parents = [str((p or {}).get("id") or "") for p in lineage.get("base_models") or []]
-    inherited = inherited_licences({0: parents}, user)[0]
+    inherited = inherited_licences({0: parent_ids(lineage)}, user)[0]
     return {**result, "lineage": {**lineage, "ancestors": inherited}} if inherited else result
 
 

@@ -34,6 +34,7 @@ from licenses.services.lineage import (
     hidden_from,
     inherited_licences,
     model_ref,
+    parent_ids,
 )
 from licenses.services.policy_cache import compile_policy, current_version, pinned_version
 from licenses.services.violations import as_triaged
@@ -301,7 +302,7 @@ def _registry_result(spec: ModelSpec, pre: _Prefetched, policy: Policy, today: d
         "violations": violations,
         "upstream_violations": pre.upstream.get((spec.id.lower(), spec.revision), []),
     }
-    inherited = inherited_licences({0: _parent_ids(report.get("lineage"))}, pre.user)[0]
+    inherited = inherited_licences({0: parent_ids(report.get("lineage"))}, pre.user)[0]
     report["lineage"] = {**(report.get("lineage") or {}), "ancestors": inherited}
     decision = evaluate_model(policy, report, today)
     lineage = dict(result.get("lineage") or {})
@@ -358,7 +359,7 @@ class _HeadBatch:
         self.ancestors = {key: cut(nodes) for key, nodes in walked.items()}
         self.upstream = upstream_findings(user, {key: w.nodes for key, w in self.ancestors.items()})
         self.inherited = inherited_licences(
-            {h.repo_id.lower(): _parent_ids(h.lineage) for h in used},
+            {h.repo_id.lower(): parent_ids(h.lineage) for h in used},
             user,
             walked=[node for w in self.ancestors.values() for node in w.nodes],
         )
@@ -568,15 +569,9 @@ def _ancestry(declared: Mapping[Any, list[str]], stop: Collection[str] = ()) -> 
     return out
 
 
-def _parent_ids(lineage: Mapping[str, Any] | None) -> list[str]:
-    """The declared parents' ids of a stored ``lineage``."""
-    bases = (lineage or {}).get("base_models") or []
-    return [str(b.get("id") or "") for b in bases if isinstance(b, Mapping)]
-
-
 def _lineage_refs(result: Mapping[str, Any]) -> list[str]:
     lineage = result.get("lineage") or {}
-    parents = [model_ref(str(p.get("id") or "")) for p in lineage.get("base_models") or []]
+    parents = [model_ref(pid) for pid in parent_ids(lineage)]
     return parents + [str(a.get("id") or "") for a in lineage.get("ancestors") or []]
 
 

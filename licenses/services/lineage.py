@@ -431,6 +431,12 @@ def repositories_for(nodes: Iterable[GraphNode]) -> dict[str, Repository]:
     return found
 
 
+def parent_ids(lineage: Mapping[str, Any] | None) -> list[str]:
+    """The declared parents' ids of a stored analysis' ``lineage`` (``base_models``), as written."""
+    bases = (lineage or {}).get("base_models") or []
+    return [str(b.get("id") or "") for b in bases if isinstance(b, Mapping)]
+
+
 def inherited_licences(
     declared: Mapping[Hashable, Iterable[str]], user, walked: Iterable[GraphNode] | None = None
 ) -> dict[Hashable, list[dict[str, Any]]]:
