@@ -23,7 +23,6 @@ keeps its commits and is marked gone rather than deleted.
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -75,10 +74,10 @@ from hub.services.repos import validate_name
 from workers.enqueue import send_on_commit
 from workers.mirror.files import CopyOptions, UpstreamFile, choose
 from workers.mirror.politeness import UpstreamGivingUp
-from workers.mirror.upstream import FileMismatch, Upstream, sha256_hex, strip_xet, verify_git_oid
+from workers.mirror.upstream import GIT_OID_RE, FileMismatch, Upstream, sha256_hex, strip_xet, verify_git_oid
 from workers.models import MirroredRepo, MirrorRun, MirrorSpec
 
-SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+SHA_RE = GIT_OID_RE  # a commit sha is a 40-hex git object id
 METADATA_KEYS = (
     "author", "pipeline_tag", "library_name", "tags", "gated", "private", "disabled", "downloads", "likes",
     "created_at", "last_modified", "base_models", "gguf", "spaces",
